@@ -29,7 +29,16 @@ export interface EmuResponse {
 export type FaultDecision =
   | { kind: 'none' }
   /** Google: 403 rateLimitExceeded / 429; Graph: 429 with Retry-After (seconds, may be fractional). */
-  | { kind: 'throttle'; status?: 403 | 429; retryAfter?: string; reason?: string }
+  | {
+      kind: 'throttle';
+      status?: 403 | 429;
+      retryAfter?: string;
+      reason?: string;
+      /** Set when a modelled limit (not a script) produced it: the sliding request window or the
+       * concurrent-request cap. Graph answers both with 429 ApplicationThrottled; Google with 403
+       * rateLimitExceeded (rate) / userRateLimitExceeded. */
+      limit?: 'rate' | 'concurrency';
+    }
   | { kind: 'quota' }
   | { kind: 'error'; status: 500 | 502 | 503 | 504 }
   | { kind: 'reset' }
@@ -43,6 +52,9 @@ export interface RequestScope {
   target?: string;
   /** A short name of the operation: 'list', 'insert', 'patch', 'delete', 'batch', 'delta', … */
   kind: string;
+  /** Optional route pattern for the request log, e.g. "/calendar/v3/calendars/{calendarId}/events".
+   * When absent the log uses "api:kind". */
+  route?: string;
 }
 
 export interface ApiModule {
@@ -64,4 +76,6 @@ export interface EmuContext {
   dispatch(req: EmuRequest): Promise<EmuResponse>;
   /** Base URL the server is reachable at, e.g. "http://127.0.0.1:4010". */
   baseUrl: string;
+  /** Batch handlers report their part count here (request log: batch count and sizes). */
+  recordBatch(parts: number): void;
 }

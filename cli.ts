@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+/**
+ * `calendar-relay`: the command-line face of the same core the n8n nodes and the bridge use.
+ * Exit codes: 0 success (per-event problems are reported in the output), 2 bad arguments,
+ * 1 unreadable or non-calendar input (or a failed sync), each with a one-line message on stderr.
+ */
+import { UsageError } from './cli/args';
+import { InputReadError } from './cli/io';
+import { parseCommand, expandCommand, exportCommand, InputNotEventsError, type CommandIo } from './cli/commands';
+import { CalendarInputError } from './core/input';
+
+const USAGE = `usage: calendar-relay <command> [options]
+  parse  <file|url|-> [--preset auto|ics|caldn|learningspace|sonderplan|generic] [--map <json>]
+  expand <file|url|-> --from <ISO> --to <ISO> [--preset …] [--map <json>]
+  export <events.json|-> [--method PUBLISH] [--name <calendar name>]`;
+
+type Command = (argv: string[], io: CommandIo) => Promise<number>;
+const commands: Record<string, Command> = {
+  parse: parseCommand,
+  expand: expandCommand,
+  export: exportCommand,
+};
+
+export async function main(argv: string[], io: CommandIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    (name ? io.stdout : io.stderr)(USAGE + '\n');
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  try {
+    if (!command) throw new UsageError(`unknown command "${name}"`);
+    return await command(rest, io);
+  } catch (err) {
+    const message = (err as Error).message.split('\n')[0];
+    if (err instanceof UsageError) {
+      io.stderr(`calendar-relay: ${message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof InputReadError || err instanceof CalendarInputError || err instanceof InputNotEventsError) {
+      io.stderr(`calendar-relay: ${message}\n`);
+      return 1;
+    }
+    io.stderr(`calendar-relay: unexpected error: ${message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    now: () => Date.now(),
+  }).then((code) => {
+    process.exitCode = code;
+  });
+}

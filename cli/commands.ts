@@ -1,0 +1,165 @@
+/** The stable `parse`, `expand` and `export` commands (contract in docs/cli.md). */
+import type { CalendarEvent, EventTime, ParseIssue } from '../core/event';
+import { checkEventTime } from '../core/event';
+import { parseCalendarInput, INPUT_PRESETS, type InputPreset } from '../core/input';
+import { expandOccurrences, type Occurrence } from '../core/recurrence';
+import { serializeIcs } from '../core/ics/serialize';
+import { eventTimeToUtc, formatUtc } from '../core/time';
+import { parseArgs, optionValue, UsageError } from './args';
+import { readInput } from './io';
+
+export interface CommandIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  stdin?: NodeJS.ReadableStream;
+  now: () => number;
+}
+
+function presetOption(value: string | undefined): InputPreset {
+  if (value === undefined) return 'auto';
+  if (!(INPUT_PRESETS as readonly string[]).includes(value)) throw new UsageError(`--preset must be one of ${INPUT_PRESETS.join(', ')} (got "${value}")`);
+  return value as InputPreset;
+}
+
+function mapOption(value: string | undefined): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  let map: unknown;
+  try {
+    map = JSON.parse(value);
+  } catch (err) {
+    throw new UsageError(`--map is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!map || typeof map !== 'object' || Array.isArray(map)) throw new UsageError('--map must be a JSON object of field → dot path, e.g. {"id":"uuid","title":"name","start":"begin"}');
+  return map as Record<string, string>;
+}
+
+async function loadEvents(argv: string[], io: CommandIo, extraValues: string[] = []) {
+  const args = parseArgs(argv, { values: ['preset', 'map', 'source-id', 'default-tz', ...extraValues], flags: [] });
+  if (args.positionals.length !== 1) throw new UsageError('expected exactly one input: a file, an http(s) URL, or - for standard input');
+  const preset = presetOption(optionValue(args, 'preset'));
+  const map = mapOption(optionValue(args, 'map'));
+  if (preset === 'generic' && !map) throw new UsageError('--preset generic needs --map with at least id, title and start paths');
+  const bytes = await readInput(args.positionals[0], io.stdin);
+  const result = parseCalendarInput(bytes, { preset, map, sourceId: optionValue(args, 'source-id'), defaultTimeZone: optionValue(args, 'default-tz') });
+  return { args, result };
+}
+
+export async function parseCommand(argv: string[], io: CommandIo): Promise<number> {
+  const { result } = await loadEvents(argv, io);
+  io.stdout(JSON.stringify({ events: result.events, errors: result.errors }, null, 2) + '\n');
+  return 0;
+}
+
+/** `2024-01-01`, `2024-01-01T10:00:00Z`, `…+01:00`; a time without zone is read as UTC. */
+export function parseInstantOption(name: string, value: string | undefined): number {
+  if (value === undefined) throw new UsageError(`--${name} is required (ISO date or date-time, e.g. 2025-01-01 or 2025-01-01T00:00:00Z)`);
+  const m = /^(\d{4}-\d{2}-\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.exec(value);
+  if (!m) throw new UsageError(`--${name} "${value}" is not an ISO date or date-time`);
+  const text = m[2] ? (m[5] ? value : value + 'Z') : `${m[1]}T00:00:00Z`;
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new UsageError(`--${name} "${value}" is not a valid date`);
+  return ms;
+}
+
+/** The CLI's time format: UTC for zoned/UTC times, wall clock for floating, the date for all-day. */
+export function formatCliTime(t: EventTime): string {
+  if (t.date !== undefined) return t.date;
+  const dt = t.dateTime ?? '';
+  if (dt.endsWith('Z')) return dt;
+  return t.timeZone ? formatUtc(eventTimeToUtc(t)) : dt;
+}
+
+export interface CliOccurrence {
+  uid: string;
+  recurrenceId: string | null;
+  start: string;
+  end: string;
+  allDay: boolean;
+  title: string;
+}
+
+export function occurrenceToCli(o: Occurrence): CliOccurrence {
+  return {
+    uid: o.uid,
+    recurrenceId: o.recurrenceId ? formatCliTime(o.recurrenceId) : null,
+    start: formatCliTime(o.start),
+    end: formatCliTime(o.end),
+    allDay: o.allDay,
+    title: o.title,
+  };
+}
+
+export async function expandCommand(argv: string[], io: CommandIo): Promise<number> {
+  const { args, result } = await loadEvents(argv, io, ['from', 'to']);
+  const from = parseInstantOption('from', optionValue(args, 'from'));
+  const to = parseInstantOption('to', optionValue(args, 'to'));
+  if (!(from < to)) throw new UsageError('--from must be before --to');
+  const expansion = expandOccurrences(result.events, from, to);
+  const rows = expansion.occurrences.map((o) => ({ row: occurrenceToCli(o), at: eventTimeToUtc(o.start) }));
+  rows.sort((a, b) => a.at - b.at || (a.row.uid < b.row.uid ? -1 : a.row.uid > b.row.uid ? 1 : 0));
+  for (const issue of [...result.errors, ...expansion.errors]) io.stderr(`warning: ${describeIssue(issue)}\n`);
+  io.stdout(JSON.stringify(rows.map((r) => r.row), null, 2) + '\n');
+  return 0;
+}
+
+export function describeIssue(issue: ParseIssue): string {
+  const where = [issue.line !== undefined ? `line ${issue.line}` : '', issue.item !== undefined ? `item ${issue.item}` : '', issue.field ? `field ${issue.field}` : '', issue.uid ? `uid ${issue.uid}` : '']
+    .filter(Boolean)
+    .join(', ');
+  return where ? `${where}: ${issue.message}` : issue.message;
+}
+
+/** Checks the JSON events `export` receives; returns the usable ones and an issue per bad item. */
+export function validateEventItems(items: unknown[]): { events: CalendarEvent[]; errors: ParseIssue[] } {
+  const events: CalendarEvent[] = [];
+  const errors: ParseIssue[] = [];
+  items.forEach((item, index) => {
+    const problem = eventProblem(item);
+    if (problem) errors.push({ item: index, field: problem.field, message: problem.message });
+    else events.push(item as CalendarEvent);
+  });
+  return { events, errors };
+}
+
+function eventProblem(item: unknown): { field?: string; message: string } | undefined {
+  if (!item || typeof item !== 'object' || Array.isArray(item)) return { message: 'is not an event object' };
+  const e = item as Record<string, unknown>;
+  if (typeof e.uid !== 'string' || e.uid === '') return { field: 'uid', message: 'must be a non-empty string' };
+  if (e.title !== undefined && typeof e.title !== 'string') return { field: 'title', message: 'must be a string' };
+  for (const f of ['start', 'end'] as const) {
+    const m = checkEventTime(e[f]);
+    if (m) return { field: f, message: m };
+  }
+  if (e.recurrenceId !== undefined) {
+    const m = checkEventTime(e.recurrenceId);
+    if (m) return { field: 'recurrenceId', message: m };
+  }
+  if (eventTimeToUtc(e.end as EventTime) < eventTimeToUtc(e.start as EventTime)) return { field: 'end', message: 'is before start' };
+  return undefined;
+}
+
+export async function exportCommand(argv: string[], io: CommandIo): Promise<number> {
+  const args = parseArgs(argv, { values: ['method', 'name', 'prodid'], flags: [] });
+  if (args.positionals.length !== 1) throw new UsageError('expected exactly one input: events.json (an array of events, or {"events": [...]}) or - for standard input');
+  const bytes = await readInput(args.positionals[0], io.stdin);
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes).toString('utf8').replace(/^\uFEFF/, ''));
+  } catch (err) {
+    throw new InputNotEventsError(`input is not JSON: ${(err as Error).message}`);
+  }
+  const items = Array.isArray(json) ? json : json && typeof json === 'object' && Array.isArray((json as { events?: unknown }).events) ? (json as { events: unknown[] }).events : undefined;
+  if (!items) throw new InputNotEventsError('input must be a JSON array of events or an object with an "events" array (the output of `calendar-relay parse`)');
+  const { events, errors } = validateEventItems(items);
+  for (const issue of errors) io.stderr(`error: ${describeIssue(issue)} (event skipped)\n`);
+  io.stdout(serializeIcs(events, { now: io.now(), method: optionValue(args, 'method'), calendarName: optionValue(args, 'name'), prodId: optionValue(args, 'prodid') }));
+  return 0;
+}
+
+/** The input of `export` is readable but not events (exit code 1). */
+export class InputNotEventsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputNotEventsError';
+  }
+}

@@ -1,0 +1,29 @@
+// Installs the project's dependencies on a fresh machine (or when package-lock.json changed).
+// Used by `npm test` and `npm run demo`, so each is one command that does all set-up.
+import { execSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export function ensureDependencies() {
+  const lock = join(root, 'package-lock.json');
+  const stamp = join(root, 'node_modules', '.calendar-relay-lock-hash');
+  const hash = createHash('sha256').update(readFileSync(lock)).digest('hex');
+  const installed = existsSync(stamp) && readFileSync(stamp, 'utf8') === hash && existsSync(join(root, 'node_modules', '.bin', 'jest'));
+  if (installed) return;
+  console.log('[setup] installing dependencies (npm ci; scripts are off, see .npmrc)…');
+  execSync('npm ci --no-fund --no-audit', { cwd: root, stdio: 'inherit' });
+  writeFileSync(stamp, hash);
+}
+
+export function run(cmd, opts = {}) {
+  console.log(`\n[run] ${cmd}`);
+  execSync(cmd, { cwd: root, stdio: 'inherit', ...opts });
+}
+
+if (process.argv[1] && statSync(process.argv[1]).isFile() && fileURLToPath(import.meta.url) === process.argv[1]) {
+  ensureDependencies();
+}

@@ -1,0 +1,123 @@
+import { PassThrough } from 'node:stream';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../cli';
+
+async function runCli(argv: string[], stdinText?: string) {
+  let stdout = '';
+  let stderr = '';
+  const stdin = new PassThrough();
+  if (stdinText !== undefined) stdin.end(stdinText);
+  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stdin, now: () => Date.parse('2026-11-22T12:00:00Z') });
+  return { code, stdout, stderr };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'cr-cli-'));
+const file = (name: string, text: string) => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+const WEEKLY = [
+  'BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//test//EN',
+  'BEGIN:VEVENT', 'UID:weekly@test', 'DTSTART;TZID=Europe/Berlin:20260323T090000', 'DTEND;TZID=Europe/Berlin:20260323T100000',
+  'RRULE:FREQ=WEEKLY;COUNT=3', 'SUMMARY:Standup', 'END:VEVENT',
+  'BEGIN:VEVENT', 'UID:weekly@test', 'RECURRENCE-ID;TZID=Europe/Berlin:20260330T090000', 'DTSTART;TZID=Europe/Berlin:20260330T110000', 'DTEND;TZID=Europe/Berlin:20260330T120000', 'SUMMARY:Standup (moved)', 'END:VEVENT',
+  'BEGIN:VEVENT', 'UID:allday@test', 'DTSTART;VALUE=DATE:20260324', 'SUMMARY:Holiday', 'END:VEVENT',
+  'BEGIN:VEVENT', 'UID:floating@test', 'DTSTART:20260325T080000', 'DTEND:20260325T083000', 'SUMMARY:Floating', 'END:VEVENT',
+  'END:VCALENDAR', '',
+].join('\r\n');
+
+describe('calendar-relay CLI contract', () => {
+  test('parse prints events and errors as JSON', async () => {
+    const r = await runCli(['parse', file('w.ics', WEEKLY)]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.errors).toEqual([]);
+    expect(out.events.map((e: { uid: string }) => e.uid).sort()).toEqual(['allday@test', 'floating@test', 'weekly@test', 'weekly@test']);
+  });
+
+  test('expand: UTC for zoned, wall clock for floating, date for all-day, sorted, with recurrenceId', async () => {
+    const r = await runCli(['expand', file('w2.ics', WEEKLY), '--from', '2026-03-01', '--to', '2026-05-01']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([
+      { uid: 'weekly@test', recurrenceId: '2026-03-23T08:00:00Z', start: '2026-03-23T08:00:00Z', end: '2026-03-23T09:00:00Z', allDay: false, title: 'Standup' },
+      { uid: 'allday@test', recurrenceId: null, start: '2026-03-24', end: '2026-03-25', allDay: true, title: 'Holiday' },
+      { uid: 'floating@test', recurrenceId: null, start: '2026-03-25T08:00:00', end: '2026-03-25T08:30:00', allDay: false, title: 'Floating' },
+      // DST began on 2026-03-29: 09:00 local is now 07:00Z; this one was moved to 11:00 local
+      { uid: 'weekly@test', recurrenceId: '2026-03-30T07:00:00Z', start: '2026-03-30T09:00:00Z', end: '2026-03-30T10:00:00Z', allDay: false, title: 'Standup (moved)' },
+      { uid: 'weekly@test', recurrenceId: '2026-04-06T07:00:00Z', start: '2026-04-06T07:00:00Z', end: '2026-04-06T08:00:00Z', allDay: false, title: 'Standup' },
+    ]);
+  });
+
+  test('expand window edges: start < to and end > from', async () => {
+    const r = await runCli(['expand', file('w3.ics', WEEKLY), '--from', '2026-03-23T09:00:00Z', '--to', '2026-03-24T00:00:00Z']);
+    expect(JSON.parse(r.stdout)).toEqual([]);
+    const r2 = await runCli(['expand', file('w4.ics', WEEKLY), '--from', '2026-03-23T08:59:59Z', '--to', '2026-03-24T00:00:01Z']);
+    expect(JSON.parse(r2.stdout).map((o: { uid: string }) => o.uid)).toEqual(['weekly@test', 'allday@test']);
+  });
+
+  test('export turns parse output back into ICS, reading stdin', async () => {
+    const parsed = await runCli(['parse', file('w5.ics', WEEKLY)]);
+    const r = await runCli(['export', '-'], parsed.stdout);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^BEGIN:VCALENDAR\r\n/);
+    expect(r.stdout.match(/BEGIN:VEVENT/g)).toHaveLength(4);
+    expect(r.stdout).toContain('RECURRENCE-ID;TZID=Europe/Berlin:20260330T090000');
+    const again = await runCli(['parse', '-'], r.stdout);
+    expect(JSON.parse(again.stdout).events).toEqual(JSON.parse(parsed.stdout).events);
+  });
+
+  test('export reports a bad item by index and still exports the rest', async () => {
+    const events = [
+      { uid: 'ok@test', title: 'fine', start: { date: '2026-12-01' }, end: { date: '2026-12-02' } },
+      { uid: 'bad@test', title: 'broken', start: { dateTime: '2026-12-01 09:00' }, end: { date: '2026-12-02' } },
+    ];
+    const r = await runCli(['export', '-'], JSON.stringify(events));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/item 1, field start: dateTime "2026-12-01 09:00" is not YYYY-MM-DDTHH:MM:SS/);
+    expect(r.stdout).toContain('UID:ok@test');
+    expect(r.stdout).not.toContain('bad@test');
+  });
+
+  test.each([
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['parse'], /expected exactly one input/],
+    [['expand', 'x.ics', '--from', '2026-01-01'], /--to is required/],
+    [['expand', 'x.ics', '--from', 'yesterday', '--to', '2026-01-01'], /--from "yesterday" is not an ISO date/],
+    [['parse', 'x.ics', '--preset', 'vcard'], /--preset must be one of/],
+    [['parse', 'x.json', '--preset', 'generic'], /--preset generic needs --map/],
+    [['parse', 'x.json', '--map', '{oops'], /--map is not valid JSON/],
+    [['parse', 'x.ics', '--bogus'], /unknown option --bogus/],
+  ])('bad arguments %j → exit 2', async (argv, message) => {
+    const r = await runCli(argv as string[]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  test('unreadable or non-calendar input → exit 1 with a one-line message', async () => {
+    const missing = await runCli(['parse', join(dir, 'nope.ics')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.stderr).toMatch(/cannot read .*nope\.ics: no such file/);
+    const notCal = await runCli(['parse', file('x.txt', 'hello, this is not a calendar')]);
+    expect(notCal.code).toBe(1);
+    expect(notCal.stderr).toMatch(/neither iCalendar .* nor JSON/);
+    const notEvents = await runCli(['export', '-'], '{"hello": 1}');
+    expect(notEvents.code).toBe(1);
+  });
+
+  test('JSON presets are detected or chosen', async () => {
+    const caldn = [{ prokey: 'p1', status: 'published', dates: [{ name: 'Termin 1', startDate: '2026-12-14', startTime: '10:00', endDate: '2026-12-14', endTime: '11:00', timeZone: 'Europe/Berlin' }], simplified_recurrence: true }];
+    const r = await runCli(['parse', file('c.json', JSON.stringify(caldn))]);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.events).toHaveLength(1);
+    expect(out.events[0]).toMatchObject({ title: 'Termin 1', start: { dateTime: '2026-12-14T10:00:00', timeZone: 'Europe/Berlin' } });
+    const generic = await runCli(['parse', file('g.json', JSON.stringify({ rows: [{ key: 'a1', name: 'X', from: '2026-12-01T10:00:00Z', to: '2026-12-01T11:00:00Z' }] })), '--preset', 'generic', '--map', JSON.stringify({ items: 'rows', id: 'key', title: 'name', start: 'from', end: 'to' })]);
+    expect(generic.code).toBe(0);
+    expect(JSON.parse(generic.stdout).events[0]).toMatchObject({ uid: 'a1', title: 'X', start: { dateTime: '2026-12-01T10:00:00Z' } });
+  });
+});

@@ -1,0 +1,258 @@
+/**
+ * VTIMEZONE generation from the runtime's IANA data (Intl), so exported feeds carry a definition
+ * for every TZID they use (RFC 5545 §3.6.5) without bundling a time-zone database.
+ *
+ * How: find every UTC-offset transition in the scanned years, then describe them as observances.
+ * A sequence of yearly transitions that follows one rule ("last Sunday of March at 02:00") becomes
+ * a STANDARD/DAYLIGHT component with an RRULE (open-ended when it is still in force at the end of
+ * the scan, so recurring events in later years stay correct); anything irregular becomes explicit
+ * DTSTART/RDATE onsets. A base observance from 1601 carries the offset in force before the first
+ * transition, because ical.js treats times before the first onset as UTC.
+ */
+import { canonicalTimeZone, utcFields, zoneOffsetMs } from '../time';
+
+const MINUTE = 60_000;
+const QUARTER = 15 * MINUTE;
+const DAY = 86_400_000;
+
+/** Years scanned are clamped to this range: outside it Intl only knows local mean time anyway. */
+export const VTIMEZONE_MIN_YEAR = 1900;
+export const VTIMEZONE_MAX_YEAR = 2100;
+
+export interface ZoneTransition {
+  /** First UTC instant at which `to` applies. */
+  utcMs: number;
+  from: number;
+  to: number;
+  /** Heuristic: the new offset is summer time (higher than the surrounding standard offset). */
+  daylight: boolean;
+}
+
+/**
+ * All offset changes of `tz` in [fromMs, toMs). Samples once a day (real zones never change
+ * offset twice within a day) and bisects to the quarter hour (every transition since 1900 falls
+ * on one; zoneOffsetMs is exact at that granularity).
+ */
+export function zoneTransitions(tz: string, fromMs: number, toMs: number): ZoneTransition[] {
+  const out: ZoneTransition[] = [];
+  let t = Math.floor(fromMs / QUARTER) * QUARTER;
+  let off = zoneOffsetMs(tz, t);
+  while (t < toMs) {
+    const next = Math.min(t + DAY, Math.ceil(toMs / QUARTER) * QUARTER);
+    const nextOff = zoneOffsetMs(tz, next);
+    if (nextOff !== off) {
+      // Bisect (lo has the old offset, hi the new one); a change back within the day is ignored.
+      let lo = t;
+      let hi = next;
+      while (hi - lo > QUARTER) {
+        const mid = lo + Math.floor((hi - lo) / QUARTER / 2) * QUARTER;
+        if (zoneOffsetMs(tz, mid) === off) lo = mid;
+        else hi = mid;
+      }
+      const to = zoneOffsetMs(tz, hi);
+      out.push({ utcMs: hi, from: off, to, daylight: isDaylight(tz, hi, to) });
+    }
+    off = nextOff;
+    t = next;
+  }
+  return out;
+}
+
+/**
+ * Intl does not expose a DST flag, so infer it: an offset is summer time when it is higher than
+ * the offset about five months earlier or later, unless it then holds for a whole year (a
+ * permanent change of standard time, e.g. a zone moving east).
+ */
+function isDaylight(tz: string, utcMs: number, to: number): boolean {
+  const around = Math.min(zoneOffsetMs(tz, utcMs - 150 * DAY), zoneOffsetMs(tz, utcMs + 150 * DAY));
+  if (to <= around) return false;
+  const heldAllYear = [90, 180, 270, 360].every((d) => zoneOffsetMs(tz, utcMs + d * DAY) === to);
+  return !heldAllYear;
+}
+
+/** `+HHMM` (or `+HHMMSS` for the odd local-mean-time offset). */
+export function formatUtcOffset(ms: number): string {
+  const sign = ms < 0 ? '-' : '+';
+  const total = Math.round(Math.abs(ms) / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${sign}${two(h)}${two(m)}${s ? two(s) : ''}`;
+}
+
+/** `YYYYMMDDTHHMMSS` for a wall value. */
+function basicWall(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${String(d.getUTCFullYear()).padStart(4, '0')}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}T${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}`;
+}
+
+const WEEKDAYS = ['SU', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA'];
+
+/**
+ * Yearly rules that produce exactly one date per year and match this onset's local date, most
+ * readable first. The intersection over consecutive years decides whether a run is regular.
+ */
+function ruleCandidates(wallMs: number): string[] {
+  const d = new Date(wallMs);
+  const month = d.getUTCMonth() + 1;
+  const day = d.getUTCDate();
+  const wd = WEEKDAYS[d.getUTCDay()];
+  const daysInMonth = new Date(Date.UTC(d.getUTCFullYear(), month, 0)).getUTCDate();
+  const out: string[] = [];
+  const nth = Math.ceil(day / 7);
+  if (nth <= 4) out.push(`BYMONTH=${month};BYDAY=${nth}${wd}`);
+  if (day + 7 > daysInMonth) out.push(`BYMONTH=${month};BYDAY=-1${wd}`);
+  // "weekday on or after the k-th" (e.g. Israel's Friday before the last Sunday): a 7-day window.
+  for (let k = Math.max(1, day - 6); k <= day; k++) {
+    if (k + 6 > 28 && month === 2) continue; // February's length varies; keep windows within 28
+    if (k + 6 > daysInMonth) continue;
+    const days = Array.from({ length: 7 }, (_, i) => k + i).join(',');
+    out.push(`BYMONTH=${month};BYDAY=${wd};BYMONTHDAY=${days}`);
+  }
+  out.push(`BYMONTH=${month};BYMONTHDAY=${day}`);
+  return out;
+}
+
+interface Onset {
+  utcMs: number;
+  wallMs: number; // local time of the onset in the offset before it (how DTSTART is written)
+  from: number;
+  to: number;
+  daylight: boolean;
+  name?: string;
+}
+
+/**
+ * The content lines (unfolded, without CRLF) of a VTIMEZONE for `tzid` describing its offsets in
+ * the years [fromYear, toYear]. Pass a year of margin on both sides of the events' span so each
+ * yearly rule is seen at least twice. Throws TimeFormatError for a zone the runtime doesn't know.
+ */
+export function buildVtimezone(tzid: string, fromYear: number, toYear: number): string[] {
+  const tz = canonicalTimeZone(tzid) ?? tzid;
+  const y0 = Math.min(Math.max(fromYear, VTIMEZONE_MIN_YEAR), VTIMEZONE_MAX_YEAR);
+  const y1 = Math.max(Math.min(toYear, VTIMEZONE_MAX_YEAR), y0);
+  const scanStart = utcFields(y0, 1, 1);
+  const scanEnd = utcFields(y1 + 1, 1, 1);
+  const baseOffset = zoneOffsetMs(tz, scanStart);
+  const onsets: Onset[] = zoneTransitions(tz, scanStart, scanEnd).map((t) => ({
+    ...t,
+    wallMs: t.utcMs + t.from,
+    name: zoneAbbreviation(tz, t.utcMs),
+  }));
+
+  // TEXT-escaped like the TZID parameter's counterpart; IANA names never need it in practice.
+  const tzidText = tzid.replace(/[\\;,]/g, (c) => '\\' + c).replace(/[\u0000-\u001f\u007f]/g, '');
+  const lines: string[] = ['BEGIN:VTIMEZONE', `TZID:${tzidText}`, `X-LIC-LOCATION:${tzidText}`];
+  const baseKind = isDaylight(tz, scanStart, baseOffset) ? 'DAYLIGHT' : 'STANDARD';
+  lines.push(
+    `BEGIN:${baseKind}`,
+    'DTSTART:16010101T000000',
+    `TZOFFSETFROM:${formatUtcOffset(baseOffset)}`,
+    `TZOFFSETTO:${formatUtcOffset(baseOffset)}`,
+  );
+  const baseName = zoneAbbreviation(tz, scanStart);
+  if (baseName) lines.push(`TZNAME:${baseName}`);
+  lines.push(`END:${baseKind}`);
+
+  const irregular: Onset[] = [];
+  for (const run of regularRuns(onsets)) {
+    if (run.onsets.length < 2) {
+      irregular.push(...run.onsets);
+      continue;
+    }
+    const first = run.onsets[0];
+    const last = run.onsets[run.onsets.length - 1];
+    // Still in force at the end of the scan → open-ended, so later years follow the same rule.
+    const openEnded = last.utcMs + 366 * DAY > scanEnd;
+    const until = openEnded ? '' : `;UNTIL=${basicWall(last.utcMs)}Z`;
+    lines.push(...observance(first, [`RRULE:FREQ=YEARLY;${run.rule}${until}`]));
+  }
+  // Irregular onsets sharing offsets and kind become one component with RDATEs. ical.js ignores
+  // DTSTART when RDATEs exist, so DTSTART is repeated as an RDATE (harmless: sets deduplicate).
+  const groups = new Map<string, Onset[]>();
+  for (const o of irregular) {
+    const key = `${o.daylight}|${o.from}|${o.to}|${o.name ?? ''}`;
+    const g = groups.get(key);
+    if (g) g.push(o);
+    else groups.set(key, [o]);
+  }
+  for (const g of groups.values()) {
+    g.sort((a, b) => a.utcMs - b.utcMs);
+    lines.push(...observance(g[0], g.length > 1 ? g.map((o) => `RDATE:${basicWall(o.wallMs)}`) : []));
+  }
+  lines.push('END:VTIMEZONE');
+  return lines;
+}
+
+function observance(first: Onset, extra: string[]): string[] {
+  const kind = first.daylight ? 'DAYLIGHT' : 'STANDARD';
+  const out = [
+    `BEGIN:${kind}`,
+    `DTSTART:${basicWall(first.wallMs)}`,
+    ...extra,
+    `TZOFFSETFROM:${formatUtcOffset(first.from)}`,
+    `TZOFFSETTO:${formatUtcOffset(first.to)}`,
+  ];
+  if (first.name) out.push(`TZNAME:${first.name}`);
+  out.push(`END:${kind}`);
+  return out;
+}
+
+interface Run {
+  rule: string;
+  onsets: Onset[];
+}
+
+/**
+ * Splits onsets into runs: same kind, offsets and local time of day, in consecutive years, all
+ * matching one yearly rule. Onsets that fit no run end up in runs of length 1.
+ */
+function regularRuns(onsets: Onset[]): Run[] {
+  const bySeries = new Map<string, Onset[]>();
+  for (const o of onsets) {
+    const key = `${o.daylight}|${o.from}|${o.to}|${o.wallMs % DAY}|${o.name ?? ''}`;
+    const s = bySeries.get(key);
+    if (s) s.push(o);
+    else bySeries.set(key, [o]);
+  }
+  const runs: Run[] = [];
+  for (const series of bySeries.values()) {
+    let current: { onsets: Onset[]; rules: string[] } | undefined;
+    const close = () => {
+      if (current) runs.push({ rule: current.rules[0], onsets: current.onsets });
+      current = undefined;
+    };
+    for (const o of series) {
+      const year = new Date(o.wallMs).getUTCFullYear();
+      const cands = ruleCandidates(o.wallMs);
+      if (current) {
+        const prevYear = new Date(current.onsets[current.onsets.length - 1].wallMs).getUTCFullYear();
+        const common = current.rules.filter((r) => cands.includes(r));
+        if (prevYear + 1 === year && common.length > 0) {
+          current.onsets.push(o);
+          current.rules = common;
+          continue;
+        }
+        close();
+      }
+      current = { onsets: [o], rules: cands };
+    }
+    close();
+  }
+  return runs.sort((a, b) => a.onsets[0].utcMs - b.onsets[0].utcMs);
+}
+
+const abbreviationFormatters = new Map<string, Intl.DateTimeFormat>();
+
+/** A letters-only abbreviation such as "EST" if Intl has one; "GMT+1"-style names are omitted. */
+function zoneAbbreviation(tz: string, utcMs: number): string | undefined {
+  let f = abbreviationFormatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'short' });
+    abbreviationFormatters.set(tz, f);
+  }
+  const name = f.formatToParts(new Date(utcMs)).find((p) => p.type === 'timeZoneName')?.value;
+  return name && /^[A-Z]{2,6}$/.test(name) ? name : undefined;
+}

@@ -1,0 +1,346 @@
+/**
+ * Event handlers: create (with transactionId de-duplication), get, patch, delete, list (with the
+ * extended-property filter), calendarView and calendarView/delta.
+ */
+import { randomBytes } from 'node:crypto';
+import { formatUtc } from '../../core/time';
+import type { EmuRequest, EmuResponse } from '../types';
+import { GraphHttpError, notFound } from './errors';
+import {
+  findInstance, graphTimeToUtc, masterInstance, parseWindowBound, renderInstance, seriesOf, viewInstances,
+  type GraphDateTime, type Instance, type OutputZone, type RenderOptions,
+} from './instances';
+import { parsePrefer, parseQuery, sameExtPropId, type QueryOptions } from './odata';
+import { validateRecurrence, type PatternedRecurrence } from './recurrence';
+import {
+  newChangeKey, newICalUId, newItemId, type ExtendedProperty, type GraphStore, type Json, type Mailbox, type StoredEvent,
+} from './store';
+import { validateEventBody } from './validate';
+import { requireZone } from './zones';
+
+export const DEFAULT_PAGE = 10;
+
+/** Everything a handler needs about one request. */
+export interface GraphCall {
+  req: EmuRequest;
+  now: number;
+  baseUrl: string;
+  store: GraphStore;
+  mb: Mailbox;
+  /** Set when the URL names a calendar (/calendar or /calendars/{id}). */
+  calendarId?: string;
+  /** The path prefix up to and including the calendar part, for next/delta links. */
+  collectionPath: string;
+}
+
+function outputZone(req: EmuRequest): { zone: OutputZone; applied?: string } {
+  const name = parsePrefer(req.headers['prefer']).get('outlook.timezone');
+  if (!name) return { zone: { name: 'UTC', iana: 'UTC' } };
+  return { zone: { name, iana: requireZone(name) }, applied: `outlook.timezone="${name}"` };
+}
+
+function pageSize(req: EmuRequest, q: QueryOptions): number {
+  const max = Number(parsePrefer(req.headers['prefer']).get('odata.maxpagesize'));
+  return q.top ?? (Number.isInteger(max) && max > 0 ? Math.min(max, 1000) : DEFAULT_PAGE);
+}
+
+function ok(status: number, body: unknown, applied?: string): EmuResponse {
+  const headers: Record<string, string> = { 'content-type': 'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8' };
+  if (applied) headers['preference-applied'] = applied;
+  return { status, headers, body };
+}
+
+function parseJsonBody(req: EmuRequest): Json {
+  const text = req.body.toString('utf8').trim();
+  if (!text) throw new GraphHttpError(400, 'BadRequest', 'Empty Payload. JSON content expected.');
+  const ct = req.headers['content-type'] ?? '';
+  if (!/application\/json/i.test(ct)) throw new GraphHttpError(415, 'UnsupportedMediaType', `Content-Type '${ct}' is not supported; send application/json.`);
+  try {
+    const v = JSON.parse(text);
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
+    return v as Json;
+  } catch (e) {
+    throw new GraphHttpError(400, 'BadRequest', `Unable to read JSON request payload: ${(e as Error).message}`);
+  }
+}
+
+/** Checks times, all-day shape and recurrence of the effective fields; throws 400. */
+function checkSemantics(fields: Json): void {
+  if (!fields.start || !fields.end) throw new GraphHttpError(400, 'ErrorInvalidRequest', 'An event needs both start and end (the emulator requires them on create).');
+  const s = graphTimeToUtc(fields.start as GraphDateTime, 'start');
+  const e = graphTimeToUtc(fields.end as GraphDateTime, 'end');
+  if (e < s) throw new GraphHttpError(400, 'ErrorInvalidRequest', 'The end of an event must not be before its start.');
+  if (fields.isAllDay === true) {
+    const midnight = (t: GraphDateTime) => /T00:00(:00(\.0+)?)?$/.test(t.dateTime);
+    if (!midnight(fields.start as GraphDateTime) || !midnight(fields.end as GraphDateTime) || e === s) {
+      throw new GraphHttpError(400, 'ErrorPropertyValidationFailure', 'An all-day event must start and end at midnight and last at least a day.');
+    }
+  }
+  if (fields.recurrence) validateRecurrence(fields.recurrence as PatternedRecurrence);
+}
+
+function takeExtendedProperties(body: Json): ExtendedProperty[] | undefined {
+  const raw = body.singleValueExtendedProperties as { id: string; value: string }[] | undefined | null;
+  delete body.singleValueExtendedProperties;
+  if (raw == null) return undefined;
+  raw.forEach((p, i) => {
+    if (!/^(String|Integer|Boolean|SystemTime|Binary|Double|Long|Short|Float|Currency|CLSID) (\{[0-9a-f-]{36}\} (Name .+|Id 0x[0-9a-f]+)|0x[0-9a-f]{1,4})$/i.test(p.id)) {
+      throw new GraphHttpError(400, 'ErrorInvalidExtendedPropertyValue', `singleValueExtendedProperties[${i}].id: "${p.id}" is not like "String {GUID} Name X"`);
+    }
+  });
+  return raw.map((p) => ({ id: p.id, value: p.value }));
+}
+
+function mergeExtendedProperties(into: ExtendedProperty[], add: ExtendedProperty[]): ExtendedProperty[] {
+  const out = into.filter((p) => !add.some((q) => sameExtPropId(p.id, q.id)));
+  return [...out, ...add];
+}
+
+function renderOpts(call: GraphCall, q: QueryOptions, zone: OutputZone): RenderOptions {
+  return { zone, expand: q.expandExtProps, select: q.select, mailbox: call.mb, baseUrl: call.baseUrl };
+}
+
+function calendarOf(call: GraphCall): string {
+  return call.calendarId ?? call.mb.defaultCalendarId;
+}
+
+// ---- create / get / patch / delete ----
+
+export function createEvent(call: GraphCall): EmuResponse {
+  const body = parseJsonBody(call.req);
+  validateEventBody(body, 'create');
+  const { zone, applied } = outputZone(call.req);
+  const txn = typeof body.transactionId === 'string' ? body.transactionId : undefined;
+  if (txn) {
+    const existing = call.mb.events.get(call.mb.transactions.get(txn) ?? '');
+    // A retried POST with the same transactionId returns the event the first one created.
+    if (existing) return ok(201, renderInstance(masterInstance(existing), renderOpts(call, {}, zone)), applied);
+  }
+  const ext = takeExtendedProperties(body) ?? [];
+  checkSemantics(body);
+  const ev: StoredEvent = {
+    id: newItemId(), calendarId: calendarOf(call), fields: body, extendedProperties: ext, iCalUId: newICalUId(),
+    changeKey: newChangeKey(), createdMs: call.now, modifiedMs: call.now, exceptions: new Map(), cancelled: new Set(),
+  };
+  call.mb.events.set(ev.id, ev);
+  if (txn) call.mb.transactions.set(txn, ev.id);
+  return ok(201, renderInstance(masterInstance(ev), renderOpts(call, {}, zone)), applied);
+}
+
+function mustFind(call: GraphCall, id: string): Instance {
+  const i = findInstance(call.mb, id, call.calendarId);
+  if (!i) throw notFound();
+  return i;
+}
+
+export function getEvent(call: GraphCall, id: string): EmuResponse {
+  const q = parseQuery(call.req.query, ['$select', '$expand']);
+  const { zone, applied } = outputZone(call.req);
+  return ok(200, renderInstance(mustFind(call, id), renderOpts(call, q, zone)), applied);
+}
+
+export function patchEvent(call: GraphCall, id: string): EmuResponse {
+  const inst = mustFind(call, id);
+  const body = parseJsonBody(call.req);
+  validateEventBody(body, 'patch');
+  const { zone, applied } = outputZone(call.req);
+  const ext = takeExtendedProperties(body);
+  const ev = inst.event;
+  if (inst.type === 'occurrence' || inst.type === 'exception') {
+    if ('recurrence' in body) throw new GraphHttpError(400, 'ErrorInvalidRequest', 'recurrence cannot be set on an occurrence of a series.');
+    // Patching an occurrence turns it into an exception carrying its own overrides.
+    const prev = ev.exceptions.get(inst.originalStart!);
+    const fields: Json = { ...(prev?.fields ?? {}), ...body };
+    if (ext) fields.singleValueExtendedProperties = mergeExtendedProperties((prev?.fields.singleValueExtendedProperties as ExtendedProperty[]) ?? [], ext);
+    // An occurrence inherits the series' times; pin them so a later series edit does not move it.
+    if (!fields.start) fields.start = { dateTime: formatUtc(inst.startMs).slice(0, 19), timeZone: 'UTC' };
+    if (!fields.end) fields.end = { dateTime: formatUtc(inst.endMs).slice(0, 19), timeZone: 'UTC' };
+    checkSemantics({ ...ev.fields, recurrence: null, ...fields });
+    ev.exceptions.set(inst.originalStart!, { fields, changeKey: newChangeKey(), modifiedMs: call.now });
+  } else {
+    const next: Json = { ...ev.fields, ...body };
+    for (const [k, v] of Object.entries(body)) if (v === null && k !== 'recurrence') delete next[k];
+    checkSemantics(next);
+    const wasSeries = !!seriesOf(ev);
+    const recurrenceChanged = 'recurrence' in body && JSON.stringify(body.recurrence) !== JSON.stringify(ev.fields.recurrence);
+    ev.fields = next;
+    if (!next.recurrence) delete ev.fields.recurrence;
+    // Outlook drops a series' exceptions when its pattern changes.
+    if (wasSeries && recurrenceChanged) {
+      ev.exceptions.clear();
+      ev.cancelled.clear();
+    }
+    if (ext) ev.extendedProperties = mergeExtendedProperties(ev.extendedProperties, ext);
+    ev.changeKey = newChangeKey();
+    ev.modifiedMs = call.now;
+  }
+  const updated = mustFind(call, id);
+  return ok(200, renderInstance(updated, renderOpts(call, {}, zone)), applied);
+}
+
+export function deleteEvent(call: GraphCall, id: string): EmuResponse {
+  const inst = mustFind(call, id);
+  if (inst.originalStart) {
+    inst.event.cancelled.add(inst.originalStart);
+    inst.event.exceptions.delete(inst.originalStart);
+  } else {
+    call.mb.events.delete(inst.event.id);
+    for (const [t, eid] of call.mb.transactions) if (eid === inst.event.id) call.mb.transactions.delete(t);
+  }
+  return { status: 204 };
+}
+
+// ---- collections ----
+
+function link(call: GraphCall, suffix: string, params: Record<string, string>): string {
+  const qs = new URLSearchParams(params).toString();
+  return `${call.baseUrl}/v1.0${call.collectionPath}${suffix}${qs ? '?' + qs : ''}`;
+}
+
+function odataContext(call: GraphCall): string {
+  return `${call.baseUrl}/v1.0/$metadata#users('${encodeURIComponent(call.mb.upn)}')/events`;
+}
+
+function eventsOfCalendar(call: GraphCall): StoredEvent[] {
+  const cal = calendarOf(call);
+  return [...call.mb.events.values()].filter((e) => e.calendarId === cal);
+}
+
+/** GET …/events: single instances and series masters, optional ext-prop filter, $skip paging. */
+export function listEvents(call: GraphCall): EmuResponse {
+  const q = parseQuery(call.req.query, ['$select', '$expand', '$filter', '$top', '$skip', '$orderby']);
+  const { zone, applied } = outputZone(call.req);
+  let items = eventsOfCalendar(call).map(masterInstance);
+  if (q.filter) {
+    const f = q.filter;
+    items = items.filter((i) => i.event.extendedProperties.some((p) => sameExtPropId(p.id, f.id) && (f.value === undefined || p.value === f.value)));
+  }
+  if (q.orderByStart) items.sort((a, b) => (a.startMs - b.startMs) * (q.orderByStart === 'desc' ? -1 : 1));
+  else items.sort((a, b) => a.event.createdMs - b.event.createdMs || a.id.localeCompare(b.id));
+  const size = pageSize(call.req, q);
+  const skip = q.skip ?? 0;
+  const page = items.slice(skip, skip + size);
+  const body: Json = { '@odata.context': odataContext(call), value: page.map((i) => renderInstance(i, renderOpts(call, q, zone))) };
+  if (skip + size < items.length) {
+    const params = Object.fromEntries(call.req.query);
+    params['$skip'] = String(skip + size);
+    if (!params['$top']) params['$top'] = String(size);
+    body['@odata.nextLink'] = link(call, '/events', params);
+  }
+  return ok(200, body, applied);
+}
+
+function requireWindow(query: URLSearchParams): { from: number; to: number } {
+  const get = (n: string) => [...query].find(([k]) => k.toLowerCase() === n.toLowerCase())?.[1];
+  const s = get('startDateTime');
+  const e = get('endDateTime');
+  if (!s || !e) {
+    throw new GraphHttpError(400, 'ErrorInvalidParameter', 'This request requires a time window specified by the query string parameters StartDateTime and EndDateTime.');
+  }
+  return { from: parseWindowBound(s, 'StartDateTime'), to: parseWindowBound(e, 'EndDateTime') };
+}
+
+function encodeToken(o: unknown): string {
+  return Buffer.from(JSON.stringify(o)).toString('base64url');
+}
+function decodeToken<T>(t: string, what: string): T {
+  try {
+    return JSON.parse(Buffer.from(t, 'base64url').toString('utf8')) as T;
+  } catch {
+    throw new GraphHttpError(400, 'BadRequest', `The ${what} is malformed.`);
+  }
+}
+
+/** GET …/calendarView: instances in the window, paged by $skiptoken. */
+export function calendarView(call: GraphCall): EmuResponse {
+  const q = parseQuery(call.req.query, ['$select', '$expand', '$top', '$skiptoken', '$orderby', '$filter'], ['startDateTime', 'endDateTime']);
+  if (q.filter) throw new GraphHttpError(400, 'BadRequest', 'The emulator supports $filter on calendarView only via /events; filter client-side.');
+  const { from, to } = requireWindow(call.req.query);
+  const { zone, applied } = outputZone(call.req);
+  const items = viewInstances(eventsOfCalendar(call), from, to);
+  if (q.orderByStart === 'desc') items.reverse();
+  const size = pageSize(call.req, q);
+  const offset = q.skiptoken ? decodeToken<{ o: number }>(q.skiptoken, '$skiptoken').o : 0;
+  const page = items.slice(offset, offset + size);
+  const body: Json = { '@odata.context': odataContext(call), value: page.map((i) => renderInstance(i, renderOpts(call, q, zone))) };
+  if (offset + size < items.length) {
+    const params = Object.fromEntries(call.req.query);
+    params['$skiptoken'] = encodeToken({ o: offset + size });
+    body['@odata.nextLink'] = link(call, '/calendarView', params);
+  }
+  return ok(200, body, applied);
+}
+
+// ---- delta ----
+
+export const SYNC_STATE_GONE = (): GraphHttpError =>
+  new GraphHttpError(410, 'SyncStateNotFound', 'The sync state generation is not found. The delta token is expired and data must be synchronized again.');
+
+/**
+ * GET …/calendarView/delta. A round (initial or incremental) is computed once and served in
+ * pages via $skiptoken; its last page carries a deltaLink whose token remembers which instance
+ * versions the client has seen. A deltaLink can be replayed: it always answers relative to the
+ * state it was issued for.
+ */
+export function calendarViewDelta(call: GraphCall): EmuResponse {
+  const q = parseQuery(call.req.query, ['$select', '$skiptoken', '$deltatoken', '$top'], ['startDateTime', 'endDateTime']);
+  const { zone, applied } = outputZone(call.req);
+  const all = call.store.deltaRounds;
+  let roundId = q.skiptoken;
+  let offset = 0;
+  if (roundId) {
+    const parsed = decodeToken<{ r: string; o: number }>(roundId, '$skiptoken');
+    roundId = parsed.r;
+    offset = parsed.o;
+    const round = all.get(roundId);
+    if (!round || call.store.deltaStates.get(round.stateToken)?.expired !== false) throw SYNC_STATE_GONE();
+  } else {
+    let base: { startMs: number; endMs: number; known: Map<string, string> };
+    if (q.deltatoken) {
+      const st = call.store.deltaStates.get(q.deltatoken);
+      if (!st || st.expired || st.mailboxId !== call.mb.id) throw SYNC_STATE_GONE();
+      base = { startMs: st.startMs, endMs: st.endMs, known: st.known };
+    } else {
+      const w = requireWindow(call.req.query);
+      base = { startMs: w.from, endMs: w.to, known: new Map() };
+    }
+    const current = viewInstances(eventsOfCalendar(call), base.startMs, base.endMs);
+    const opts = renderOpts(call, q, zone);
+    const items: Json[] = [];
+    const known = new Map<string, string>();
+    for (const i of current) {
+      known.set(i.id, i.changeKey);
+      if (base.known.get(i.id) !== i.changeKey) items.push(renderInstance(i, opts));
+    }
+    for (const id of base.known.keys()) {
+      if (!known.has(id)) items.push({ '@odata.type': '#microsoft.graph.event', id, '@removed': { reason: 'deleted' } });
+    }
+    const stateToken = randomBytes(18).toString('base64url');
+    call.store.deltaStates.set(stateToken, { mailboxId: call.mb.id, calendarId: calendarOf(call), startMs: base.startMs, endMs: base.endMs, known, expired: false });
+    roundId = randomBytes(12).toString('base64url');
+    all.set(roundId, { stateToken, items });
+  }
+  const round = all.get(roundId)!;
+  const size = pageSize(call.req, q);
+  const page = round.items.slice(offset, offset + size);
+  const body: Json = { '@odata.context': `${call.baseUrl}/v1.0/$metadata#Collection(event)`, value: page };
+  if (offset + size < round.items.length) {
+    body['@odata.nextLink'] = link(call, '/calendarView/delta', { $skiptoken: encodeToken({ r: roundId, o: offset + size }) });
+  } else {
+    body['@odata.deltaLink'] = link(call, '/calendarView/delta', { $deltatoken: round.stateToken });
+  }
+  return ok(200, body, applied);
+}
+
+/** Admin: every delta/skip token of the mailbox answers 410 from now on. */
+export function expireDeltaStates(store: GraphStore, mb: Mailbox): number {
+  let n = 0;
+  for (const st of store.deltaStates.values()) {
+    if (st.mailboxId === mb.id && !st.expired) {
+      st.expired = true;
+      n++;
+    }
+  }
+  return n;
+}
+

@@ -1,0 +1,164 @@
+/**
+ * In-memory state of the Graph emulator: mailboxes (people and rooms are both users), their
+ * calendars and events, transactionId de-duplication, delta sync states, places, apps and tokens.
+ * Plain data; the HTTP handlers in events.ts / places.ts / oauth.ts give it meaning.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+
+export type Json = Record<string, unknown>;
+
+export interface ExtendedProperty {
+  id: string;
+  value: string;
+}
+
+/** A modified occurrence of a series: its own field overrides and version. */
+export interface SeriesException {
+  fields: Json;
+  changeKey: string;
+  modifiedMs: number;
+}
+
+export interface StoredEvent {
+  id: string;
+  calendarId: string;
+  /** Client-supplied fields (subject, start, end, recurrence, …) as accepted. */
+  fields: Json;
+  extendedProperties: ExtendedProperty[];
+  iCalUId: string;
+  changeKey: string;
+  createdMs: number;
+  modifiedMs: number;
+  /** Series masters only, keyed by the occurrence's original start (UTC ISO, "…Z"). */
+  exceptions: Map<string, SeriesException>;
+  cancelled: Set<string>;
+}
+
+export interface Mailbox {
+  id: string;
+  upn: string;
+  displayName: string;
+  room: boolean;
+  defaultCalendarId: string;
+  calendars: Map<string, { id: string; name: string }>;
+  events: Map<string, StoredEvent>;
+  /** transactionId → event id (dedupe of retried POSTs). */
+  transactions: Map<string, string>;
+}
+
+export interface DeltaState {
+  mailboxId: string;
+  calendarId: string;
+  startMs: number;
+  endMs: number;
+  /** id → changeKey of every instance the client has been told about. */
+  known: Map<string, string>;
+  expired: boolean;
+}
+
+export interface Room {
+  id: string;
+  emailAddress: string;
+  displayName: string;
+  capacity?: number;
+  building?: string;
+  floorNumber?: number;
+  bookingType?: string;
+  isWheelChairAccessible?: boolean;
+  tags?: string[];
+}
+
+export interface RoomList {
+  id: string;
+  emailAddress: string;
+  displayName: string;
+  rooms: string[]; // room emails, lower-cased
+}
+
+export interface AppRegistration {
+  clientId: string;
+  secret: string;
+  tenant: string;
+}
+
+export interface IssuedToken {
+  kind: 'app' | 'delegated';
+  clientId?: string;
+  /** Delegated tokens act as this mailbox (for /me). */
+  userUpn?: string;
+  expiresMs: number;
+}
+
+/** Opaque, Exchange-looking ids ("AAMkAD…"), URL-safe. */
+export function newItemId(): string {
+  return 'AAMkAD' + randomBytes(24).toString('base64url');
+}
+
+export function newChangeKey(): string {
+  return randomBytes(12).toString('base64');
+}
+
+/**
+ * Exchange's GlobalObjectId: a fixed class id, 4 bytes of instance date (zero on the master),
+ * then a unique part. Occurrences differ from their master only in the date bytes, which is why
+ * Graph's iCalUId differs per occurrence.
+ */
+export function newICalUId(): string {
+  return '040000008200E00074C5B7101A82E008' + '00000000' + randomBytes(24).toString('hex').toUpperCase();
+}
+
+export function occurrenceICalUId(masterUid: string, originalStartUtc: string): string {
+  const [y, m, d] = originalStartUtc.slice(0, 10).split('-').map(Number);
+  const dateHex = y.toString(16).padStart(4, '0') + m.toString(16).padStart(2, '0') + d.toString(16).padStart(2, '0');
+  return (masterUid.slice(0, 32) + dateHex.toUpperCase() + masterUid.slice(40));
+}
+
+export class GraphStore {
+  readonly mailboxes = new Map<string, Mailbox>(); // key: id
+  private readonly byUpn = new Map<string, string>(); // upn lower → id
+  readonly deltaStates = new Map<string, DeltaState>();
+  /** A delta round being paged: the rendered changes and the state its deltaLink will carry. */
+  readonly deltaRounds = new Map<string, { stateToken: string; items: Json[] }>();
+  readonly rooms = new Map<string, Room>(); // email lower → room
+  readonly roomLists = new Map<string, RoomList>(); // email lower → list
+  readonly apps = new Map<string, AppRegistration>();
+  readonly refreshTokens = new Map<string, { userUpn?: string; clientId?: string }>();
+  readonly tokens = new Map<string, IssuedToken>();
+
+  createMailbox(upn: string, opts: { room?: boolean; displayName?: string } = {}): Mailbox {
+    const existing = this.findMailbox(upn);
+    if (existing) return existing;
+    const calId = 'AAMkAGCal' + randomBytes(18).toString('base64url');
+    const mb: Mailbox = {
+      id: randomUUID(),
+      upn,
+      displayName: opts.displayName ?? upn.split('@')[0],
+      room: !!opts.room,
+      defaultCalendarId: calId,
+      calendars: new Map([[calId, { id: calId, name: 'Calendar' }]]),
+      events: new Map(),
+      transactions: new Map(),
+    };
+    this.mailboxes.set(mb.id, mb);
+    this.byUpn.set(upn.toLowerCase(), mb.id);
+    return mb;
+  }
+
+  /** By object id (GUID) or user principal name, case-insensitively. */
+  findMailbox(idOrUpn: string): Mailbox | undefined {
+    const key = idOrUpn.toLowerCase();
+    return this.mailboxes.get(key) ?? this.mailboxes.get(this.byUpn.get(key) ?? '');
+  }
+
+  clear(): void {
+    this.mailboxes.clear();
+    this.byUpn.clear();
+    this.deltaStates.clear();
+    this.deltaRounds.clear();
+    this.rooms.clear();
+    this.roomLists.clear();
+    this.apps.clear();
+    this.refreshTokens.clear();
+    this.tokens.clear();
+  }
+}

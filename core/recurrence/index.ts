@@ -1,0 +1,5 @@
+/** Recurrence: RFC 5545 rules (parse, format, iterate) and window expansion of CalendarEvents. */
+export {
+  RRuleError, RecurrenceLimitError, parseRRule, formatRRule, iterateRRule,
+  type RRule, type Frequency, type Weekday, type IterateOptions,
+} from './rrule';

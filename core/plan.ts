@@ -1,0 +1,421 @@
+/**
+ * planSync: compare the desired events with what the target calendars hold and decide, before any
+ * write, what to create, update, delete, leave unchanged or skip — each op with a one-line reason
+ * (vdirsyncer's sync module computes its whole action list first the same way). Pure: no I/O, no
+ * clock. The result is plain JSON: a dry run is the plan itself; providers/apply.ts executes it.
+ *
+ * Rules (docs/sync.md has the full table):
+ * - identity: source key (core/sync-key.ts) = source + UID (+ RECURRENCE-ID), or a content hash;
+ * - change: fingerprint (core/fingerprint.ts) of the desired event vs stamp.fingerprint on the target;
+ * - ownership: only target events whose stamp.syncId is ours are updated or deleted;
+ * - window: an op is outside the window only when every side present is outside it;
+ * - series: written as a series when the target can store it (overrides are their own ops, after
+ *   their master; cancelled occurrences and occurrences routed to another calendar become EXDATEs),
+ *   otherwise expanded into single events inside the window;
+ * - guards (core/guards.ts) run on the finished plan.
+ */
+import type { CalendarEvent, EventTime } from './event';
+import { isRecurringMaster } from './event';
+import { fingerprint, canonTime } from './fingerprint';
+import { checkGuards } from './guards';
+import type { TargetEvent } from '../providers/port';
+import type { RoutingResult } from './routing';
+import { contentIdentity, contentKey, occurrenceKey, occurrenceToken, overrideKey, sourceKeyPart, sourcePartOfKey, uidKey } from './sync-key';
+import type { CalendarPlanStats, PlanAction, PlannedOp, SyncPlan, SyncPolicy, UnmappedEvent } from './sync-types';
+import { eventSpan, overlapsWindow, resolveWindow, spanOverlaps } from './sync-window';
+
+export type { SyncPlan, SyncPolicy, PlannedOp, PlanAction } from './sync-types';
+
+/** A desired event with the calendar it goes to (routing output). */
+export interface DesiredEvent {
+  calendarId: string;
+  event: CalendarEvent;
+}
+
+export type DesiredInput = CalendarEvent[] | DesiredEvent[] | RoutingResult;
+
+export class PlanInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlanInputError';
+  }
+}
+
+const ACTION_ORDER: Record<PlanAction, number> = { delete: 0, create: 1, update: 2, unchanged: 3, skip: 4 };
+
+interface DesiredEntry {
+  key: string;
+  event: CalendarEvent;
+  fingerprint: string;
+  inWindow: boolean;
+  phase: 'main' | 'series-override';
+  masterKey?: string;
+}
+
+interface CalendarWork {
+  desired: Map<string, DesiredEntry>;
+  /** Keys whose target events must be kept as they are (with why), though nothing is desired for them. */
+  protectedKeys: Map<string, string>;
+  /** Key prefixes protected the same way (a series that could not be expanded: all its occurrences). */
+  protectedPrefixes: Array<{ prefix: string; reason: string }>;
+  /** Keys that are absent because the source cancelled them (for the reason line). */
+  cancelled: Set<string>;
+}
+
+function isDesiredEvent(x: unknown): x is DesiredEvent {
+  return !!x && typeof x === 'object' && 'event' in x && 'calendarId' in x && !('uid' in x);
+}
+
+function normaliseDesired(input: DesiredInput, policy: SyncPolicy): { routed: DesiredEvent[]; unmapped: UnmappedEvent[] } {
+  if (!Array.isArray(input)) {
+    return {
+      routed: input.routed,
+      unmapped: input.unmapped.map((u) => ({ uid: u.event.uid, title: u.event.title, start: u.event.start, sourceId: u.event.sourceId, reason: u.reason })),
+    };
+  }
+  const routed: DesiredEvent[] = [];
+  for (const [i, x] of (input as Array<CalendarEvent | DesiredEvent>).entries()) {
+    if (isDesiredEvent(x)) routed.push(x);
+    else if (policy.calendarId) routed.push({ calendarId: policy.calendarId, event: x });
+    else throw new PlanInputError(`desired event ${i} (uid "${(x as CalendarEvent).uid}") has no target calendar: route the events or set policy.calendarId`);
+  }
+  return { routed, unmapped: [] };
+}
+
+function withExdates(master: CalendarEvent, extra: EventTime[]): CalendarEvent {
+  if (!extra.length) return master;
+  const r = master.recurrence ?? { rrule: [], rdate: [], exdate: [] };
+  const have = new Set(r.exdate.map(canonTime));
+  const exdate = [...r.exdate];
+  for (const t of extra) {
+    if (!have.has(canonTime(t))) {
+      have.add(canonTime(t));
+      exdate.push(t);
+    }
+  }
+  return { ...master, recurrence: { ...r, exdate } };
+}
+
+/**
+ * Plans one sync. `desired` is either routed ({calendarId, event} pairs or a RoutingResult) or
+ * plain events for policy.calendarId; `actual` holds the target events of all those calendars
+ * (owned ones from listOwned; foreign ones may be included and are only ever skipped).
+ * Throws SourceEmptyError / DeleteLimitError (with the plan attached) unless overridden.
+ */
+export function planSync(desired: DesiredInput, actual: TargetEvent[], policy: SyncPolicy, now: number): SyncPlan {
+  const plan = buildPlan(desired, actual, policy, now);
+  checkGuards(plan, policy);
+  return plan;
+}
+
+/** planSync without the guards (for showing what a refused sync would have done). */
+export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: SyncPolicy, now: number): SyncPlan {
+  if (!policy.syncId) throw new PlanInputError('policy.syncId is required');
+  const window = resolveWindow(policy.window, now);
+  const fz = policy.floatingTimeZone ?? 'UTC';
+  const identity = policy.identity ?? 'uid';
+  const failedSources = new Set((policy.failedSources ?? []).map(sourceKeyPart));
+  const { routed, unmapped } = normaliseDesired(desired, policy);
+  const warnings: string[] = [];
+  const ops: PlannedOp[] = [];
+  const sources: SyncPlan['sources'] = {};
+  const calendars = new Map<string, CalendarWork>();
+  const stats: Record<string, CalendarPlanStats> = {};
+
+  const work = (calendarId: string): CalendarWork => {
+    let w = calendars.get(calendarId);
+    if (!w) {
+      w = { desired: new Map(), protectedKeys: new Map(), protectedPrefixes: [], cancelled: new Set() };
+      calendars.set(calendarId, w);
+      stats[calendarId] ??= { desired: 0, owned: 0, ownedInWindow: 0 };
+    }
+    return w;
+  };
+  const sourceStats = (part: string) => (sources[part] ??= { desired: 0, owned: 0 });
+
+  // Every event a source delivered counts against "this source is empty", routed or not.
+  for (const d of routed) sourceStats(sourceKeyPart(d.event.sourceId)).desired++;
+  for (const u of unmapped) sourceStats(sourceKeyPart(u.sourceId)).desired++;
+
+  const skip = (calendarId: string, key: string, reason: string, extra: Partial<PlannedOp> = {}) =>
+    ops.push({ action: 'skip', calendarId, key, reason, ...extra });
+
+  // --- desired side: group by (source, UID) so series are handled whole --------------------------
+  interface Group { masters: DesiredEvent[]; overrides: DesiredEvent[] }
+  const groups = new Map<string, Group>();
+  for (const d of routed) {
+    const w = work(d.calendarId);
+    stats[d.calendarId].desired++;
+    const e = d.event;
+    if (!e || typeof e.uid !== 'string' || e.uid === '') {
+      skip(d.calendarId, '', `invalid event: no UID (title "${e?.title ?? ''}")`);
+      continue;
+    }
+    void w;
+    const gk = `${sourceKeyPart(e.sourceId)}\u0000${e.uid}`;
+    let g = groups.get(gk);
+    if (!g) groups.set(gk, (g = { masters: [], overrides: [] }));
+    (e.recurrenceId ? g.overrides : g.masters).push(d);
+  }
+
+  // Identity 'content' numbers identical events of one source per calendar: .1, .2, …
+  const contentSeen = new Map<string, number>();
+  const masterKeyOf = (calendarId: string, e: CalendarEvent): string => {
+    if (identity === 'uid') return uidKey(e);
+    const ck = `${calendarId}\u0000${sourceKeyPart(e.sourceId)}\u0000${contentIdentity(e)}`;
+    const n = (contentSeen.get(ck) ?? 0) + 1;
+    contentSeen.set(ck, n);
+    return contentKey(e, n);
+  };
+
+  const addDesired = (calendarId: string, entry: Omit<DesiredEntry, 'fingerprint' | 'inWindow'> & { inWindow?: boolean }) => {
+    const w = work(calendarId);
+    const src = sourcePartOfKey(entry.key);
+    if (w.desired.has(entry.key)) {
+      skip(calendarId, entry.key, 'duplicate in source: another event has the same key');
+      return;
+    }
+    let inWindow = entry.inWindow;
+    if (inWindow === undefined) {
+      try {
+        inWindow = overlapsWindow(entry.event, window, fz);
+      } catch (err) {
+        skip(calendarId, entry.key, `invalid event time: ${(err as Error).message}`);
+        w.protectedKeys.set(entry.key, 'source event has an invalid time');
+        return;
+      }
+    }
+    if (src !== undefined && failedSources.has(src)) return;
+    w.desired.set(entry.key, { ...entry, inWindow, fingerprint: fingerprint(entry.event) });
+  };
+
+  for (const g of groups.values()) {
+    const masterCalendars = new Set<string>();
+    const firstMaster = new Map<string, DesiredEvent>();
+    for (const m of g.masters) {
+      if (firstMaster.has(m.calendarId) && identity === 'uid') {
+        skip(m.calendarId, uidKey(m.event), 'duplicate in source: same UID twice (kept the first)');
+        continue;
+      }
+      if (!firstMaster.has(m.calendarId)) firstMaster.set(m.calendarId, m);
+      masterCalendars.add(m.calendarId);
+      if (identity === 'content' && firstMaster.get(m.calendarId) !== m) {
+        // A second event with the same UID under content identity: a plain single event of its own.
+        const key = masterKeyOf(m.calendarId, m.event);
+        if (m.event.status === 'CANCELLED') work(m.calendarId).cancelled.add(key);
+        else addDesired(m.calendarId, { key, event: m.event, phase: 'main' });
+      }
+    }
+
+    for (const [calendarId, m] of firstMaster) {
+      const master = m.event;
+      const key = masterKeyOf(calendarId, master);
+      const w = work(calendarId);
+      if (!isRecurringMaster(master)) {
+        if (master.status === 'CANCELLED') w.cancelled.add(key);
+        else addDesired(calendarId, { key, event: master, phase: 'main' });
+        // Overrides of a non-recurring event have nothing to attach to: they become orphans below.
+        continue;
+      }
+      const own = g.overrides.filter((o) => o.calendarId === calendarId).map((o) => o.event);
+      // Cancelled occurrences, and occurrences moved to another calendar, are EXDATEs here.
+      const movedAway = g.overrides.filter((o) => o.calendarId !== calendarId).map((o) => o.event.recurrenceId!);
+      const cancelled = own.filter((o) => o.status === 'CANCELLED').map((o) => o.recurrenceId!);
+      const live = own.filter((o) => o.status !== 'CANCELLED');
+      const series = withExdates(master, [...cancelled, ...movedAway]);
+      const support = policy.seriesSupport ? policy.seriesSupport(series, live) : true;
+      if (master.status === 'CANCELLED') {
+        w.cancelled.add(key);
+        continue;
+      }
+      if (support === true) {
+        let inWindow: boolean;
+        try {
+          inWindow = overlapsWindow(series, window, fz);
+        } catch (err) {
+          skip(calendarId, key, `invalid event time: ${(err as Error).message}`);
+          w.protectedKeys.set(key, 'source event has an invalid time');
+          w.protectedPrefixes.push({ prefix: `${key} r:`, reason: 'its series master has an invalid time' });
+          continue;
+        }
+        addDesired(calendarId, { key, event: series, phase: 'main', inWindow });
+        for (const o of live) {
+          // Overrides follow their master in and out of the window: a series is written whole.
+          addDesired(calendarId, { key: overrideKey(key, o.recurrenceId!), event: o, phase: 'series-override', masterKey: key, inWindow });
+        }
+        continue;
+      }
+      // The target cannot store this series: single events inside the window instead.
+      const label = `series "${master.title}" (UID ${master.uid}) in ${calendarId}`;
+      if (!policy.expandSeries) {
+        warnings.push(`${label} cannot be stored as a series (${support}) and no expander is configured: left as it is on the target`);
+        skip(calendarId, key, `series not supported by target (${support}) and no expander configured`);
+        w.protectedPrefixes.push({ prefix: `${key} o:`, reason: 'series could not be expanded' });
+        continue;
+      }
+      let expanded: { events: CalendarEvent[]; errors: string[] };
+      try {
+        expanded = policy.expandSeries(series, live, window);
+      } catch (err) {
+        warnings.push(`${label} could not be expanded: ${(err as Error).message}; its events on the target are left as they are`);
+        skip(calendarId, key, `series could not be expanded: ${(err as Error).message}`);
+        w.protectedPrefixes.push({ prefix: `${key} o:`, reason: 'series could not be expanded' });
+        continue;
+      }
+      for (const msg of expanded.errors) warnings.push(`${label}: ${msg}`);
+      let n = 0;
+      for (const occ of expanded.events) {
+        if (occ.status === 'CANCELLED') continue;
+        const original = occ.recurrenceId ?? occ.start;
+        let inside: boolean;
+        try {
+          inside = spanOverlaps(eventSpan(occ, fz), window);
+        } catch (err) {
+          warnings.push(`${label}: occurrence ${canonTime(original)} has an invalid time: ${(err as Error).message}`);
+          continue;
+        }
+        if (!inside) continue;
+        const single: CalendarEvent = { ...occ, uid: `${master.uid}#${occurrenceToken(original)}`, recurrenceId: undefined, recurrence: undefined };
+        delete single.recurrenceId;
+        delete single.recurrence;
+        addDesired(calendarId, { key: occurrenceKey(key, original), event: single, phase: 'main', inWindow: true });
+        n++;
+      }
+      warnings.push(`${label} written as ${n} single event(s) inside the window: ${support}`);
+    }
+
+    // Overrides whose calendar has no master of their own: written as plain single events.
+    for (const o of g.overrides) {
+      if (masterCalendars.has(o.calendarId) && isRecurringMaster(firstMaster.get(o.calendarId)!.event)) continue;
+      const base = identity === 'uid' ? uidKey(o.event) : masterKeyOf(o.calendarId, { ...o.event, recurrenceId: undefined });
+      const key = overrideKey(base, o.event.recurrenceId!);
+      if (o.event.status === 'CANCELLED') {
+        work(o.calendarId).cancelled.add(key);
+        continue;
+      }
+      const single: CalendarEvent = { ...o.event };
+      delete single.recurrenceId;
+      addDesired(o.calendarId, { key, event: single, phase: 'main' });
+    }
+  }
+
+  // --- actual side ------------------------------------------------------------------------------
+  const owned = new Map<string, Map<string, TargetEvent[]>>(); // calendarId → key → events
+  for (const t of actual) {
+    work(t.calendarId);
+    const stamp = t.stamp;
+    if (!stamp || stamp.syncId !== policy.syncId) {
+      if (policy.reportForeign !== false) {
+        skip(t.calendarId, `foreign:${t.id}`, stamp ? `owned by another sync (syncId "${stamp.syncId}"): not ours` : 'foreign event: not ours', { targetId: t.id });
+      }
+      continue;
+    }
+    stats[t.calendarId].owned++;
+    let byKey = owned.get(t.calendarId);
+    if (!byKey) owned.set(t.calendarId, (byKey = new Map()));
+    const list = byKey.get(stamp.sourceKey);
+    if (list) list.push(t);
+    else byKey.set(stamp.sourceKey, [t]);
+  }
+
+  const actualInWindow = (t: TargetEvent, byKey: Map<string, TargetEvent[]>): boolean | undefined => {
+    try {
+      const r = / r:[^ ]+$/.exec(t.stamp!.sourceKey);
+      const master = r ? byKey.get(t.stamp!.sourceKey.slice(0, r.index))?.[0] : undefined;
+      if (master) return overlapsWindow(master.event, window, fz) || overlapsWindow(t.event, window, fz);
+      return overlapsWindow(t.event, window, fz);
+    } catch {
+      return undefined;
+    }
+  };
+
+  // Where each key is desired, to explain a delete caused by re-routing.
+  const desiredIn = new Map<string, string>();
+  for (const [calendarId, w] of calendars) for (const k of w.desired.keys()) if (!desiredIn.has(k)) desiredIn.set(k, calendarId);
+
+  for (const [calendarId, w] of calendars) {
+    const byKey = owned.get(calendarId) ?? new Map<string, TargetEvent[]>();
+    const deletedMasters = new Set<string>();
+    const keys = new Set<string>([...w.desired.keys(), ...byKey.keys()]);
+    // Masters before overrides so "deleted with its series" can be decided.
+    const sorted = [...keys].sort((a, b) => (/ r:[^ ]+$/.test(a) ? 1 : 0) - (/ r:[^ ]+$/.test(b) ? 1 : 0) || (a < b ? -1 : a > b ? 1 : 0));
+    for (const key of sorted) {
+      const d = w.desired.get(key);
+      const targets = [...(byKey.get(key) ?? [])];
+      let a: TargetEvent | undefined;
+      if (targets.length) {
+        targets.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+        const keepIdx = Math.max(0, d ? targets.findIndex((t) => t.stamp!.fingerprint === d.fingerprint) : 0);
+        a = targets[keepIdx];
+        targets.forEach((t, i) => {
+          if (i !== keepIdx) ops.push({ action: 'delete', calendarId, key, targetId: t.id, reason: 'duplicate target event for the same key', duplicate: true });
+        });
+      }
+      const aIn = a ? actualInWindow(a, byKey) : undefined;
+      if (a) {
+        const src = sourcePartOfKey(key) ?? '-';
+        if (aIn !== false) {
+          stats[calendarId].ownedInWindow++;
+          if (!failedSources.has(src)) sourceStats(src).owned++;
+        }
+      }
+      if (d && !a) {
+        if (d.inWindow) ops.push({ action: 'create', calendarId, key, event: d.event, fingerprint: d.fingerprint, reason: 'new in source', phase: d.phase, ...(d.masterKey ? { masterKey: d.masterKey } : {}) });
+        else skip(calendarId, key, 'outside sync window');
+        continue;
+      }
+      if (!a) continue;
+      if (d) {
+        if (!d.inWindow && aIn === false) {
+          skip(calendarId, key, 'outside sync window', { targetId: a.id });
+        } else if (a.stamp!.fingerprint === d.fingerprint) {
+          ops.push({ action: 'unchanged', calendarId, key, targetId: a.id, fingerprint: d.fingerprint, reason: 'unchanged' });
+        } else {
+          ops.push({
+            action: 'update', calendarId, key, targetId: a.id, event: d.event, fingerprint: d.fingerprint, phase: d.phase,
+            ...(d.masterKey ? { masterKey: d.masterKey } : {}),
+            ...(a.etag ? { etag: a.etag } : {}),
+            reason: a.stamp!.fingerprint ? `changed in source (fingerprint ${a.stamp!.fingerprint}→${d.fingerprint})` : 'no fingerprint on target: rewriting',
+          });
+        }
+        continue;
+      }
+      // Ours on the target, nothing desired for it.
+      const src = sourcePartOfKey(key);
+      const prot = w.protectedKeys.get(key) ?? w.protectedPrefixes.find((p) => key.startsWith(p.prefix))?.reason;
+      if (src !== undefined && failedSources.has(src)) {
+        skip(calendarId, key, 'source failed this run: kept as it is', { targetId: a.id });
+      } else if (prot) {
+        skip(calendarId, key, `kept: ${prot}`, { targetId: a.id });
+      } else if (aIn === undefined) {
+        skip(calendarId, key, 'target event has an unreadable time: left alone', { targetId: a.id });
+        warnings.push(`${calendarId}: event ${a.id} (key ${key}) has an unreadable time; not deleted`);
+      } else if (!aIn) {
+        skip(calendarId, key, 'outside sync window (gone from source, left alone)', { targetId: a.id });
+      } else {
+        const r = / r:[^ ]+$/.exec(key);
+        if (r && deletedMasters.has(key.slice(0, r.index))) {
+          skip(calendarId, key, 'deleted with its series master', { targetId: a.id });
+          continue;
+        }
+        deletedMasters.add(key);
+        const elsewhere = desiredIn.get(key);
+        const reason = w.cancelled.has(key) ? 'cancelled in source'
+          : elsewhere ? `no longer routed to this calendar (now in ${elsewhere})`
+          : r ? 'override removed from source (occurrence follows its series again)'
+          : 'removed from source';
+        ops.push({ action: 'delete', calendarId, key, targetId: a.id, reason });
+      }
+    }
+  }
+
+  ops.sort((x, y) =>
+    (x.calendarId < y.calendarId ? -1 : x.calendarId > y.calendarId ? 1 : 0) ||
+    ACTION_ORDER[x.action] - ACTION_ORDER[y.action] ||
+    (x.key < y.key ? -1 : x.key > y.key ? 1 : 0) ||
+    ((x.targetId ?? '') < (y.targetId ?? '') ? -1 : (x.targetId ?? '') > (y.targetId ?? '') ? 1 : 0));
+  const counts: Record<PlanAction, number> = { create: 0, update: 0, delete: 0, unchanged: 0, skip: 0 };
+  for (const op of ops) counts[op.action]++;
+  for (const u of unmapped) warnings.push(`not routed: "${u.title}" (UID ${u.uid}): ${u.reason}`);
+  return { syncId: policy.syncId, now, window, ops, counts, unmapped, warnings, calendars: stats, sources };
+}

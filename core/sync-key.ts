@@ -1,0 +1,84 @@
+/**
+ * Source keys: the identity of a desired event on the target, stored in the ownership stamp
+ * (`stamp.sourceKey`). Printable ASCII, space-separated tokens, at most MAX_KEY_LENGTH characters
+ * (Google extended-property values are truncated at 1024), stable across runs:
+ *
+ *   k1 <source> u:<uid>                 single event or series master   (identity 'uid')
+ *   k1 <source> c:<hash>[.n]            same, identity 'content' (n-th identical event)
+ *   <master key> r:<recurrence id>      override of a series written as a series
+ *   <master key> o:<occurrence start>   occurrence of a series the target could not store as a series
+ *   k1 <source> h:<sha256>              any of the above when longer than MAX_KEY_LENGTH
+ *
+ * <source> is the percent-encoded sourceId ('-' when none; hashed when very long) so several
+ * sources can share one calendar and a failed source can be recognised from its keys.
+ */
+import type { CalendarEvent, EventTime } from './event';
+import { sha256Hex, canonTime } from './fingerprint';
+import { eventTimeToUtc, formatUtc } from './time';
+
+export const KEY_VERSION = 'k1';
+export const MAX_KEY_LENGTH = 1024;
+const MAX_SOURCE_PART = 200;
+
+function enc(s: string): string {
+  return encodeURIComponent(s);
+}
+
+/** The <source> token for a sourceId ('-' for none). */
+export function sourceKeyPart(sourceId: string | undefined): string {
+  if (sourceId === undefined || sourceId === '') return '-';
+  const e = enc(sourceId);
+  return e.length > MAX_SOURCE_PART ? `h.${sha256Hex(sourceId).slice(0, 40)}` : e;
+}
+
+/** The <source> token of a key (see sourceKeyPart), or undefined for a string that is not a k1 key. */
+export function sourcePartOfKey(key: string): string | undefined {
+  const parts = key.split(' ');
+  return parts[0] === KEY_VERSION && parts.length >= 3 ? parts[1] : undefined;
+}
+
+function limit(key: string, source: string): string {
+  return key.length <= MAX_KEY_LENGTH ? key : `${KEY_VERSION} ${source} h:${sha256Hex(key)}`;
+}
+
+/**
+ * Compact, zone-independent form of an occurrence time: UTC instant for timed values
+ * ("20241114T080000Z"), the date for all-day ("20241114"), the wall time for floating values.
+ */
+export function occurrenceToken(t: EventTime): string {
+  if (t.date !== undefined) return t.date.replace(/-/g, '');
+  const dt = t.dateTime ?? '';
+  if (!dt.endsWith('Z') && !t.timeZone) return dt.replace(/[-:]/g, '');
+  try {
+    return formatUtc(eventTimeToUtc(t)).replace(/[-:]/g, '');
+  } catch {
+    return enc(canonTime(t)); // unknown zone: still stable, just not zone-independent
+  }
+}
+
+/** Key of a single event or series master by UID (its recurrenceId is ignored; see overrideKey). */
+export function uidKey(e: Pick<CalendarEvent, 'uid' | 'sourceId'>): string {
+  const source = sourceKeyPart(e.sourceId);
+  return limit(`${KEY_VERSION} ${source} u:${enc(e.uid)}`, source);
+}
+
+/** What identity 'content' hashes: what the event is, not what it is called by its source. */
+export function contentIdentity(e: CalendarEvent): string {
+  return sha256Hex(JSON.stringify([e.title ?? '', canonTime(e.start), canonTime(e.end), e.location ?? '', e.recurrence?.rrule ?? [], (e.recurrence?.rdate ?? []).map(canonTime)])).slice(0, 32);
+}
+
+/** Key by content; `n` (1-based) tells apart identical events of one source. */
+export function contentKey(e: CalendarEvent, n = 1): string {
+  const source = sourceKeyPart(e.sourceId);
+  return limit(`${KEY_VERSION} ${source} c:${contentIdentity(e)}${n > 1 ? `.${n}` : ''}`, source);
+}
+
+/** Key of an override written as its own op (series stored as a series). */
+export function overrideKey(masterKey: string, recurrenceId: EventTime): string {
+  return limit(`${masterKey} r:${occurrenceToken(recurrenceId)}`, sourcePartOfKey(masterKey) ?? '-');
+}
+
+/** Key of one occurrence of a series that was expanded into single events. */
+export function occurrenceKey(masterKey: string, originalStart: EventTime): string {
+  return limit(`${masterKey} o:${occurrenceToken(originalStart)}`, sourcePartOfKey(masterKey) ?? '-');
+}

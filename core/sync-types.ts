@@ -1,0 +1,108 @@
+/**
+ * The data a sync is made of: the policy going in, the plan coming out. Everything here is plain
+ * JSON (functions only in the policy's optional callbacks), so a plan can be printed as a dry run,
+ * stored, sent over the wire and applied later.
+ */
+import type { CalendarEvent, EventTime } from './event';
+
+/** The sync window. Relative days are measured from `now`; explicit bounds are UTC epoch ms. */
+export type SyncWindowSpec = { pastDays: number; futureDays: number } | { from: number; to: number };
+
+/** Expands one series (master + its overrides) into single occurrences overlapping [from, to). */
+export type SeriesExpander = (
+  master: CalendarEvent,
+  overrides: CalendarEvent[],
+  window: { from: number; to: number },
+) => {
+  /** One event per occurrence, `recurrenceId` = the occurrence's original start, overrides applied, cancelled ones left out. */
+  events: CalendarEvent[];
+  errors: string[];
+};
+
+export interface MaxDeletes {
+  /** More deletes than this in one calendar → DeleteLimitError. */
+  count?: number;
+  /** Deletes above this percentage of a calendar's owned events → DeleteLimitError (ignored below PERCENT_GUARD_MIN_OWNED owned events). */
+  percent?: number;
+}
+
+export interface SyncPolicy {
+  /** Identifies this sync; only events stamped with it are ever updated or deleted. */
+  syncId: string;
+  /** 'uid' (default): UID + RECURRENCE-ID; 'content': a hash of title/start/end/location, for sources that regenerate UIDs on every fetch. */
+  identity?: 'uid' | 'content';
+  /** Default: 7 days back, 365 ahead. */
+  window?: SyncWindowSpec;
+  /** Zone used to place floating times and all-day dates on the timeline for window tests (default UTC). */
+  floatingTimeZone?: string;
+  /** Calendar for plain (unrouted) desired events. */
+  calendarId?: string;
+  /** Whether the target can store this series as a series (provider.capabilities.seriesSupport). Default: always. */
+  seriesSupport?: (master: CalendarEvent, overrides: CalendarEvent[]) => true | string;
+  /** Needed when seriesSupport can say no. */
+  expandSeries?: SeriesExpander;
+  /** Sources whose fetch failed this run: their events on the target are kept as they are. */
+  failedSources?: string[];
+  maxDeletes?: MaxDeletes;
+  /** Override for SourceEmptyError. */
+  allowEmptySource?: boolean;
+  /** Override for DeleteLimitError. */
+  force?: boolean;
+  /** Include 'skip' ops for foreign events (default true; they are never updated or deleted either way). */
+  reportForeign?: boolean;
+}
+
+export type PlanAction = 'create' | 'update' | 'delete' | 'unchanged' | 'skip';
+
+export interface PlannedOp {
+  action: PlanAction;
+  calendarId: string;
+  /** Source key (the stamp's sourceKey). For a foreign event: its target id. */
+  key: string;
+  /** One line saying why, like vdirsyncer's comments. */
+  reason: string;
+  /** Target event id (update, delete, unchanged, skip of a target event). */
+  targetId?: string;
+  /** Content to write (create, update). */
+  event?: CalendarEvent;
+  /** Fingerprint of `event` (create, update, unchanged). */
+  fingerprint?: string;
+  /** For update: the target's ETag when it was read. */
+  etag?: string;
+  /** Write phase inside a calendar: 'series-override' ops go after their masters. */
+  phase?: 'main' | 'series-override';
+  /** For an override: the key of its series master (so a failed master can hold it back). */
+  masterKey?: string;
+  /** True for a delete that only removes a duplicate (not counted by the delete guard). */
+  duplicate?: boolean;
+}
+
+export interface UnmappedEvent {
+  uid: string;
+  title: string;
+  start: EventTime;
+  sourceId?: string;
+  reason: string;
+}
+
+export interface CalendarPlanStats {
+  /** Desired events routed to this calendar (before the window). */
+  desired: number;
+  /** Target events carrying our syncId. */
+  owned: number;
+  /** Owned events inside the window. */
+  ownedInWindow: number;
+}
+
+export interface SyncPlan {
+  syncId: string;
+  now: number;
+  window: { from: number; to: number };
+  ops: PlannedOp[];
+  counts: Record<PlanAction, number>;
+  unmapped: UnmappedEvent[];
+  warnings: string[];
+  calendars: Record<string, CalendarPlanStats>;
+  /** Per source part of the key (sourceId as encoded in keys, '' = no sourceId): desired events and owned events. */
+  sources: Record<string, { desired: number; owned: number }>;
+}

@@ -324,7 +324,9 @@ export function fitRecurrence(master: Pick<CalendarEvent, 'start' | 'recurrence'
       // time of day is earlier than the occurrences'.
       const timeOfDay = (w: number): number => ((w % MS.DAY) + MS.DAY) % MS.DAY;
       let last = Math.floor(u.wall / MS.DAY) * MS.DAY;
-      if (!u.dateOnly && master.start.date === undefined && timeOfDay(u.wall) < timeOfDay(start)) last -= MS.DAY;
+      // A DATE UNTIL on a timed series (not RFC-conformant, but common) means that date's
+      // midnight, as python-dateutil reads it: an occurrence later that day is excluded.
+      if (master.start.date === undefined && timeOfDay(u.wall) < timeOfDay(start)) last -= MS.DAY;
       if (last < Math.floor(start / MS.DAY) * MS.DAY) return `UNTIL=${until} is before DTSTART`;
       return { type: 'endDate', endDate: formatDate(last), ...base };
     }

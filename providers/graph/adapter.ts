@@ -1,0 +1,393 @@
+/**
+ * GraphCalendarProvider: the CalendarProvider port over Microsoft Graph v1.0 room (or user)
+ * mailboxes, addressed as `/users/{mailbox UPN}` (calendarId = the mailbox's email/UPN).
+ *
+ * - Reads send `Prefer: outlook.timezone="UTC"` and `outlook.body-content-type="text"`, so every
+ *   time parses the same way; the mapper re-expresses times in the event's own zone.
+ * - listOwned: `GET /users/{id}/events` (series masters, not expanded) filtered on our sync-id
+ *   extended property, with the three stamp properties expanded, following @odata.nextLink. It
+ *   returns every owned event, also those outside the window: the planner tests the window
+ *   itself, and an owned event it did not see could be created twice. No delta here: delta
+ *   (calendarView/delta) expands series and supports neither $filter nor $expand on extended
+ *   properties. `listChanges` offers calendarView/delta with a SyncStateStore for callers that
+ *   want incremental reads (triggers).
+ * - write: one `$batch` (≤ 20) per call, or a plain request for a single op. Outlook runs up to 4
+ *   items of a batch at once and counts each against the mailbox's 4-concurrent-request limit,
+ *   so the provider admits at most 4 in-flight requests per mailbox itself (a batch of n items
+ *   weighs min(n, 4)): concurrent write() calls for one mailbox queue here instead of being
+ *   throttled by the server. In practice that is one full batch per mailbox at a time.
+ * - It never sleeps or retries: failures are per-op ProviderErrors with retryable/retryAfterMs/scope
+ *   (see batch.ts providerErrorFrom); providers/apply.ts decides.
+ */
+import type { CalendarEvent } from '../../core/event';
+import type {
+  CalendarProvider, HttpPort, HttpRequest, HttpResponse, OwnershipStamp, ProviderCapabilities, Room, TargetEvent, TimeWindow, WriteOp, WriteResult,
+} from '../port';
+import { ProviderError } from '../port';
+import { buildBatchBody, MAX_BATCH_REQUESTS, parseBatchResponse, providerErrorFrom, type BatchRequestItem, type BatchResponseItem } from './batch';
+import { fromGraphEvent, GraphMappingError, PROPERTY_IDS, seriesFrameOf, toGraphEvent, type GraphEvent, type GraphMapOptions } from './mapper';
+import { fitRecurrence } from './recurrence';
+import type { TimeZoneStyle } from './timezones';
+import { eventTimeToUtc, formatUtc, MS, parseWall } from '../../core/time';
+
+export const GRAPH_BASE_URL = 'https://graph.microsoft.com/v1.0';
+/** Outlook's limit of concurrent requests per app and mailbox. */
+export const MAILBOX_CONCURRENCY = 4;
+
+/** Where delta links are kept between runs (bridge store, n8n static data, memory). */
+export interface SyncStateStore {
+  get(key: string): string | undefined | Promise<string | undefined>;
+  set(key: string, value: string | undefined): void | Promise<void>;
+}
+
+export interface GraphProviderOptions {
+  /** Authenticated transport (n8n's httpRequestWithAuthentication, createGraphHttpPort, tests). */
+  http: HttpPort;
+  /** Default https://graph.microsoft.com/v1.0 (the emulator's `${url}/v1.0` in tests). */
+  baseUrl?: string;
+  stateStore?: SyncStateStore;
+  /** Zone names written: 'iana' (default) or 'windows'. */
+  timeZoneStyle?: TimeZoneStyle;
+  /** IANA zone for floating times and all-day events (default 'UTC'). */
+  defaultTimeZone?: string;
+  /** $top for event listings (default 500; Outlook's maximum is 1000). */
+  pageSize?: number;
+  /** Clock for HTTP-date Retry-After values. Default Date.now. */
+  now?: () => number;
+}
+
+export interface GraphChanges {
+  /** Events created or changed since the last call (all events in the window on a full read). */
+  events: TargetEvent[];
+  /** Ids reported as removed. */
+  removedIds: string[];
+  /** True when this was a full read (first call, or the stored delta link had expired: 410). */
+  full: boolean;
+}
+
+/** Admits requests to one mailbox while their total weight stays within the limit. */
+class MailboxGate {
+  private inFlight = new Map<string, number>();
+  private waiting = new Map<string, { weight: number; go: () => void }[]>();
+  /** Highest concurrent weight seen per mailbox (for tests). */
+  readonly maxSeen = new Map<string, number>();
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(mailbox: string, weight: number, task: () => Promise<T>): Promise<T> {
+    const key = mailbox.toLowerCase();
+    const w = Math.min(Math.max(1, weight), this.limit);
+    await new Promise<void>((resolve) => {
+      const queue = this.waiting.get(key) ?? [];
+      queue.push({ weight: w, go: resolve });
+      this.waiting.set(key, queue);
+      this.pump(key);
+    });
+    try {
+      return await task();
+    } finally {
+      this.inFlight.set(key, (this.inFlight.get(key) ?? w) - w);
+      this.pump(key);
+    }
+  }
+
+  private pump(key: string): void {
+    const queue = this.waiting.get(key);
+    // FIFO: a heavy batch at the head is not overtaken by later light requests (no starvation).
+    while (queue && queue.length && (this.inFlight.get(key) ?? 0) + queue[0].weight <= this.limit) {
+      const next = queue.shift()!;
+      const n = (this.inFlight.get(key) ?? 0) + next.weight;
+      this.inFlight.set(key, n);
+      if (n > (this.maxSeen.get(key) ?? 0)) this.maxSeen.set(key, n);
+      next.go();
+    }
+  }
+}
+
+const EXPAND_STAMP = `singleValueExtendedProperties($filter=${[PROPERTY_IDS.syncId, PROPERTY_IDS.sourceKey, PROPERTY_IDS.fingerprint].map((id) => `id eq '${id}'`).join(' or ')})`;
+
+function odataString(s: string): string {
+  return s.replace(/'/g, "''");
+}
+
+function isoUtc(ms: number): string {
+  return formatUtc(ms);
+}
+
+export class GraphCalendarProvider implements CalendarProvider {
+  readonly kind = 'graph' as const;
+  readonly capabilities: ProviderCapabilities;
+  private readonly http: HttpPort;
+  private readonly baseUrl: string;
+  private readonly mapOpts: GraphMapOptions;
+  private readonly pageSize: number;
+  private readonly now: () => number;
+  private readonly stateStore?: SyncStateStore;
+  private readonly gate = new MailboxGate(MAILBOX_CONCURRENCY);
+
+  constructor(opts: GraphProviderOptions) {
+    this.http = opts.http;
+    this.baseUrl = (opts.baseUrl ?? GRAPH_BASE_URL).replace(/\/+$/, '');
+    this.mapOpts = { timeZoneStyle: opts.timeZoneStyle ?? 'iana', defaultTimeZone: opts.defaultTimeZone ?? 'UTC' };
+    this.pageSize = Math.min(Math.max(1, opts.pageSize ?? 500), 1000);
+    this.now = opts.now ?? Date.now;
+    this.stateStore = opts.stateStore;
+    this.capabilities = {
+      maxBatchSize: MAX_BATCH_REQUESTS,
+      maxConcurrencyPerCalendar: MAILBOX_CONCURRENCY,
+      seriesSupport: (master, overrides) => this.seriesSupport(master, overrides),
+    };
+  }
+
+  /** Highest number of concurrent requests this provider had in flight to `mailbox`. */
+  maxConcurrencySeen(mailbox: string): number {
+    return this.gate.maxSeen.get(mailbox.toLowerCase()) ?? 0;
+  }
+
+  /**
+   * A series is written as a Graph series only when its RRULE fits patternedRecurrence exactly and
+   * it has no overrides and no EXDATEs. Graph has no client-chosen occurrence ids: reaching an
+   * occurrence means an /instances query per series, and a cancelled occurrence leaves nothing
+   * we could stamp and list, so every run would re-plan it. Expanding such series into single
+   * events inside the window is robust and still cheap (batched).
+   */
+  seriesSupport(master: CalendarEvent, overrides: CalendarEvent[]): true | string {
+    const rec = master.recurrence;
+    if (!rec) return true;
+    if (overrides.length > 0) {
+      return `Microsoft 365 has no client-chosen occurrence ids, so a series with ${overrides.length} changed or cancelled occurrence(s) is written as single events`;
+    }
+    if (rec.exdate.length > 0) return `Microsoft 365 series cannot carry EXDATE (${rec.exdate.length} excluded date(s)); written as single events`;
+    if ((master.start.date === undefined) !== (master.end.date === undefined)) return 'start and end are not both dates or both date-times';
+    const fit = fitRecurrence(master, seriesFrameOf(master, this.mapOpts));
+    if (!fit.ok) return `RRULE does not fit Microsoft 365's recurrence patterns exactly: ${fit.reason}`;
+    return true;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // HTTP plumbing
+
+  private userPath(calendarId: string): string {
+    return `/users/${encodeURIComponent(calendarId)}`;
+  }
+
+  private readHeaders(): Record<string, string> {
+    return { Accept: 'application/json', Prefer: 'outlook.timezone="UTC", outlook.body-content-type="text"' };
+  }
+
+  private async send(calendarId: string | undefined, req: HttpRequest, weight = 1): Promise<HttpResponse> {
+    return calendarId === undefined ? this.http(req) : this.gate.run(calendarId, weight, () => this.http(req));
+  }
+
+  private async getJson<T>(calendarId: string | undefined, url: string, what: string): Promise<T> {
+    const res = await this.send(calendarId, { method: 'GET', url, headers: this.readHeaders() });
+    if (res.status < 200 || res.status >= 300) throw providerErrorFrom(res.status, res.headers, res.body, what, this.now());
+    try {
+      return JSON.parse(res.body) as T;
+    } catch {
+      throw new ProviderError(`${what}: response is not JSON`, { status: res.status, retryable: true, code: 'badJson' });
+    }
+  }
+
+  /** GETs `url` and every @odata.nextLink page; stops early once `max` items were collected. */
+  private async getAllPages<T>(calendarId: string | undefined, url: string, what: string, max = Infinity): Promise<{ items: T[]; deltaLink?: string }> {
+    const items: T[] = [];
+    let next: string | undefined = url;
+    let page = 0;
+    while (next) {
+      page++;
+      const body: { value?: T[]; '@odata.nextLink'?: string; '@odata.deltaLink'?: string } = await this.getJson(calendarId, next, `${what} (page ${page})`);
+      items.push(...(body.value ?? []));
+      if (body['@odata.deltaLink']) return { items, deltaLink: body['@odata.deltaLink'] };
+      if (items.length >= max) break;
+      next = body['@odata.nextLink'];
+    }
+    return { items };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reads
+
+  async listOwned(calendarId: string, syncId: string, _window: TimeWindow): Promise<TargetEvent[]> {
+    const filter = `singleValueExtendedProperties/Any(ep: ep/id eq '${PROPERTY_IDS.syncId}' and ep/value eq '${odataString(syncId)}')`;
+    const url = `${this.baseUrl}${this.userPath(calendarId)}/events?$filter=${encodeURIComponent(filter)}&$expand=${encodeURIComponent(EXPAND_STAMP)}&$top=${this.pageSize}`;
+    const { items } = await this.getAllPages<GraphEvent>(calendarId, url, `list owned events of ${calendarId}`);
+    return items
+      .filter((e) => e.type !== 'occurrence' && e.type !== 'exception')
+      .map((e) => fromGraphEvent(e, calendarId))
+      // The server filtered already; this guards against a server that ignored $filter.
+      .filter((t) => t.stamp?.syncId === syncId);
+  }
+
+  async listEvents(calendarId: string, window: TimeWindow, opts: { expandSeries?: boolean; maxResults?: number } = {}): Promise<TargetEvent[]> {
+    const top = Math.min(this.pageSize, opts.maxResults ?? Infinity);
+    let url: string;
+    if (opts.expandSeries === false) {
+      url = `${this.baseUrl}${this.userPath(calendarId)}/events?$expand=${encodeURIComponent(EXPAND_STAMP)}&$top=${top}`;
+    } else {
+      url = `${this.baseUrl}${this.userPath(calendarId)}/calendarView?startDateTime=${encodeURIComponent(isoUtc(window.from))}&endDateTime=${encodeURIComponent(isoUtc(window.to))}&$expand=${encodeURIComponent(EXPAND_STAMP)}&$top=${top}`;
+    }
+    const { items } = await this.getAllPages<GraphEvent>(calendarId, url, `list events of ${calendarId}`, opts.maxResults);
+    let out = items.map((e) => fromGraphEvent(e, calendarId));
+    if (opts.expandSeries === false) out = out.filter((t) => this.mayOverlap(t, window));
+    return opts.maxResults !== undefined ? out.slice(0, opts.maxResults) : out;
+  }
+
+  /** Overlap test for unexpanded listings: masters count from their start to their range end. */
+  private mayOverlap(t: TargetEvent, window: TimeWindow): boolean {
+    const zone = this.mapOpts.defaultTimeZone;
+    try {
+      const start = eventTimeToUtc(t.event.start, zone);
+      if (t.event.recurrence) {
+        const until = /UNTIL=(\d{4})(\d{2})(\d{2})/.exec(t.event.recurrence.rrule[0] ?? '');
+        const end = until ? parseWall(`${until[1]}-${until[2]}-${until[3]}`) + 2 * MS.DAY : Infinity;
+        return start < window.to && end > window.from;
+      }
+      const end = eventTimeToUtc(t.event.end, zone);
+      return start < window.to && end > window.from;
+    } catch {
+      return true;
+    }
+  }
+
+  async getEvent(calendarId: string, targetId: string): Promise<TargetEvent | undefined> {
+    const url = `${this.baseUrl}${this.userPath(calendarId)}/events/${encodeURIComponent(targetId)}?$expand=${encodeURIComponent(EXPAND_STAMP)}`;
+    const res = await this.send(calendarId, { method: 'GET', url, headers: this.readHeaders() });
+    if (res.status === 404) return undefined;
+    if (res.status < 200 || res.status >= 300) throw providerErrorFrom(res.status, res.headers, res.body, `get event ${targetId} of ${calendarId}`, this.now());
+    return fromGraphEvent(JSON.parse(res.body) as GraphEvent, calendarId);
+  }
+
+  /**
+   * Incremental read of the window via calendarView/delta (occurrences expanded). The delta link
+   * is kept in the SyncStateStore under a key per mailbox and window; an expired link (410) falls
+   * back to a full read, flagged `full: true`. Without a store every call is a full read.
+   */
+  async listChanges(calendarId: string, window: TimeWindow): Promise<GraphChanges> {
+    const key = `graph-delta:${calendarId.toLowerCase()}:${window.from}:${window.to}`;
+    const stored = this.stateStore ? await this.stateStore.get(key) : undefined;
+    const initial = `${this.baseUrl}${this.userPath(calendarId)}/calendarView/delta?startDateTime=${encodeURIComponent(isoUtc(window.from))}&endDateTime=${encodeURIComponent(isoUtc(window.to))}`;
+    let full = !stored;
+    let result: { items: GraphEvent[]; deltaLink?: string };
+    try {
+      result = await this.getAllPages<GraphEvent>(calendarId, stored ?? initial, `delta of ${calendarId}`);
+    } catch (e) {
+      if (!(e instanceof ProviderError) || e.status !== 410 || !stored) throw e;
+      // syncStateNotFound / resyncRequired: the stored state is gone, start over.
+      full = true;
+      result = await this.getAllPages<GraphEvent>(calendarId, initial, `delta of ${calendarId} (full after 410)`);
+    }
+    if (this.stateStore && result.deltaLink) await this.stateStore.set(key, result.deltaLink);
+    const events: TargetEvent[] = [];
+    const removedIds: string[] = [];
+    for (const item of result.items) {
+      if (item['@removed']) removedIds.push(item.id ?? '');
+      else events.push(fromGraphEvent(item, calendarId));
+    }
+    return { events, removedIds, full };
+  }
+
+  async listRooms(): Promise<Room[]> {
+    const { items } = await this.getAllPages<{ emailAddress?: string; displayName?: string; capacity?: number; building?: string }>(
+      undefined, `${this.baseUrl}/places/microsoft.graph.room?$top=100`, 'list rooms');
+    return items
+      .filter((r) => r.emailAddress)
+      .map((r) => {
+        const room: Room = { calendarId: r.emailAddress!, email: r.emailAddress!, name: r.displayName ?? r.emailAddress! };
+        if (typeof r.capacity === 'number') room.capacity = r.capacity;
+        if (r.building) room.building = r.building;
+        return room;
+      });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Writes
+
+  /** The request an op becomes (url relative to the version root), or the reason it cannot be sent. */
+  private requestFor(calendarId: string, op: WriteOp): BatchRequestItem | ProviderError {
+    const base = `${this.userPath(calendarId)}/events`;
+    try {
+      switch (op.op) {
+        case 'create':
+          return { id: '', method: 'POST', url: base, body: toGraphEvent(op.event, op.stamp, { ...this.mapOpts, create: true }) };
+        case 'update': {
+          const headers: Record<string, string> = {};
+          if (op.etag) headers['If-Match'] = op.etag;
+          return { id: '', method: 'PATCH', url: `${base}/${encodeURIComponent(op.targetId)}`, headers, body: toGraphEvent(op.event, op.stamp, this.mapOpts) };
+        }
+        case 'delete':
+          return { id: '', method: 'DELETE', url: `${base}/${encodeURIComponent(op.targetId)}` };
+      }
+    } catch (e) {
+      const field = e instanceof GraphMappingError ? e.field : undefined;
+      return new ProviderError((e as Error).message, { retryable: false, code: field ? `mapping:${field}` : 'mapping', scope: 'op' });
+    }
+  }
+
+  /** WriteResult for one answered request. */
+  private resultFor(op: WriteOp, res: { status: number; headers: Record<string, string>; body: unknown }): WriteResult {
+    const ok = res.status >= 200 && res.status < 300;
+    if (ok) {
+      const body = (typeof res.body === 'string' ? safeJson(res.body) : res.body) as GraphEvent | undefined;
+      const targetId = op.op === 'create' ? body?.id : op.targetId;
+      if (op.op === 'create' && !targetId) {
+        return { op, ok: false, error: new ProviderError('create succeeded but the response carried no event id', { status: res.status, retryable: true, code: 'noId' }) };
+      }
+      return { op, ok: true, targetId };
+    }
+    if (op.op === 'delete' && (res.status === 404 || res.status === 410)) {
+      return { op, ok: true, targetId: op.targetId, note: 'already gone' };
+    }
+    const what = `${op.op} ${op.op === 'create' ? op.key : op.targetId} in ${op.calendarId}`;
+    return { op, ok: false, error: providerErrorFrom(res.status, res.headers, res.body, what, this.now()) };
+  }
+
+  async write(calendarId: string, ops: WriteOp[]): Promise<WriteResult[]> {
+    if (ops.length > MAX_BATCH_REQUESTS) throw new Error(`GraphCalendarProvider.write: ${ops.length} ops exceed the $batch limit of ${MAX_BATCH_REQUESTS}`);
+    const results: (WriteResult | undefined)[] = new Array(ops.length);
+    const pending: { index: number; item: BatchRequestItem }[] = [];
+    ops.forEach((op, index) => {
+      const req = this.requestFor(calendarId, op);
+      if (req instanceof ProviderError) results[index] = { op, ok: false, error: req };
+      else pending.push({ index, item: { ...req, id: String(index + 1) } });
+    });
+    if (pending.length === 1) {
+      const { index, item } = pending[0];
+      const headers: Record<string, string> = { Accept: 'application/json', ...(item.headers ?? {}) };
+      if (item.body !== undefined) headers['Content-Type'] = 'application/json';
+      const res = await this.send(calendarId, {
+        method: item.method, url: this.baseUrl + item.url, headers,
+        body: item.body === undefined ? undefined : JSON.stringify(item.body),
+      });
+      results[index] = this.resultFor(ops[index], { status: res.status, headers: res.headers, body: safeJson(res.body) ?? res.body });
+    } else if (pending.length > 1) {
+      const body = buildBatchBody(pending.map((p) => p.item));
+      const res = await this.send(calendarId, {
+        method: 'POST', url: `${this.baseUrl}/$batch`, headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body,
+      }, pending.length);
+      // The whole batch failed before any item ran (throttled, 5xx, auth): every op shares that error.
+      if (res.status < 200 || res.status >= 300) throw providerErrorFrom(res.status, res.headers, res.body, `$batch of ${pending.length} writes to ${calendarId}`, this.now());
+      const byId: Map<string, BatchResponseItem> = parseBatchResponse(res.body, pending.map((p) => p.item.id));
+      for (const { index, item } of pending) {
+        const answer = byId.get(item.id);
+        results[index] = answer
+          ? this.resultFor(ops[index], answer)
+          // No answer for this item: it may or may not have run. Every write here is safe to repeat
+          // (creates carry a transactionId, PATCH and DELETE are idempotent).
+          : { op: ops[index], ok: false, error: new ProviderError(`$batch returned no response for request ${item.id}`, { retryable: true, code: 'batchItemMissing' }) };
+      }
+    }
+    return results as WriteResult[];
+  }
+}
+
+function safeJson(text: string): unknown {
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export type { OwnershipStamp };

@@ -69,7 +69,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const faults = new FaultController(now, DEFAULT_LIMITS, opts.seed ?? 1);
   if (opts.limits === false) faults.limitsEnabled = false;
   const log = new RequestLog();
-  const google = createGoogleModule();
+  const google = createGoogleModule(now);
   const graph = createGraphModule();
   const server = new EmulatorServer({
     port: opts.port, host: opts.host, https: opts.https, latencyMs: opts.latencyMs, now,

@@ -1,23 +1,175 @@
-/** Google Calendar v3 emulator module (work in progress: filled in by the next commits). */
-import type { ApiModule, EmuResponse, RequestScope } from '../types';
+/**
+ * Google Calendar v3 emulator module: routes `/calendar/v3/...`, the batch endpoint, the OAuth
+ * token endpoint at `/token` and Admin Directory room resources, with admin hooks for tests.
+ */
+import type { ApiModule, EmuContext, EmuRequest, EmuResponse, FaultDecision, RequestScope } from '../types';
+import { bearerIsValid, handleToken, mintToken } from './auth';
+import { handleBatch } from './batch';
+import { badRequest, googleError, googleFaultResponse, notFound, unauthorized } from './errors';
+import { deleteEvent, getEvent, importEvent, insertEvent, listEvents, listInstances, patchEvent, seedEvent, type EventsEnv, type PageShaper } from './events';
+import { GoogleStore, type EventJson, type Room } from './store';
+
+export type { PageShaper } from './events';
+export type { Room } from './store';
 
 export interface GoogleAdmin {
-  createCalendar(id: string): void;
+  /** Creates (or keeps) a calendar; ids are case-insensitive. Default time zone UTC. */
+  createCalendar(id: string, opts?: { summary?: string; timeZone?: string }): void;
+  /** Stores an event as the calendar's owner made it (people's own events); returns the resource. */
+  seedEvent(calendarId: string, event: EventJson): EventJson;
+  /** Every stored event of a calendar, deleted ones (status "cancelled") and exceptions included. */
+  listRaw(calendarId: string): EventJson[];
+  /** Invalidates every sync token issued so far for the calendar (next incremental list → 410). */
+  expireSyncTokens(calendarId: string): void;
+  /** Registers a service account; with a public key, JWT signatures are verified. */
+  registerServiceAccount(email: string, publicKeyPem?: string): void;
+  registerRefreshToken(token: string): void;
+  /** Mints a valid access token directly (static bearer for raw-HTTP tests). */
+  issueAccessToken(opts?: { subject?: string; lifetimeSeconds?: number }): string;
+  /** Revokes every issued access token (next call → 401, clients must refresh). */
+  expireAccessTokens(): void;
+  /** Adds a room resource (Admin Directory) and creates its calendar. Returns the stored room. */
+  addRoom(room: { resourceId?: string; resourceName: string; resourceEmail?: string; capacity?: number; buildingId?: string; floorName?: string; resourceDescription?: string }): Room;
+  /** Decides page sizes of list/instances (undefined: full pages). See `randomShortPages`. */
+  setPageShaper(shaper: PageShaper | undefined): void;
+  /** Seeded random page sizes between 0 and the requested size, so clients must follow tokens. */
+  randomShortPages(seed?: number): void;
+  /** Require `Authorization: Bearer <token from /token>` on API calls (default true). */
+  requireAuth: boolean;
+  /** Unknown calendar ids are created on first use instead of answering 404 (default false). */
+  autoCreateCalendars: boolean;
 }
 
-export function createGoogleModule(): ApiModule & { admin: GoogleAdmin } {
+const CAL_RE = /^\/calendar\/v3\/calendars\/([^/]+)(?:\/events(?:\/([^/]+)(?:\/(instances))?)?)?$/;
+const ROOMS_RE = /^\/admin\/directory\/v1\/customer\/([^/]+)\/resources\/calendars(?:\/([^/]+))?$/;
+
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `now` is the emulator clock (admin seeding happens outside requests, so it is passed in). */
+export function createGoogleModule(now: () => number = Date.now): ApiModule & { admin: GoogleAdmin } {
+  const store = new GoogleStore();
+  let clock = now;
+  const env: EventsEnv = { store, now: () => clock() };
+  let roomCounter = 0;
+
+  const admin: GoogleAdmin = {
+    requireAuth: true,
+    autoCreateCalendars: false,
+    createCalendar: (id, opts) => void store.createCalendar(id, opts),
+    seedEvent(calendarId, event) {
+      return seedEvent(env, store.createCalendar(calendarId), event);
+    },
+    listRaw(calendarId) {
+      return [...(store.calendars.get(calendarId.toLowerCase())?.events.values() ?? [])].map((s) => structuredClone(s.res));
+    },
+    expireSyncTokens(calendarId) {
+      const cal = store.calendars.get(calendarId.toLowerCase());
+      if (cal) cal.epoch++;
+    },
+    registerServiceAccount: (email, pem) => void store.serviceAccounts.set(email.toLowerCase(), pem),
+    registerRefreshToken: (t) => void store.refreshTokens.add(t),
+    issueAccessToken: (o = {}) => mintToken(store, env.now(), o.subject, o.lifetimeSeconds),
+    expireAccessTokens: () => store.tokens.clear(),
+    addRoom(r) {
+      const resourceId = r.resourceId ?? String(++roomCounter).padStart(11, '1');
+      const room: Room = {
+        resourceId, resourceName: r.resourceName,
+        resourceEmail: r.resourceEmail ?? `c_${resourceId}@resource.calendar.google.com`,
+        resourceCategory: 'CONFERENCE_ROOM', capacity: r.capacity, buildingId: r.buildingId, floorName: r.floorName, resourceDescription: r.resourceDescription,
+      };
+      store.rooms.push(room);
+      store.createCalendar(room.resourceEmail, { summary: r.resourceName });
+      return room;
+    },
+    setPageShaper: (s) => void (env.pageShaper = s),
+    randomShortPages(seed = 7) {
+      const rnd = seededRandom(seed);
+      env.pageShaper = (size) => Math.floor(rnd() * (size + 1));
+    },
+  };
+
+  function calendarFor(rawId: string, req: EmuRequest): ReturnType<GoogleStore['createCalendar']> | undefined {
+    let id = decodeURIComponent(rawId).toLowerCase();
+    if (id === 'primary') {
+      const m = /^Bearer\s+(.+)$/i.exec(req.headers['authorization'] ?? '');
+      id = (m && store.tokens.get(m[1].trim())?.subject?.toLowerCase()) || 'primary';
+    }
+    return store.calendars.get(id) ?? (admin.autoCreateCalendars ? store.createCalendar(id) : undefined);
+  }
+
+  async function serveCalendar(req: EmuRequest, scope: RequestScope, ctx: EmuContext): Promise<EmuResponse> {
+    const m = CAL_RE.exec(req.path)!;
+    const cal = calendarFor(m[1], req);
+    if (!cal) return notFound();
+    const eventId = m[2] ? decodeURIComponent(m[2]) : undefined;
+    switch (scope.kind) {
+      case 'calendar': return { status: 200, body: { kind: 'calendar#calendar', etag: `"c${cal.seq}"`, id: cal.id, summary: cal.summary, timeZone: cal.timeZone } };
+      case 'list': return listEvents(env, cal, req);
+      case 'insert': return insertEvent(env, cal, req);
+      case 'import': return importEvent(env, cal, req);
+      case 'get': return getEvent(env, cal, eventId!, req);
+      case 'patch': return patchEvent(env, cal, eventId!, req, false);
+      case 'update': return patchEvent(env, cal, eventId!, req, true);
+      case 'delete': return deleteEvent(env, cal, eventId!, req);
+      case 'instances': return listInstances(env, cal, eventId!, req);
+      default: void ctx; return googleError(405, 'httpMethodNotAllowed', `Method ${req.method} not allowed here`);
+    }
+  }
+
+  function listRooms(req: EmuRequest): EmuResponse {
+    const max = Math.min(Number(req.query.get('maxResults') ?? 100) || 100, 500);
+    const offset = req.query.get('pageToken') ? Number(Buffer.from(req.query.get('pageToken')!, 'base64url').toString()) : 0;
+    if (!Number.isInteger(offset) || offset < 0) return badRequest('Invalid page token', 'pageToken');
+    const items = store.rooms.slice(offset, offset + max).map((r) => ({ kind: 'admin#directory#resources#calendars#CalendarResource', etag: `"r${r.resourceId}"`, ...JSON.parse(JSON.stringify(r)) }));
+    const body: EventJson = { kind: 'admin#directory#resources#calendars#calendarResourcesList', etag: '"rooms"', items };
+    if (offset + max < store.rooms.length) body.nextPageToken = Buffer.from(String(offset + max)).toString('base64url');
+    return { status: 200, body };
+  }
+
   return {
     name: 'google',
-    admin: { createCalendar() {} },
-    claim(): RequestScope | undefined {
-      return undefined;
+    admin,
+    claim(req): RequestScope | undefined {
+      if (req.path === '/token') return { api: 'oauth', kind: 'token', route: '/token' };
+      if (req.path === '/batch/calendar/v3' || req.path === '/batch') return { api: 'google', kind: 'batch', route: '/batch/calendar/v3' };
+      if (ROOMS_RE.test(req.path)) return { api: 'directory', kind: 'rooms', route: '/admin/directory/v1/customer/{customer}/resources/calendars' };
+      const m = CAL_RE.exec(req.path);
+      if (!m) return undefined;
+      const target = decodeURIComponent(m[1]).toLowerCase();
+      const base = '/calendar/v3/calendars/{calendarId}';
+      if (m[2] === undefined && !req.path.endsWith('/events')) return { api: 'google', target, kind: req.method === 'GET' ? 'calendar' : 'unsupported', route: base };
+      if (m[2] === undefined) return { api: 'google', target, kind: req.method === 'GET' ? 'list' : req.method === 'POST' ? 'insert' : 'unsupported', route: `${base}/events` };
+      if (m[3]) return { api: 'google', target, kind: req.method === 'GET' ? 'instances' : 'unsupported', route: `${base}/events/{eventId}/instances` };
+      if (m[2] === 'import' && req.method === 'POST') return { api: 'google', target, kind: 'import', route: `${base}/events/import` };
+      const kinds: Record<string, string> = { GET: 'get', PATCH: 'patch', PUT: 'update', DELETE: 'delete' };
+      return { api: 'google', target, kind: kinds[req.method] ?? 'unsupported', route: `${base}/events/{eventId}` };
     },
-    async handle(): Promise<EmuResponse> {
-      return { status: 501 };
+    async handle(req, scope, ctx): Promise<EmuResponse> {
+      clock = ctx.now;
+      if (scope.kind === 'token') return handleToken(store, req, ctx.now(), `${ctx.baseUrl}/token`);
+      // The batch's own Authorization covers its parts, which are checked one by one.
+      if (scope.kind !== 'batch' && admin.requireAuth && !bearerIsValid(store, req, ctx.now())) return unauthorized();
+      if (scope.kind === 'batch') return handleBatch(req, ctx);
+      if (scope.api === 'directory') return req.method === 'GET' ? listRooms(req) : googleError(405, 'httpMethodNotAllowed', 'Only list is emulated for room resources');
+      return serveCalendar(req, scope, ctx);
     },
-    faultResponse(): EmuResponse {
-      return { status: 503 };
+    faultResponse(d: FaultDecision): EmuResponse {
+      return googleFaultResponse(d);
     },
-    reset() {},
+    reset() {
+      store.clear();
+      env.pageShaper = undefined;
+      admin.requireAuth = true;
+      admin.autoCreateCalendars = false;
+      roomCounter = 0;
+    },
   };
 }

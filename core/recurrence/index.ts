@@ -3,3 +3,4 @@ export {
   RRuleError, RecurrenceLimitError, parseRRule, formatRRule, iterateRRule,
   type RRule, type Frequency, type Weekday, type IterateOptions,
 } from './rrule';
+export { expandOccurrences, ExpansionWindowError, type Occurrence, type ExpansionResult, type ExpandOptions } from './expand';

@@ -130,14 +130,12 @@ export function stampProperties(stamp: OwnershipStamp): GraphExtendedProperty[] 
 }
 
 /**
- * The Graph JSON for writing `event` with `stamp`. For a create pass `{ create: true }` to add the
+ * The Graph JSON for writing `event` with `stamp`. An event with a `recurrenceId` (an occurrence of
+ * a series the planner expanded) is written as a single event at its own start. For a create pass `{ create: true }` to add the
  * transactionId (Graph refuses to change it later, so updates leave it out). A recurring master
  * must fit patternedRecurrence (see capabilities.seriesSupport); otherwise this throws.
  */
 export function toGraphEvent(event: CalendarEvent, stamp: OwnershipStamp, opts: GraphMapOptions & { create?: boolean } = {}): GraphEvent {
-  if (event.recurrenceId) {
-    throw new GraphMappingError(`event "${event.uid}" is an override (RECURRENCE-ID); Graph series are written without overrides, expand the series instead`, event.uid, 'recurrenceId');
-  }
   const out: GraphEvent = {
     subject: event.title ?? '',
     body: { contentType: 'text', content: event.description ?? '' },

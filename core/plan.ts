@@ -398,7 +398,7 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
           skip(calendarId, key, 'deleted with its series master', { targetId: a.id });
           continue;
         }
-        deletedMasters.add(key);
+        if (isRecurringMaster(a.event)) deletedMasters.add(key);
         const elsewhere = desiredIn.get(key);
         const reason = w.cancelled.has(key) ? 'cancelled in source'
           : elsewhere ? `no longer routed to this calendar (now in ${elsewhere})`

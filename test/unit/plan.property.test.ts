@@ -1,0 +1,204 @@
+/**
+ * Property: for random desired sets and random target states (earlier syncs, duplicates after a
+ * crash, stale fingerprints, people's own events, other syncs' events), planning and applying to
+ * the in-memory provider yields the desired state inside the window, re-planning is a no-op,
+ * foreign events are untouched and no key is duplicated — also when writes fail transiently.
+ */
+import fc from 'fast-check';
+import type { CalendarEvent } from '../../core/event';
+import { buildPlan, type DesiredEvent } from '../../core/plan';
+import type { SyncPolicy } from '../../core/sync-types';
+import { applyPlan } from '../../providers/apply';
+import { MemoryCalendarProvider } from '../../providers/memory';
+import { ProviderError, TransportError, type TargetEvent } from '../../providers/port';
+
+const NOW = Date.UTC(2025, 2, 10, 12);
+const DAY = 86_400_000;
+const WINDOW = { pastDays: 7, futureDays: 30 };
+const FROM = NOW - 7 * DAY;
+const TO = NOW + 30 * DAY;
+const CALENDARS = ['A', 'B'];
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19) + 'Z';
+}
+
+const arbEvent = fc.record({
+  calendarId: fc.constantFrom(...CALENDARS),
+  uid: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g'),
+  sourceId: fc.constantFrom(undefined, 's1', 's2'),
+  title: fc.constantFrom('Math', 'Art', 'Talk'),
+  day: fc.integer({ min: -20, max: 50 }),
+  hour: fc.integer({ min: 0, max: 22 }),
+  allDay: fc.integer({ min: 0, max: 5 }).map((n) => n === 0),
+  cancelled: fc.integer({ min: 0, max: 9 }).map((n) => n === 0),
+  weekly: fc.integer({ min: 0, max: 6 }).map((n) => n === 0),
+  movedSecond: fc.boolean(),
+});
+type Gen = fc.Infer<typeof arbEvent>;
+
+function toDesired(g: Gen): DesiredEvent[] {
+  const startMs = Date.UTC(2025, 2, 10) + g.day * DAY + g.hour * 3_600_000;
+  const base: CalendarEvent = g.allDay
+    ? { uid: g.uid, title: g.title, start: { date: iso(startMs).slice(0, 10) }, end: { date: iso(startMs + DAY).slice(0, 10) } }
+    : { uid: g.uid, title: g.title, start: { dateTime: iso(startMs) }, end: { dateTime: iso(startMs + 3_600_000) } };
+  if (g.sourceId) base.sourceId = g.sourceId;
+  if (g.cancelled) base.status = 'CANCELLED';
+  const out: DesiredEvent[] = [];
+  if (g.weekly && !g.allDay) {
+    base.recurrence = { rrule: ['FREQ=WEEKLY;COUNT=4'], rdate: [], exdate: [] };
+    out.push({ calendarId: g.calendarId, event: base });
+    if (g.movedSecond) {
+      const rid = startMs + 7 * DAY;
+      out.push({ calendarId: g.calendarId, event: { ...base, recurrence: undefined, recurrenceId: { dateTime: iso(rid) }, start: { dateTime: iso(rid + 7_200_000) }, end: { dateTime: iso(rid + 10_800_000) }, status: undefined } });
+    }
+    return out;
+  }
+  return [{ calendarId: g.calendarId, event: base }];
+}
+
+const arbForeign = fc.record({
+  calendarId: fc.constantFrom(...CALENDARS),
+  day: fc.integer({ min: -20, max: 50 }),
+  otherSync: fc.boolean(),
+  sameUid: fc.constantFrom('a', 'b', 'zz'),
+});
+
+const arbScenario = fc.record({
+  before: fc.array(arbEvent, { maxLength: 12 }),
+  after: fc.array(arbEvent, { maxLength: 12 }),
+  foreign: fc.array(arbForeign, { maxLength: 4 }),
+  duplicates: fc.array(fc.nat(), { maxLength: 3 }),
+  staleFingerprints: fc.array(fc.nat(), { maxLength: 3 }),
+});
+
+function overlaps(e: CalendarEvent): boolean {
+  const s = Date.parse(e.start.date ? `${e.start.date}T00:00:00Z` : e.start.dateTime!);
+  const en = Date.parse(e.end.date ? `${e.end.date}T00:00:00Z` : e.end.dateTime!);
+  return s < TO && en > FROM;
+}
+
+const policy: SyncPolicy = { syncId: 'relay-1', window: WINDOW, allowEmptySource: true };
+
+async function setUp(provider: MemoryCalendarProvider, s: fc.Infer<typeof arbScenario>) {
+  // An earlier sync wrote `before`.
+  const first = buildPlan(s.before.flatMap(toDesired), [], policy, NOW);
+  await applyPlan(first, provider, { sleep: async () => {} });
+  // Crash leftovers and drift: duplicates of our events, stale fingerprints.
+  const ownedNow = CALENDARS.flatMap((c) => provider.events(c)).filter((t) => t.stamp);
+  s.duplicates.forEach((n, i) => {
+    if (!ownedNow.length) return;
+    const t = ownedNow[n % ownedNow.length];
+    provider.seed(t.calendarId, t.event, t.stamp, `dup${i}`);
+  });
+  s.staleFingerprints.forEach((n) => {
+    if (!ownedNow.length) return;
+    const t = ownedNow[n % ownedNow.length];
+    provider.seed(t.calendarId, { ...t.event, title: 'edited' }, { ...t.stamp!, fingerprint: 'f1-stale' }, t.id);
+  });
+  // People's own events and another sync's events.
+  s.foreign.forEach((f, i) => {
+    const start = NOW + f.day * DAY;
+    provider.seed(f.calendarId, { uid: f.sameUid, title: 'Private', start: { dateTime: iso(start) }, end: { dateTime: iso(start + 3_600_000) } },
+      f.otherSync ? { syncId: 'someone-else', sourceKey: `k1 - u:${f.sameUid}`, fingerprint: 'f1-x' } : undefined, `foreign${i}`);
+  });
+}
+
+async function listAll(provider: MemoryCalendarProvider): Promise<TargetEvent[]> {
+  const w = { from: FROM, to: TO };
+  const lists = await Promise.all(CALENDARS.map((c) => provider.listEvents(c, w)));
+  return lists.flat();
+}
+
+function foreignSnapshot(provider: MemoryCalendarProvider) {
+  return CALENDARS.flatMap((c) => provider.events(c)).filter((t) => t.stamp?.syncId !== policy.syncId).sort((a, b) => a.id.localeCompare(b.id));
+}
+
+async function checkConverged(provider: MemoryCalendarProvider, desired: DesiredEvent[], foreignBefore: TargetEvent[]) {
+  const actual = await listAll(provider);
+  // Re-planning finds nothing to write.
+  const again = buildPlan(desired, actual, policy, NOW);
+  expect({ create: again.counts.create, update: again.counts.update, delete: again.counts.delete }).toEqual({ create: 0, update: 0, delete: 0 });
+  // Foreign events untouched.
+  expect(foreignSnapshot(provider)).toEqual(foreignBefore);
+  // No duplicates: one target event per key per calendar.
+  for (const c of CALENDARS) {
+    const keys = provider.events(c).filter((t) => t.stamp?.syncId === policy.syncId).map((t) => t.stamp!.sourceKey);
+    expect(new Set(keys).size).toBe(keys.length);
+  }
+  // Target equals desired inside the window (single events, checked without the planner):
+  // the first event per (calendar, source, uid) that is not cancelled and overlaps the window.
+  // UIDs involved in a series (first event a series, or any override) are left to the re-plan check.
+  const idOf = (calendarId: string, e: CalendarEvent) => `${calendarId}|${e.sourceId ?? ''}|${e.uid}`;
+  const seriesUids = new Set(desired.filter((d) => d.event.recurrenceId).map((d) => idOf(d.calendarId, d.event)));
+  const expected = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const d of desired) {
+    const e = d.event;
+    const id = idOf(d.calendarId, e);
+    if (e.recurrenceId || seen.has(id)) continue;
+    seen.add(id);
+    if (e.recurrence) seriesUids.add(id);
+    else if (e.status !== 'CANCELLED' && overlaps(e) && !seriesUids.has(id)) expected.set(id, `${e.title}@${JSON.stringify(e.start)}`);
+  }
+  const got = new Map<string, string>();
+  for (const c of CALENDARS) {
+    for (const t of provider.events(c)) {
+      if (t.stamp?.syncId !== policy.syncId || t.event.recurrence || t.event.recurrenceId || !overlaps(t.event)) continue;
+      const id = `${c}|${t.event.sourceId ?? ''}|${t.event.uid}`;
+      if (seriesUids.has(id)) continue; // a series occurrence moved to a single event
+      got.set(id, `${t.event.title}@${JSON.stringify(t.event.start)}`);
+    }
+  }
+  expect(Object.fromEntries(got)).toEqual(Object.fromEntries(expected));
+}
+
+describe('planSync + applyPlan converge (property)', () => {
+  test('target equals desired, re-plan is empty, foreign untouched, no duplicates', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbScenario, async (s) => {
+        const provider = new MemoryCalendarProvider({ maxBatchSize: 3, maxConcurrencyPerCalendar: 2 });
+        await setUp(provider, s);
+        const foreignBefore = foreignSnapshot(provider);
+        const desired = s.after.flatMap(toDesired);
+        const plan = buildPlan(desired, await listAll(provider), policy, NOW);
+        expect(plan.ops.every((o) => !(o.action === 'update' || o.action === 'delete') || !o.targetId?.startsWith('foreign'))).toBe(true);
+        const report = await applyPlan(plan, provider, { sleep: async () => {} });
+        expect(report.ok).toBe(true);
+        await checkConverged(provider, desired, foreignBefore);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  test('the same holds when writes fail transiently (429 + Retry-After, 5xx, lost responses, rejected batches)', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbScenario, fc.integer({ min: 1, max: 1_000_000 }), async (s, seed) => {
+        let x = seed;
+        const rnd = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+        const provider = new MemoryCalendarProvider({ maxBatchSize: 3, maxConcurrencyPerCalendar: 2 });
+        await setUp(provider, s);
+        const foreignBefore = foreignSnapshot(provider);
+        provider.faults = {
+          request: () => (rnd() < 0.15 ? (rnd() < 0.5 ? new TransportError('socket hang up', 'ECONNRESET') : new ProviderError('backend', { status: 503, retryable: true })) : undefined),
+          op: (_op, attempt) => {
+            if (attempt > 3) return undefined;
+            const r = rnd();
+            if (r < 0.1) return new ProviderError('throttled', { status: 429, retryable: true, retryAfterMs: 1500 });
+            if (r < 0.15) return new ProviderError('backendError', { status: 500, retryable: true });
+            if (r < 0.2) return { error: new ProviderError('response lost', { status: 502, retryable: true }), applied: true };
+            return undefined;
+          },
+        };
+        const desired = s.after.flatMap(toDesired);
+        const plan = buildPlan(desired, await listAll(provider), policy, NOW);
+        const report = await applyPlan(plan, provider, { sleep: async () => {}, retry: { maxRetries: 10 }, random: rnd });
+        expect(Object.values(report.calendars).flatMap((c) => c.errors)).toEqual([]);
+        expect(report.ok).toBe(true);
+        provider.faults = {};
+        await checkConverged(provider, desired, foreignBefore);
+      }),
+      { numRuns: 100 },
+    );
+  });
+});

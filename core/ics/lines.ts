@@ -119,6 +119,8 @@ export function valueStart(line: string, from: number): number {
 export function componentMarker(line: string): { begin: boolean; name: string } | undefined {
   const c = line.charCodeAt(0) | 0x20; // lower-case ASCII letter
   if (c !== 98 /* b */ && c !== 101 /* e */) return undefined;
+  const c1 = line.charCodeAt(1) | 0x20;
+  if (c1 !== (c === 98 ? 101 /* e */ : 110 /* n */)) return undefined;
   const colon = line.indexOf(':');
   if (colon < 3) return undefined;
   const head = line.slice(0, colon).trim().toUpperCase();

@@ -1,0 +1,244 @@
+import type { CalendarEvent } from '../../core/event';
+import { buildPlan, type DesiredEvent } from '../../core/plan';
+import type { SyncPlan, SyncPolicy } from '../../core/sync-types';
+import { applyPlan, type ApplyProgress } from '../../providers/apply';
+import { MemoryCalendarProvider } from '../../providers/memory';
+import { ProviderError, TransportError, type WriteOp } from '../../providers/port';
+
+const NOW = Date.UTC(2025, 0, 15, 12);
+const policy: SyncPolicy = { syncId: 'sync-1', window: { pastDays: 7, futureDays: 60 }, allowEmptySource: true };
+
+function ev(uid: string, day = 20, extra: Partial<CalendarEvent> = {}): CalendarEvent {
+  const d = String(day).padStart(2, '0');
+  return { uid, title: `E ${uid}`, start: { dateTime: `2025-01-${d}T09:00:00Z` }, end: { dateTime: `2025-01-${d}T10:00:00Z` }, ...extra };
+}
+
+function many(calendarId: string, n: number, prefix = calendarId): DesiredEvent[] {
+  return Array.from({ length: n }, (_, i) => ({ calendarId, event: ev(`${prefix}-${i}`, 16 + (i % 10)) }));
+}
+
+async function planFor(provider: MemoryCalendarProvider, desired: DesiredEvent[], calendars: string[]): Promise<SyncPlan> {
+  const actual = (await Promise.all(calendars.map((c) => provider.listOwned(c, policy.syncId, { from: 0, to: Date.UTC(2030, 0, 1) })))).flat();
+  return buildPlan(desired, actual, policy, NOW);
+}
+
+function recorder() {
+  const sleeps: number[] = [];
+  return { sleeps, sleep: async (ms: number) => { sleeps.push(ms); } };
+}
+
+describe('applyPlan', () => {
+  test('writes everything and reports counts; a second plan is a no-op', async () => {
+    const p = new MemoryCalendarProvider({ maxBatchSize: 10 });
+    const desired = many('A', 25);
+    const report = await applyPlan(await planFor(p, desired, ['A']), p);
+    expect(report.ok).toBe(true);
+    expect(report.calendars.A).toMatchObject({ created: 25, failed: 0, batches: 3 });
+    expect(report.requests.batches).toBe(3);
+    const again = await planFor(p, desired, ['A']);
+    expect(again.counts).toMatchObject({ create: 0, update: 0, delete: 0, unchanged: 25 });
+    const r2 = await applyPlan(again, p);
+    expect(r2.requests.batches).toBe(0);
+    expect(r2.calendars.A.unchanged).toBe(25);
+  });
+
+  test('429 with Retry-After: only the failed ops are retried, after the largest Retry-After', async () => {
+    const p = new MemoryCalendarProvider({ maxBatchSize: 5 });
+    const throttled = new Set(['A-1', 'A-3', 'A-7']);
+    p.faults.op = (op, attempt) => {
+      const uid = op.op === 'delete' ? '' : op.event.uid;
+      if (attempt === 1 && throttled.has(uid)) return new ProviderError('throttled', { status: 429, retryable: true, retryAfterMs: uid === 'A-3' ? 2128 : 1000 });
+      return undefined;
+    };
+    const { sleeps, sleep } = recorder();
+    const report = await applyPlan(await planFor(p, many('A', 10), ['A']), p, { sleep, random: () => 0.5 });
+    expect(report.ok).toBe(true);
+    expect(report.calendars.A).toMatchObject({ created: 10, retriedOps: 3, batches: 3 });
+    expect(sleeps).toEqual([2128]);
+    const retryRequest = p.requests[2];
+    expect(retryRequest.ops.map((o) => o.op)).toEqual(['create', 'create', 'create']);
+    expect(retryRequest.ops.map((o) => o.key.split(' u:')[1]).sort()).toEqual(['A-1', 'A-3', 'A-7']);
+  });
+
+  test('5xx without Retry-After: exponential backoff with full jitter from the injected random', async () => {
+    const p = new MemoryCalendarProvider({ maxBatchSize: 50 });
+    p.faults.op = (op, attempt) => (attempt <= 3 && op.key.endsWith('A-0') ? new ProviderError('backendError', { status: 500, retryable: true }) : undefined);
+    const { sleeps, sleep } = recorder();
+    const report = await applyPlan(await planFor(p, many('A', 3), ['A']), p, { sleep, random: () => 0.25, retry: { baseDelayMs: 1000, maxDelayMs: 3000 } });
+    expect(report.ok).toBe(true);
+    expect(sleeps).toEqual([250, 500, 750]); // 0.25 × min(3000, 1000·2^n)
+    expect(report.requests.retryRounds).toBe(3);
+  });
+
+  test('gives up after maxRetries and reports the error per op', async () => {
+    const p = new MemoryCalendarProvider();
+    p.faults.op = (op) => (op.key.endsWith('A-1') ? new ProviderError('still busy', { status: 503, code: 'serviceUnavailable', retryable: true }) : undefined);
+    const { sleeps, sleep } = recorder();
+    const report = await applyPlan(await planFor(p, many('A', 3), ['A']), p, { sleep, retry: { maxRetries: 2 } });
+    expect(report.ok).toBe(false);
+    expect(sleeps).toHaveLength(2);
+    expect(report.calendars.A.created).toBe(2);
+    expect(report.calendars.A.errors).toEqual([expect.objectContaining({ op: 'create', status: 503, code: 'serviceUnavailable', attempts: 3, message: expect.stringContaining('gave up after 3 attempts') })]);
+  });
+
+  test('a rejected request fails every op in it; they are retried with the same key and stamp', async () => {
+    const p = new MemoryCalendarProvider({ maxBatchSize: 4 });
+    p.faults.request = (_c, _ops, n) => (n === 2 ? new TransportError('socket hang up', 'ECONNRESET') : undefined);
+    const seen: WriteOp[] = [];
+    const orig = p.write.bind(p);
+    p.write = async (c, ops) => {
+      seen.push(...ops);
+      return orig(c, ops);
+    };
+    const report = await applyPlan(await planFor(p, many('A', 8), ['A']), p, { sleep: async () => {}, concurrencyPerCalendar: 1 });
+    expect(report.ok).toBe(true);
+    expect(report.calendars.A).toMatchObject({ created: 8, retriedOps: 4, batches: 3 });
+    const retried = seen.slice(8);
+    expect(retried).toHaveLength(4);
+    for (const r of retried) expect(seen.slice(0, 8).filter((s) => s.key === r.key)).toEqual([r]);
+    expect(p.events('A')).toHaveLength(8);
+  });
+
+  test('a lost response on create does not duplicate: the retry reconciles with the deterministic id', async () => {
+    const p = new MemoryCalendarProvider();
+    p.faults.op = (_op, attempt) => (attempt === 1 ? { error: new ProviderError('gateway timeout', { status: 504, retryable: true }), applied: true } : undefined);
+    const report = await applyPlan(await planFor(p, many('A', 3), ['A']), p, { sleep: async () => {} });
+    expect(report.ok).toBe(true);
+    expect(p.events('A')).toHaveLength(3);
+    expect(report.calendars.A.notes.map((n) => n.note)).toEqual(Array(3).fill('already existed (deterministic id) — reconciled'));
+  });
+
+  test('non-retryable errors are reported per op, the rest still written', async () => {
+    const p = new MemoryCalendarProvider();
+    p.faults.op = (op) => (op.key.endsWith('A-2') ? new ProviderError('invalid start', { status: 400, code: 'invalid', retryable: false }) : undefined);
+    const { sleeps, sleep } = recorder();
+    const report = await applyPlan(await planFor(p, many('A', 5), ['A']), p, { sleep });
+    expect(sleeps).toEqual([]);
+    expect(report.calendars.A).toMatchObject({ created: 4, failed: 1 });
+    expect(report.calendars.A.errors[0]).toMatchObject({ status: 400, code: 'invalid', retryable: false, attempts: 1 });
+  });
+
+  test('quota exceeded stops that calendar; other calendars keep running', async () => {
+    const p = new MemoryCalendarProvider({ maxBatchSize: 5, maxConcurrencyPerCalendar: 1 });
+    p.faults.request = (c, _ops, n) => (c === 'A' && n === 2 ? new ProviderError('Calendar usage limits exceeded.', { status: 403, code: 'quotaExceeded', retryable: false, scope: 'calendar' }) : undefined);
+    const report = await applyPlan(await planFor(p, [...many('A', 20), ...many('B', 20)], ['A', 'B']), p, { sleep: async () => {} });
+    expect(report.ok).toBe(false);
+    expect(report.calendars.A.stopped).toMatch(/calendar stopped: Calendar usage limits exceeded\. \(quotaExceeded\)/);
+    expect(report.calendars.A).toMatchObject({ created: 5, failed: 5, notAttempted: 10 });
+    expect(report.calendars.B).toMatchObject({ created: 20, failed: 0 });
+    expect(report.calendars.B.stopped).toBeUndefined();
+    expect(p.requests.filter((r) => r.calendarId === 'A')).toHaveLength(2);
+  });
+
+  test('an auth failure stops every calendar', async () => {
+    const p = new MemoryCalendarProvider({ maxBatchSize: 2, maxConcurrencyPerCalendar: 1, latencyMs: 2 });
+    p.faults.request = (c, _ops, n) => (c === 'A' && n === 1 ? new ProviderError('invalid_grant', { status: 401, retryable: false, scope: 'auth' }) : undefined);
+    const report = await applyPlan(await planFor(p, [...many('A', 10), ...many('B', 10)], ['A', 'B']), p, { sleep: async () => {} });
+    expect(report.stopped).toMatch(/authentication failed: invalid_grant/);
+    expect(report.calendars.A.stopped).toBeDefined();
+    expect(report.calendars.B.stopped).toBeDefined();
+    expect(report.totals.created + report.totals.failed + report.totals.notAttempted).toBe(20);
+    expect(report.calendars.B.created).toBeLessThan(10);
+  });
+
+  test('never more than maxConcurrencyPerCalendar batches in flight per calendar; calendars run in parallel', async () => {
+    const p = new MemoryCalendarProvider({ maxBatchSize: 3, maxConcurrencyPerCalendar: 4, latencyMs: 3 });
+    let inFlight = 0;
+    let maxGlobal = 0;
+    const orig = p.write.bind(p);
+    p.write = async (c, ops) => {
+      inFlight++;
+      maxGlobal = Math.max(maxGlobal, inFlight);
+      try {
+        return await orig(c, ops);
+      } finally {
+        inFlight--;
+      }
+    };
+    const desired = ['A', 'B', 'C'].flatMap((c) => many(c, 60));
+    const report = await applyPlan(await planFor(p, desired, ['A', 'B', 'C']), p, { concurrencyPerCalendar: 2 });
+    expect(report.ok).toBe(true);
+    for (const c of ['A', 'B', 'C']) {
+      expect(p.maxInFlight.get(c)).toBeLessThanOrEqual(2);
+      expect(p.maxInFlight.get(c)).toBe(2); // the limit is actually used
+    }
+    expect(maxGlobal).toBeGreaterThan(2);
+    // overall limit
+    const q = new MemoryCalendarProvider({ maxBatchSize: 3, maxConcurrencyPerCalendar: 4, latencyMs: 3 });
+    let qIn = 0;
+    let qMax = 0;
+    const qOrig = q.write.bind(q);
+    q.write = async (c, ops) => {
+      qIn++;
+      qMax = Math.max(qMax, qIn);
+      try { return await qOrig(c, ops); } finally { qIn--; }
+    };
+    await applyPlan(await planFor(q, desired, ['A', 'B', 'C']), q, { maxConcurrentRequests: 3 });
+    expect(qMax).toBeLessThanOrEqual(3);
+    expect(Math.max(...q.maxInFlight.values())).toBeLessThanOrEqual(4);
+  });
+
+  test('phases: deletes, then masters and singles, then overrides; a failed master holds back its overrides', async () => {
+    const p = new MemoryCalendarProvider({ maxBatchSize: 50 });
+    p.seed('A', ev('old'), { syncId: 'sync-1', sourceKey: 'k1 - u:old', fingerprint: 'f1-x' });
+    const master = ev('s', 16, { recurrence: { rrule: ['FREQ=DAILY;COUNT=5'], rdate: [], exdate: [] } });
+    const override = ev('s', 18, { recurrenceId: { dateTime: '2025-01-17T09:00:00Z' }, title: 'moved' });
+    const bad = ev('t', 16, { recurrence: { rrule: ['FREQ=DAILY;COUNT=5'], rdate: [], exdate: [] } });
+    const badOverride = ev('t', 18, { recurrenceId: { dateTime: '2025-01-17T09:00:00Z' } });
+    p.faults.op = (op) => (op.op === 'create' && op.key === 'k1 - u:t' ? new ProviderError('rejected', { status: 400, retryable: false }) : undefined);
+    const desired = [master, override, bad, badOverride, ev('single')].map((event) => ({ calendarId: 'A', event }));
+    const report = await applyPlan(await planFor(p, desired, ['A']), p, { sleep: async () => {} });
+    expect(p.requests.map((r) => r.ops.map((o) => `${o.op} ${o.key}`))).toEqual([
+      ['delete k1 - u:old'],
+      ['create k1 - u:s', 'create k1 - u:single', 'create k1 - u:t'],
+      ['create k1 - u:s r:20250117T090000Z'],
+    ]);
+    expect(report.calendars.A).toMatchObject({ created: 3, deleted: 1, failed: 2 });
+    expect(report.calendars.A.errors.map((e) => e.message)).toEqual(['rejected', 'not written: its series master failed (rejected)']);
+  });
+
+  test('a Retry-After longer than the run waits fails now instead of sleeping', async () => {
+    const p = new MemoryCalendarProvider();
+    p.faults.op = () => new ProviderError('throttled', { status: 429, retryable: true, retryAfterMs: 3_600_000 });
+    const { sleeps, sleep } = recorder();
+    const report = await applyPlan(await planFor(p, many('A', 2), ['A']), p, { sleep });
+    expect(sleeps).toEqual([]);
+    expect(report.calendars.A.failed).toBe(2);
+    expect(report.calendars.A.errors[0].message).toMatch(/Retry-After 3600 s is longer than/);
+  });
+
+  test('abort: nothing further is scheduled, the rest is reported as not attempted', async () => {
+    const p = new MemoryCalendarProvider({ maxBatchSize: 2, maxConcurrencyPerCalendar: 1 });
+    const ac = new AbortController();
+    p.faults.request = (_c, _ops, n) => {
+      if (n === 2) ac.abort();
+      return undefined;
+    };
+    const report = await applyPlan(await planFor(p, many('A', 10), ['A']), p, { signal: ac.signal });
+    expect(report.stopped).toMatch(/aborted/);
+    expect(report.calendars.A.created).toBe(4);
+    expect(report.calendars.A.notAttempted).toBe(6);
+  });
+
+  test('progress events per calendar', async () => {
+    const p = new MemoryCalendarProvider({ maxBatchSize: 2 });
+    const events: ApplyProgress[] = [];
+    await applyPlan(await planFor(p, [...many('A', 3), ...many('B', 1)], ['A', 'B']), p, { onProgress: (e) => events.push(e) });
+    const a = events.filter((e) => e.calendarId === 'A');
+    expect(a[0]).toEqual({ type: 'calendar-start', calendarId: 'A', total: 3 });
+    expect(a.filter((e) => e.type === 'batch-done').map((e) => (e as { done: number }).done).sort()).toEqual([2, 3]);
+    expect(a[a.length - 1]).toMatchObject({ type: 'calendar-done', report: { created: 3 } });
+    const lastBatch = a.filter((e) => e.type === 'batch-done').pop() as { done: number; total: number };
+    expect(lastBatch).toMatchObject({ done: 3, total: 3 });
+    expect(events.some((e) => e.calendarId === 'B' && e.type === 'calendar-done')).toBe(true);
+  });
+
+  test('invalid ops in a plan are reported, not thrown', async () => {
+    const p = new MemoryCalendarProvider();
+    const plan = await planFor(p, many('A', 2), ['A']);
+    delete plan.ops[0].event;
+    const report = await applyPlan(plan, p);
+    expect(report.calendars.A).toMatchObject({ created: 1, failed: 1 });
+    expect(report.calendars.A.errors[0].message).toMatch(/invalid plan op/);
+  });
+});

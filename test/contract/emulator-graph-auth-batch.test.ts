@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- contract tests read JSON responses loosely */
 /**
  * Contract tests of the Graph emulator's $batch, the Microsoft identity token endpoint and the
  * bearer check, with the real @microsoft/microsoft-graph-client and raw HTTP.

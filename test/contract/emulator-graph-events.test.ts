@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- contract tests read JSON responses loosely */
 /**
  * Contract tests of the Graph emulator's calendar surface, driven by the real
  * @microsoft/microsoft-graph-client and raw HTTP: event CRUD, transactionId, mailboxes and rooms,
@@ -51,8 +52,8 @@ describe('events CRUD', () => {
   });
 
   test.each([
-    ['events', (cal: string) => `/v1.0/users/${ROOM}/events`],
-    ['calendar/events', (cal: string) => `/v1.0/users/${ROOM}/calendar/events`],
+    ['events', (_cal: string) => `/v1.0/users/${ROOM}/events`],
+    ['calendar/events', (_cal: string) => `/v1.0/users/${ROOM}/calendar/events`],
     ['calendars/{id}/events', (cal: string) => `/v1.0/users/${ROOM}/calendars/${cal}/events`],
   ])('room mailbox via %s (create + get by id, by UPN and object id)', async (_name, path) => {
     const { id: userId, defaultCalendarId } = fx.emu.graph.createMailbox(ROOM, { room: true });

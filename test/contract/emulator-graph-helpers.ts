@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- contract tests read JSON responses loosely */
 /**
  * Shared set-up for the Graph emulator contract tests: an https emulator with a bearer token, the
  * REAL @microsoft/microsoft-graph-client with its stock middleware chain pointed at it, and a raw

@@ -1,0 +1,184 @@
+/** CalendarEvent ⇄ Graph event JSON (pure mapper), table-driven, plus time-zone name mapping. */
+import type { CalendarEvent } from '../../core/event';
+import type { OwnershipStamp } from '../../providers/port';
+import {
+  fromGraphEvent, GraphMappingError, PROPERTY_IDS, stampOf, toGraphEvent, transactionIdFor, type GraphEvent, type GraphMapOptions,
+} from '../../providers/graph/mapper';
+import { graphZoneToIana, ianaToWindows } from '../../providers/graph/timezones';
+
+const STAMP: OwnershipStamp = { syncId: 's1', sourceKey: 'k1 - u:abc', fingerprint: 'f1' };
+
+function ev(start: CalendarEvent['start'], end: CalendarEvent['end'], extra: Partial<CalendarEvent> = {}): CalendarEvent {
+  return { uid: 'abc', title: 'T', start, end, ...extra };
+}
+
+describe('toGraphEvent: times', () => {
+  const rows: [string, CalendarEvent, GraphMapOptions, Partial<GraphEvent>][] = [
+    ['zoned IANA', ev({ dateTime: '2024-03-05T09:00:00', timeZone: 'Europe/Berlin' }, { dateTime: '2024-03-05T10:00:00', timeZone: 'Europe/Berlin' }), {},
+      { start: { dateTime: '2024-03-05T09:00:00', timeZone: 'Europe/Berlin' }, end: { dateTime: '2024-03-05T10:00:00', timeZone: 'Europe/Berlin' }, isAllDay: false }],
+    ['zoned, Windows names', ev({ dateTime: '2024-03-05T09:00:00', timeZone: 'America/New_York' }, { dateTime: '2024-03-05T10:00:00', timeZone: 'Europe/London' }), { timeZoneStyle: 'windows' },
+      { start: { dateTime: '2024-03-05T09:00:00', timeZone: 'Eastern Standard Time' }, end: { dateTime: '2024-03-05T10:00:00', timeZone: 'GMT Standard Time' } }],
+    ['UTC', ev({ dateTime: '2024-03-05T09:00:00Z' }, { dateTime: '2024-03-05T10:00:00Z' }), { timeZoneStyle: 'windows' },
+      { start: { dateTime: '2024-03-05T09:00:00', timeZone: 'UTC' }, end: { dateTime: '2024-03-05T10:00:00', timeZone: 'UTC' } }],
+    ['floating → default zone', ev({ dateTime: '2024-03-05T09:00:00' }, { dateTime: '2024-03-05T10:00:00' }), { defaultTimeZone: 'Asia/Tokyo' },
+      { start: { dateTime: '2024-03-05T09:00:00', timeZone: 'Asia/Tokyo' } }],
+    ['all-day', ev({ date: '2024-03-05' }, { date: '2024-03-07' }), { defaultTimeZone: 'Europe/Berlin', timeZoneStyle: 'windows' },
+      { isAllDay: true, start: { dateTime: '2024-03-05T00:00:00', timeZone: 'W. Europe Standard Time' }, end: { dateTime: '2024-03-07T00:00:00', timeZone: 'W. Europe Standard Time' } }],
+    ['zone without a Windows twin keeps IANA', ev({ dateTime: '2024-03-05T09:00:00', timeZone: 'Etc/GMT+5' }, { dateTime: '2024-03-05T10:00:00', timeZone: 'Etc/GMT+5' }), { timeZoneStyle: 'windows' },
+      { start: { dateTime: '2024-03-05T09:00:00', timeZone: 'Etc/GMT+5' } }],
+  ];
+  test.each(rows)('%s', (_name, e, opts, expected) => {
+    expect(toGraphEvent(e, STAMP, opts)).toMatchObject(expected);
+  });
+});
+
+describe('toGraphEvent: content and ownership', () => {
+  test('fields, stamp properties, transactionId only on create', () => {
+    const e = ev({ dateTime: '2024-03-05T09:00:00Z' }, { dateTime: '2024-03-05T10:00:00Z' }, {
+      title: 'Seminar', description: 'Line 1\nLine 2', location: 'Room 1', categories: ['Lecture'], transparency: 'TRANSPARENT',
+      attendees: [{ email: 'x@example.com' }], organizer: { email: 'o@example.com' },
+    });
+    const created = toGraphEvent(e, STAMP, { create: true });
+    expect(created).toMatchObject({
+      subject: 'Seminar', body: { contentType: 'text', content: 'Line 1\nLine 2' }, location: { displayName: 'Room 1' },
+      categories: ['Lecture'], showAs: 'free', transactionId: transactionIdFor(STAMP),
+    });
+    expect(created.singleValueExtendedProperties).toEqual([
+      { id: PROPERTY_IDS.syncId, value: 's1' }, { id: PROPERTY_IDS.sourceKey, value: 'k1 - u:abc' }, { id: PROPERTY_IDS.fingerprint, value: 'f1' },
+    ]);
+    // Attendees would be invited by the room mailbox: never written.
+    expect(created.attendees).toBeUndefined();
+    expect(created.organizer).toBeUndefined();
+    const updated = toGraphEvent(e, STAMP);
+    expect(updated.transactionId).toBeUndefined();
+    expect(updated.recurrence).toBeNull();
+  });
+
+  test('tentative and busy', () => {
+    const base = ev({ dateTime: '2024-03-05T09:00:00Z' }, { dateTime: '2024-03-05T10:00:00Z' });
+    expect(toGraphEvent({ ...base, status: 'TENTATIVE' }, STAMP).showAs).toBe('tentative');
+    expect(toGraphEvent(base, STAMP).showAs).toBe('busy');
+  });
+
+  test('transactionId: deterministic, GUID-shaped, differs by sync, key and content', () => {
+    const t = transactionIdFor(STAMP);
+    expect(t).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(transactionIdFor({ ...STAMP })).toBe(t);
+    expect(new Set([t, transactionIdFor({ ...STAMP, syncId: 's2' }), transactionIdFor({ ...STAMP, sourceKey: 'k2' }), transactionIdFor({ ...STAMP, fingerprint: 'f2' })]).size).toBe(4);
+  });
+
+  test('series that fit get a patternedRecurrence; others throw naming the event', () => {
+    const start = { dateTime: '2024-03-04T09:00:00', timeZone: 'Europe/Berlin' };
+    const end = { dateTime: '2024-03-04T10:00:00', timeZone: 'Europe/Berlin' };
+    const fits = toGraphEvent(ev(start, end, { recurrence: { rrule: ['FREQ=WEEKLY;BYDAY=MO;UNTIL=20240429T070000Z'], rdate: [], exdate: [] } }), STAMP, { timeZoneStyle: 'windows' });
+    expect(fits.recurrence).toEqual({
+      pattern: { type: 'weekly', interval: 1, daysOfWeek: ['monday'], firstDayOfWeek: 'monday' },
+      range: { type: 'endDate', startDate: '2024-03-04', endDate: '2024-04-29', recurrenceTimeZone: 'W. Europe Standard Time' },
+    });
+    expect(() => toGraphEvent(ev(start, end, { recurrence: { rrule: ['FREQ=DAILY;BYHOUR=9,17'], rdate: [], exdate: [] } }), STAMP))
+      .toThrow(/event "abc": recurrence does not fit Graph \(BYHOUR/);
+    expect(() => toGraphEvent(ev(start, end, { recurrence: { rrule: ['FREQ=DAILY'], rdate: [], exdate: [start] } }), STAMP)).toThrow(GraphMappingError);
+  });
+
+  test('an expanded occurrence (recurrenceId, no rule) is a single event at its own time', () => {
+    const occ = ev({ dateTime: '2024-03-06T14:00:00', timeZone: 'Europe/Berlin' }, { dateTime: '2024-03-06T15:00:00', timeZone: 'Europe/Berlin' }, { recurrenceId: { dateTime: '2024-03-06T09:00:00', timeZone: 'Europe/Berlin' } });
+    expect(toGraphEvent(occ, STAMP, { create: true })).toMatchObject({ start: { dateTime: '2024-03-06T14:00:00' }, isAllDay: false });
+  });
+
+  test('all-day start with a timed end is refused', () => {
+    expect(() => toGraphEvent(ev({ date: '2024-03-05' }, { dateTime: '2024-03-05T10:00:00Z' }), STAMP)).toThrow(/all-day/);
+  });
+});
+
+describe('fromGraphEvent', () => {
+  const props = [
+    { id: PROPERTY_IDS.syncId.toLowerCase(), value: 's1' },
+    { id: PROPERTY_IDS.sourceKey, value: 'k1' },
+    { id: PROPERTY_IDS.fingerprint, value: 'f1' },
+  ];
+  const rows: [string, GraphEvent, Partial<CalendarEvent>][] = [
+    ['UTC times re-expressed in the original zone', {
+      id: 'A', subject: 'S', start: { dateTime: '2024-03-05T08:00:00.0000000', timeZone: 'UTC' }, end: { dateTime: '2024-03-05T09:00:00.0000000', timeZone: 'UTC' },
+      originalStartTimeZone: 'W. Europe Standard Time', originalEndTimeZone: 'W. Europe Standard Time',
+    }, { title: 'S', start: { dateTime: '2024-03-05T09:00:00', timeZone: 'Europe/Berlin' }, end: { dateTime: '2024-03-05T10:00:00', timeZone: 'Europe/Berlin' } }],
+    ['UTC stays UTC without an original zone', {
+      id: 'B', start: { dateTime: '2024-03-05T08:00:00.0000000', timeZone: 'UTC' }, end: { dateTime: '2024-03-05T09:00:00.0000000', timeZone: 'UTC' },
+    }, { start: { dateTime: '2024-03-05T08:00:00Z' } }],
+    ['a zone Graph returned as Windows name', {
+      id: 'C', start: { dateTime: '2024-07-05T08:00:00.0000000', timeZone: 'Pacific Standard Time' }, end: { dateTime: '2024-07-05T09:00:00.0000000', timeZone: 'Pacific Standard Time' },
+    }, { start: { dateTime: '2024-07-05T08:00:00', timeZone: 'America/Los_Angeles' } }],
+    ['custom zone is kept floating', {
+      id: 'D', start: { dateTime: '2024-07-05T08:00:00', timeZone: 'tzone://Microsoft/Custom' }, end: { dateTime: '2024-07-05T09:00:00', timeZone: 'tzone://Microsoft/Custom' },
+    }, { start: { dateTime: '2024-07-05T08:00:00' } }],
+    ['all-day', {
+      id: 'E', isAllDay: true, start: { dateTime: '2024-03-05T00:00:00.0000000', timeZone: 'UTC' }, end: { dateTime: '2024-03-06T00:00:00.0000000', timeZone: 'UTC' },
+    }, { start: { date: '2024-03-05' }, end: { date: '2024-03-06' } }],
+    ['status and transparency', {
+      id: 'F', isCancelled: true, showAs: 'free', start: { dateTime: '2024-03-05T08:00:00', timeZone: 'UTC' }, end: { dateTime: '2024-03-05T09:00:00', timeZone: 'UTC' },
+    }, { status: 'CANCELLED', transparency: 'TRANSPARENT' }],
+    ['series master reads back as RRULE in its zone', {
+      id: 'G', type: 'seriesMaster', originalStartTimeZone: 'Europe/Berlin',
+      start: { dateTime: '2024-03-04T08:00:00', timeZone: 'UTC' }, end: { dateTime: '2024-03-04T09:00:00', timeZone: 'UTC' },
+      recurrence: { pattern: { type: 'relativeMonthly', interval: 2, daysOfWeek: ['monday'], index: 'first' }, range: { type: 'endDate', startDate: '2024-03-04', endDate: '2024-09-02', recurrenceTimeZone: 'Europe/Berlin' } },
+    }, { start: { dateTime: '2024-03-04T09:00:00', timeZone: 'Europe/Berlin' }, recurrence: { rrule: ['FREQ=MONTHLY;BYDAY=1MO;INTERVAL=2;UNTIL=20240902T070000Z'], rdate: [], exdate: [] } }],
+    ['occurrence carries its original start as recurrenceId', {
+      id: 'H', type: 'occurrence', originalStart: '2024-03-11T08:00:00Z', start: { dateTime: '2024-03-11T08:00:00', timeZone: 'UTC' }, end: { dateTime: '2024-03-11T09:00:00', timeZone: 'UTC' },
+    }, { recurrenceId: { dateTime: '2024-03-11T08:00:00Z' } }],
+  ];
+  test.each(rows)('%s', (_name, json, expected) => {
+    const t = fromGraphEvent({ ...json, singleValueExtendedProperties: props, '@odata.etag': 'W/"x"' }, 'room@x');
+    expect(t).toMatchObject({ id: json.id, calendarId: 'room@x', stamp: { syncId: 's1', sourceKey: 'k1', fingerprint: 'f1' }, etag: 'W/"x"' });
+    expect(t.event).toMatchObject(expected);
+  });
+
+  test('no stamp when any of the three properties is missing (foreign event)', () => {
+    expect(stampOf({ singleValueExtendedProperties: props.slice(0, 2) })).toBeUndefined();
+    expect(fromGraphEvent({ id: 'X', start: { dateTime: '2024-03-05T08:00:00', timeZone: 'UTC' }, end: { dateTime: '2024-03-05T09:00:00', timeZone: 'UTC' } }, 'r').stamp).toBeUndefined();
+  });
+});
+
+describe('round trip CalendarEvent → Graph → CalendarEvent', () => {
+  const events: [string, CalendarEvent, GraphMapOptions][] = [
+    ['zoned single', ev({ dateTime: '2024-03-05T09:00:00', timeZone: 'Europe/Berlin' }, { dateTime: '2024-03-05T10:00:00', timeZone: 'Europe/Berlin' }, { title: 'X', location: 'L', description: 'D' }), { timeZoneStyle: 'windows' }],
+    ['UTC single', ev({ dateTime: '2024-03-05T09:00:00Z' }, { dateTime: '2024-03-05T10:00:00Z' }), {}],
+    ['all-day', ev({ date: '2024-03-05' }, { date: '2024-03-06' }), { defaultTimeZone: 'Europe/Berlin' }],
+    ['weekly series', ev({ dateTime: '2024-03-04T09:00:00', timeZone: 'America/New_York' }, { dateTime: '2024-03-04T10:00:00', timeZone: 'America/New_York' }, { recurrence: { rrule: ['FREQ=WEEKLY;BYDAY=MO,TH;COUNT=10'], rdate: [], exdate: [] } }), { timeZoneStyle: 'windows' }],
+  ];
+  test.each(events)('%s', (_name, e, opts) => {
+    const json = toGraphEvent(e, STAMP, { ...opts, create: true });
+    // What Graph would return: times as written, zone names as written, plus an id.
+    const back = fromGraphEvent({ ...json, id: 'ID', type: e.recurrence ? 'seriesMaster' : 'singleInstance', originalStartTimeZone: json.start!.timeZone, originalEndTimeZone: json.end!.timeZone }, 'r');
+    expect(back.stamp).toEqual(STAMP);
+    expect(back.event.start).toEqual(e.start);
+    expect(back.event.end).toEqual(e.end);
+    expect(back.event.title).toBe(e.title);
+    expect(back.event.recurrence?.rrule).toEqual(e.recurrence?.rrule);
+  });
+});
+
+describe('zone names', () => {
+  test.each([
+    ['Europe/Berlin', 'W. Europe Standard Time'],
+    ['Europe/Amsterdam', 'W. Europe Standard Time'],
+    ['Asia/Calcutta', 'India Standard Time'],
+    ['Asia/Kolkata', 'India Standard Time'],
+    ['America/New_York', 'Eastern Standard Time'],
+    ['UTC', 'UTC'],
+    ['Etc/GMT+5', undefined],
+    ['Not/AZone', undefined],
+  ])('%s → %s', (iana, windows) => {
+    expect(ianaToWindows(iana)).toBe(windows);
+  });
+
+  test('every Windows name we produce maps back to a zone with the same offsets', () => {
+    for (const iana of ['Europe/Berlin', 'Europe/Paris', 'America/Chicago', 'Australia/Sydney', 'Asia/Tokyo', 'America/Sao_Paulo', 'Africa/Cairo']) {
+      const win = ianaToWindows(iana)!;
+      const back = graphZoneToIana(win)!;
+      for (const month of [0, 6]) {
+        const at = new Date(Date.UTC(2024, month, 15));
+        const fmt = (tz: string) => new Intl.DateTimeFormat('en-US', { timeZone: tz, hour: 'numeric', hourCycle: 'h23' }).format(at);
+        expect(`${iana} ${fmt(back)}`).toBe(`${iana} ${fmt(iana)}`);
+      }
+    }
+  });
+});

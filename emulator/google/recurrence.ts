@@ -1,13 +1,12 @@
 /**
  * Times and series expansion for the Google emulator: RFC 3339 parsing/formatting in an event's
- * zone, and a minimal RRULE/RDATE/EXDATE expander for `singleEvents=true` and `instances`.
- *
- * Why not core/recurrence: it did not exist when this was written. The expander covers what a
- * calendar server must answer for typical feeds (FREQ DAILY/WEEKLY/MONTHLY/YEARLY with INTERVAL,
- * COUNT, UNTIL, BYDAY incl. ordinals, BYMONTHDAY, BYMONTH); switch to core's `expandOccurrences`
- * once it lands (the series' Google JSON maps onto CalendarEvent trivially).
+ * zone, and `singleEvents`/`instances` expansion. The series' Google JSON is mapped onto the core
+ * CalendarEvent (recurrence lines → rrule/rdate/exdate/exrule) and expanded by core/recurrence's
+ * `expandOccurrences`, so the emulator and the sync engine agree on what a rule means.
  */
-import { formatDate, formatWall, parseWall, utcToWall, wallToUtc, zoneOffsetMs } from '../../core/time';
+import { eventTimeToUtc, formatWall, parseWall, utcToWall, wallToUtc, zoneOffsetMs } from '../../core/time';
+import type { CalendarEvent, EventTime } from '../../core/event';
+import { expandOccurrences } from '../../core/recurrence';
 
 export interface GoogleDateTime {
   date?: string | null;
@@ -15,7 +14,6 @@ export interface GoogleDateTime {
   timeZone?: string | null;
 }
 
-const DAY = 86_400_000;
 const RFC3339 = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/;
 
 export class BadTimeError extends Error {}
@@ -54,113 +52,24 @@ export interface Occurrence {
   suffix: string;
 }
 
-interface Rule {
-  freq: string;
-  interval: number;
-  count?: number;
-  untilUtc?: number;
-  byDay: { wd: number; n?: number }[];
-  byMonthDay: number[];
-  byMonth: number[];
-}
-
-const WEEKDAYS = ['SU', 'MO', 'TU', 'WE', 'TH', 'FR', 'SA'];
-
-function parseRule(value: string, zone: string): Rule {
-  const parts = new Map(value.split(';').map((p) => p.split('=') as [string, string]));
-  const freq = (parts.get('FREQ') ?? '').toUpperCase();
-  if (!['DAILY', 'WEEKLY', 'MONTHLY', 'YEARLY'].includes(freq)) throw new BadTimeError(`unsupported RRULE FREQ in "${value}"`);
-  const until = parts.get('UNTIL');
-  let untilUtc: number | undefined;
-  if (until) {
-    const m = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z)?)?$/.exec(until);
-    if (!m) throw new BadTimeError(`bad UNTIL in "${value}"`);
-    const wall = parseWall(`${m[1]}-${m[2]}-${m[3]}T${m[4] ?? '23'}:${m[5] ?? '59'}:${m[6] ?? '59'}`);
-    untilUtc = m[7] ? wall : wallToUtc(wall, zone);
-  }
-  return {
-    freq,
-    interval: Math.max(1, Number(parts.get('INTERVAL') ?? 1) || 1),
-    count: parts.has('COUNT') ? Number(parts.get('COUNT')) : undefined,
-    untilUtc,
-    byDay: (parts.get('BYDAY') ?? '').split(',').filter(Boolean).map((d) => {
-      const m = /^([+-]?\d+)?([A-Z]{2})$/.exec(d.toUpperCase());
-      if (!m || WEEKDAYS.indexOf(m[2]) < 0) throw new BadTimeError(`bad BYDAY "${d}"`);
-      return { wd: WEEKDAYS.indexOf(m[2]), n: m[1] ? Number(m[1]) : undefined };
-    }),
-    byMonthDay: (parts.get('BYMONTHDAY') ?? '').split(',').filter(Boolean).map(Number),
-    byMonth: (parts.get('BYMONTH') ?? '').split(',').filter(Boolean).map(Number),
-  };
-}
-
-/** Candidate wall starts of one period (day/week/month/year) number `k`, sorted. */
-function periodCandidates(rule: Rule, startWall: number, k: number): number[] {
-  const tod = ((startWall % DAY) + DAY) % DAY;
-  const s = new Date(startWall);
-  const step = k * rule.interval;
-  const daysOfMonth = (y: number, mo: number): number[] => {
-    const len = new Date(Date.UTC(y, mo + 1, 0)).getUTCDate();
-    const out: number[] = [];
-    if (rule.byDay.length) {
-      for (const { wd, n } of rule.byDay) {
-        const hits: number[] = [];
-        for (let d = 1; d <= len; d++) if (new Date(Date.UTC(y, mo, d)).getUTCDay() === wd) hits.push(d);
-        if (n === undefined) out.push(...hits);
-        else {
-          const h = n > 0 ? hits[n - 1] : hits[hits.length + n];
-          if (h) out.push(h);
-        }
-      }
-    } else {
-      const wanted = rule.byMonthDay.length ? rule.byMonthDay : [s.getUTCDate()];
-      for (const d of wanted) {
-        const day = d < 0 ? len + d + 1 : d;
-        if (day >= 1 && day <= len) out.push(day);
-      }
-    }
-    return out.map((d) => Date.UTC(y, mo, d) + tod);
-  };
-  switch (rule.freq) {
-    case 'DAILY':
-      return [startWall + step * DAY];
-    case 'WEEKLY': {
-      // Weeks start on Monday (WKST default); each BYDAY in the week, else the start's weekday.
-      const startDow = (s.getUTCDay() + 6) % 7;
-      const weekStart = startWall - startDow * DAY + step * 7 * DAY;
-      const days = rule.byDay.length ? rule.byDay.map((d) => (d.wd + 6) % 7) : [startDow];
-      return [...new Set(days)].sort((a, b) => a - b).map((d) => weekStart + d * DAY);
-    }
-    case 'MONTHLY': {
-      const m = s.getUTCMonth() + step;
-      const y = s.getUTCFullYear() + Math.floor(m / 12);
-      return daysOfMonth(y, ((m % 12) + 12) % 12).sort((a, b) => a - b);
-    }
-    default: {
-      const y = s.getUTCFullYear() + step;
-      const months = rule.byMonth.length ? rule.byMonth.map((x) => x - 1) : [s.getUTCMonth()];
-      const out: number[] = [];
-      for (const mo of months) {
-        if (!rule.byDay.length && !rule.byMonthDay.length) {
-          const d = Date.UTC(y, mo, s.getUTCDate()) + tod;
-          if (new Date(d).getUTCMonth() === mo) out.push(d);
-        } else out.push(...daysOfMonth(y, mo));
-      }
-      return out.sort((a, b) => a - b);
-    }
-  }
-}
-
-/** Parses EXDATE/RDATE values ("EXDATE;TZID=Europe/Berlin:20241114T090000,…") to UTC instants. */
-function parseDateList(line: string, zone: string): number[] {
+/** EXDATE/RDATE line ("EXDATE;TZID=Europe/Berlin:20241114T090000,…") → core EventTimes. */
+function parseDateList(line: string): EventTime[] {
   const colon = line.indexOf(':');
   const params = line.slice(0, colon).split(';').slice(1);
-  const tz = params.find((p) => p.toUpperCase().startsWith('TZID='))?.slice(5) ?? zone;
+  const tz = params.find((p) => p.toUpperCase().startsWith('TZID='))?.slice(5);
   return line.slice(colon + 1).split(',').filter(Boolean).map((v) => {
     const m = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})(Z)?)?$/.exec(v.trim());
     if (!m) throw new BadTimeError(`bad date "${v}" in "${line}"`);
-    const wall = parseWall(`${m[1]}-${m[2]}-${m[3]}T${m[4] ?? '00'}:${m[5] ?? '00'}:${m[6] ?? '00'}`);
-    return m[7] ? wall : wallToUtc(wall, tz);
+    if (!m[4]) return { date: `${m[1]}-${m[2]}-${m[3]}` };
+    const dateTime = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[7] ?? ''}`;
+    return !m[7] && tz ? { dateTime, timeZone: tz } : { dateTime };
   });
+}
+
+/** A Google start/end as a core EventTime in the series' zone (wall clock + IANA, or a date). */
+function toCoreTime(t: GoogleDateTime, zone: string): EventTime {
+  if (t.date) return { date: t.date };
+  return { dateTime: formatWall(utcToWall(googleTimeToUtc(t, zone), zone)), timeZone: zone };
 }
 
 /**
@@ -175,47 +84,32 @@ export function expandSeries(
   max = 2000,
 ): Occurrence[] {
   const zone = ev.start.timeZone || calendarZone;
-  const startUtc = googleTimeToUtc(ev.start, zone);
-  const durMs = googleTimeToUtc(ev.end, zone) - startUtc;
-  const allDay = !!ev.start.date;
-  const startWall = allDay ? parseWall(ev.start.date!) : utcToWall(startUtc, zone);
-  const toUtcInstant = (wall: number) => wallToUtc(wall, zone);
-  const starts = new Set<number>();
-  const exdates = new Set<number>();
-  let hasRule = false;
+  const core: CalendarEvent = {
+    uid: 'series', title: '', start: toCoreTime(ev.start, zone), end: toCoreTime(ev.end, zone),
+    recurrence: { rrule: [], rdate: [], exdate: [], exrule: [] },
+  };
   for (const line of ev.recurrence ?? []) {
     const name = line.slice(0, line.search(/[:;]/)).toUpperCase();
-    if (name === 'EXDATE') parseDateList(line, zone).forEach((x) => exdates.add(x));
-    else if (name === 'RDATE') parseDateList(line, zone).forEach((x) => starts.add(x));
-    else if (name === 'RRULE') {
-      hasRule = true;
-      const rule = parseRule(line.slice(line.indexOf(':') + 1), zone);
-      let n = 0;
-      outer: for (let k = 0; k < 100_000; k++) {
-        for (const wall of periodCandidates(rule, startWall, k)) {
-          if (wall < startWall) continue;
-          const utc = toUtcInstant(wall);
-          if (rule.untilUtc !== undefined && utc > rule.untilUtc) break outer;
-          if (rule.count !== undefined && n >= rule.count) break outer;
-          n++;
-          if (utc >= toUtc) break outer;
-          starts.add(utc);
-          if (starts.size > max * 4 && rule.count === undefined) break outer;
-        }
-      }
-    }
+    const value = line.slice(line.indexOf(':') + 1);
+    if (name === 'RRULE') core.recurrence!.rrule.push(value);
+    else if (name === 'EXRULE') core.recurrence!.exrule!.push(value);
+    else if (name === 'RDATE') core.recurrence!.rdate.push(...parseDateList(line));
+    else if (name === 'EXDATE') core.recurrence!.exdate.push(...parseDateList(line));
   }
-  if (!hasRule || starts.size > 0) starts.add(startUtc); // DTSTART is always the first instance
-  const out: Occurrence[] = [];
-  for (const utc of [...starts].sort((a, b) => a - b)) {
-    if (exdates.has(utc) || utc >= toUtc || utc + Math.max(durMs, 1) <= fromUtc) continue;
-    const wall = utcToWall(utc, zone);
-    const start: GoogleDateTime = allDay ? { date: formatDate(wall) } : { dateTime: formatRfc3339(utc, zone), timeZone: zone };
-    const end: GoogleDateTime = allDay
-      ? { date: formatDate(wall + Math.round(durMs / DAY) * DAY) }
-      : { dateTime: formatRfc3339(utc + durMs, zone), timeZone: zone };
-    out.push({ startUtc: utc, start, end, suffix: allDay ? formatDate(wall).replace(/-/g, '') : formatWall(utc).replace(/[-:]/g, '') + 'Z' });
-    if (out.length >= max) break;
-  }
-  return out;
+  // Core wants finite bounds; ±300 years stands in for "unbounded".
+  const lo = Number.isFinite(fromUtc) ? fromUtc : Date.UTC(1700, 0, 1);
+  const hi = Number.isFinite(toUtc) ? toUtc : Date.UTC(2300, 0, 1);
+  const { occurrences, errors } = expandOccurrences([core], lo, hi, { floatingZone: zone });
+  if (errors.length) throw new BadTimeError(errors.map((e) => e.message).join('; '));
+  return occurrences.slice(0, max).map((o) => {
+    const utc = eventTimeToUtc(o.start, zone);
+    const endUtc = eventTimeToUtc(o.end, zone);
+    const allDay = o.start.date !== undefined;
+    return {
+      startUtc: utc,
+      start: allDay ? { date: o.start.date } : { dateTime: formatRfc3339(utc, zone), timeZone: zone },
+      end: allDay ? { date: o.end.date } : { dateTime: formatRfc3339(endUtc, zone), timeZone: zone },
+      suffix: allDay ? o.start.date!.replace(/-/g, '') : formatWall(utc).replace(/[-:]/g, '') + 'Z',
+    };
+  });
 }

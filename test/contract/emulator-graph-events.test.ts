@@ -52,8 +52,8 @@ describe('events CRUD', () => {
   });
 
   test.each([
-    ['events', (_cal: string) => `/v1.0/users/${ROOM}/events`],
-    ['calendar/events', (_cal: string) => `/v1.0/users/${ROOM}/calendar/events`],
+    ['events', () => `/v1.0/users/${ROOM}/events`],
+    ['calendar/events', () => `/v1.0/users/${ROOM}/calendar/events`],
     ['calendars/{id}/events', (cal: string) => `/v1.0/users/${ROOM}/calendars/${cal}/events`],
   ])('room mailbox via %s (create + get by id, by UPN and object id)', async (_name, path) => {
     const { id: userId, defaultCalendarId } = fx.emu.graph.createMailbox(ROOM, { room: true });

@@ -157,7 +157,8 @@ export function toGoogleEvent(e: CalendarEvent, opts: ToGoogleOptions = {}): Goo
   g.start = toGoogleTime(e.start, tz, 'start');
   g.end = toGoogleTime(e.end, tz, 'end');
   if (isRecurringMaster(e)) g.recurrence = toGoogleRecurrence(e.recurrence!, tz);
-  if (e.status) g.status = STATUS_TO_GOOGLE[e.status];
+  // Always explicit: a PUT onto an event someone deleted brings it back.
+  g.status = e.status ? STATUS_TO_GOOGLE[e.status] : 'confirmed';
   g.transparency = e.transparency === 'TRANSPARENT' ? 'transparent' : 'opaque';
   if (e.url && /^https?:\/\//i.test(e.url)) g.source = { url: e.url, title: e.title || e.url };
   if (opts.stamp) g.extendedProperties = { private: stampToProperties(opts.stamp) };
@@ -169,21 +170,24 @@ export function toGoogleEvent(e: CalendarEvent, opts: ToGoogleOptions = {}): Goo
  * Managed fields that `e` lacks are sent as null so an earlier value is removed (PATCH: null
  * deletes a key). A cancelled override is a patch to `status: "cancelled"` that keeps the stamp.
  */
-export function toGoogleInstancePatch(e: CalendarEvent, opts: ToGoogleOptions = {}): GoogleEvent {
+export function toGoogleInstancePatch(e: CalendarEvent, opts: ToGoogleOptions & { omitConfirmed?: boolean } = {}): GoogleEvent {
   const tz = opts.defaultTimeZone ?? 'UTC';
   const stampProps = opts.stamp ? { extendedProperties: { private: stampToProperties(opts.stamp) } } : {};
   if (e.status === 'CANCELLED') return { status: 'cancelled', ...stampProps };
   const description = describe(e, opts.attendees);
-  return {
+  const status = e.status ? STATUS_TO_GOOGLE[e.status] : 'confirmed';
+  const g: GoogleEvent = {
     summary: e.title,
     description: description ?? null,
     location: e.location ?? null,
     start: toGoogleTime(e.start, tz, 'start'),
     end: toGoogleTime(e.end, tz, 'end'),
-    status: e.status ? STATUS_TO_GOOGLE[e.status] : 'confirmed',
-    transparency: e.transparency === 'TRANSPARENT' ? 'transparent' : 'opaque',
-    ...stampProps,
   };
+  // omitConfirmed: a patch on a guessed instance id must not revive an occurrence that is
+  // cancelled there (e.g. a leftover of a deleted series); the adapter checks the answer instead.
+  if (!(opts.omitConfirmed && status === 'confirmed')) g.status = status;
+  g.transparency = e.transparency === 'TRANSPARENT' ? 'transparent' : 'opaque';
+  return { ...g, ...stampProps };
 }
 
 // ---- reading ------------------------------------------------------------------------------
@@ -280,14 +284,21 @@ function toUtcStamp(s: string | undefined): string | undefined {
 }
 
 /**
- * Our source keys are core/event.ts eventKey(): `sourceId \u001f uid \u001f recurrenceKey`. For an
- * owned event that gives back the source UID, which Google replaced by `{id}@google.com`.
+ * Source keys (core/sync-key.ts) look like `k1 <source> u:<uid>[ r:<occurrence>]`, percent-encoded.
+ * For an owned event that gives back the source UID and sourceId, which Google replaced by
+ * `{id}@google.com`. Content-identity and hashed keys carry no UID: iCalUID is used then.
  */
 function sourceIdentity(stamp: OwnershipStamp | undefined): { uid: string; sourceId?: string } | undefined {
   if (!stamp) return undefined;
-  const parts = stamp.sourceKey.split('\u001f');
-  if (parts.length !== 3 || !parts[1]) return undefined;
-  return parts[0] ? { uid: parts[1], sourceId: parts[0] } : { uid: parts[1] };
+  const m = /^k1 (\S+) u:(\S+)(?: r:\S+)?$/.exec(stamp.sourceKey);
+  if (!m) return undefined;
+  try {
+    const uid = decodeURIComponent(m[2]);
+    if (m[1] === '-' || m[1].startsWith('h.')) return { uid };
+    return { uid, sourceId: decodeURIComponent(m[1]) };
+  } catch {
+    return undefined;
+  }
 }
 
 export interface FromGoogleResult {

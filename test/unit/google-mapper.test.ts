@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { CalendarEvent, EventTime } from '../../core/event';
-import { eventKey } from '../../core/event';
+import { uidKey, overrideKey } from '../../core/sync-key';
 import { utcToWall, wallToUtc } from '../../core/time';
 import {
   fromGoogleEvent, fromGoogleRecurrence, fromGoogleTime, toGoogleEvent, toGoogleInstancePatch,
@@ -92,7 +92,7 @@ describe('recurrence lines', () => {
   });
 });
 
-const stamp = { syncId: 'sync-A', sourceKey: 'src\u001fuid-1@example.org\u001f', fingerprint: 'fp1' };
+const stamp = { syncId: 'sync-A', sourceKey: 'k1 src u:uid-1%40example.org', fingerprint: 'fp1' };
 
 describe('toGoogleEvent', () => {
   it('maps a zoned recurring master with the stamp, no iCalUID, no attendees by default', () => {
@@ -152,6 +152,10 @@ describe('toGoogleInstancePatch', () => {
     expect(p).toMatchObject({ summary: 'Moved', description: null, location: null, status: 'confirmed', start: { dateTime: '2026-12-08T11:00:00', timeZone: 'Europe/Berlin' } });
     expect(p.extendedProperties?.private?.crSyncId).toBe('sync-A');
   });
+  it('leaves status out of a first-guess patch when it would only say "confirmed"', () => {
+    expect(toGoogleInstancePatch(base, { omitConfirmed: true })).not.toHaveProperty('status');
+    expect(toGoogleInstancePatch({ ...base, status: 'TENTATIVE' }, { omitConfirmed: true }).status).toBe('tentative');
+  });
   it('cancels an occurrence with status only (and the stamp)', () => {
     expect(toGoogleInstancePatch({ ...base, status: 'CANCELLED' }, { stamp })).toEqual({ status: 'cancelled', extendedProperties: { private: stampToProperties(stamp) } });
   });
@@ -163,13 +167,12 @@ describe('fromGoogleEvent', () => {
       id: 'm_20261208T080000Z', recurringEventId: 'm', iCalUID: 'm@google.com', status: 'confirmed', summary: 'Moved',
       start: { dateTime: '2026-12-08T11:00:00+01:00', timeZone: 'Europe/Berlin' }, end: { dateTime: '2026-12-08T12:00:00+01:00', timeZone: 'Europe/Berlin' },
       originalStartTime: { dateTime: '2026-12-08T09:00:00+01:00', timeZone: 'Europe/Berlin' },
-      extendedProperties: { private: { crSyncId: 's', crKey: 'src\u001fuid-9\u001f2026-12-08T09:00:00@Europe/Berlin', crFp: 'f' } },
+      extendedProperties: { private: { crSyncId: 's', crKey: overrideKey(uidKey({ uid: 'uid-9', sourceId: 'src' }), { dateTime: '2026-12-08T09:00:00', timeZone: 'Europe/Berlin' }), crFp: 'f' } },
     });
     expect(r.event.recurrenceId).toEqual({ dateTime: '2026-12-08T09:00:00', timeZone: 'Europe/Berlin' });
     expect(r.event.uid).toBe('uid-9');
     expect(r.event.sourceId).toBe('src');
-    expect(r.stamp).toEqual({ syncId: 's', sourceKey: 'src\u001fuid-9\u001f2026-12-08T09:00:00@Europe/Berlin', fingerprint: 'f' });
-    expect(eventKey(r.event)).toBe(r.stamp!.sourceKey);
+    expect(r.stamp).toEqual({ syncId: 's', sourceKey: 'k1 src u:uid-9 r:20261208T080000Z', fingerprint: 'f' });
   });
 
   it('reads a cancelled stub (only id/recurringEventId/originalStartTime)', () => {
@@ -207,7 +210,7 @@ function serverEcho(g: ReturnType<typeof toGoogleEvent>): ReturnType<typeof toGo
 describe('round trip CalendarEvent → Google → CalendarEvent', () => {
   const cases: Array<[string, CalendarEvent, Partial<CalendarEvent>]> = [
     ['all-day', { uid: 'a', title: 'Holiday', start: { date: '2026-12-24' }, end: { date: '2026-12-25' } }, {}],
-    ['UTC', { uid: 'b', title: 'Call', start: { dateTime: '2026-12-01T09:00:00Z' }, end: { dateTime: '2026-12-01T10:00:00Z' }, status: 'TENTATIVE' }, {}],
+    ['UTC', { uid: 'b 1@example.org', sourceId: 'feed/1', title: 'Call', start: { dateTime: '2026-12-01T09:00:00Z' }, end: { dateTime: '2026-12-01T10:00:00Z' }, status: 'TENTATIVE' }, {}],
     ['zoned', { uid: 'c', title: 'Class', location: 'R1', description: 'x', start: { dateTime: '2026-03-29T01:30:00', timeZone: 'Europe/Berlin' }, end: { dateTime: '2026-03-29T04:00:00', timeZone: 'Europe/Berlin' } }, {}],
     // 02:30 does not exist on spring-forward day: RFC 5545 reads it as 03:30, and so does Google.
     ['zoned, in a DST gap', { uid: 'c2', title: 'Gap', start: { dateTime: '2026-03-29T02:30:00', timeZone: 'Europe/Berlin' }, end: { dateTime: '2026-03-29T04:00:00', timeZone: 'Europe/Berlin' } },
@@ -221,10 +224,11 @@ describe('round trip CalendarEvent → Google → CalendarEvent', () => {
     ['all-day recurring', { uid: 'f', title: 'Daily', start: { date: '2026-12-01' }, end: { date: '2026-12-02' }, recurrence: { rrule: ['FREQ=DAILY;COUNT=3'], rdate: [], exdate: [{ date: '2026-12-02' }] }, transparency: 'TRANSPARENT' }, {}],
   ];
   it.each(cases)('%s', (_name, e, differences) => {
-    const s = { syncId: 'S', sourceKey: eventKey(e), fingerprint: 'F' };
+    const s = { syncId: 'S', sourceKey: uidKey(e), fingerprint: 'F' };
     const back = fromGoogleEvent(serverEcho(toGoogleEvent(e, { id: googleEventId('S', s.sourceKey), stamp: s, defaultTimeZone: 'Europe/Vienna' })));
     expect(back.stamp).toEqual(s);
-    expect(back.event).toEqual({ transparency: 'OPAQUE', ...e, ...differences });
+    // Status and transparency are always written explicitly, so they come back even when unset.
+    expect(back.event).toEqual({ transparency: 'OPAQUE', status: 'CONFIRMED', ...e, ...differences });
   });
 
   it('keeps content of arbitrary zoned timed events (property)', () => {

@@ -1,0 +1,394 @@
+/**
+ * Contract tests of GoogleCalendarProvider against the emulator (emulator/README.md): CRUD through
+ * the batch endpoint, deterministic ids (duplicate reconcile, deleted-id generations), ownership,
+ * paging, incremental listing with an expiring sync token, series with moved and cancelled
+ * occurrences, per-part failures, rooms, and both token flows.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { startEmulator, type Emulator } from '../../emulator';
+import type { CalendarEvent } from '../../core/event';
+import { uidKey, overrideKey } from '../../core/sync-key';
+import { planSync } from '../../core/plan';
+import { applyPlan } from '../../providers/apply';
+import type { HttpPort, OwnershipStamp, TimeWindow, WriteOp } from '../../providers/port';
+import {
+  GoogleCalendarProvider, MemorySyncStateStore, createGoogleHttpPort, googleFetchPort, googleEventId,
+  serviceAccountTokenSource, refreshTokenSource, staticTokenSource, withBearerAuth, CALENDAR_SCOPE, type GoogleProviderOptions,
+} from '../../providers/google';
+
+const ROOM = 'room-a@resource.calendar.google.com';
+const SYNC = 'sync-1';
+const WINDOW: TimeWindow = { from: Date.UTC(2026, 10, 1), to: Date.UTC(2027, 5, 1) };
+let emu: Emulator;
+let http: HttpPort;
+
+beforeAll(async () => {
+  emu = await startEmulator({ limits: false });
+});
+afterAll(async () => {
+  await emu.close();
+});
+beforeEach(() => {
+  emu.reset();
+  emu.google.createCalendar(ROOM, { timeZone: 'Europe/Berlin' });
+  http = withBearerAuth(googleFetchPort(), staticTokenSource(emu.google.issueAccessToken()));
+});
+afterEach(() => {
+  expect(emu.internalErrors).toEqual([]);
+});
+
+function provider(extra: Partial<GoogleProviderOptions> = {}): GoogleCalendarProvider {
+  return new GoogleCalendarProvider({ http, rootUrl: emu.url + '/', defaultTimeZone: 'Europe/Berlin', ...extra });
+}
+
+function ev(uid: string, over: Partial<CalendarEvent> = {}): CalendarEvent {
+  return {
+    uid, sourceId: 'feed', title: `Event ${uid}`,
+    start: { dateTime: '2026-12-01T09:00:00', timeZone: 'Europe/Berlin' },
+    end: { dateTime: '2026-12-01T10:00:00', timeZone: 'Europe/Berlin' },
+    ...over,
+  };
+}
+
+function stampOf(e: CalendarEvent, fingerprint = 'fp1', syncId = SYNC): OwnershipStamp {
+  const master = uidKey(e);
+  return { syncId, sourceKey: e.recurrenceId ? overrideKey(master, e.recurrenceId) : master, fingerprint };
+}
+
+function create(e: CalendarEvent, fingerprint = 'fp1'): WriteOp {
+  const stamp = stampOf(e, fingerprint);
+  return { op: 'create', calendarId: ROOM, key: stamp.sourceKey, event: e, stamp };
+}
+function update(e: CalendarEvent, targetId: string, fingerprint: string, etag?: string): WriteOp {
+  const stamp = stampOf(e, fingerprint);
+  return { op: 'update', calendarId: ROOM, key: stamp.sourceKey, targetId, event: e, stamp, ...(etag ? { etag } : {}) };
+}
+function del(key: string, targetId: string): WriteOp {
+  return { op: 'delete', calendarId: ROOM, key, targetId };
+}
+
+const live = () => emu.google.listRaw(ROOM).filter((g) => g.status !== 'cancelled');
+
+describe('write and list', () => {
+  it('creates through one batch, lists only owned events, updates with PUT, deletes idempotently', async () => {
+    const p = provider();
+    emu.google.seedEvent(ROOM, { summary: 'Booked by a person', start: { dateTime: '2026-12-02T09:00:00Z' }, end: { dateTime: '2026-12-02T10:00:00Z' } });
+    const events = [
+      ev('zoned', { description: 'old description', location: 'Room A' }),
+      ev('allday', { start: { date: '2026-12-24' }, end: { date: '2026-12-25' }, transparency: 'TRANSPARENT' }),
+      ev('utc', { start: { dateTime: '2026-12-03T08:00:00Z' }, end: { dateTime: '2026-12-03T08:30:00Z' } }),
+    ];
+    const batchesBefore = emu.log.batchCount;
+    const created = await p.write(ROOM, events.map((e) => create(e)));
+    expect(created.map((r) => r.ok)).toEqual([true, true, true]);
+    expect(created.map((r) => r.targetId)).toEqual(events.map((e) => googleEventId(SYNC, uidKey(e), 0)));
+    expect(emu.log.batchCount).toBe(batchesBefore + 1);
+
+    const owned = await p.listOwned(ROOM, SYNC, WINDOW);
+    expect(owned.map((t) => t.stamp!.sourceKey).sort()).toEqual(events.map((e) => uidKey(e)).sort());
+    const byUid = new Map(owned.map((t) => [t.event.uid, t]));
+    expect(byUid.get('allday')!.event).toMatchObject({ start: { date: '2026-12-24' }, end: { date: '2026-12-25' }, transparency: 'TRANSPARENT', sourceId: 'feed' });
+    expect(byUid.get('zoned')!.event).toMatchObject({ start: { dateTime: '2026-12-01T09:00:00', timeZone: 'Europe/Berlin' }, description: 'old description' });
+    expect(byUid.get('utc')!.event.start).toEqual({ dateTime: '2026-12-03T08:00:00Z' });
+    expect(await p.listOwned(ROOM, 'another-sync', WINDOW)).toEqual([]);
+    expect((await p.listEvents(ROOM, WINDOW)).map((t) => t.event.title)).toContain('Booked by a person');
+
+    // PUT replaces: the description the source dropped disappears, the stamp stays.
+    const zoned = byUid.get('zoned')!;
+    const [u] = await p.write(ROOM, [update(ev('zoned', { title: 'Renamed', location: 'Room A' }), zoned.id, 'fp2')]);
+    expect(u.ok).toBe(true);
+    const after = (await p.getEvent(ROOM, zoned.id))!;
+    expect(after.event.title).toBe('Renamed');
+    expect(after.event.description).toBeUndefined();
+    expect(after.stamp).toEqual(stampOf(events[0], 'fp2'));
+
+    const [d] = await p.write(ROOM, [del(uidKey(events[2]), byUid.get('utc')!.id)]);
+    expect(d).toMatchObject({ ok: true });
+    const [again] = await p.write(ROOM, [del(uidKey(events[2]), byUid.get('utc')!.id)]);
+    expect(again).toMatchObject({ ok: true, note: 'already gone' });
+    expect((await p.listOwned(ROOM, SYNC, WINDOW)).map((t) => t.event.uid).sort()).toEqual(['allday', 'zoned']);
+  });
+
+  it('follows nextPageToken through short and empty pages', async () => {
+    const p = provider({ pageSize: 9 });
+    const events = Array.from({ length: 120 }, (_, i) => ev(`e${i}`, { start: { dateTime: `2026-12-${String(1 + (i % 28)).padStart(2, '0')}T09:00:00Z` }, end: { dateTime: `2026-12-${String(1 + (i % 28)).padStart(2, '0')}T10:00:00Z` } }));
+    const results = await p.write(ROOM, events.map((e) => create(e)));
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(emu.log.batchSizes.slice(-3)).toEqual([50, 50, 20]);
+    emu.google.randomShortPages(3);
+    const owned = await p.listOwned(ROOM, SYNC, WINDOW);
+    expect(owned).toHaveLength(120);
+    expect(new Set(owned.map((t) => t.id)).size).toBe(120);
+    // The window is honoured: timeMin is exclusive on end, timeMax on start.
+    const first = await p.listOwned(ROOM, SYNC, { from: Date.UTC(2026, 11, 1, 10), to: Date.UTC(2026, 11, 2, 9) });
+    expect(first).toEqual([]);
+  });
+});
+
+describe('deterministic ids', () => {
+  it('a repeated create is "already there": no duplicate, reconciled when the fingerprint differs', async () => {
+    const p = provider();
+    const e = ev('dup');
+    expect((await p.write(ROOM, [create(e)]))[0].ok).toBe(true);
+    const [same] = await p.write(ROOM, [create(e)]);
+    expect(same).toMatchObject({ ok: true, note: 'already existed (deterministic id)' });
+    const [changed] = await p.write(ROOM, [create({ ...e, title: 'New title' }, 'fp2')]);
+    expect(changed).toMatchObject({ ok: true, note: 'already existed (deterministic id) — updated' });
+    expect(live()).toHaveLength(1);
+    expect(live()[0].summary).toBe('New title');
+  });
+
+  it('two concurrent creates of the same event produce one event', async () => {
+    const p = provider();
+    const e = ev('race');
+    const [a, b] = await Promise.all([p.write(ROOM, [create(e), create(ev('other'))]), p.write(ROOM, [create(e), create(ev('third'))])]);
+    expect([...a, ...b].every((r) => r.ok)).toBe(true);
+    expect(live().filter((g) => g.summary === 'Event race')).toHaveLength(1);
+  });
+
+  it('an id held by a deleted event falls back to the next generation', async () => {
+    const p = provider();
+    const e = ev('phoenix');
+    const [c1] = await p.write(ROOM, [create(e)]);
+    await p.write(ROOM, [del(uidKey(e), c1.targetId!)]);
+    const [c2] = await p.write(ROOM, [create(e)]);
+    expect(c2.ok).toBe(true);
+    expect(c2.targetId).toBe(googleEventId(SYNC, uidKey(e), 1));
+    expect(c2.note).toMatch(/generation 1/);
+    await p.write(ROOM, [del(uidKey(e), c2.targetId!)]);
+    const [c3] = await p.write(ROOM, [create(e)]);
+    expect(c3.targetId).toBe(googleEventId(SYNC, uidKey(e), 2));
+    // And a retried create of the live generation is still "already there".
+    const [c4] = await p.write(ROOM, [create(e)]);
+    expect(c4).toMatchObject({ ok: true, targetId: c3.targetId, note: 'already existed (deterministic id)' });
+    expect(live()).toHaveLength(1);
+  });
+
+  it('an update of an event someone deleted re-creates it; a stale etag is re-read and overwritten', async () => {
+    const p = provider();
+    const e = ev('gone');
+    const [c] = await p.write(ROOM, [create(e)]);
+    const t = (await p.getEvent(ROOM, c.targetId!))!;
+    // Someone edits it: our etag is stale now.
+    await http({ method: 'PATCH', url: `${emu.url}/calendar/v3/calendars/${encodeURIComponent(ROOM)}/events/${c.targetId}`, headers: { 'content-type': 'application/json' }, body: '{"summary":"edited by a person"}' });
+    const [u] = await p.write(ROOM, [update(e, c.targetId!, 'fp2', t.etag)]);
+    expect(u).toMatchObject({ ok: true, note: 'changed in the target meanwhile — overwritten' });
+    expect((await p.getEvent(ROOM, c.targetId!))!.event.title).toBe('Event gone');
+    // Deleted by a person: the PUT (status always explicit) brings it back under the same id.
+    await http({ method: 'DELETE', url: `${emu.url}/calendar/v3/calendars/${encodeURIComponent(ROOM)}/events/${c.targetId}` });
+    const [u2] = await p.write(ROOM, [update(e, c.targetId!, 'fp3')]);
+    expect(u2).toMatchObject({ ok: true, targetId: c.targetId });
+    expect(live().map((g) => g.id)).toEqual([c.targetId]);
+    // Purged (404): re-created under the deterministic id.
+    const fresh = ev('fresh');
+    const [u3] = await p.write(ROOM, [update(fresh, googleEventId(SYNC, 'no such key'), 'fp1')]);
+    expect(u3).toMatchObject({ ok: true, targetId: googleEventId(SYNC, uidKey(fresh), 0), note: 'was deleted in the target — re-created' });
+    expect(live()).toHaveLength(2);
+  });
+});
+
+describe('incremental listing', () => {
+  it('uses the sync token, filters ownership client-side, and falls back to a full list on 410', async () => {
+    const store = new MemorySyncStateStore();
+    const p = provider({ listMode: 'incremental', stateStore: store });
+    const [a, b] = await p.write(ROOM, [create(ev('a')), create(ev('b'))]);
+    expect((await p.listOwned(ROOM, SYNC, WINDOW)).map((t) => t.event.uid).sort()).toEqual(['a', 'b']);
+
+    emu.google.seedEvent(ROOM, { summary: 'foreign', start: { dateTime: '2026-12-02T09:00:00Z' }, end: { dateTime: '2026-12-02T10:00:00Z' } });
+    await p.write(ROOM, [create(ev('c')), del(uidKey(ev('a')), a.targetId!), update(ev('b', { title: 'B2' }), b.targetId!, 'fp2')]);
+    const syncLists = () => emu.log.recent({ api: 'google', kind: 'list' }).filter((r) => r.query.includes('syncToken=')).length;
+    const syncListsBefore = syncLists();
+    const second = await p.listOwned(ROOM, SYNC, WINDOW);
+    expect(second.map((t) => [t.event.uid, t.event.title]).sort()).toEqual([['b', 'B2'], ['c', 'Event c']]);
+    expect(syncLists()).toBe(syncListsBefore + 1);
+    // Only the incremental list was needed: no unfiltered full list this time.
+    expect(emu.log.recent({ api: 'google', kind: 'list' }).filter((r) => !r.query.includes('syncToken='))).toHaveLength(1);
+
+    emu.google.expireSyncTokens(ROOM);
+    await p.write(ROOM, [create(ev('d'))]);
+    const third = await p.listOwned(ROOM, SYNC, WINDOW);
+    expect(third.map((t) => t.event.uid).sort()).toEqual(['b', 'c', 'd']);
+    expect(emu.log.count({ api: 'google', kind: 'list', status: 410 })).toBe(1);
+    // The window applies client-side too.
+    expect(await p.listOwned(ROOM, SYNC, { from: Date.UTC(2027, 0, 1), to: Date.UTC(2027, 1, 1) })).toEqual([]);
+  });
+});
+
+describe('recurring series', () => {
+  const master = ev('weekly', {
+    title: 'Seminar',
+    start: { dateTime: '2026-12-01T09:00:00', timeZone: 'Europe/Berlin' },
+    end: { dateTime: '2026-12-01T10:30:00', timeZone: 'Europe/Berlin' },
+    // The planner turns a cancelled occurrence into an EXDATE of the master.
+    recurrence: { rrule: ['FREQ=WEEKLY;COUNT=5'], rdate: [], exdate: [{ dateTime: '2026-12-15T09:00:00', timeZone: 'Europe/Berlin' }] },
+  });
+  const moved = ev('weekly', {
+    title: 'Seminar (moved)', recurrenceId: { dateTime: '2026-12-08T09:00:00', timeZone: 'Europe/Berlin' },
+    start: { dateTime: '2026-12-09T14:00:00', timeZone: 'Europe/Berlin' }, end: { dateTime: '2026-12-09T15:30:00', timeZone: 'Europe/Berlin' },
+  });
+  const cancelledOverride = ev('weekly', { recurrenceId: { dateTime: '2026-12-22T09:00:00', timeZone: 'Europe/Berlin' }, status: 'CANCELLED' });
+
+  it('writes RRULE/EXDATE, moves one occurrence as an instance patch, cancels another, restores on delete', async () => {
+    const p = provider();
+    const [m] = await p.write(ROOM, [create(master)]);
+    expect(m.ok).toBe(true);
+    const [o, x] = await p.write(ROOM, [create(moved), create(cancelledOverride)]);
+    expect(o).toMatchObject({ ok: true, targetId: `${m.targetId}_20261208T080000Z` });
+    expect(x).toMatchObject({ ok: true, targetId: `${m.targetId}_20261222T080000Z` });
+
+    const stored = emu.google.listRaw(ROOM).find((g) => g.id === m.targetId)!;
+    expect(stored.recurrence).toEqual(['RRULE:FREQ=WEEKLY;COUNT=5', 'EXDATE;TZID=Europe/Berlin:20261215T090000']);
+
+    const instances = await p.listEvents(ROOM, WINDOW, { expandSeries: true });
+    expect(instances.map((t) => [t.event.start.dateTime, t.event.title])).toEqual([
+      ['2026-12-01T09:00:00', 'Seminar'],
+      ['2026-12-09T14:00:00', 'Seminar (moved)'],
+      ['2026-12-29T09:00:00', 'Seminar'],
+    ]);
+
+    const owned = await p.listOwned(ROOM, SYNC, WINDOW);
+    expect(owned.map((t) => t.stamp!.sourceKey).sort()).toEqual([uidKey(master), stampOf(moved).sourceKey, stampOf(cancelledOverride).sourceKey].sort());
+    const ownedMoved = owned.find((t) => t.stamp!.sourceKey === stampOf(moved).sourceKey)!;
+    expect(ownedMoved.event).toMatchObject({ uid: 'weekly', recurrenceId: { dateTime: '2026-12-08T09:00:00', timeZone: 'Europe/Berlin' }, start: { dateTime: '2026-12-09T14:00:00' } });
+    expect(owned.find((t) => t.stamp!.sourceKey === stampOf(cancelledOverride).sourceKey)!.event.status).toBe('CANCELLED');
+
+    // Updating the override patches the instance.
+    const [u] = await p.write(ROOM, [update({ ...moved, title: 'Seminar (moved again)' }, ownedMoved.id, 'fp2')]);
+    expect(u.ok).toBe(true);
+    // The source drops both overrides: the occurrences follow the series again.
+    const restored = await p.write(ROOM, [del(stampOf(moved).sourceKey, ownedMoved.id), del(stampOf(cancelledOverride).sourceKey, x.targetId!)]);
+    expect(restored.map((r) => r.note)).toEqual(['override removed — occurrence restored from its series', 'override removed — occurrence restored from its series']);
+    const back = await p.listEvents(ROOM, WINDOW, { expandSeries: true });
+    expect(back.map((t) => t.event.start.dateTime)).toEqual(['2026-12-01T09:00:00', '2026-12-08T09:00:00', '2026-12-22T09:00:00', '2026-12-29T09:00:00']);
+    expect(back.every((t) => t.event.title === 'Seminar')).toBe(true);
+    expect((await p.listOwned(ROOM, SYNC, WINDOW)).map((t) => t.stamp!.sourceKey)).toEqual([uidKey(master)]);
+  });
+
+  it('all-day series: instance ids use the date; an override of a re-created series is found by lookup', async () => {
+    const p = provider();
+    const daily = ev('daily', { start: { date: '2026-12-01' }, end: { date: '2026-12-02' }, recurrence: { rrule: ['FREQ=DAILY;COUNT=4'], rdate: [], exdate: [] } });
+    const [m] = await p.write(ROOM, [create(daily)]);
+    const override = ev('daily', { title: 'Special day', recurrenceId: { date: '2026-12-03' }, start: { date: '2026-12-03' }, end: { date: '2026-12-04' } });
+    const [o] = await p.write(ROOM, [create(override)]);
+    expect(o).toMatchObject({ ok: true, targetId: `${m.targetId}_20261203` });
+    // The series is deleted and re-created: its id is generation 1 now, the guessed instance id 404s.
+    await p.write(ROOM, [del(uidKey(daily), m.targetId!)]);
+    const [m2] = await p.write(ROOM, [create(daily)]);
+    expect(m2.targetId).toBe(googleEventId(SYNC, uidKey(daily), 1));
+    const [o2] = await p.write(ROOM, [create(override)]);
+    expect(o2).toMatchObject({ ok: true, targetId: `${m2.targetId}_20261203` });
+    const [orphan] = await p.write(ROOM, [create(ev('nomaster', { recurrenceId: { date: '2026-12-03' }, start: { date: '2026-12-03' }, end: { date: '2026-12-04' } }))]);
+    expect(orphan.ok).toBe(false);
+    expect(orphan.error!.code).toBe('masterNotFound');
+  });
+});
+
+describe('failures', () => {
+  it('maps per-part throttling, quota, 5xx and bad requests to retryable / calendar-scoped errors', async () => {
+    const p = provider();
+    emu.faults.script({ api: 'google', target: ROOM, kind: 'insert', inBatch: true }, [
+      { kind: 'throttle' }, { kind: 'throttle', status: 429 }, { kind: 'quota' }, { kind: 'error', status: 503 }, 'ok',
+    ]);
+    const results = await p.write(ROOM, ['t1', 't2', 'q', 'e', 'ok'].map((u) => create(ev(u))));
+    expect(results.map((r) => r.ok)).toEqual([false, false, false, false, true]);
+    expect(results.slice(0, 4).map((r) => [r.error!.status, r.error!.code, r.error!.retryable, r.error!.scope])).toEqual([
+      [403, 'rateLimitExceeded', true, 'op'],
+      [429, 'rateLimitExceeded', true, 'op'],
+      [403, 'quotaExceeded', false, 'calendar'],
+      [503, 'backendError', true, 'op'],
+    ]);
+    // A bad event is a non-retryable per-op failure and does not sink the rest.
+    const mixed = await p.write(ROOM, [create(ev('bad', { start: { dateTime: '2026-12-01T09:00:00', timeZone: 'Europe/Berlin' }, end: { dateTime: '2026-12-01T08:00:00', timeZone: 'Europe/Berlin' } })), create(ev('fine'))]);
+    expect(mixed.map((r) => r.ok)).toEqual([false, true]);
+    expect(mixed[0].error).toMatchObject({ status: 400, retryable: false });
+  });
+
+  it('retries parts answered 401 once after onAuthRejected, and rejects a whole failed batch', async () => {
+    let rejected = 0;
+    const p = provider({ onAuthRejected: () => { rejected++; } });
+    emu.faults.script({ api: 'google', target: ROOM, kind: 'insert', inBatch: true }, [{ kind: 'tokenExpired' }, 'ok']);
+    const results = await p.write(ROOM, [create(ev('x')), create(ev('y'))]);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(rejected).toBe(1);
+    emu.faults.script({ api: 'google', kind: 'batch' }, [{ kind: 'error', status: 503 }]);
+    await expect(p.write(ROOM, [create(ev('p')), create(ev('q'))])).rejects.toMatchObject({ retryable: true, status: 503 });
+    emu.faults.script({ api: 'google', kind: 'batch' }, [{ kind: 'reset' }]);
+    await expect(p.write(ROOM, [create(ev('r')), create(ev('s'))])).rejects.toMatchObject({ name: 'TransportError' });
+  });
+
+  it('a missing calendar stops that calendar only', async () => {
+    await expect(provider().listOwned('nobody@example.com', SYNC, WINDOW)).rejects.toMatchObject({ status: 404, scope: 'calendar' });
+  });
+});
+
+describe('rooms and auth', () => {
+  it('lists Directory rooms across pages', async () => {
+    for (let i = 0; i < 503; i++) emu.google.addRoom({ resourceName: `Room ${i}`, capacity: i % 20, buildingId: i % 2 ? 'north' : 'south' });
+    const rooms = await provider().listRooms();
+    expect(rooms).toHaveLength(503);
+    expect(rooms[1]).toEqual({ calendarId: rooms[1].email, email: rooms[1].email, name: 'Room 1', capacity: 1, building: 'north' });
+    expect(rooms[1].email).toMatch(/@resource\.calendar\.google\.com$/);
+  });
+
+  it('exchanges a signed service-account JWT (sub impersonation) and refreshes after the token is revoked', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const email = 'relay@project.iam.gserviceaccount.com';
+    emu.google.registerServiceAccount(email, publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    const tokens = serviceAccountTokenSource(
+      { clientEmail: email, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), subject: 'admin@example.org', scopes: [CALENDAR_SCOPE], tokenUrl: `${emu.url}/token` },
+      { http: googleFetchPort() },
+    );
+    const p = new GoogleCalendarProvider({ http: createGoogleHttpPort({ tokenSource: tokens, rootUrl: emu.url + '/' }), rootUrl: emu.url + '/' });
+    expect((await p.write(ROOM, [create(ev('sa'))]))[0].ok).toBe(true);
+    expect(emu.log.count({ api: 'oauth' })).toBe(1);
+    emu.google.expireAccessTokens();
+    expect(await p.listOwned(ROOM, SYNC, WINDOW)).toHaveLength(1);
+    expect(emu.log.count({ api: 'oauth' })).toBe(2);
+  });
+
+  it('refresh-token flow; a revoked refresh token is an auth-scoped error', async () => {
+    emu.google.registerRefreshToken('1//good');
+    const ok = refreshTokenSource({ clientId: 'c', clientSecret: 's', refreshToken: '1//good', tokenUrl: `${emu.url}/token` }, { http: googleFetchPort() });
+    const p = new GoogleCalendarProvider({ http: createGoogleHttpPort({ tokenSource: ok, rootUrl: emu.url + '/' }), rootUrl: emu.url + '/' });
+    expect(await p.listOwned(ROOM, SYNC, WINDOW)).toEqual([]);
+    const bad = refreshTokenSource({ clientId: 'c', clientSecret: 's', refreshToken: '1//revoked', tokenUrl: `${emu.url}/token` }, { http: googleFetchPort() });
+    const q = new GoogleCalendarProvider({ http: createGoogleHttpPort({ tokenSource: bad, rootUrl: emu.url + '/' }), rootUrl: emu.url + '/' });
+    await expect(q.listOwned(ROOM, SYNC, WINDOW)).rejects.toMatchObject({ scope: 'auth', code: 'invalid_grant' });
+  });
+});
+
+describe('with the planner and applyPlan', () => {
+  it('syncs, re-syncs with zero writes, and propagates changes and deletions', async () => {
+    const p = provider();
+    const policy = { syncId: SYNC, calendarId: ROOM, window: { pastDays: 30, futureDays: 365 }, seriesSupport: p.capabilities.seriesSupport };
+    const now = Date.UTC(2026, 10, 20);
+    const w: TimeWindow = { from: now - 30 * 86_400_000, to: now + 365 * 86_400_000 };
+    const source: CalendarEvent[] = [
+      ev('single'),
+      ev('allday', { start: { date: '2026-12-24' }, end: { date: '2026-12-25' } }),
+      ev('series', { recurrence: { rrule: ['FREQ=DAILY;COUNT=5'], rdate: [], exdate: [] } }),
+      ev('series', { title: 'Moved', recurrenceId: { dateTime: '2026-12-02T09:00:00', timeZone: 'Europe/Berlin' }, start: { dateTime: '2026-12-02T11:00:00', timeZone: 'Europe/Berlin' }, end: { dateTime: '2026-12-02T12:00:00', timeZone: 'Europe/Berlin' } }),
+      ev('series', { recurrenceId: { dateTime: '2026-12-03T09:00:00', timeZone: 'Europe/Berlin' }, status: 'CANCELLED' }),
+    ];
+    const run = async (desired: CalendarEvent[]) => {
+      const plan = planSync(desired, await p.listOwned(ROOM, SYNC, w), policy as never, now);
+      const report = await applyPlan(plan, p, { sleep: async () => undefined });
+      return { plan, report };
+    };
+    const first = await run(source);
+    expect(first.plan.counts).toMatchObject({ create: 4, delete: 0 });
+    expect(first.report.ok).toBe(true);
+    const again = await run(source);
+    expect(again.plan.counts).toMatchObject({ create: 0, update: 0, delete: 0, unchanged: 4 });
+    const instances = await p.listEvents(ROOM, w, { expandSeries: true });
+    expect(instances.filter((t) => t.event.uid === 'series' || t.event.title.startsWith('Event series') || t.event.title === 'Moved')).toHaveLength(4);
+
+    const changed = [source[0], { ...source[1], title: 'Holiday' }, source[2]]; // override and cancellation dropped
+    const third = await run(changed);
+    expect(third.plan.counts).toMatchObject({ create: 0, delete: 1 });
+    expect(third.plan.counts.update).toBeGreaterThanOrEqual(2); // all-day title + series EXDATE gone
+    const fourth = await run(changed);
+    expect(fourth.plan.counts).toMatchObject({ create: 0, update: 0, delete: 0 });
+    expect(live().filter((g) => !g.recurringEventId)).toHaveLength(3);
+  });
+});

@@ -277,9 +277,12 @@ export function matchVTimezone(info: VTimezoneInfo, tz: ICAL.Timezone, years: re
   const useYears = [...new Set(years.filter((y) => y >= 1900 && y <= 2100))].sort((a, b) => a - b).slice(-MAX_YEARS);
   if (useYears.length === 0) useYears.push(2020);
   const useWalls = walls.slice(0, 500);
-  const key = `${JSON.stringify(info.jcal)}\u001f${useYears.join(',')}\u001f${useWalls.join(',')}\u001f${info.tzid}\u001f${info.location ?? ''}`;
+  // Keyed without the walls: a full-year match does not depend on them, and large multi-calendar
+  // files repeat the same VTIMEZONE hundreds of times.
+  const key = `${JSON.stringify(info.jcal)}\u001f${useYears.join(',')}\u001f${info.tzid}\u001f${info.location ?? ''}`;
   const hit = matchCache.get(key);
-  if (hit !== undefined) return hit ?? undefined;
+  if (hit) return hit;
+  if (hit === null && useWalls.length === 0) return undefined;
 
   const samples: number[] = [];
   const expected: number[] = [];
@@ -335,12 +338,14 @@ export function matchVTimezone(info: VTimezoneInfo, tz: ICAL.Timezone, years: re
   const probeWalls = useYears.flatMap((y) => [utcFields(y, 1, 15, 12), utcFields(y, 7, 15, 12)]);
   const probeOffsets = probeWalls.map((w) => vtzOffsetAtWall(tz, w));
   let result: ZoneMatch | undefined;
-  for (const zone of candidates) {
+  for (const zone of hit === null ? [] : candidates) {
     if (agrees(zone, probeWalls, probeOffsets) && agrees(zone, samples, expected)) {
       result = { timeZone: zone, by: 'rules' };
       break;
     }
   }
+  if (!result) matchCache.set(key, null);
+  else matchCache.set(key, result);
   if (!result && useWalls.length) {
     // Among zones that agree at the events' times, the one closest to the rules all year.
     let best = -1;
@@ -354,7 +359,6 @@ export function matchVTimezone(info: VTimezoneInfo, tz: ICAL.Timezone, years: re
       }
     }
   }
-  matchCache.set(key, result ?? null);
   return result;
 }
 

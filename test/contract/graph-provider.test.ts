@@ -9,6 +9,9 @@ import { ProviderError } from '../../providers/port';
 import {
   GraphCalendarProvider, clientCredentialsTokenSource, createGraphHttpPort, fetchHttpPort, PROPERTY_IDS, type SyncStateStore,
 } from '../../providers/graph';
+import { planSync } from '../../core/plan';
+import { applyPlan } from '../../providers/apply';
+import { expandOccurrences } from '../../core/recurrence';
 
 const ROOM = 'room-a@contoso.example';
 const ROOM_B = 'room-b@contoso.example';
@@ -357,5 +360,53 @@ describe('delta, rooms', () => {
     const [req] = emu.log.recent({ api: 'graph' });
     expect(new URLSearchParams(req.query).get('$filter')).toContain(PROPERTY_IDS.syncId);
     expect(new URLSearchParams(req.query).get('$filter')).toContain("'it''s-mine'");
+  });
+});
+
+describe('end to end: planSync → applyPlan → GraphCalendarProvider', () => {
+  // A SeriesExpander on core/recurrence, as the sync pipeline provides one.
+  const expandSeries = (master: CalendarEvent, overrides: CalendarEvent[], window: { from: number; to: number }) => {
+    const { occurrences, errors } = expandOccurrences([master, ...overrides], window.from, window.to);
+    return {
+      events: occurrences.map((o) => ({ ...o.event, recurrence: undefined, recurrenceId: o.recurrenceId ?? undefined, start: o.start, end: o.end })),
+      errors: errors.map((e) => e.message),
+    };
+  };
+
+  test('fitting series stays a series, a series with moved/cancelled occurrences is expanded; re-sync writes nothing', async () => {
+    const p = providerFor();
+    emu.graph.seedEvent(ROOM, { subject: 'Booked by a person', start: { dateTime: '2024-03-05T09:00:00', timeZone: 'UTC' }, end: { dateTime: '2024-03-05T10:00:00', timeZone: 'UTC' } });
+    const berlin = (d: string, h: number) => ({ dateTime: `${d}T${String(h).padStart(2, '0')}:00:00`, timeZone: 'Europe/Berlin' });
+    const fitting: CalendarEvent = { uid: 'fit', title: 'Seminar', start: berlin('2024-03-04', 9), end: berlin('2024-03-04', 10), recurrence: { rrule: ['FREQ=WEEKLY;COUNT=5'], rdate: [], exdate: [] } };
+    const withOverrides: CalendarEvent = { uid: 'ovr', title: 'Lab', start: berlin('2024-03-05', 14), end: berlin('2024-03-05', 16), recurrence: { rrule: ['FREQ=WEEKLY;COUNT=4'], rdate: [], exdate: [] } };
+    const moved: CalendarEvent = { uid: 'ovr', title: 'Lab (moved)', recurrenceId: berlin('2024-03-12', 14), start: berlin('2024-03-13', 8), end: berlin('2024-03-13', 10) };
+    const cancelled: CalendarEvent = { uid: 'ovr', title: 'Lab', recurrenceId: berlin('2024-03-19', 14), start: berlin('2024-03-19', 14), end: berlin('2024-03-19', 16), status: 'CANCELLED' };
+    const desired = [fitting, withOverrides, moved, cancelled];
+    const policy = { syncId: SYNC, calendarId: ROOM, window: WINDOW, seriesSupport: p.capabilities.seriesSupport, expandSeries };
+    const now = Date.UTC(2024, 2, 1);
+
+    emu.faults.script({ api: 'graph', kind: 'create', inBatch: true }, ['ok', { kind: 'throttle', status: 429, retryAfter: '0.01' }]);
+    const plan = planSync(desired, await p.listOwned(ROOM, SYNC, WINDOW), policy, now);
+    expect(plan.warnings.join('\n')).toMatch(/changed or cancelled occurrence/);
+    const report = await applyPlan(plan, p, { sleep: async () => {} });
+    expect(report.ok).toBe(true);
+    expect(report.requests.retriedOps).toBe(1); // the injected 429, retried by applyPlan
+
+    const view = await p.listEvents(ROOM, WINDOW);
+    const starts = (title: string) => view.filter((t) => t.event.title.startsWith(title)).map((t) => t.event.start.dateTime).sort();
+    expect(starts('Seminar')).toEqual(['2024-03-04', '2024-03-11', '2024-03-18', '2024-03-25', '2024-04-01'].map((d) => `${d}T09:00:00`));
+    expect(starts('Lab')).toEqual(['2024-03-05T14:00:00', '2024-03-13T08:00:00', '2024-03-26T14:00:00']);
+    expect(view.filter((t) => !t.stamp)).toHaveLength(1); // the person's booking is untouched
+    // One Graph series for the fitting rule, three single events for the expanded one.
+    expect(emu.graph.listRaw(ROOM)).toHaveLength(1 + 1 + 3);
+
+    const again = planSync(desired, await p.listOwned(ROOM, SYNC, WINDOW), policy, now);
+    expect({ create: again.counts.create, update: again.counts.update, delete: again.counts.delete }).toEqual({ create: 0, update: 0, delete: 0 });
+
+    // The source drops the fitting series: its master is deleted, nothing else.
+    const third = planSync([withOverrides, moved, cancelled], await p.listOwned(ROOM, SYNC, WINDOW), policy, now);
+    expect(third.counts.delete).toBe(1);
+    expect((await applyPlan(third, p, { sleep: async () => {} })).ok).toBe(true);
+    expect(emu.graph.listRaw(ROOM)).toHaveLength(1 + 3);
   });
 });

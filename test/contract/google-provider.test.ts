@@ -392,3 +392,45 @@ describe('with the planner and applyPlan', () => {
     expect(live().filter((g) => !g.recurringEventId)).toHaveLength(3);
   });
 });
+
+describe('under chaos', () => {
+  it('converges with no duplicates and foreign events untouched despite throttling, 5xx and resets', async () => {
+    const p = provider();
+    const foreign = emu.google.seedEvent(ROOM, { summary: 'Person', start: { dateTime: '2026-12-05T09:00:00Z' }, end: { dateTime: '2026-12-05T10:00:00Z' } });
+    const policy = { syncId: SYNC, calendarId: ROOM, window: { pastDays: 30, futureDays: 365 }, seriesSupport: p.capabilities.seriesSupport };
+    const now = Date.UTC(2026, 10, 20);
+    const w: TimeWindow = { from: now - 30 * 86_400_000, to: now + 365 * 86_400_000 };
+    const day = (i: number) => `2026-12-${String(1 + (i % 28)).padStart(2, '0')}`;
+    let source: CalendarEvent[] = Array.from({ length: 80 }, (_, i) => ev(`c${i}`, { start: { dateTime: `${day(i)}T09:00:00Z` }, end: { dateTime: `${day(i)}T10:00:00Z` } }));
+    emu.faults.seed(11);
+    emu.faults.chaos({ api: 'google', inBatch: true, probability: 0.15, faults: [{ kind: 'throttle' }, { kind: 'throttle', status: 429 }, { kind: 'error', status: 503 }] });
+    emu.faults.chaos({ api: 'google', kind: 'batch', probability: 0.1, faults: [{ kind: 'reset' }, { kind: 'error', status: 500 }] });
+    for (let round = 0; round < 4; round++) {
+      let report;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        let actual;
+        try {
+          actual = await p.listOwned(ROOM, SYNC, w);
+        } catch {
+          continue; // a list hit by chaos: the next run tries again
+        }
+        const plan = planSync(source, actual, policy as never, now);
+        report = await applyPlan(plan, p, { sleep: async () => undefined, retry: { maxRetries: 8 } });
+        if (report.ok) break;
+      }
+      expect(report?.ok).toBe(true);
+      emu.faults.clear();
+      const owned = await p.listOwned(ROOM, SYNC, w);
+      expect(owned.map((t) => t.stamp!.sourceKey).sort()).toEqual(source.map((e) => uidKey(e)).sort());
+      expect(new Set(owned.map((t) => t.stamp!.sourceKey)).size).toBe(owned.length);
+      emu.faults.chaos({ api: 'google', inBatch: true, probability: 0.15, faults: [{ kind: 'throttle' }, { kind: 'error', status: 503 }] });
+      emu.faults.chaos({ api: 'google', kind: 'batch', probability: 0.1, faults: [{ kind: 'reset' }] });
+      // Random-ish source changes: drop some, rename some, add some.
+      source = source.filter((_, i) => (i + round) % 7 !== 0).map((e, i) => (i % 5 === round ? { ...e, title: `${e.title} r${round}` } : e));
+      source.push(...Array.from({ length: 6 }, (_, i) => ev(`n${round}-${i}`, { start: { dateTime: `${day(i + round)}T12:00:00Z` }, end: { dateTime: `${day(i + round)}T13:00:00Z` } })));
+    }
+    emu.faults.clear();
+    expect(emu.google.listRaw(ROOM).find((g) => g.id === foreign.id)).toMatchObject({ status: 'confirmed', summary: 'Person' });
+    expect(emu.faults.injected.length).toBeGreaterThan(0);
+  });
+});

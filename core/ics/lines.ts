@@ -15,6 +15,7 @@ export interface DecodedText {
 }
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const utf8Lossy = new TextDecoder('utf-8', { ignoreBOM: true });
 // WHATWG "latin1" is windows-1252: every byte maps to a character, and 0x80–0x9F become the
 // typographic quotes and dashes that old Outlook/Notes exports actually meant.
 const latin1 = new TextDecoder('windows-1252');
@@ -31,8 +32,30 @@ export function decodeIcsText(input: string | Uint8Array): DecodedText {
   try {
     return { text: utf8Strict.decode(bytes), encoding: 'utf-8', hadBom };
   } catch {
+    // Mostly-UTF-8 text with a few corrupted bytes (a truncated sequence) stays UTF-8, with
+    // U+FFFD for the bad bytes; text whose high bytes are mostly not UTF-8 is latin1.
+    const { valid, invalid } = countUtf8Sequences(bytes);
+    if (valid > invalid) return { text: utf8Lossy.decode(bytes), encoding: 'utf-8', hadBom };
     return { text: latin1.decode(bytes), encoding: 'windows-1252', hadBom };
   }
+}
+
+/** Counts well-formed multi-byte UTF-8 sequences and bytes ≥ 0x80 that are not part of one. */
+function countUtf8Sequences(bytes: Uint8Array): { valid: number; invalid: number } {
+  let valid = 0;
+  let invalid = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b < 0x80) continue;
+    const need = b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    let ok = need > 0;
+    for (let k = 1; ok && k <= need; k++) ok = i + k < bytes.length && (bytes[i + k] & 0xc0) === 0x80;
+    if (ok) {
+      valid++;
+      i += need;
+    } else invalid++;
+  }
+  return { valid, invalid };
 }
 
 /** Unfolded content lines in file order; `lineNos[i]` is where `lines[i]` starts (1-based). */

@@ -133,9 +133,10 @@ function standardOffsetMinutes(tz: string): number {
   return Math.min(jan, jul) / 60_000;
 }
 
-/** "UTC+01", "GMT-05:00", "UTC" → Etc/GMT∓N (whole hours only: Etc zones have no others). */
+/** "UTC+01", "GMT-05:00", "(GMT +01:00)", "UTC" → Etc/GMT∓N (whole hours only: Etc zones have no others). */
 function fixedOffsetZone(tzid: string): string | undefined {
-  const m = /^(?:UTC|GMT)\s*(?:([+-])\s*(\d{1,2})(?::?(00))?)?$/i.exec(tzid.trim());
+  const bare = tzid.trim().replace(/^\((.*)\)$/, '$1').trim();
+  const m = /^(?:UTC|GMT)\s*(?:([+-])\s*(\d{1,2})(?::?(00))?)?$/i.exec(bare);
   if (!m) return undefined;
   if (!m[1]) return 'UTC';
   const h = Number(m[2]);

@@ -60,6 +60,18 @@ export function encodeParamValue(s: string): string {
   return /[:;,]/.test(v) ? `"${v}"` : v;
 }
 
+/**
+ * A parameter value of an X- property, stored as it was in the file (quotes removed, no RFC 6868
+ * decoding): written back as is, quoted when needed; only what could break the line is encoded.
+ */
+export function encodeRawParamValue(s: string): string {
+  const v = s
+    .replace(/\r\n|\r|\n/g, '^n')
+    .replace(/"/g, "^'")
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
+  return /[:;,]/.test(v) ? `"${v}"` : v;
+}
+
 /** A structured value (URI, RRULE, raw X- value): no line breaks or controls survive. */
 function stripControls(s: string): string {
   return s.replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, '');
@@ -77,13 +89,16 @@ export function isIcsName(name: string): boolean {
   return NAME_RE.test(name);
 }
 
-/** One unfolded content line. Parameters with invalid names are dropped (they could not be parsed back). */
-export function contentLine(name: string, params: Array<[string, string]>, value: string): string {
+/**
+ * One unfolded content line. Parameters with invalid names are dropped (they could not be parsed
+ * back). `rawParams` selects verbatim parameter encoding (X- properties) over RFC 6868.
+ */
+export function contentLine(name: string, params: Array<[string, string]>, value: string, rawParams = false): string {
   if (!isIcsName(name)) throw new IcsSerializeError(`"${name}" is not a valid property name`);
   let line = name.toUpperCase();
   for (const [k, v] of params) {
     if (!isIcsName(k)) continue;
-    line += `;${k.toUpperCase()}=${encodeParamValue(v)}`;
+    line += `;${k.toUpperCase()}=${rawParams ? encodeRawParamValue(v) : encodeParamValue(v)}`;
   }
   return `${line}:${value}`;
 }
@@ -189,17 +204,30 @@ function personLine(name: string, p: EventPerson | EventAttendee): string {
 function xPropLine(x: XProperty): string | undefined {
   if (!isIcsName(x.name)) return undefined; // could not be parsed back; never emit garbage
   const params = Object.entries(x.params ?? {}).map(([k, v]): [string, string] => [k, String(v)]);
-  return contentLine(x.name, params, rawXValue(String(x.value ?? '')));
+  return contentLine(x.name, params, rawXValue(String(x.value ?? '')), true);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Components
 
+/**
+ * Rooms the event's own properties don't already carry. Readers derive rooms from
+ * X-KALTURA-RESOURCE-IDS and from ROOM/RESOURCE attendees; anything else (e.g. room ids from a
+ * JSON source) is written as RFC 5545 RESOURCES so it isn't lost.
+ */
+function roomsNotInProperties(e: CalendarEvent): string[] {
+  if (!e.rooms?.length) return [];
+  const carried = new Set<string>();
+  for (const x of e.xProps ?? []) if (x.name.toUpperCase() === 'X-KALTURA-RESOURCE-IDS') for (const id of x.value.split(',')) carried.add(id.trim());
+  for (const a of e.attendees ?? []) if ((a.type === 'ROOM' || a.type === 'RESOURCE') && a.email) carried.add(a.email);
+  return e.rooms.filter((r) => !carried.has(r));
+}
+
 /** Content lines (unfolded) of one VEVENT. */
 export function veventLines(e: CalendarEvent, now: number): string[] {
   if (typeof e.uid !== 'string' || e.uid === '') throw new IcsSerializeError('event has no uid');
   const L: string[] = ['BEGIN:VEVENT'];
-  L.push(contentLine('UID', [], escapeUid(e.uid)));
+  L.push(contentLine('UID', [], uidValue(e.uid)));
   L.push(contentLine('DTSTAMP', [], formatUtc(now).replace(/[-:]/g, '')));
   if (e.recurrenceId) L.push(timeLine('RECURRENCE-ID', e.recurrenceId));
   L.push(timeLine('DTSTART', e.start));
@@ -222,6 +250,8 @@ export function veventLines(e: CalendarEvent, now: number): string[] {
     L.push(...timeListLines('RDATE', e.recurrence.rdate ?? []));
     L.push(...timeListLines('EXDATE', e.recurrence.exdate ?? []));
   }
+  const extraRooms = roomsNotInProperties(e);
+  if (extraRooms.length) L.push(contentLine('RESOURCES', [], extraRooms.map(escapeText).join(',')));
   for (const x of e.xProps ?? []) {
     const line = xPropLine(x);
     if (line) L.push(line);
@@ -231,11 +261,11 @@ export function veventLines(e: CalendarEvent, now: number): string[] {
 }
 
 /**
- * UID is TEXT in RFC 5545 but most producers never escape it and many consumers never unescape
- * it, so only what could break the line structure (or be misread as a list) is escaped.
+ * UID is TEXT in RFC 5545, but producers rarely escape it and readers (ours included) take it
+ * verbatim, so it is written verbatim: only line breaks and other controls are removed.
  */
-function escapeUid(uid: string): string {
-  return escapeText(uid);
+function uidValue(uid: string): string {
+  return stripControls(uid.replace(/\r\n|\r|\n/g, ' '));
 }
 
 /** Every TZID used by the events, with the range of years they touch. */

@@ -12,7 +12,7 @@ import type { CalendarEvent, CalendarMeta, EventAttendee, EventPerson, EventTime
 import { timeKey } from '../event';
 import { addDuration, canonicalTimeZone, eventTimeToUtc, formatDate, formatUtc, formatWall, parseDuration, utcFields, utcToWall } from '../time';
 import { componentMarker, decodeIcsText, nameEnd, propertyName, unfoldLines, valueStart } from './lines';
-import { buildVTimezone, ianaFromName, instantMatchWarning, matchVTimezone, vtimezoneWallToUtc, type VTimezoneInfo } from './timezones';
+import { buildVTimezone, fixedOffsetZone, ianaFromName, instantMatchWarning, matchVTimezone, vtimezoneWallToUtc, type VTimezoneInfo } from './timezones';
 
 export interface IcsParseOptions {
   sourceId?: string;
@@ -249,9 +249,13 @@ class CalendarContext {
     const byName = ianaFromName(tzid);
     if (byName) return { kind: 'iana', timeZone: byName };
     const info = this.cal.vtimezones.get(tzid) ?? findCaseInsensitive(this.cal.vtimezones, tzid);
-    if (!info) return { kind: 'utc', warning: `unknown time zone "${tzid}" (no VTIMEZONE definition): times read as UTC` };
-    const tz = buildVTimezone(info);
-    if (!tz) return { kind: 'utc', warning: `time zone "${tzid}" has an unusable VTIMEZONE definition: times read as UTC` };
+    const tz = info ? buildVTimezone(info) : undefined;
+    if (!info || !tz) {
+      const fixed = fixedOffsetZone(tzid);
+      if (fixed) return { kind: 'iana', timeZone: fixed };
+      if (!info) return { kind: 'utc', warning: `unknown time zone "${tzid}" (no VTIMEZONE definition): times read as UTC` };
+      return { kind: 'utc', warning: `time zone "${tzid}" has an unusable VTIMEZONE definition: times read as UTC` };
+    }
     const walls = this.wallsUsing(tzid);
     const matched = matchVTimezone(info, tz, walls.map((w) => new Date(w).getUTCFullYear()), walls);
     if (matched?.by === 'rules') return { kind: 'iana', timeZone: matched.timeZone };

@@ -8,7 +8,7 @@
  *  4. a city named in the TZID that is an IANA zone's city ("Pacific Time (US & Canada), Tijuana");
  *  5. with an embedded VTIMEZONE: the IANA zone whose offsets match the definition over the years
  *     the events use (ical.js evaluates the VTIMEZONE, core/time the IANA side);
- *  6. "UTC+01" / "GMT-05:00" style fixed offsets → Etc/GMT∓N.
+ *  6. without a usable VTIMEZONE, "UTC+01" / "(GMT-05:00)" style fixed offsets → Etc/GMT∓N.
  * What still fails is reported: with a usable VTIMEZONE the caller converts times to UTC through
  * it; without one the times are read as UTC. Either way the event carries a warning.
  */
@@ -134,7 +134,7 @@ function standardOffsetMinutes(tz: string): number {
 }
 
 /** "UTC+01", "GMT-05:00", "(GMT +01:00)", "UTC" → Etc/GMT∓N (whole hours only: Etc zones have no others). */
-function fixedOffsetZone(tzid: string): string | undefined {
+export function fixedOffsetZone(tzid: string): string | undefined {
   const bare = tzid.trim().replace(/^\((.*)\)$/, '$1').trim();
   const m = /^(?:UTC|GMT)\s*(?:([+-])\s*(\d{1,2})(?::?(00))?)?$/i.exec(bare);
   if (!m) return undefined;
@@ -186,9 +186,7 @@ function resolveName(raw: string): string | undefined {
       if (body.startsWith(keyBody) && (norm === body || norm.slice(0, 11) === key.slice(0, 11))) return canonicalTimeZone(iana);
     }
   }
-  const city = cityZone(tzid);
-  if (city) return city;
-  return fixedOffsetZone(tzid);
+  return cityZone(tzid);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -376,9 +374,15 @@ export function resolveTimeZone(tzid: string, vtimezones?: Map<string, VTimezone
   const byName = ianaFromName(tzid);
   if (byName) return { timeZone: byName };
   const info = vtimezones?.get(tzid);
-  if (!info) return { warning: `unknown time zone "${tzid}" (no VTIMEZONE definition): times read as UTC` };
-  const tz = buildVTimezone(info);
-  if (!tz) return { warning: `time zone "${tzid}" has an unusable VTIMEZONE definition: times read as UTC` };
+  const tz = info ? buildVTimezone(info) : undefined;
+  if (!info || !tz) {
+    // Names that only state an offset ("UTC+01", "(GMT+01:00)") count when there is no usable
+    // definition; a definition with daylight-saving rules says more than its name.
+    const fixed = fixedOffsetZone(tzid);
+    if (fixed) return { timeZone: fixed };
+    if (!info) return { warning: `unknown time zone "${tzid}" (no VTIMEZONE definition): times read as UTC` };
+    return { warning: `time zone "${tzid}" has an unusable VTIMEZONE definition: times read as UTC` };
+  }
   const matched = matchVTimezone(info, tz, opts.years ?? [], opts.walls);
   if (matched) return matched.by === 'rules' ? { timeZone: matched.timeZone } : { timeZone: matched.timeZone, warning: instantMatchWarning(tzid, matched.timeZone) };
   return { warning: `time zone "${tzid}" matches no IANA zone: times converted to UTC with its VTIMEZONE definition` };

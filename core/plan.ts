@@ -23,6 +23,8 @@ import type { RoutingResult } from './routing';
 import { contentIdentity, contentKey, occurrenceKey, occurrenceToken, overrideKey, sourceKeyPart, sourcePartOfKey, uidKey } from './sync-key';
 import type { CalendarPlanStats, PlanAction, PlannedOp, SyncPlan, SyncPolicy, UnmappedEvent } from './sync-types';
 import { eventSpan, overlapsWindow, resolveWindow, spanOverlaps } from './sync-window';
+import { expandOccurrences } from './recurrence';
+import type { SeriesExpander } from './sync-types';
 
 export type { SyncPlan, SyncPolicy, PlannedOp, PlanAction } from './sync-types';
 
@@ -60,6 +62,25 @@ interface CalendarWork {
   protectedPrefixes: Array<{ prefix: string; reason: string }>;
   /** Keys that are absent because the source cancelled them (for the reason line). */
   cancelled: Set<string>;
+}
+
+/**
+ * The default SeriesExpander (core/recurrence): each occurrence as a full event with
+ * `recurrenceId` = its original start; overrides applied, cancelled occurrences left out.
+ */
+export function recurrenceExpander(floatingZone = 'UTC'): SeriesExpander {
+  return (master, overrides, window) => {
+    const r = expandOccurrences([master, ...overrides], window.from, window.to, { floatingZone });
+    return {
+      events: r.occurrences.map((o) => {
+        const e: CalendarEvent = { ...o.event, start: o.start, end: o.end };
+        if (o.recurrenceId) e.recurrenceId = o.recurrenceId;
+        else delete e.recurrenceId;
+        return e;
+      }),
+      errors: r.errors.map((i) => i.message),
+    };
+  };
 }
 
 function isDesiredEvent(x: unknown): x is DesiredEvent {
@@ -247,7 +268,8 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
       }
       // The target cannot store this series: single events inside the window instead.
       const label = `series "${master.title}" (UID ${master.uid}) in ${calendarId}`;
-      if (!policy.expandSeries) {
+      const expandSeries = policy.expandSeries === undefined ? recurrenceExpander(fz) : policy.expandSeries;
+      if (!expandSeries) {
         warnings.push(`${label} cannot be stored as a series (${support}) and no expander is configured: left as it is on the target`);
         skip(calendarId, key, `series not supported by target (${support}) and no expander configured`);
         w.protectedPrefixes.push({ prefix: `${key} o:`, reason: 'series could not be expanded' });
@@ -255,7 +277,7 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
       }
       let expanded: { events: CalendarEvent[]; errors: string[] };
       try {
-        expanded = policy.expandSeries(series, live, window);
+        expanded = expandSeries(series, live, window);
       } catch (err) {
         warnings.push(`${label} could not be expanded: ${(err as Error).message}; its events on the target are left as they are`);
         skip(calendarId, key, `series could not be expanded: ${(err as Error).message}`);

@@ -39,8 +39,8 @@ export interface SyncPolicy {
   calendarId?: string;
   /** Whether the target can store this series as a series (provider.capabilities.seriesSupport). Default: always. */
   seriesSupport?: (master: CalendarEvent, overrides: CalendarEvent[]) => true | string;
-  /** Needed when seriesSupport can say no. */
-  expandSeries?: SeriesExpander;
+  /** Used when seriesSupport says no. Default: core/recurrence (recurrenceExpander); null = do not expand (such series are skipped and kept as they are). */
+  expandSeries?: SeriesExpander | null;
   /** Sources whose fetch failed this run: their events on the target are kept as they are. */
   failedSources?: string[];
   maxDeletes?: MaxDeletes;

@@ -35,7 +35,7 @@ const arbEvent = fc.record({
   weekly: fc.integer({ min: 0, max: 6 }).map((n) => n === 0),
   movedSecond: fc.boolean(),
 });
-type Gen = fc.Infer<typeof arbEvent>;
+type Gen = typeof arbEvent extends fc.Arbitrary<infer T> ? T : never;
 
 function toDesired(g: Gen): DesiredEvent[] {
   const startMs = Date.UTC(2025, 2, 10) + g.day * DAY + g.hour * 3_600_000;
@@ -80,7 +80,9 @@ function overlaps(e: CalendarEvent): boolean {
 
 const policy: SyncPolicy = { syncId: 'relay-1', window: WINDOW, allowEmptySource: true };
 
-async function setUp(provider: MemoryCalendarProvider, s: fc.Infer<typeof arbScenario>) {
+type Scenario = typeof arbScenario extends fc.Arbitrary<infer T> ? T : never;
+
+async function setUp(provider: MemoryCalendarProvider, s: Scenario) {
   // An earlier sync wrote `before`.
   const first = buildPlan(s.before.flatMap(toDesired), [], policy, NOW);
   await applyPlan(first, provider, { sleep: async () => {} });

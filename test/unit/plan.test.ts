@@ -3,7 +3,7 @@ import { fingerprint } from '../../core/fingerprint';
 import { DeleteLimitError, SourceEmptyError, checkGuards, guardViolations } from '../../core/guards';
 import { buildPlan, planSync, PlanInputError } from '../../core/plan';
 import { contentKey, overrideKey, uidKey, occurrenceKey, MAX_KEY_LENGTH, sourcePartOfKey } from '../../core/sync-key';
-import type { SeriesExpander, SyncPolicy } from '../../core/sync-types';
+import type { MaxDeletes, SeriesExpander, SyncPolicy } from '../../core/sync-types';
 import type { TargetEvent } from '../../providers/port';
 
 const NOW = Date.UTC(2025, 0, 15, 12);
@@ -204,7 +204,7 @@ describe('series', () => {
 
   test('no expander: the series is skipped with a warning and its existing occurrences are kept', () => {
     const occ = owned(ev('s#x'), { key: occurrenceKey(uidKey(master), master.start) });
-    const plan = buildPlan([master], [occ], { ...policy, seriesSupport: () => 'nope' }, NOW);
+    const plan = buildPlan([master], [occ], { ...policy, seriesSupport: () => 'nope', expandSeries: null }, NOW);
     expect(plan.counts.delete).toBe(0);
     expect(plan.warnings.join()).toMatch(/no expander/);
   });
@@ -214,6 +214,14 @@ describe('series', () => {
     const plan = buildPlan([ev('other')], [owned(master), owned(moved, { key: overrideKey(mk, moved.recurrenceId!), id: 't-o' })], policy, NOW);
     expect(plan.ops.filter((o) => o.action === 'delete').map((o) => o.key)).toEqual([mk]);
     expect(plan.ops.find((o) => o.targetId === 't-o')!.reason).toBe('deleted with its series master');
+  });
+
+  test('the default expander (core/recurrence) writes the occurrences inside the window', () => {
+    const plan = buildPlan([master, moved, cancelled], [], { ...policy, seriesSupport: () => 'not a pattern' }, NOW);
+    const creates = plan.ops.filter((o) => o.action === 'create');
+    // COUNT=10 weekly from Jan 13; window Jan 8 .. Feb 14; Jan 27 cancelled, Jan 20 moved to 11:00
+    expect(creates.map((o) => o.event!.start.dateTime).sort()).toEqual(['2025-01-13T09:00:00', '2025-01-20T11:00:00', '2025-02-03T09:00:00', '2025-02-10T09:00:00']);
+    expect(creates.every((o) => o.key.includes(' o:'))).toBe(true);
   });
 });
 
@@ -245,7 +253,7 @@ describe('guards', () => {
     expect(planSync([], [], policy, NOW).ops).toEqual([]);
   });
 
-  test.each([
+  test.each<[MaxDeletes, number, boolean]>([
     [{ count: 5 }, 6, true],
     [{ count: 5 }, 5, false],
     [{ percent: 50 }, 11, true],

@@ -1,0 +1,100 @@
+/**
+ * A fetch-based HttpPort for the CLI, the bridge and tests (n8n nodes supply their own port built
+ * on the n8n request helpers).
+ *
+ * - Resolves for every HTTP status; rejects with TransportError only when no response arrived
+ *   (connection error, timeout) — the port contract in providers/port.ts.
+ * - Bearer token from a TokenSource (same shape as the Google/Graph token sources); a 401
+ *   invalidates it and the request is sent once more with a fresh token (a 401 means the request
+ *   was not executed, so repeating it is safe for any method). With `tokenOrigins` the token is
+ *   sent only to those origins.
+ * - Reads (GET) are retried on 408/429/5xx and TransportError, honouring Retry-After, else
+ *   full-jitter backoff (`retryReads`). Writes are NEVER retried here: applyPlan retries only the
+ *   failed ops of a batch, where it knows they are idempotent.
+ */
+import type { HttpPort, HttpRequest, HttpResponse } from './port';
+import { TransportError } from './port';
+import type { RetryPolicy, Sleep } from './retry';
+import { isRetryableStatus, parseRetryAfter, realSleep, resolveRetryPolicy, retryDelay } from './retry';
+
+export interface TokenSource {
+  getToken(): Promise<string>;
+  invalidate?(): void;
+}
+
+export interface FetchHttpPortOptions {
+  token?: TokenSource;
+  /** Origins (e.g. "https://graph.microsoft.com") the token may be sent to; default: every origin. */
+  tokenOrigins?: string[];
+  /** Per attempt (default 60 s). */
+  timeoutMs?: number;
+  /** Retry policy for GETs; `{ maxRetries: 0 }` disables. Default: DEFAULT_RETRY_POLICY. */
+  retryReads?: RetryPolicy;
+  /** Injected for tests. */
+  fetch?: typeof fetch;
+  sleep?: Sleep;
+  random?: () => number;
+  now?: () => number;
+}
+
+export function createFetchHttpPort(opts: FetchHttpPortOptions = {}): HttpPort {
+  const doFetch = opts.fetch ?? fetch;
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const policy = resolveRetryPolicy(opts.retryReads);
+  const sleep = opts.sleep ?? realSleep;
+  const random = opts.random ?? Math.random;
+  const now = opts.now ?? Date.now;
+  const origins = opts.tokenOrigins ? new Set(opts.tokenOrigins.map((o) => new URL(o).origin)) : undefined;
+
+  const once = async (req: HttpRequest, token: string | undefined): Promise<HttpResponse> => {
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+    const headers: Record<string, string> = { ...(req.headers ?? {}) };
+    if (token) headers.authorization = `Bearer ${token}`;
+    try {
+      const res = await doFetch(req.url, { method: req.method, headers, body: req.body as string | Uint8Array | undefined, signal: ctrl.signal });
+      const out: Record<string, string> = {};
+      res.headers.forEach((v, k) => {
+        out[k.toLowerCase()] = v;
+      });
+      return { status: res.status, headers: out, body: await res.text() };
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string } };
+      const timedOut = ctrl.signal.aborted;
+      throw new TransportError(`${req.method} ${req.url}: ${timedOut ? `no response within ${timeoutMs} ms` : err.message}`, timedOut ? 'ETIMEDOUT' : err.cause?.code ?? err.name);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+
+  const authed = async (req: HttpRequest): Promise<HttpResponse> => {
+    const useToken = opts.token && (!origins || origins.has(new URL(req.url).origin));
+    if (!useToken) return once(req, undefined);
+    const res = await once(req, await opts.token!.getToken());
+    if (res.status !== 401) return res;
+    opts.token!.invalidate?.();
+    return once(req, await opts.token!.getToken());
+  };
+
+  return async (req) => {
+    if (req.method !== 'GET') return authed(req);
+    for (let retry = 0; ; retry++) {
+      let res: HttpResponse | undefined;
+      let err: unknown;
+      try {
+        res = await authed(req);
+      } catch (e) {
+        if (!(e instanceof TransportError)) throw e;
+        err = e;
+      }
+      const retryable = res ? isRetryableStatus(res.status) : true;
+      if (!retryable || retry >= policy.maxRetries) {
+        if (res) return res;
+        throw err;
+      }
+      const after = res ? parseRetryAfter(res.headers['retry-after'], now()) : undefined;
+      if (after !== undefined && after > policy.maxRetryAfterMs) return res!; // not worth waiting in-process
+      await sleep(retryDelay([after], retry, policy, random));
+    }
+  };
+}

@@ -5,7 +5,7 @@ import { parseCalendarInput, INPUT_PRESETS, type InputPreset } from '../core/inp
 import { expandOccurrences, type Occurrence } from '../core/recurrence';
 import { serializeIcs } from '../core/ics/serialize';
 import { eventTimeToUtc, formatUtc } from '../core/time';
-import { parseArgs, optionValue, UsageError } from './args';
+import { parseArgs, optionValue, UsageError, type ParsedArgs } from './args';
 import { readInput } from './io';
 
 export interface CommandIo {
@@ -33,19 +33,26 @@ function mapOption(value: string | undefined): Record<string, string> | undefine
   return map as Record<string, string>;
 }
 
-async function loadEvents(argv: string[], io: CommandIo, extraValues: string[] = []) {
-  const args = parseArgs(argv, { values: ['preset', 'map', 'source-id', 'default-tz', ...extraValues], flags: [] });
+const INPUT_OPTIONS = ['preset', 'map', 'source-id', 'default-tz'];
+
+/** Checks the arguments every input-reading command shares; all usage errors come before any I/O. */
+function inputArgs(args: ParsedArgs) {
   if (args.positionals.length !== 1) throw new UsageError('expected exactly one input: a file, an http(s) URL, or - for standard input');
   const preset = presetOption(optionValue(args, 'preset'));
   const map = mapOption(optionValue(args, 'map'));
   if (preset === 'generic' && !map) throw new UsageError('--preset generic needs --map with at least id, title and start paths');
+  return { preset, map };
+}
+
+async function loadEvents(args: ParsedArgs, io: CommandIo) {
+  const { preset, map } = inputArgs(args);
   const bytes = await readInput(args.positionals[0], io.stdin);
   const result = parseCalendarInput(bytes, { preset, map, sourceId: optionValue(args, 'source-id'), defaultTimeZone: optionValue(args, 'default-tz') });
-  return { args, result };
+  return result;
 }
 
 export async function parseCommand(argv: string[], io: CommandIo): Promise<number> {
-  const { result } = await loadEvents(argv, io);
+  const result = await loadEvents(parseArgs(argv, { values: INPUT_OPTIONS, flags: [] }), io);
   io.stdout(JSON.stringify({ events: result.events, errors: result.errors }, null, 2) + '\n');
   return 0;
 }
@@ -90,10 +97,12 @@ export function occurrenceToCli(o: Occurrence): CliOccurrence {
 }
 
 export async function expandCommand(argv: string[], io: CommandIo): Promise<number> {
-  const { args, result } = await loadEvents(argv, io, ['from', 'to']);
+  const args = parseArgs(argv, { values: [...INPUT_OPTIONS, 'from', 'to'], flags: [] });
+  inputArgs(args);
   const from = parseInstantOption('from', optionValue(args, 'from'));
   const to = parseInstantOption('to', optionValue(args, 'to'));
   if (!(from < to)) throw new UsageError('--from must be before --to');
+  const result = await loadEvents(args, io);
   const expansion = expandOccurrences(result.events, from, to);
   const rows = expansion.occurrences.map((o) => ({ row: occurrenceToCli(o), at: eventTimeToUtc(o.start) }));
   rows.sort((a, b) => a.at - b.at || (a.row.uid < b.row.uid ? -1 : a.row.uid > b.row.uid ? 1 : 0));

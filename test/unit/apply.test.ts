@@ -3,6 +3,7 @@ import { buildPlan, type DesiredEvent } from '../../core/plan';
 import type { SyncPlan, SyncPolicy } from '../../core/sync-types';
 import { applyPlan, type ApplyProgress } from '../../providers/apply';
 import { MemoryCalendarProvider } from '../../providers/memory';
+import { syncCalendars } from '../../providers/sync';
 import { ProviderError, TransportError, type WriteOp } from '../../providers/port';
 
 const NOW = Date.UTC(2025, 0, 15, 12);
@@ -240,5 +241,48 @@ describe('applyPlan', () => {
     const report = await applyPlan(plan, p);
     expect(report.calendars.A).toMatchObject({ created: 1, failed: 1 });
     expect(report.calendars.A.errors[0].message).toMatch(/invalid plan op/);
+  });
+});
+
+describe('syncCalendars (route → list → plan → apply)', () => {
+  const routing = { by: { kind: 'location' as const }, map: { 'room a': 'A', 'room b': 'B' } };
+  const feed = (n: number, loc: string) => Array.from({ length: n }, (_, i) => ev(`${loc}-${i}`, 16 + i, { location: loc }));
+
+  test('dry run plans without writing; a real run writes; the re-run writes nothing; a removal propagates', async () => {
+    const p = new MemoryCalendarProvider();
+    const desired = [...feed(3, 'Room A'), ...feed(2, 'Room B'), ev('x', 17, { location: 'Mars' })];
+    const dry = await syncCalendars({ provider: p, desired, routing, policy, now: NOW, dryRun: true });
+    expect(dry.plan.counts.create).toBe(5);
+    expect(dry.plan.unmapped.map((u) => u.uid)).toEqual(['x']);
+    expect(p.requests).toHaveLength(0);
+    const run = await syncCalendars({ provider: p, desired, routing, policy, now: NOW });
+    expect(run.ok).toBe(true);
+    expect(run.report!.totals.created).toBe(5);
+    const again = await syncCalendars({ provider: p, desired, routing, policy, now: NOW });
+    expect(again.report!.requests.batches).toBe(0);
+    expect(again.plan.counts.unchanged).toBe(5);
+    // Room B's events all go away: B is still listed (routing target) and cleaned.
+    const gone = await syncCalendars({ provider: p, desired: feed(3, 'Room A'), routing, policy, now: NOW });
+    expect(gone.report!.calendars.B.deleted).toBe(2);
+    expect(p.events('B')).toEqual([]);
+  });
+
+  test('a calendar that cannot be listed is skipped; the others sync', async () => {
+    const p = new MemoryCalendarProvider({ faults: { list: (c) => (c === 'B' ? new Error('403 forbidden') : undefined) } });
+    const res = await syncCalendars({ provider: p, desired: [...feed(2, 'Room A'), ...feed(2, 'Room B')], routing, policy, now: NOW });
+    expect(res.ok).toBe(false);
+    expect(res.failedCalendars).toEqual([{ calendarId: 'B', message: 'could not list events: 403 forbidden' }]);
+    expect(p.events('A')).toHaveLength(2);
+    expect(p.events('B')).toHaveLength(0);
+    expect(res.plan.warnings.join()).toMatch(/B: skipped this run/);
+  });
+
+  test("series the target cannot store are expanded (provider's seriesSupport)", async () => {
+    const p = new MemoryCalendarProvider({ seriesSupport: () => 'BYSETPOS does not fit patternedRecurrence' });
+    const series = ev('s', 16, { location: 'Room A', recurrence: { rrule: ['FREQ=DAILY;COUNT=3'], rdate: [], exdate: [] } });
+    const res = await syncCalendars({ provider: p, desired: [series], routing, policy, now: NOW });
+    expect(res.report!.calendars.A.created).toBe(3);
+    expect(p.events('A').every((t) => !t.event.recurrence)).toBe(true);
+    expect(res.plan.warnings.join()).toMatch(/BYSETPOS does not fit/);
   });
 });

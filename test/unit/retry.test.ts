@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { backoffDelay, parseRetryAfter, retryDelay, isRetryableStatus, realSleep, AbortedError } from '../../providers/retry';
 import { KeyedLimiter } from '../../providers/queue';
+import { createFetchHttpPort } from '../../providers/http';
+import { TransportError } from '../../providers/port';
 
 const NOW = Date.parse('2025-01-15T12:00:00Z');
 
@@ -93,5 +95,69 @@ describe('KeyedLimiter', () => {
     await expect(lim.run('k', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
     await expect(lim.run('k', async () => 7)).resolves.toBe(7);
     expect(lim.inFlight('k')).toBe(0);
+  });
+});
+
+describe('createFetchHttpPort', () => {
+  type Call = { url: string; method?: string; auth?: string };
+  function fakeFetch(responses: Array<{ status: number; headers?: Record<string, string>; body?: string } | Error>) {
+    const calls: Call[] = [];
+    const f = (async (url: string, init: RequestInit) => {
+      calls.push({ url, method: init.method, auth: (init.headers as Record<string, string>).authorization });
+      const r = responses.shift();
+      if (!r) throw new Error('no more responses');
+      if (r instanceof Error) throw r;
+      return new Response(r.body ?? '', { status: r.status, headers: r.headers });
+    }) as unknown as typeof fetch;
+    return { f, calls };
+  }
+
+  test('GET retried on 429 honouring Retry-After, then 503 with backoff; headers lower-cased', async () => {
+    const { f, calls } = fakeFetch([
+      { status: 429, headers: { 'Retry-After': '2.128' } },
+      { status: 503 },
+      { status: 200, headers: { 'X-Thing': 'v' }, body: '{"ok":true}' },
+    ]);
+    const sleeps: number[] = [];
+    const port = createFetchHttpPort({ fetch: f, sleep: async (ms) => { sleeps.push(ms); }, random: () => 0.5, retryReads: { baseDelayMs: 1000 } });
+    const res = await port({ method: 'GET', url: 'https://x.test/a' });
+    expect(res).toEqual({ status: 200, headers: expect.objectContaining({ 'x-thing': 'v' }), body: '{"ok":true}' });
+    expect(calls).toHaveLength(3);
+    expect(sleeps).toEqual([2128, 1000]); // Retry-After, then 0.5 × 1000·2^1
+  });
+
+  test('GET retried on a connection error; gives up after maxRetries with TransportError', async () => {
+    const { f, calls } = fakeFetch([new TypeError('fetch failed'), new TypeError('fetch failed'), new TypeError('fetch failed')]);
+    const port = createFetchHttpPort({ fetch: f, sleep: async () => {}, retryReads: { maxRetries: 2 } });
+    await expect(port({ method: 'GET', url: 'https://x.test/a' })).rejects.toBeInstanceOf(TransportError);
+    expect(calls).toHaveLength(3);
+  });
+
+  test('writes are never retried here', async () => {
+    const { f, calls } = fakeFetch([{ status: 503 }]);
+    const port = createFetchHttpPort({ fetch: f, sleep: async () => { throw new Error('must not sleep'); } });
+    expect((await port({ method: 'POST', url: 'https://x.test/a', body: '{}' })).status).toBe(503);
+    const t = fakeFetch([new TypeError('reset')]);
+    await expect(createFetchHttpPort({ fetch: t.f })({ method: 'PATCH', url: 'https://x.test/a' })).rejects.toBeInstanceOf(TransportError);
+    expect(calls).toHaveLength(1);
+    expect(t.calls).toHaveLength(1);
+  });
+
+  test('bearer token only to allowed origins; a 401 refreshes the token once', async () => {
+    let n = 0;
+    let invalidated = 0;
+    const token = { getToken: async () => `tok${++n}`, invalidate: () => { invalidated++; } };
+    const { f, calls } = fakeFetch([{ status: 401 }, { status: 201 }, { status: 200 }]);
+    const port = createFetchHttpPort({ fetch: f, token, tokenOrigins: ['https://graph.test'] });
+    expect((await port({ method: 'POST', url: 'https://graph.test/v1.0/x' })).status).toBe(201);
+    await port({ method: 'GET', url: 'https://elsewhere.test/feed.ics' });
+    expect(calls.map((c) => c.auth)).toEqual(['Bearer tok1', 'Bearer tok2', undefined]);
+    expect(invalidated).toBe(1);
+  });
+
+  test('timeout → TransportError ETIMEDOUT', async () => {
+    const hang = ((_u: string, init: RequestInit) => new Promise((_r, reject) => init.signal!.addEventListener('abort', () => reject(new Error('aborted'))))) as unknown as typeof fetch;
+    const port = createFetchHttpPort({ fetch: hang, timeoutMs: 20, retryReads: { maxRetries: 0 } });
+    await expect(port({ method: 'GET', url: 'https://x.test/' })).rejects.toMatchObject({ name: 'TransportError', code: 'ETIMEDOUT' });
   });
 });

@@ -149,6 +149,15 @@ export function componentMarker(line: string): { begin: boolean; name: string } 
   const head = line.slice(0, colon).trim().toUpperCase();
   if (head !== 'BEGIN' && head !== 'END') return undefined;
   // Control characters (seen in fuzzed files) are not part of any component name.
-  const name = line.slice(colon + 1).replace(/[\u0000-\u001f\u007f]/g, '').trim().toUpperCase();
+  const name = stripControlChars(line.slice(colon + 1)).trim().toUpperCase();
   return { begin: head === 'BEGIN', name };
+}
+
+function stripControlChars(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 32 && c !== 127) out += s[i];
+  }
+  return out;
 }

@@ -115,7 +115,8 @@ export function parseRRule(value: string): RRule {
         const ok = n !== undefined && (list.signed ? Math.abs(n) >= list.min && Math.abs(n) <= list.max && n !== 0 : n >= list.min && n <= list.max && !/^[+-]/.test(v.trim()));
         if (!ok) {
           const hint = name === 'BYMONTH' && /^\d+L$/.test(v.trim()) ? ' (leap months need a non-Gregorian RSCALE, which is not supported)' : '';
-          throw new RRuleError(`${name}=${val}: ${v.trim() || '(empty)'} out of range ${list.range}${hint}`, name);
+          const which = val.includes(',') ? ` ${v.trim() || '(empty)'} is` : '';
+          throw new RRuleError(`${name}=${val}:${which} out of range ${list.range}${hint}`, name);
         }
         return n;
       });

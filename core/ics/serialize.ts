@@ -37,6 +37,10 @@ export class IcsSerializeError extends Error {
 // ---------------------------------------------------------------------------------------------
 // Encoders
 
+/** RFC 5545 CONTROL (everything below space except TAB, and DEL): never valid in output. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f]/g;
+
 /** RFC 5545 §3.3.11 TEXT: backslash, semicolon, comma and line breaks escaped; other controls dropped. */
 export function escapeText(s: string): string {
   return s
@@ -44,7 +48,7 @@ export function escapeText(s: string): string {
     .replace(/;/g, '\\;')
     .replace(/,/g, '\\,')
     .replace(/\r\n|\r|\n/g, '\\n')
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
+    .replace(CONTROLS, '');
 }
 
 /**
@@ -56,7 +60,7 @@ export function encodeParamValue(s: string): string {
     .replace(/\^/g, '^^')
     .replace(/\r\n|\r|\n/g, '^n')
     .replace(/"/g, "^'")
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
+    .replace(CONTROLS, '');
   return /[:;,]/.test(v) ? `"${v}"` : v;
 }
 
@@ -68,13 +72,13 @@ export function encodeRawParamValue(s: string): string {
   const v = s
     .replace(/\r\n|\r|\n/g, '^n')
     .replace(/"/g, "^'")
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '');
+    .replace(CONTROLS, '');
   return /[:;,]/.test(v) ? `"${v}"` : v;
 }
 
 /** A structured value (URI, RRULE, raw X- value): no line breaks or controls survive. */
 function stripControls(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, '');
+  return s.replace(CONTROLS, '');
 }
 
 /** A raw X- property value kept verbatim, except that a line break becomes the TEXT escape `\n`. */
@@ -109,7 +113,7 @@ export function contentLine(name: string, params: Array<[string, string]>, value
  * a space, which counts toward their 75.
  */
 export function foldLine(line: string): string {
-  if (line.length <= 75 && !/[^\x00-\x7f]/.test(line)) return line;
+  if (line.length <= 75 && !/[\u0080-\uffff]/.test(line)) return line;
   const parts: string[] = [];
   let current = '';
   let octets = 0;

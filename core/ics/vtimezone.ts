@@ -143,6 +143,7 @@ export function buildVtimezone(tzid: string, fromYear: number, toYear: number): 
   }));
 
   // TEXT-escaped like the TZID parameter's counterpart; IANA names never need it in practice.
+  // eslint-disable-next-line no-control-regex -- removing control characters is the point
   const tzidText = tzid.replace(/[\\;,]/g, (c) => '\\' + c).replace(/[\u0000-\u001f\u007f]/g, '');
   const lines: string[] = ['BEGIN:VTIMEZONE', `TZID:${tzidText}`, `X-LIC-LOCATION:${tzidText}`];
   const baseKind = isDaylight(tz, scanStart, baseOffset) ? 'DAYLIGHT' : 'STANDARD';

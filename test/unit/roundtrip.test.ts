@@ -41,7 +41,8 @@ function listIcs(dir: string): string[] {
 
 function comparable(events: CalendarEvent[]): CalendarEvent[] {
   return events.map((e) => {
-    const { warnings: _w, ...rest } = e;
+    const rest = { ...e };
+    delete rest.warnings;
     // A recurrence with no rules or dates (all its values were unreadable) means "not recurring";
     // there is nothing to write for it.
     const r = rest.recurrence;
@@ -73,13 +74,14 @@ describe('round trip over the corpus', () => {
 
   test.each(corpusFiles.map((f) => [path.relative(CORPUS, f)]))('%s', (rel) => {
     const bytes = fs.readFileSync(path.join(CORPUS, rel));
-    let result: ReturnType<typeof roundTrip>;
+    let result: ReturnType<typeof roundTrip> | undefined;
     try {
       result = roundTrip(bytes);
     } catch (err) {
-      if ((err as Error).name === 'IcsInputError') return; // not a calendar at all: nothing to round-trip
-      throw err;
+      // The only acceptable failure: not a calendar at all, so there is nothing to round-trip.
+      expect(err).toMatchObject({ name: 'IcsInputError' });
     }
+    if (!result) return;
     if (KNOWN_EXCEPTIONS[rel]) {
       // Still required to parse; and if it has started to pass, the exception must go.
       expect(result.second).not.toEqual(result.first);
@@ -112,7 +114,11 @@ describe('round trip of the sample feeds', () => {
     const back = parseIcs(serializeIcs(json.events, { now: NOW }));
     expect(back.errors).toEqual([]);
     // rooms from JSON travel as RESOURCES, which the ICS reader does not map back to rooms
-    const strip = (events: CalendarEvent[]) => comparable(events).map(({ rooms: _r, ...e }) => e);
+    const strip = (events: CalendarEvent[]) =>
+      comparable(events).map((e) => {
+        delete e.rooms;
+        return e;
+      });
     expect(sorted(strip(back.events) as CalendarEvent[])).toEqual(sorted(strip(json.events) as CalendarEvent[]));
   });
 });

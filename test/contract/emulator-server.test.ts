@@ -114,7 +114,7 @@ describe('emulator server pipeline', () => {
 
   test('chaos rules are reproducible for a given seed', async () => {
     const run = async () => {
-      let out: number[] = [];
+      const out: number[] = [];
       await withServer(async (s, f) => {
         f.seed(42);
         f.chaos({ api: 'graph', probability: 0.3, faults: [{ kind: 'error', status: 502 }, { kind: 'throttle', status: 429 }] });

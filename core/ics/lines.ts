@@ -21,7 +21,22 @@ const utf8Lossy = new TextDecoder('utf-8', { ignoreBOM: true });
 const latin1 = new TextDecoder('windows-1252');
 
 /** Decodes a file's bytes: UTF-8 when valid (decided per file, never per line), else latin1. */
+// RFC 5545 forbids control characters other than TAB in content lines (CR/LF end lines). They
+// only turn up in damaged or fuzzed files, and dropping them up front keeps every value clean.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+
+function withoutControlChars(d: DecodedText): DecodedText {
+  CONTROL_CHARS.lastIndex = 0;
+  if (!CONTROL_CHARS.test(d.text)) return d;
+  return { ...d, text: d.text.replace(CONTROL_CHARS, '') };
+}
+
 export function decodeIcsText(input: string | Uint8Array): DecodedText {
+  return withoutControlChars(decodeRaw(input));
+}
+
+function decodeRaw(input: string | Uint8Array): DecodedText {
   if (typeof input === 'string') {
     const hadBom = input.charCodeAt(0) === 0xfeff;
     return { text: hadBom ? input.slice(1) : input, encoding: 'utf-8', hadBom };

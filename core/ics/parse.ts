@@ -354,6 +354,7 @@ function parseParams(line: string, ne: number, vs: number): Record<string, strin
   const params: Record<string, string> = {};
   if (line.charCodeAt(ne) !== 59 /* ; */) return params;
   let i = ne + 1;
+  let last: string | undefined;
   while (i < vs) {
     let j = i;
     let quoted = false;
@@ -365,10 +366,11 @@ function parseParams(line: string, ne: number, vs: number): Record<string, strin
     const part = line.slice(i, j);
     const eq = part.indexOf('=');
     if (eq > 0) {
-      const value = part.slice(eq + 1);
-      params[part.slice(0, eq).trim().toUpperCase()] = value.replace(/"/g, '');
-    } else if (part.trim()) {
-      params[part.trim().toUpperCase()] = '';
+      last = part.slice(0, eq).trim().toUpperCase();
+      params[last] = part.slice(eq + 1).replace(/"/g, '');
+    } else if (last !== undefined) {
+      // No "=": the ';' was part of the previous, unquoted value (Apple's X-TITLE=a\;b).
+      params[last] += ';' + part.replace(/"/g, '');
     }
     i = j + 1;
   }
@@ -710,12 +712,13 @@ function mapEvent(lines: string[], lineNos: number[], raw: RawEvent, ctx: Calend
   if (description !== undefined) event.description = description;
   if (location !== undefined) event.location = location;
   if (rrule.length || rdateRaw.length || exdateRaw.length || exrule.length) {
-    event.recurrence = {
-      rrule,
-      rdate: readTimeList(rdateRaw, start, 'RDATE', r),
-      exdate: readTimeList(exdateRaw, start, 'EXDATE', r),
-    };
-    if (exrule.length) event.recurrence.exrule = exrule;
+    const rdate = readTimeList(rdateRaw, start, 'RDATE', r);
+    const exdate = readTimeList(exdateRaw, start, 'EXDATE', r);
+    // Only when something usable is left (all-invalid RDATEs leave nothing to recur on).
+    if (rrule.length || rdate.length || exdate.length || exrule.length) {
+      event.recurrence = { rrule, rdate, exdate };
+      if (exrule.length) event.recurrence.exrule = exrule;
+    }
   }
   if (status) event.status = status;
   if (transparency) event.transparency = transparency;
@@ -818,6 +821,8 @@ function readTimeList(raws: { value: string; tzid?: string }[], start: EventTime
 function stripMailto(v: unknown): string | undefined {
   if (typeof v !== 'string') return undefined;
   const t = v.trim();
+  // "invalid:nomail" is the conventional CAL-ADDRESS of a participant without an address.
+  if (t.toLowerCase() === 'invalid:nomail') return undefined;
   const s = /^mailto:/i.test(t) ? t.slice(7) : t;
   return s || undefined;
 }

@@ -133,6 +133,27 @@ describe('parseIcs: field mapping', () => {
   });
 });
 
+describe('parseIcs: values that must re-parse identically after serializing', () => {
+  test('control characters (damaged files) are dropped from values', () => {
+    expect(one(['UID:c', 'DTSTART:20240101T100000Z', 'SUMMARY:Bell\u0007 and\u000c feed']).title).toBe('Bell and feed');
+  });
+
+  test('"invalid:nomail" is an attendee without address', () => {
+    expect(one(['UID:n', 'DTSTART:20240101T100000Z', 'ATTENDEE;CN=Guest:invalid:nomail']).attendees).toEqual([{ name: 'Guest' }]);
+  });
+
+  test("an unquoted parameter value with an escaped ';' stays one value (Apple X-TITLE)", () => {
+    const e = one(['UID:a', 'DTSTART:20240101T100000Z', 'X-APPLE-STRUCTURED-LOCATION;VALUE=URI;X-TITLE=Main St 1\\;4041 Linz;X-APPLE-RADIUS=70:geo:48.3,14.2']);
+    expect(e.xProps).toEqual([{ name: 'X-APPLE-STRUCTURED-LOCATION', value: 'geo:48.3,14.2', params: { VALUE: 'URI', 'X-TITLE': 'Main St 1\\;4041 Linz', 'X-APPLE-RADIUS': '70' } }]);
+  });
+
+  test('no recurrence object when every RDATE is unusable', () => {
+    const e = one(['UID:r', 'DTSTART:20240101T100000Z', 'RDATE;VALUE=TIME:083000']);
+    expect(e.recurrence).toBeUndefined();
+    expect(e.warnings).toEqual(['RDATE value "083000" is not a date (YYYYMMDD) or date-time (YYYYMMDDTHHMMSS): ignored']);
+  });
+});
+
 describe('parseIcs: end time rules (RFC 5545 §3.6.1)', () => {
   test.each([
     ['DATE without DTEND lasts one day', ['DTSTART;VALUE=DATE:20240229'], { date: '2024-03-01' }],

@@ -18,13 +18,11 @@ import type { CalendarEvent, EventTime } from './event';
 import { isRecurringMaster } from './event';
 import { fingerprint, canonTime } from './fingerprint';
 import { checkGuards } from './guards';
-import type { TargetEvent } from '../providers/port';
 import type { RoutingResult } from './routing';
 import { contentIdentity, contentKey, occurrenceKey, occurrenceToken, overrideKey, sourceKeyPart, sourcePartOfKey, uidKey } from './sync-key';
-import type { CalendarPlanStats, PlanAction, PlannedOp, SyncPlan, SyncPolicy, UnmappedEvent } from './sync-types';
+import type { CalendarPlanStats, PlanAction, PlannedOp, PlanTargetEvent as TargetEvent, SeriesExpander, SyncPlan, SyncPolicy, UnmappedEvent } from './sync-types';
 import { eventSpan, overlapsWindow, resolveWindow, spanOverlaps } from './sync-window';
 import { expandOccurrences } from './recurrence';
-import type { SeriesExpander } from './sync-types';
 
 export type { SyncPlan, SyncPolicy, PlannedOp, PlanAction } from './sync-types';
 

@@ -5,6 +5,19 @@
  */
 import type { CalendarEvent, EventTime } from './event';
 
+/**
+ * A target event as the planner sees it. Structurally the same as providers/port.ts TargetEvent
+ * (core may not import providers/), so the provider's listOwned results can be passed as they are.
+ */
+export interface PlanTargetEvent {
+  id: string;
+  calendarId: string;
+  /** Absent = foreign. */
+  stamp?: { syncId: string; sourceKey: string; fingerprint: string };
+  event: CalendarEvent;
+  etag?: string;
+}
+
 /** The sync window. Relative days are measured from `now`; explicit bounds are UTC epoch ms. */
 export type SyncWindowSpec = { pastDays: number; futureDays: number } | { from: number; to: number };
 

@@ -7,7 +7,6 @@ import type { MaxDeletes, SeriesExpander, SyncPolicy } from '../../core/sync-typ
 import type { TargetEvent } from '../../providers/port';
 
 const NOW = Date.UTC(2025, 0, 15, 12);
-const DAY = 86_400_000;
 const CAL = 'room-a@example.com';
 
 function ev(uid: string, over: Partial<CalendarEvent> = {}): CalendarEvent {

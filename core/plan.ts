@@ -163,14 +163,13 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
   interface Group { masters: DesiredEvent[]; overrides: DesiredEvent[] }
   const groups = new Map<string, Group>();
   for (const d of routed) {
-    const w = work(d.calendarId);
+    work(d.calendarId);
     stats[d.calendarId].desired++;
     const e = d.event;
     if (!e || typeof e.uid !== 'string' || e.uid === '') {
       skip(d.calendarId, '', `invalid event: no UID (title "${e?.title ?? ''}")`);
       continue;
     }
-    void w;
     const gk = `${sourceKeyPart(e.sourceId)}\u0000${e.uid}`;
     let g = groups.get(gk);
     if (!g) groups.set(gk, (g = { masters: [], overrides: [] }));

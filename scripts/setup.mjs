@@ -14,8 +14,11 @@ export function ensureDependencies() {
   const hash = createHash('sha256').update(readFileSync(lock)).digest('hex');
   const installed = existsSync(stamp) && readFileSync(stamp, 'utf8') === hash && existsSync(join(root, 'node_modules', '.bin', 'jest'));
   if (installed) return;
-  console.log('[setup] installing dependencies (npm ci; scripts are off, see .npmrc)…');
-  execSync('npm ci --no-fund --no-audit', { cwd: root, stdio: 'inherit' });
+  // `npm install` rather than `npm ci`: the lock file lists only the platform bindings of
+  // napi packages (@unrs/resolver-binding-*) that the registry serves, which `npm ci` rejects as
+  // "missing from lock file"; `npm install` installs exactly the locked versions all the same.
+  console.log('[setup] installing dependencies (npm install from package-lock.json; scripts are off, see .npmrc)…');
+  execSync('npm install --no-fund --no-audit', { cwd: root, stdio: 'inherit' });
   writeFileSync(stamp, hash);
 }
 

@@ -323,7 +323,7 @@ function compile(rule: RRule, dtstart: number, isDate: boolean): Plan {
   const day0 = Math.floor(dtstart / DAY);
   const tod = dtstart - day0 * DAY;
   civil(day0);
-  const [y0, m0, d0] = [cy, cm, cd];
+  const m0 = cm, d0 = cd;
   const h0 = Math.floor(tod / 3_600_000), mi0 = Math.floor(tod / 60_000) % 60, s0 = Math.floor(tod / 1000) % 60;
 
   let byMonth = rule.byMonth;

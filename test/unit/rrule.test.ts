@@ -3,11 +3,6 @@ import { formatRRule, iterateRRule, parseRRule, RecurrenceLimitError, RRuleError
 import { formatWall, parseWall } from '../../core/time';
 
 const W = (s: string) => parseWall(s);
-const take = (it: Iterable<number>, n: number): string[] => {
-  const out: string[] = [];
-  for (const v of it) { out.push(formatWall(v)); if (out.length >= n) break; }
-  return out;
-};
 const all = (it: Iterable<number>): string[] => [...it].map(formatWall);
 
 describe('parseRRule', () => {

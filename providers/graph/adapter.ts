@@ -209,7 +209,6 @@ export class GraphCalendarProvider implements CalendarProvider {
   // Reads
 
   // The window is not used: every owned event is returned (see the header comment).
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   async listOwned(calendarId: string, syncId: string, _window?: TimeWindow): Promise<TargetEvent[]> {
     const filter = `singleValueExtendedProperties/Any(ep: ep/id eq '${PROPERTY_IDS.syncId}' and ep/value eq '${odataString(syncId)}')`;
     const url = `${this.baseUrl}${this.userPath(calendarId)}/events?$filter=${encodeURIComponent(filter)}&$expand=${encodeURIComponent(EXPAND_STAMP)}&$top=${this.pageSize}`;

@@ -8,17 +8,26 @@ import { UsageError } from './cli/args';
 import { InputReadError } from './cli/io';
 import { parseCommand, expandCommand, exportCommand, InputNotEventsError, type CommandIo } from './cli/commands';
 import { CalendarInputError } from './core/input';
+import { syncCommand } from './cli/sync';
+import { emulatorCommand } from './cli/emulator-command';
+import { demoCommand } from './cli/demo';
 
 const USAGE = `usage: calendar-relay <command> [options]
   parse  <file|url|-> [--preset auto|ics|caldn|learningspace|sonderplan|generic] [--map <json>]
   expand <file|url|-> --from <ISO> --to <ISO> [--preset …] [--map <json>]
-  export <events.json|-> [--method PUBLISH] [--name <calendar name>]`;
+  export <events.json|-> [--method PUBLISH] [--name <calendar name>]
+  sync   --config <relay.yaml> [--dry-run] [--json] [--force] [--allow-empty-source]
+  emulator --port <N> [--https] [--latency <ms>] [--no-limits] [--rooms <a@x,b@y>]
+  demo   [--keep] [--latency <ms>] [--port <N>]`;
 
 type Command = (argv: string[], io: CommandIo) => Promise<number>;
 const commands: Record<string, Command> = {
   parse: parseCommand,
   expand: expandCommand,
   export: exportCommand,
+  sync: syncCommand,
+  emulator: emulatorCommand,
+  demo: demoCommand,
 };
 
 export async function main(argv: string[], io: CommandIo): Promise<number> {

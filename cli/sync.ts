@@ -1,0 +1,452 @@
+/**
+ * `calendar-relay sync --config relay.yaml [--dry-run] [--json]`: read every source, parse, route
+ * and mirror the events into Google or Microsoft 365 room calendars (providers/sync.ts), printing
+ * a progress line per room as it goes and a final report.
+ *
+ * Safety: a source that cannot be read or parsed is reported and passed to the planner as a
+ * failed source, so its events on the target are kept (never "zero events, delete everything");
+ * the guards (SourceEmptyError, DeleteLimitError) stop the run with their override named.
+ * Exit codes: 0 all rooms synced; 1 a source failed, a room failed or a guard refused; 2 bad
+ * arguments or an invalid config.
+ */
+import { readFile } from 'node:fs/promises';
+import type { CalendarEvent, ParseIssue } from '../core/event';
+import { parseCalendarInput, CalendarInputError } from '../core/input';
+import { DeleteLimitError, SourceEmptyError } from '../core/guards';
+import type { PlannedOp, SyncPlan, SyncPolicy } from '../core/sync-types';
+import type { ApplyOptions, ApplyProgress, CalendarApplyReport } from '../providers/apply';
+import { readFeed, FeedReadError, MemoryFeedStateStore, JsonFileStateStore, redactUrl, type FeedStateStore, type FeedOrigin } from '../providers/feed';
+import { createFetchHttpPort } from '../providers/http';
+import type { CalendarProvider } from '../providers/port';
+import { syncCalendars, type SyncRunResult } from '../providers/sync';
+import {
+  GoogleCalendarProvider, createGoogleHttpPort, serviceAccountFromKeyFile, serviceAccountTokenSource, refreshTokenSource as googleRefreshTokenSource,
+  CALENDAR_SCOPE,
+} from '../providers/google';
+import { GraphCalendarProvider, createGraphHttpPort, clientCredentialsTokenSource, refreshTokenSource as graphRefreshTokenSource } from '../providers/graph';
+import { parseArgs, optionValue, UsageError } from './args';
+import { describeIssue, formatCliTime, type CommandIo } from './commands';
+import { ConfigError, loadConfigFile, type RelayConfig, type TargetConfig } from './config';
+
+export interface SourceOutcome {
+  id: string;
+  /** Where it came from (URL without its query, or the file path). */
+  location: string;
+  ok: boolean;
+  origin?: FeedOrigin;
+  events: number;
+  /** Items the parser could not use (each also in warnings). */
+  errors: number;
+  requests: number;
+  failure?: string;
+}
+
+export interface RoomOutcome {
+  calendarId: string;
+  created: number;
+  updated: number;
+  deleted: number;
+  unchanged: number;
+  skipped: number;
+  failed: number;
+  notAttempted: number;
+  stopped?: string;
+  errors: string[];
+}
+
+export interface GuardStop {
+  guard: 'SourceEmptyError' | 'DeleteLimitError';
+  message: string;
+  override: string;
+}
+
+export interface RelaySyncOutcome {
+  syncId: string;
+  provider: TargetConfig['provider'];
+  dryRun: boolean;
+  ok: boolean;
+  window: { from: string; to: string };
+  sources: SourceOutcome[];
+  rooms: RoomOutcome[];
+  unmapped: SyncPlan['unmapped'];
+  warnings: string[];
+  guard?: GuardStop;
+  /** The plan (always for a dry run; the refused plan when a guard stopped the run). */
+  plan?: SyncPlan;
+}
+
+export interface RelaySyncOptions {
+  now: () => number;
+  dryRun?: boolean;
+  /** Overrides, like the config's guards. */
+  force?: boolean;
+  allowEmptySource?: boolean;
+  /** Progress lines (one per room as it goes). */
+  progress?: (line: string) => void;
+  /** Feed state when the config has no stateFile (tests, the demo). */
+  feedStore?: FeedStateStore;
+  /** For feed reads (tests). */
+  fetch?: typeof fetch;
+  applyOptions?: ApplyOptions;
+}
+
+const MAX_ISSUES_PER_SOURCE = 5;
+
+/** Runs one configured sync. Never throws for source, room or guard failures: they are in the outcome. */
+export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions): Promise<RelaySyncOutcome> {
+  const now = opts.now();
+  const progress = opts.progress ?? (() => undefined);
+  const fileStore = config.stateFile ? await JsonFileStateStore.open(config.stateFile) : undefined;
+  const store: FeedStateStore = fileStore ?? opts.feedStore ?? new MemoryFeedStateStore();
+  const warnings: string[] = [];
+
+  // --- sources -----------------------------------------------------------------------------------
+  const desired: CalendarEvent[] = [];
+  const sources = await Promise.all(config.sources.map(async (s): Promise<{ outcome: SourceOutcome; events: CalendarEvent[]; issues: string[] }> => {
+    const location = s.url ? redactUrl(s.url) : s.file!;
+    try {
+      const read = await readFeed({ id: s.id, url: s.url, file: s.file, headers: s.headers, budget: s.budget, timeoutMs: s.timeoutMs, maxBytes: s.maxBytes }, { store, now: opts.now, fetch: opts.fetch });
+      const parsed = parseCalendarInput(read.bytes, { preset: s.preset, map: s.map, sourceId: s.id, defaultTimeZone: s.defaultTimeZone });
+      const issues = [...read.warnings, ...describeParseIssues(s.id, parsed.errors)];
+      return { outcome: { id: s.id, location, ok: true, origin: read.origin, events: parsed.events.length, errors: parsed.errors.length, requests: read.requests }, events: parsed.events, issues };
+    } catch (err) {
+      if (!(err instanceof FeedReadError) && !(err instanceof CalendarInputError)) throw err;
+      const failure = err instanceof FeedReadError ? err.message : `source "${s.id}": ${err.message}`;
+      return { outcome: { id: s.id, location, ok: false, events: 0, errors: 0, requests: 0, failure }, events: [], issues: [] };
+    }
+  }));
+  for (const s of sources) {
+    desired.push(...s.events);
+    warnings.push(...s.issues);
+  }
+  const failedSources = sources.filter((s) => !s.outcome.ok).map((s) => s.outcome.id);
+  for (const s of sources) {
+    const o = s.outcome;
+    progress(o.ok
+      ? `source ${o.id}: ${o.events} event(s)${o.errors ? `, ${o.errors} unusable item(s)` : ''} (${originLabel(o.origin!)})`
+      : `✗ ${o.failure} — its events on the target are kept as they are`);
+  }
+
+  // --- target --------------------------------------------------------------------------------------
+  const provider = await createProvider(config, store, opts.now);
+  const policy: SyncPolicy = {
+    syncId: config.syncId,
+    identity: config.identity,
+    window: config.window,
+    failedSources,
+    allowEmptySource: opts.allowEmptySource || config.guards.allowEmptySource,
+    force: opts.force,
+    ...(config.guards.maxDeletes ? { maxDeletes: config.guards.maxDeletes } : {}),
+    ...(config.floatingTimeZone ? { floatingTimeZone: config.floatingTimeZone } : {}),
+  };
+  const windowOf = (w: { from: number; to: number }) => ({ from: new Date(w.from).toISOString(), to: new Date(w.to).toISOString() });
+  const base = {
+    syncId: config.syncId, provider: config.target.provider, dryRun: !!opts.dryRun,
+    sources: sources.map((s) => s.outcome),
+  };
+
+  let result: SyncRunResult;
+  try {
+    result = await syncCalendars({
+      provider, desired, routing: config.routing, policy, now, dryRun: opts.dryRun,
+      applyOptions: { ...opts.applyOptions, onProgress: (ev) => progressLine(ev, progress) },
+    });
+  } catch (err) {
+    if (err instanceof SourceEmptyError || err instanceof DeleteLimitError) {
+      const override = err instanceof SourceEmptyError
+        ? `set guards.allowEmptySource: true in ${config.file}, or run once with --allow-empty-source`
+        : `raise guards.maxDeletes in ${config.file}, or run once with --force`;
+      await fileStore?.flush();
+      return {
+        ...base, ok: false, window: windowOf(err.plan.window), rooms: roomsFromPlan(err.plan), unmapped: err.plan.unmapped,
+        warnings: [...warnings, ...err.plan.warnings], guard: { guard: err.name as GuardStop['guard'], message: err.message, override }, plan: err.plan,
+      };
+    }
+    throw err;
+  } finally {
+    await fileStore?.flush();
+  }
+
+  const rooms = roomsFromPlan(result.plan, result.report?.calendars);
+  for (const f of result.failedCalendars) {
+    const r = rooms.find((x) => x.calendarId === f.calendarId);
+    if (r) {
+      r.stopped = f.message;
+      r.errors.push(f.message);
+    } else rooms.push({ ...emptyRoom(f.calendarId), stopped: f.message, errors: [f.message] });
+  }
+  if (!opts.dryRun) {
+    // Rooms applyPlan had nothing to write in still get their line.
+    const written = new Set(Object.entries(result.report?.calendars ?? {}).filter(([, c]) => c.batches > 0 || c.failed > 0 || c.notAttempted > 0).map(([id]) => id));
+    for (const r of rooms) if (!written.has(r.calendarId)) progress(roomLine(r));
+  }
+  const ok = result.ok && failedSources.length === 0 && rooms.every((r) => roomOk(r));
+  return {
+    ...base, ok, window: windowOf(result.plan.window), rooms, unmapped: result.plan.unmapped,
+    warnings: [...warnings, ...result.plan.warnings], ...(opts.dryRun ? { plan: result.plan } : {}),
+  };
+}
+
+function originLabel(o: FeedOrigin): string {
+  return o === 'file' ? 'file' : o === 'fetched' ? 'fetched' : o === 'not-modified' ? 'not modified since the last run: stored copy' : 'request budget used up: stored copy';
+}
+
+function describeParseIssues(sourceId: string, issues: ParseIssue[]): string[] {
+  const out = issues.slice(0, MAX_ISSUES_PER_SOURCE).map((i) => `source "${sourceId}": ${describeIssue(i)}`);
+  if (issues.length > MAX_ISSUES_PER_SOURCE) out.push(`source "${sourceId}": … and ${issues.length - MAX_ISSUES_PER_SOURCE} more unusable item(s)`);
+  return out;
+}
+
+function emptyRoom(calendarId: string): RoomOutcome {
+  return { calendarId, created: 0, updated: 0, deleted: 0, unchanged: 0, skipped: 0, failed: 0, notAttempted: 0, errors: [] };
+}
+
+function roomOk(r: RoomOutcome): boolean {
+  return r.failed === 0 && r.notAttempted === 0 && !r.stopped;
+}
+
+/** One row per calendar: counts from the apply report, or (dry run, refused run) what the plan would do. */
+function roomsFromPlan(plan: SyncPlan, applied?: Record<string, CalendarApplyReport>): RoomOutcome[] {
+  const ids = new Set<string>([...Object.keys(plan.calendars), ...plan.ops.map((o) => o.calendarId)]);
+  return [...ids].sort().map((calendarId) => {
+    const a = applied?.[calendarId];
+    if (applied) {
+      if (!a) return emptyRoom(calendarId);
+      return {
+        calendarId, created: a.created, updated: a.updated, deleted: a.deleted, unchanged: a.unchanged, skipped: a.skipped, failed: a.failed,
+        notAttempted: a.notAttempted, ...(a.stopped ? { stopped: a.stopped } : {}),
+        errors: a.errors.map((e) => `${e.op} ${e.key}: ${e.message}${e.status ? ` (HTTP ${e.status})` : ''}`),
+      };
+    }
+    const r = emptyRoom(calendarId);
+    for (const op of plan.ops) {
+      if (op.calendarId !== calendarId) continue;
+      if (op.action === 'create') r.created++;
+      else if (op.action === 'update') r.updated++;
+      else if (op.action === 'delete') r.deleted++;
+      else if (op.action === 'unchanged') r.unchanged++;
+      else r.skipped++;
+    }
+    return r;
+  });
+}
+
+export function roomLine(r: RoomOutcome): string {
+  const mark = roomOk(r) ? '✓' : '✗';
+  const tail = r.stopped ? `  stopped: ${r.stopped}` : r.notAttempted ? `  not attempted ${r.notAttempted}` : '';
+  return `${mark} ${r.calendarId}  created ${r.created} updated ${r.updated} deleted ${r.deleted} unchanged ${r.unchanged} failed ${r.failed}${tail}`;
+}
+
+function progressLine(ev: ApplyProgress, print: (line: string) => void): void {
+  if (ev.type === 'batch-done') print(`  room ${ev.calendarId} : ${ev.done}/${ev.total} writes${ev.failed ? `, ${ev.failed} failed` : ''}`);
+  else if (ev.type === 'retry-wait') print(`  room ${ev.calendarId} : retrying ${ev.ops} write(s) in ${Math.round(ev.delayMs)} ms (retry ${ev.retry})`);
+  else if (ev.type === 'calendar-stopped') print(`  room ${ev.calendarId} : stopped — ${ev.reason}`);
+  else if (ev.type === 'calendar-done') {
+    const a = ev.report;
+    print(roomLine({
+      calendarId: a.calendarId, created: a.created, updated: a.updated, deleted: a.deleted, unchanged: a.unchanged, skipped: a.skipped,
+      failed: a.failed, notAttempted: a.notAttempted, ...(a.stopped ? { stopped: a.stopped } : {}), errors: [],
+    }));
+  }
+}
+
+// --- providers -----------------------------------------------------------------------------------
+
+async function readKeyFile(file: string, configFile: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(configFile, [{ path: 'target.auth.serviceAccountKeyFile', message: `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}` }]);
+  }
+}
+
+/** Builds the target provider from the config (auth, endpoint overrides, zones). */
+export async function createProvider(config: RelayConfig, store: FeedStateStore, now: () => number): Promise<CalendarProvider> {
+  const t = config.target;
+  // Reads are retried (Retry-After honoured) in the transport; writes only by applyPlan.
+  const transport = createFetchHttpPort({ now });
+  const fixed = (token: string) => ({ getToken: async () => token, invalidate: () => undefined });
+  if (t.provider === 'google') {
+    const a = t.auth;
+    let tokenSource;
+    if (a.kind === 'serviceAccount') {
+      let creds;
+      try {
+        creds = serviceAccountFromKeyFile(await readKeyFile(a.serviceAccountKeyFile, config.file), [CALENDAR_SCOPE], a.subject);
+      } catch (err) {
+        if (err instanceof ConfigError) throw err;
+        throw new ConfigError(config.file, [{ path: 'target.auth.serviceAccountKeyFile', message: `${a.serviceAccountKeyFile} is not a service-account key file: ${(err as Error).message}` }]);
+      }
+      if (a.tokenUrl) creds.tokenUrl = a.tokenUrl;
+      tokenSource = serviceAccountTokenSource(creds, { http: transport, now });
+    } else if (a.kind === 'refreshToken') {
+      tokenSource = googleRefreshTokenSource({ clientId: a.clientId, clientSecret: a.clientSecret, refreshToken: a.refreshToken, ...(a.tokenUrl ? { tokenUrl: a.tokenUrl } : {}) }, { http: transport, now });
+    } else tokenSource = fixed(a.accessToken);
+    const http = createGoogleHttpPort({ tokenSource, rootUrl: t.rootUrl, directoryRootUrl: t.directoryRootUrl, transport });
+    return new GoogleCalendarProvider({
+      http, onAuthRejected: () => tokenSource.invalidate(),
+      ...(t.rootUrl ? { rootUrl: t.rootUrl } : {}), ...(t.directoryRootUrl ? { directoryRootUrl: t.directoryRootUrl } : {}),
+      ...(t.defaultTimeZone ? { defaultTimeZone: t.defaultTimeZone } : {}),
+    });
+  }
+  const a = t.auth;
+  let tokenSource;
+  if (a.kind === 'clientCredentials') {
+    tokenSource = clientCredentialsTokenSource({ http: transport, tenantId: a.tenantId, clientId: a.clientId, clientSecret: a.clientSecret, now, ...(a.authority ? { authority: a.authority } : {}) });
+  } else if (a.kind === 'refreshToken') {
+    // Microsoft rotates refresh tokens: the newest one is kept in the state store and preferred.
+    const key = `microsoft-refresh-token:${a.tenantId}:${a.clientId}`;
+    const rotated = await store.get(key);
+    tokenSource = graphRefreshTokenSource({
+      http: transport, tenantId: a.tenantId, clientId: a.clientId, refreshToken: rotated ?? a.refreshToken, now,
+      ...(a.clientSecret ? { clientSecret: a.clientSecret } : {}), ...(a.authority ? { authority: a.authority } : {}),
+      onRefreshToken: (token) => store.set(key, token),
+    });
+  } else tokenSource = fixed(a.accessToken);
+  const http = createGraphHttpPort({ tokenSource, baseUrl: t.baseUrl, transport });
+  return new GraphCalendarProvider({
+    http, now,
+    ...(t.baseUrl ? { baseUrl: t.baseUrl } : {}), ...(t.timeZoneStyle ? { timeZoneStyle: t.timeZoneStyle } : {}),
+    ...(t.defaultTimeZone ? { defaultTimeZone: t.defaultTimeZone } : {}),
+  });
+}
+
+// --- output ---------------------------------------------------------------------------------------
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+function padStart(s: string | number, n: number): string {
+  const t = String(s);
+  return t.length >= n ? t : ' '.repeat(n - t.length) + t;
+}
+
+/** The final report table (and unmapped events, warnings, the guard that stopped the run). */
+export function formatReport(o: RelaySyncOutcome): string {
+  const lines: string[] = [];
+  const w = Math.max(4, ...o.rooms.map((r) => r.calendarId.length));
+  lines.push('');
+  lines.push(`${o.dryRun ? 'Dry run (nothing written)' : 'Report'} — sync ${o.syncId} → ${o.provider === 'google' ? 'Google Calendar' : 'Microsoft 365'}, window ${o.window.from.slice(0, 10)} … ${o.window.to.slice(0, 10)}`);
+  lines.push(`  ${pad('room', w)}  created updated deleted unchanged failed`);
+  const total = emptyRoom('total');
+  for (const r of o.rooms) {
+    lines.push(`  ${pad(r.calendarId, w)}  ${padStart(r.created, 7)} ${padStart(r.updated, 7)} ${padStart(r.deleted, 7)} ${padStart(r.unchanged, 9)} ${padStart(r.failed + r.notAttempted, 6)}${r.stopped ? `  stopped: ${r.stopped}` : ''}`);
+    for (const k of ['created', 'updated', 'deleted', 'unchanged', 'failed', 'notAttempted'] as const) total[k] += r[k];
+  }
+  lines.push(`  ${pad('total', w)}  ${padStart(total.created, 7)} ${padStart(total.updated, 7)} ${padStart(total.deleted, 7)} ${padStart(total.unchanged, 9)} ${padStart(total.failed + total.notAttempted, 6)}`);
+  for (const r of o.rooms) for (const e of r.errors.slice(0, 5)) lines.push(`  ✗ ${r.calendarId}: ${e}`);
+  const failedSources = o.sources.filter((s) => !s.ok);
+  if (failedSources.length) {
+    lines.push(`Failed sources (${failedSources.length}) — their events on the target were kept, not deleted:`);
+    for (const s of failedSources) lines.push(`  ✗ ${s.failure}`);
+  }
+  if (o.unmapped.length) {
+    lines.push(`Unmapped events (${o.unmapped.length}) — not routed to any room:`);
+    for (const u of o.unmapped) lines.push(`  "${u.title}" ${formatCliTime(u.start)}${u.sourceId ? ` from ${u.sourceId}` : ''}: ${u.reason}`);
+  }
+  const otherWarnings = o.warnings.filter((x) => !x.startsWith('not routed: '));
+  if (otherWarnings.length) {
+    lines.push(`Warnings (${otherWarnings.length}):`);
+    for (const x of otherWarnings) lines.push(`  ${x}`);
+  }
+  if (o.guard) {
+    lines.push(`✗ stopped by the ${o.guard.guard} guard: nothing was written.`);
+    lines.push(`  ${o.guard.message}`);
+    lines.push(`  override: ${o.guard.override}`);
+  }
+  lines.push(o.ok ? (o.dryRun ? 'OK: plan shown above, nothing written.' : 'OK: every room is in sync.') : 'FAILED: see above (exit code 1).');
+  return lines.join('\n') + '\n';
+}
+
+/** The plan of a dry run: what would be created/updated/deleted, with reasons. */
+export function formatPlan(plan: SyncPlan): string {
+  const lines: string[] = [];
+  const byRoom = new Map<string, PlannedOp[]>();
+  for (const op of plan.ops) {
+    const list = byRoom.get(op.calendarId) ?? [];
+    list.push(op);
+    byRoom.set(op.calendarId, list);
+  }
+  for (const [room, ops] of [...byRoom].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    lines.push(`room ${room}:`);
+    for (const op of ops) {
+      if (op.action === 'unchanged' || op.action === 'skip') continue;
+      const what = op.event ? `"${op.event.title}" ${formatCliTime(op.event.start)}` : op.targetId ? `event ${op.targetId}` : op.key;
+      lines.push(`  ${pad(op.action, 6)} ${what} — ${op.reason}`);
+    }
+    const unchanged = ops.filter((o) => o.action === 'unchanged').length;
+    const skipped = ops.filter((o) => o.action === 'skip');
+    if (unchanged) lines.push(`  ${unchanged} unchanged`);
+    if (skipped.length) {
+      const reasons = new Map<string, number>();
+      for (const s of skipped) reasons.set(s.reason, (reasons.get(s.reason) ?? 0) + 1);
+      lines.push(`  ${skipped.length} skipped: ${[...reasons].map(([r, n]) => `${n}× ${r}`).join('; ')}`);
+    }
+  }
+  return lines.join('\n') + (lines.length ? '\n' : '');
+}
+
+/** JSON form of the outcome (--json): the plan's ops without event bodies. */
+export function outcomeJson(o: RelaySyncOutcome): unknown {
+  const { plan, ...rest } = o;
+  return {
+    ...rest,
+    ...(plan ? {
+      plan: {
+        counts: plan.counts,
+        ops: plan.ops.map((op) => ({
+          action: op.action, calendarId: op.calendarId, key: op.key, reason: op.reason,
+          ...(op.targetId ? { targetId: op.targetId } : {}),
+          ...(op.event ? { title: op.event.title, start: formatCliTime(op.event.start) } : {}),
+        })),
+      },
+    } : {}),
+  };
+}
+
+// --- the command ---------------------------------------------------------------------------------
+
+export interface SyncCommandDeps {
+  env?: Record<string, string | undefined>;
+  feedStore?: FeedStateStore;
+  fetch?: typeof fetch;
+  applyOptions?: ApplyOptions;
+}
+
+export function makeSyncCommand(deps: SyncCommandDeps = {}) {
+  return async (argv: string[], io: CommandIo): Promise<number> => {
+    const args = parseArgs(argv, { values: ['config'], flags: ['dry-run', 'json', 'force', 'allow-empty-source'] });
+    if (args.positionals.length) throw new UsageError(`sync takes no positional arguments (got "${args.positionals[0]}"); use --config relay.yaml`);
+    const file = optionValue(args, 'config');
+    if (!file) throw new UsageError('sync needs --config <relay.yaml> (format: docs/config.md)');
+    const json = args.options.has('json');
+    const dryRun = args.options.has('dry-run');
+    let config: RelayConfig;
+    let outcome: RelaySyncOutcome;
+    try {
+      config = await loadConfigFile(file, deps.env ?? process.env);
+      const print = json ? io.stderr : io.stdout;
+      print(`calendar-relay sync ${config.syncId}: ${config.sources.length} source(s) → ${config.target.provider === 'google' ? 'Google Calendar' : 'Microsoft 365'}${dryRun ? ' (dry run)' : ''}\n`);
+      outcome = await runRelaySync(config, {
+        now: io.now, dryRun, force: args.options.has('force'), allowEmptySource: args.options.has('allow-empty-source'),
+        progress: (line) => print(line + '\n'), feedStore: deps.feedStore, fetch: deps.fetch, applyOptions: deps.applyOptions,
+      });
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        io.stderr(`calendar-relay: ${err.message}\n`);
+        return 2;
+      }
+      throw err;
+    }
+    if (json) io.stdout(JSON.stringify(outcomeJson(outcome), null, 2) + '\n');
+    else {
+      if (outcome.plan && (dryRun || outcome.guard)) io.stdout((outcome.guard ? '\nPlan that was refused:\n' : '\nPlan:\n') + formatPlan(outcome.plan));
+      io.stdout(formatReport(outcome));
+    }
+    if (outcome.guard) io.stderr(`calendar-relay: stopped by the ${outcome.guard.guard} guard — override: ${outcome.guard.override}\n`);
+    return outcome.ok ? 0 : 1;
+  };
+}
+
+export const syncCommand = makeSyncCommand();

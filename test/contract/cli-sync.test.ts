@@ -1,0 +1,296 @@
+/**
+ * `calendar-relay sync` end to end, in-process through main([...]), against the emulator for both
+ * providers (Google with a service account, Microsoft 365 with client credentials): first sync
+ * creates, a re-run writes nothing, a removed event is deleted, --dry-run writes nothing, a
+ * failing source deletes nothing, the empty-source guard stops with its override named, --json,
+ * exit codes, and a person's own booking is never touched.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../cli';
+import { startEmulator, type Emulator } from '../../emulator';
+
+const NOW = Date.UTC(2026, 10, 22, 8, 0, 0);
+const started = Date.now();
+const clock = () => NOW + (Date.now() - started);
+
+const ROOM1 = 'room-1@rooms.example';
+const ROOM2 = 'room-2@rooms.example';
+const PERSONAL = 'Booked by a person';
+
+let emu: Emulator;
+let dir: string;
+let server: Server;
+let serverUrl: string;
+let remote: { status: number; body: string };
+
+function vevent(uid: string, title: string, day: number, location: string): string {
+  const d = `202612${String(day).padStart(2, '0')}`;
+  return `BEGIN:VEVENT\r\nUID:${uid}\r\nDTSTAMP:20261120T000000Z\r\nDTSTART;TZID=Europe/Berlin:${d}T090000\r\nDTEND;TZID=Europe/Berlin:${d}T100000\r\nSUMMARY:${title}\r\nLOCATION:${location}\r\nEND:VEVENT\r\n`;
+}
+function ics(...events: string[]): string {
+  return `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n${events.join('')}END:VCALENDAR\r\n`;
+}
+const LOCAL_EVENTS = [vevent('a1', 'Alpha', 1, 'Room 1'), vevent('a2', 'Bravo', 2, 'Room 1'), vevent('a3', 'Charlie', 3, 'Room 2')];
+
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { stdout: (t) => void (out += t), stderr: (t) => void (err += t), now: clock });
+  return { code, out, err };
+}
+
+const WRITE_KINDS = ['google:insert', 'google:import', 'google:patch', 'google:update', 'google:delete', 'graph:create', 'graph:patch', 'graph:delete'];
+const writes = () => WRITE_KINDS.reduce((n, k) => n + (emu.log.byKind[k] ?? 0), 0);
+
+beforeAll(async () => {
+  emu = await startEmulator({ now: clock, limits: true });
+  dir = await mkdtemp(join(tmpdir(), 'cli-sync-'));
+  server = createServer((_req, res) => {
+    res.writeHead(remote.status, { 'content-type': 'text/calendar' });
+    res.end(remote.body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/remote.ics`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+  await emu.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Setup {
+  config: string;
+  /** Target events carrying a sync stamp, by room: titles. */
+  owned(room: string): string[];
+  personalPresent(): boolean;
+}
+
+async function setupGoogle(): Promise<Setup> {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  emu.google.registerServiceAccount('relay@test.iam.gserviceaccount.com', publicKey);
+  await writeFile(join(dir, 'key.json'), JSON.stringify({ type: 'service_account', client_email: 'relay@test.iam.gserviceaccount.com', private_key: privateKey }));
+  for (const r of [ROOM1, ROOM2]) emu.google.createCalendar(r, { timeZone: 'Europe/Berlin' });
+  emu.google.seedEvent(ROOM1, { summary: PERSONAL, start: { dateTime: '2026-12-01T12:00:00Z' }, end: { dateTime: '2026-12-01T13:00:00Z' } });
+  const live = (room: string) => emu.google.listRaw(room).filter((e) => e.status !== 'cancelled' && !e.recurringEventId);
+  return {
+    config: `
+target:
+  provider: google
+  rootUrl: ${emu.url}/
+  auth:
+    serviceAccountKeyFile: key.json
+    subject: admin@rooms.example
+    tokenUrl: ${emu.url}/token
+`,
+    owned: (room) => live(room).filter((e) => e.extendedProperties?.private).map((e) => e.summary as string).sort(),
+    personalPresent: () => live(ROOM1).some((e) => e.summary === PERSONAL),
+  };
+}
+
+async function setupMicrosoft(): Promise<Setup> {
+  emu.graph.registerApp('client-1', 'secret-1', 'tenant-1');
+  for (const r of [ROOM1, ROOM2]) emu.graph.addRoom({ email: r, displayName: r });
+  emu.graph.seedEvent(ROOM1, { subject: PERSONAL, start: { dateTime: '2026-12-01T12:00:00', timeZone: 'UTC' }, end: { dateTime: '2026-12-01T13:00:00', timeZone: 'UTC' } });
+  const live = (room: string) => emu.graph.listRaw(room);
+  return {
+    config: `
+target:
+  provider: microsoft
+  baseUrl: ${emu.url}/v1.0
+  timeZoneStyle: windows
+  auth:
+    tenantId: tenant-1
+    clientId: client-1
+    clientSecret: secret-1
+    authority: ${emu.url}
+`,
+    owned: (room) => live(room).filter((e) => e.singleValueExtendedProperties.length > 0).map((e) => e.fields.subject as string).sort(),
+    personalPresent: () => live(ROOM1).some((e) => e.fields.subject === PERSONAL),
+  };
+}
+
+async function writeConfig(setup: Setup, extra = '', name = 'relay.yaml'): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, `syncId: cli-test
+${setup.config}
+sources:
+  - id: local
+    file: local.ics
+    preset: ics
+  - id: remote
+    url: ${serverUrl}
+    preset: ics
+    timeoutMs: 2000
+routing:
+  by: location
+  map:
+    Room 1: ${ROOM1}
+    Room 2: ${ROOM2}
+${extra}`);
+  return file;
+}
+
+describe.each([
+  ['google', setupGoogle],
+  ['microsoft', setupMicrosoft],
+])('sync into %s', (_provider, setupFn) => {
+  let setup: Setup;
+  let config: string;
+
+  beforeAll(async () => {
+    emu.reset();
+    setup = await setupFn();
+    config = await writeConfig(setup);
+    await writeFile(join(dir, 'local.ics'), ics(...LOCAL_EVENTS));
+    remote = { status: 200, body: ics(vevent('r1', 'Remote one', 4, 'Room 2'), vevent('r2', 'Unmapped', 5, 'Cellar')) };
+  });
+  afterEach(() => {
+    expect(emu.internalErrors).toEqual([]);
+  });
+
+  it('first run creates every routed event, with progress lines and a report', async () => {
+    const r = await run('sync', '--config', config);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(setup.owned(ROOM1)).toEqual(['Alpha', 'Bravo']);
+    expect(setup.owned(ROOM2)).toEqual(['Charlie', 'Remote one']);
+    expect(r.out).toContain(`room ${ROOM1} : 2/2 writes`);
+    expect(r.out).toContain(`✓ ${ROOM1}  created 2 updated 0 deleted 0 unchanged 0 failed 0`);
+    expect(r.out).toContain(`✓ ${ROOM2}  created 2 updated 0 deleted 0 unchanged 0 failed 0`);
+    expect(r.out).toMatch(/total\s+4\s+0\s+0\s+0\s+0/);
+    expect(r.out).toContain('Unmapped events (1)');
+    expect(r.out).toContain('"Unmapped"');
+    expect(r.out).toContain('location "Cellar" not in the room map');
+    expect(setup.personalPresent()).toBe(true);
+  });
+
+  it('a re-run writes nothing', async () => {
+    const before = writes();
+    const r = await run('sync', '--config', config);
+    expect(r.code).toBe(0);
+    expect(writes()).toBe(before);
+    expect(r.out).toContain(`✓ ${ROOM1}  created 0 updated 0 deleted 0 unchanged 2 failed 0`);
+    expect(r.out).toMatch(/total\s+0\s+0\s+0\s+4\s+0/);
+  });
+
+  it('--dry-run shows the plan with reasons and writes nothing', async () => {
+    await writeFile(join(dir, 'local.ics'), ics(LOCAL_EVENTS[0], LOCAL_EVENTS[2], vevent('a4', 'Delta', 6, 'Room 1')));
+    const before = writes();
+    const r = await run('sync', '--config', config, '--dry-run');
+    expect(r.code).toBe(0);
+    expect(writes()).toBe(before);
+    expect(r.out).toMatch(/create\s+"Delta" 2026-12-06T08:00:00Z — new in source/);
+    expect(r.out).toMatch(/delete\s+event \S+ — removed from source/);
+    expect(r.out).toContain('Dry run (nothing written)');
+    expect(setup.owned(ROOM1)).toEqual(['Alpha', 'Bravo']);
+  });
+
+  it('the real run then creates and deletes as planned (deletion propagates)', async () => {
+    const r = await run('sync', '--config', config);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`✓ ${ROOM1}  created 1 updated 0 deleted 1 unchanged 1 failed 0`);
+    expect(setup.owned(ROOM1)).toEqual(['Alpha', 'Delta']);
+    expect(setup.personalPresent()).toBe(true);
+  });
+
+  it('a failing source is reported, exits 1, and its events are not deleted', async () => {
+    remote = { status: 500, body: 'boom' };
+    const before = writes();
+    const r = await run('sync', '--config', config);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('source "remote"');
+    expect(r.out).toContain('HTTP 500');
+    expect(r.out).toContain('Failed sources (1)');
+    expect(writes()).toBe(before);
+    expect(setup.owned(ROOM2)).toEqual(['Charlie', 'Remote one']);
+    remote = { status: 200, body: ics(vevent('r1', 'Remote one', 4, 'Room 2')) };
+  });
+
+  it('an empty source trips SourceEmptyError (exit 1, override named); --allow-empty-source deletes', async () => {
+    remote = { status: 200, body: ics() };
+    const before = writes();
+    const r = await run('sync', '--config', config);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('stopped by the SourceEmptyError guard');
+    expect(r.err).toContain('--allow-empty-source');
+    expect(r.err).toContain('guards.allowEmptySource');
+    expect(writes()).toBe(before);
+    expect(setup.owned(ROOM2)).toEqual(['Charlie', 'Remote one']);
+
+    const forced = await run('sync', '--config', config, '--allow-empty-source');
+    expect(forced.code).toBe(0);
+    expect(setup.owned(ROOM2)).toEqual(['Charlie']);
+    remote = { status: 200, body: ics(vevent('r1', 'Remote one', 4, 'Room 2')) };
+  });
+
+  it('the delete limit stops a large deletion with its override named', async () => {
+    const limited = await writeConfig(setup, 'guards:\n  maxDeletes: { count: 1 }\n', 'limited.yaml');
+    await writeFile(join(dir, 'local.ics'), ics(vevent('a9', 'Only one left', 9, 'Room 2')));
+    const before = writes();
+    const r = await run('sync', '--config', limited);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('stopped by the DeleteLimitError guard');
+    expect(r.err).toContain('--force');
+    expect(writes()).toBe(before);
+    expect(setup.owned(ROOM1)).toEqual(['Alpha', 'Delta']);
+    await writeFile(join(dir, 'local.ics'), ics(LOCAL_EVENTS[0], LOCAL_EVENTS[2], vevent('a4', 'Delta', 6, 'Room 1')));
+  });
+
+  it('--json prints the report as JSON (progress on stderr)', async () => {
+    const r = await run('sync', '--config', config, '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out) as { ok: boolean; rooms: Array<{ calendarId: string; created: number; unchanged: number }>; unmapped: unknown[]; sources: Array<{ id: string; ok: boolean; events: number }> };
+    expect(report.ok).toBe(true);
+    expect(report.rooms.map((x) => x.calendarId).sort()).toEqual([ROOM1, ROOM2]);
+    expect(report.rooms.find((x) => x.calendarId === ROOM2)!.created).toBe(1); // "Remote one" came back
+    expect(report.sources).toEqual([expect.objectContaining({ id: 'local', ok: true, events: 3 }), expect.objectContaining({ id: 'remote', ok: true, events: 1 })]);
+    expect(r.err).toContain('source local: 3 event(s)');
+  });
+
+  it('a room that does not exist fails that room only (exit 1)', async () => {
+    const bad = join(dir, 'bad-room.yaml');
+    await writeFile(bad, `syncId: cli-test
+${setup.config}
+sources:
+  - id: local
+    file: local.ics
+routing:
+  by: location
+  map:
+    Room 1: ${ROOM1}
+    Room 2: nowhere@rooms.example
+`);
+    const r = await run('sync', '--config', bad);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/✗ nowhere@rooms\.example/);
+    expect(r.out).toContain(`✓ ${ROOM1}`);
+  });
+});
+
+describe('usage and config errors', () => {
+  it('without --config → exit 2', async () => {
+    const r = await run('sync');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('sync needs --config');
+  });
+
+  it('an invalid config → exit 2 with the path and the problem', async () => {
+    const file = join(dir, 'invalid.yaml');
+    await writeFile(file, 'syncId: x\ntarget: { provider: google, auth: { accessToken: t } }\nsources:\n  - id: a\n    file: a.ics\n  - id: b\n    file: b.json\n    preset: xml\nrouting: { target: r@x }\n');
+    const r = await run('sync', '--config', file);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('sources[1].preset: must be one of auto, ics, caldn, learningspace, sonderplan, generic (got "xml")');
+  });
+
+  it('a missing config file → exit 2', async () => {
+    const r = await run('sync', '--config', join(dir, 'nope.yaml'));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('(file): no such file');
+  });
+});

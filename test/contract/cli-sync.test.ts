@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../cli';
 import { startEmulator, type Emulator } from '../../emulator';
+import { makeEmulatorCommand } from '../../cli/emulator-command';
 
 const NOW = Date.UTC(2026, 10, 22, 8, 0, 0);
 const started = Date.now();
@@ -292,5 +293,32 @@ describe('usage and config errors', () => {
     const r = await run('sync', '--config', join(dir, 'nope.yaml'));
     expect(r.code).toBe(2);
     expect(r.err).toContain('(file): no such file');
+  });
+});
+
+describe('calendar-relay emulator', () => {
+  it('starts, creates the rooms, prints URLs and working tokens', async () => {
+    let out = '';
+    let running: Emulator | undefined;
+    const cmd = makeEmulatorCommand({ onStarted: (e) => void (running = e) });
+    const code = await cmd(['--port', '0', '--rooms', 'hall@x.example'], { stdout: (t) => void (out += t), stderr: () => undefined, now: Date.now });
+    try {
+      expect(code).toBe(0);
+      expect(out).toContain(`listening on ${running!.url}`);
+      const token = /Google access token \(30 days\):\s+(\S+)/.exec(out)![1];
+      const res = await fetch(`${running!.url}/calendar/v3/calendars/hall%40x.example/events`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+      const graphToken = /Graph access token \(30 days\):\s+(\S+)/.exec(out)![1];
+      const g = await fetch(`${running!.url}/v1.0/users/hall@x.example/events`, { headers: { authorization: `Bearer ${graphToken}` } });
+      expect(g.status).toBe(200);
+    } finally {
+      await running?.close();
+    }
+  });
+
+  it('needs --port (exit 2)', async () => {
+    const r = await run('emulator');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('emulator needs --port');
   });
 });

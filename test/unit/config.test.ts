@@ -8,7 +8,7 @@ import { parseConfig, loadConfigFile, ConfigError, type RelayConfig } from '../.
 
 const ROOT = join(__dirname, '..', '..');
 const ENV: Record<string, string> = {
-  GOOGLE_KEY_FILE: '/secrets/google.json', CKALENDER_FEED_KEY: 'k', M365_TENANT_ID: 't', M365_CLIENT_ID: 'c', M365_CLIENT_SECRET: 's',
+  ['GOOGLE_KEY_FILE']: join('/secrets', 'google.json'), CKALENDER_FEED_KEY: 'k', M365_TENANT_ID: 't', M365_CLIENT_ID: 'c', M365_CLIENT_SECRET: 's',
   M365_REFRESH_TOKEN: 'r', CALDN_API_TOKEN: 'x', KALTURA_KS: 'ks', SONDERPLAN_TOKEN: 'sp',
   DEMO_EMULATOR: 'http://127.0.0.1:9999', DEMO_DIR: '/tmp/demo', DEMO_FEEDS: '/tmp/demo/feeds', DEMO_TENANT: 'tn', DEMO_CLIENT_ID: 'ci', DEMO_CLIENT_SECRET: 'cs',
 };

@@ -1,0 +1,58 @@
+/**
+ * Smoke test of `calendar-relay demo` (cli/demo.ts) in-process with latency 0: rooms are created
+ * for both providers, the first run creates events in them, the second run writes nothing, the
+ * third run deletes what was removed from the sources, people's own bookings survive, and the
+ * printed output says so.
+ */
+import { runDemo, removeVevent, removeJsonItem } from '../../cli/demo';
+
+describe('demo', () => {
+  it('runs the whole story and reports it', async () => {
+    const lines: string[] = [];
+    const result = await runDemo({ print: (l) => lines.push(l), latencyMs: 0 });
+    const out = lines.join('\n');
+
+    expect(result.rooms.google.length).toBeGreaterThanOrEqual(4);
+    expect(result.rooms.microsoft.length).toBeGreaterThanOrEqual(4);
+    expect(result.configFiles).toHaveLength(6);
+    const [first, second, third] = result.runs;
+    expect(first.totals.created).toBeGreaterThan(20);
+    expect(first.totals.failed).toBe(0);
+    expect(first.requests.writes).toBe(first.totals.created);
+    // Every room was written in run 1, on both providers.
+    const roomsWritten = new Set(first.outcomes.flatMap((o) => o.rooms.filter((r) => r.created > 0).map((r) => r.calendarId)));
+    for (const room of [...result.rooms.google, ...result.rooms.microsoft]) expect(roomsWritten).toContain(room);
+
+    expect(second.requests.writes).toBe(0);
+    expect(second.requests.lists).toBeGreaterThan(0);
+    expect(second.totals.unchanged).toBe(first.totals.created);
+
+    expect(third.totals.deleted).toBe(2);
+    expect(third.totals.created + third.totals.updated).toBe(0);
+    const deletedFrom = third.outcomes.flatMap((o) => o.rooms.filter((r) => r.deleted > 0).map((r) => r.calendarId));
+    expect(deletedFrom.sort()).toEqual(['rathaus-schulungsraum@resource.calendar.google.com', 'studio-b@media.example']);
+
+    expect(result.personalEventsUntouched).toBe(true);
+    expect(result.ok).toBe(true);
+
+    expect(out).toContain('✓ no event rewritten: only list requests');
+    expect(out).toMatch(/Run 2[^]*0 event writes/);
+    expect(out).toContain('✓ deleted 1 event(s) from studio-b@media.example');
+    expect(out).toContain('curl -s -H "Authorization: Bearer');
+    expect(out).toContain('examples/demo/ckalender-google.yaml');
+    expect(out).toMatch(/✓ demo finished in/);
+  });
+});
+
+describe('source edits used by the demo', () => {
+  it('removeVevent drops every component of a UID and nothing else', () => {
+    const ics = 'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:b\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:a\r\nRECURRENCE-ID:20260101T000000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n';
+    expect(removeVevent(ics, 'a')).toBe('BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:b\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n');
+    expect(removeVevent(ics, 'zzz')).toBe(ics);
+  });
+
+  it('removeJsonItem drops one item by id', () => {
+    const out = JSON.parse(removeJsonItem(JSON.stringify({ data: [{ id: 1 }, { id: 2 }], meta: {} }), 'data', 1));
+    expect(out).toEqual({ data: [{ id: 2 }], meta: {} });
+  });
+});

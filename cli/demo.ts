@@ -111,7 +111,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const print = opts.print;
   const root = opts.root ?? findDemoRoot();
   const started = Date.now();
-  const now = () => DEMO_EPOCH + (Date.now() - started);
+  // Near the feeds' dates the real clock is used; otherwise the demo's clock starts at DEMO_EPOCH.
+  const shift = Math.abs(started - DEMO_EPOCH) < 3 * 86_400_000 ? 0 : DEMO_EPOCH - started;
+  const now = () => Date.now() + shift;
   const work = await mkdtemp(join(tmpdir(), 'calendar-relay-demo-'));
   const feeds = join(work, 'feeds');
   let emu: Emulator | undefined;
@@ -121,6 +123,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     print('');
     emu = await startEmulator({ port: opts.port ?? 0, latencyMs: opts.latencyMs ?? 10, now, limits: true });
     print(`▸ emulator on ${emu.url} (latency ${opts.latencyMs ?? 10} ms per request, Google/Outlook limits on)`);
+    if (shift) print(`▸ the sample feeds are dated around ${new Date(DEMO_EPOCH).toISOString().slice(0, 10)}: the emulator and the syncs run on a clock starting there`);
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
     emu.google.registerServiceAccount(SERVICE_ACCOUNT, publicKey);
     await writeFile(join(work, 'google-service-account.json'), JSON.stringify({
@@ -243,8 +246,14 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       print('');
       print(`The emulator keeps running on ${emu.url} (tokens above are valid for 24 h). Export for your own runs:`);
       for (const [k, v] of Object.entries(env)) print(`  export ${k}='${v}'`);
+      if (shift) {
+        // Your own runs use the real clock (token signatures are checked against the emulator's).
+        emu.clock.advance(-shift);
+        print(`(The emulator's clock is back on real time for your own runs; the sample events are dated ${new Date(DEMO_EPOCH).toISOString().slice(0, 7)}, so widen window: in a copied config to see them.)`);
+      }
       print('Press Ctrl-C to stop.');
       await opts.keepUntil;
+      print('stopping the emulator…');
     }
     return result;
   } finally {

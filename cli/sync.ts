@@ -327,7 +327,7 @@ export function formatReport(o: RelaySyncOutcome): string {
   const lines: string[] = [];
   const w = Math.max(4, ...o.rooms.map((r) => r.calendarId.length));
   lines.push('');
-  lines.push(`${o.dryRun ? 'Dry run (nothing written)' : 'Report'} — sync ${o.syncId} → ${o.provider === 'google' ? 'Google Calendar' : 'Microsoft 365'}, window ${o.window.from.slice(0, 10)} … ${o.window.to.slice(0, 10)}`);
+  lines.push(`${o.guard ? 'Refused, nothing written — what the plan would have done' : o.dryRun ? 'Dry run (nothing written)' : 'Report'} — sync ${o.syncId} → ${o.provider === 'google' ? 'Google Calendar' : 'Microsoft 365'}, window ${o.window.from.slice(0, 10)} … ${o.window.to.slice(0, 10)}`);
   lines.push(`  ${pad('room', w)}  created updated deleted unchanged failed`);
   const total = emptyRoom('total');
   for (const r of o.rooms) {

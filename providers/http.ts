@@ -12,14 +12,56 @@
  *   full-jitter backoff (`retryReads`). Writes are NEVER retried here: applyPlan retries only the
  *   failed ops of a batch, where it knows they are idempotent.
  */
-import type { HttpPort, HttpRequest, HttpResponse } from './port';
+import type { HttpPort, HttpRequest, HttpResponse, TokenSource } from './port';
 import { TransportError } from './port';
 import type { RetryPolicy, Sleep } from './retry';
 import { isRetryableStatus, parseRetryAfter, realSleep, resolveRetryPolicy, retryDelay } from './retry';
 
-export interface TokenSource {
-  getToken(): Promise<string>;
-  invalidate?(): void;
+export type { TokenSource } from './port';
+
+/**
+ * The bare transport: one fetch per request, every status resolved, TransportError when no
+ * response arrived (connection error or no response within `timeoutMs`). No auth, no retries.
+ */
+export function fetchTransport(opts: { timeoutMs?: number; fetch?: typeof fetch } = {}): HttpPort {
+  const doFetch = opts.fetch ?? fetch;
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  return async (req: HttpRequest): Promise<HttpResponse> => {
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), timeoutMs);
+    try {
+      const res = await doFetch(req.url, { method: req.method, headers: { ...(req.headers ?? {}) }, body: req.body as string | Uint8Array | undefined, signal: ctrl.signal });
+      const out: Record<string, string> = {};
+      res.headers.forEach((v, k) => {
+        out[k.toLowerCase()] = v;
+      });
+      return { status: res.status, headers: out, body: await res.text() };
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string } };
+      const timedOut = ctrl.signal.aborted;
+      throw new TransportError(`${req.method} ${req.url}: ${timedOut ? `no response within ${timeoutMs} ms` : err.message}`, timedOut ? 'ETIMEDOUT' : err.cause?.code ?? err.name);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+/**
+ * Adds `Authorization: Bearer …` from `tokens` to requests sent through `inner` — only to
+ * `origins` when given, so a token never leaks to another host. A 401 invalidates the token and
+ * the request is sent once more with a fresh one (a 401 means it was not executed, so repeating
+ * is safe for any method); a second 401 is returned as is.
+ */
+export function withBearerToken(inner: HttpPort, tokens: TokenSource, opts: { origins?: string[] } = {}): HttpPort {
+  const origins = opts.origins ? new Set(opts.origins.map((o) => new URL(o).origin)) : undefined;
+  return async (req) => {
+    if (origins && !origins.has(new URL(req.url).origin)) return inner(req);
+    const send = async () => inner({ ...req, headers: { ...(req.headers ?? {}), authorization: `Bearer ${await tokens.getToken()}` } });
+    const res = await send();
+    if (res.status !== 401) return res;
+    tokens.invalidate();
+    return send();
+  };
 }
 
 export interface FetchHttpPortOptions {
@@ -38,43 +80,12 @@ export interface FetchHttpPortOptions {
 }
 
 export function createFetchHttpPort(opts: FetchHttpPortOptions = {}): HttpPort {
-  const doFetch = opts.fetch ?? fetch;
-  const timeoutMs = opts.timeoutMs ?? 60_000;
   const policy = resolveRetryPolicy(opts.retryReads);
   const sleep = opts.sleep ?? realSleep;
   const random = opts.random ?? Math.random;
   const now = opts.now ?? Date.now;
-  const origins = opts.tokenOrigins ? new Set(opts.tokenOrigins.map((o) => new URL(o).origin)) : undefined;
-
-  const once = async (req: HttpRequest, token: string | undefined): Promise<HttpResponse> => {
-    const ctrl = new AbortController();
-    const timer = setTimeout(() => ctrl.abort(), timeoutMs);
-    const headers: Record<string, string> = { ...(req.headers ?? {}) };
-    if (token) headers.authorization = `Bearer ${token}`;
-    try {
-      const res = await doFetch(req.url, { method: req.method, headers, body: req.body as string | Uint8Array | undefined, signal: ctrl.signal });
-      const out: Record<string, string> = {};
-      res.headers.forEach((v, k) => {
-        out[k.toLowerCase()] = v;
-      });
-      return { status: res.status, headers: out, body: await res.text() };
-    } catch (e) {
-      const err = e as Error & { cause?: { code?: string } };
-      const timedOut = ctrl.signal.aborted;
-      throw new TransportError(`${req.method} ${req.url}: ${timedOut ? `no response within ${timeoutMs} ms` : err.message}`, timedOut ? 'ETIMEDOUT' : err.cause?.code ?? err.name);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-
-  const authed = async (req: HttpRequest): Promise<HttpResponse> => {
-    const useToken = opts.token && (!origins || origins.has(new URL(req.url).origin));
-    if (!useToken) return once(req, undefined);
-    const res = await once(req, await opts.token!.getToken());
-    if (res.status !== 401) return res;
-    opts.token!.invalidate?.();
-    return once(req, await opts.token!.getToken());
-  };
+  const transport = fetchTransport({ timeoutMs: opts.timeoutMs, fetch: opts.fetch });
+  const authed = opts.token ? withBearerToken(transport, opts.token, { origins: opts.tokenOrigins }) : transport;
 
   return async (req) => {
     if (req.method !== 'GET') return authed(req);

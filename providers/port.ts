@@ -30,6 +30,13 @@ export interface HttpResponse {
 
 export type HttpPort = (req: HttpRequest) => Promise<HttpResponse>;
 
+/** Where an authenticated HttpPort gets its bearer token (Google and Microsoft token sources implement it). */
+export interface TokenSource {
+  getToken(): Promise<string>;
+  /** Drops a cached token so the next getToken() fetches a fresh one (after a 401). */
+  invalidate(): void;
+}
+
 /** No HTTP response was received (connection reset, DNS, timeout). Safe to retry only if the request was idempotent. */
 export class TransportError extends Error {
   constructor(message: string, readonly code?: string) {

@@ -15,10 +15,8 @@ export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 export const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
 export const DIRECTORY_RESOURCE_SCOPE = 'https://www.googleapis.com/auth/admin.directory.resource.calendar.readonly';
 
-export interface TokenSource {
-  getToken(): Promise<string>;
-  invalidate(): void;
-}
+import type { TokenSource } from '../port';
+export type { TokenSource };
 
 export interface ServiceAccountCredentials {
   clientEmail: string;
@@ -175,17 +173,6 @@ export function staticTokenSource(token: string): TokenSource {
   return { getToken: async () => token, invalidate: () => undefined };
 }
 
-/**
- * Wraps a transport so every request carries `Authorization: Bearer`. A 401 invalidates the token
- * and the request is sent once more with a fresh one; a second 401 is returned as is (the
- * provider reports it as an 'auth' failure).
- */
-export function withBearerAuth(inner: HttpPort, tokens: TokenSource): HttpPort {
-  return async (req) => {
-    const send = async () => inner({ ...req, headers: { ...(req.headers ?? {}), authorization: `Bearer ${await tokens.getToken()}` } });
-    const res = await send();
-    if (res.status !== 401) return res;
-    tokens.invalidate();
-    return send();
-  };
-}
+
+/** Bearer wrapper shared by both providers (providers/http.ts). */
+export { withBearerToken as withBearerAuth } from '../http';

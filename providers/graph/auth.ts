@@ -11,10 +11,8 @@
 import { ProviderError, type HttpPort } from '../port';
 import { retryAfterMs } from './batch';
 
-export interface TokenSource {
-  getToken(): Promise<string>;
-  invalidate(): void;
-}
+import type { TokenSource } from '../port';
+export type { TokenSource };
 
 export const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com';
 export const GRAPH_DEFAULT_SCOPE = 'https://graph.microsoft.com/.default';
@@ -162,20 +160,6 @@ export function refreshTokenSource(opts: RefreshTokenOptions): TokenSource {
   }, now, opts.expirySkewMs ?? 5 * 60_000);
 }
 
-/**
- * An HttpPort that adds `Authorization: Bearer …` from `tokenSource` to every request sent
- * through `inner`. On a 401 it invalidates the token and sends the request once more with a fresh
- * one: a 401 means the request was not executed, so repeating it is safe (also for POST).
- */
-export function withBearerToken(inner: HttpPort, tokenSource: TokenSource): HttpPort {
-  return async (req) => {
-    const send = async (): Promise<Awaited<ReturnType<HttpPort>>> => {
-      const token = await tokenSource.getToken();
-      return inner({ ...req, headers: { ...(req.headers ?? {}), Authorization: `Bearer ${token}` } });
-    };
-    const res = await send();
-    if (res.status !== 401) return res;
-    tokenSource.invalidate();
-    return send();
-  };
-}
+
+/** Bearer wrapper shared by both providers (providers/http.ts). */
+export { withBearerToken } from '../http';

@@ -154,7 +154,7 @@ describe('token sources', () => {
     const tokens = { getToken: async () => `t${n}`, invalidate: () => void n++ };
     const sent: string[] = [];
     const port = withBearerToken(async (r) => {
-      sent.push(r.headers!.Authorization);
+      sent.push(r.headers!.authorization); // header names are case-insensitive; ours are lower-case
       return { status: sent.length === 1 ? 401 : 200, headers: {}, body: '' };
     }, tokens);
     expect((await port({ method: 'POST', url: 'https://graph.microsoft.com/v1.0/$batch' })).status).toBe(200);

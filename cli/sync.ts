@@ -285,7 +285,7 @@ export async function createProvider(config: RelayConfig, store: FeedStateStore,
     } else tokenSource = fixed(a.accessToken);
     const http = createGoogleHttpPort({ tokenSource, rootUrl: t.rootUrl, directoryRootUrl: t.directoryRootUrl, transport });
     return new GoogleCalendarProvider({
-      http, onAuthRejected: () => tokenSource.invalidate(),
+      http, onAuthRejected: () => tokenSource.invalidate?.(),
       ...(t.rootUrl ? { rootUrl: t.rootUrl } : {}), ...(t.directoryRootUrl ? { directoryRootUrl: t.directoryRootUrl } : {}),
       ...(t.defaultTimeZone ? { defaultTimeZone: t.defaultTimeZone } : {}),
     });

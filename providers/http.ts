@@ -59,7 +59,7 @@ export function withBearerToken(inner: HttpPort, tokens: TokenSource, opts: { or
     const send = async () => inner({ ...req, headers: { ...(req.headers ?? {}), authorization: `Bearer ${await tokens.getToken()}` } });
     const res = await send();
     if (res.status !== 401) return res;
-    tokens.invalidate();
+    tokens.invalidate?.();
     return send();
   };
 }

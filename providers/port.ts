@@ -33,8 +33,8 @@ export type HttpPort = (req: HttpRequest) => Promise<HttpResponse>;
 /** Where an authenticated HttpPort gets its bearer token (Google and Microsoft token sources implement it). */
 export interface TokenSource {
   getToken(): Promise<string>;
-  /** Drops a cached token so the next getToken() fetches a fresh one (after a 401). */
-  invalidate(): void;
+  /** Drops a cached token so the next getToken() fetches a fresh one (after a 401); absent for static tokens. */
+  invalidate?(): void;
 }
 
 /** No HTTP response was received (connection reset, DNS, timeout). Safe to retry only if the request was idempotent. */

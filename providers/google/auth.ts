@@ -108,7 +108,7 @@ async function exchange(http: HttpPort, url: string, form: Record<string, string
 }
 
 /** A TokenSource around a fetch function: cache until expiry − 60 s, one fetch at a time. */
-export function cachingTokenSource(fetchToken: (nowMs: number) => Promise<TokenResponse>, now: () => number = Date.now): TokenSource {
+export function cachingTokenSource(fetchToken: (nowMs: number) => Promise<TokenResponse>, now: () => number = Date.now): Required<TokenSource> {
   let cached: TokenResponse | undefined;
   let inFlight: Promise<TokenResponse> | undefined;
   let epoch = 0;
@@ -143,7 +143,7 @@ export interface TokenSourceOptions {
   now?: () => number;
 }
 
-export function serviceAccountTokenSource(creds: ServiceAccountCredentials, opts: TokenSourceOptions): TokenSource {
+export function serviceAccountTokenSource(creds: ServiceAccountCredentials, opts: TokenSourceOptions): Required<TokenSource> {
   const url = creds.tokenUrl ?? GOOGLE_TOKEN_URL;
   return cachingTokenSource((nowMs) => exchange(opts.http, url, {
     grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
@@ -158,7 +158,7 @@ export interface RefreshTokenCredentials {
   tokenUrl?: string;
 }
 
-export function refreshTokenSource(creds: RefreshTokenCredentials, opts: TokenSourceOptions): TokenSource {
+export function refreshTokenSource(creds: RefreshTokenCredentials, opts: TokenSourceOptions): Required<TokenSource> {
   const url = creds.tokenUrl ?? GOOGLE_TOKEN_URL;
   return cachingTokenSource((nowMs) => exchange(opts.http, url, {
     grant_type: 'refresh_token',
@@ -169,7 +169,7 @@ export function refreshTokenSource(creds: RefreshTokenCredentials, opts: TokenSo
 }
 
 /** A fixed token (tests, tokens minted elsewhere). */
-export function staticTokenSource(token: string): TokenSource {
+export function staticTokenSource(token: string): Required<TokenSource> {
   return { getToken: async () => token, invalidate: () => undefined };
 }
 

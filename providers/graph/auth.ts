@@ -126,7 +126,7 @@ function expiresIn(body: TokenResponse): number {
 }
 
 /** App-only token source (client credentials grant). */
-export function clientCredentialsTokenSource(opts: ClientCredentialsOptions): TokenSource {
+export function clientCredentialsTokenSource(opts: ClientCredentialsOptions): Required<TokenSource> {
   const now = opts.now ?? Date.now;
   return new CachingTokenSource(async () => {
     const body = await requestToken(opts, {
@@ -140,7 +140,7 @@ export function clientCredentialsTokenSource(opts: ClientCredentialsOptions): To
 }
 
 /** Delegated token source (refresh token grant); follows refresh-token rotation. */
-export function refreshTokenSource(opts: RefreshTokenOptions): TokenSource {
+export function refreshTokenSource(opts: RefreshTokenOptions): Required<TokenSource> {
   const now = opts.now ?? Date.now;
   let refreshToken = opts.refreshToken;
   return new CachingTokenSource(async () => {

@@ -37,6 +37,10 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     return name ? 0 : 2;
   }
   const command = commands[name];
+  if (command && (rest.includes('--help') || rest.includes('-h'))) {
+    io.stdout(USAGE + '\n');
+    return 0;
+  }
   try {
     if (!command) throw new UsageError(`unknown command "${name}"`);
     return await command(rest, io);

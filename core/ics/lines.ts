@@ -73,54 +73,146 @@ function countUtf8Sequences(bytes: Uint8Array): { valid: number; invalid: number
   return { valid, invalid };
 }
 
-/** Unfolded content lines in file order; `lineNos[i]` is where `lines[i]` starts (1-based). */
-export interface LogicalLines {
-  lines: string[];
-  lineNos: number[];
-}
-
-const LINE_BREAK = /\r\n|\n|\r/;
-
 /**
- * Splits on any line end and unfolds continuation lines (leading space or TAB, RFC 5545 §3.1).
- * Blank and whitespace-only physical lines are dropped without ending the logical line, so
- * `DTSTART\n\n ;VALUE=DATE\n :20031225` still unfolds to one line.
+ * The logical (unfolded) content lines of a text, kept as offsets: no line is copied until it is
+ * read, and only folded lines are ever joined. A 20,000-event feed has ~300,000 lines; keeping
+ * them all as strings for the whole parse cost more in garbage collection than reading them.
+ *
+ * Rules (RFC 5545 §3.1 plus what real feeds do): CRLF, LF and lone CR all end a physical line; a
+ * physical line starting with a space or TAB continues the logical line before it (one leading
+ * character dropped); blank physical lines never end a logical line, so
+ * `DTSTART\n\n ;VALUE=DATE\n :20031225` is still one line. A continuation with nothing to continue
+ * (the file's first lines) becomes a line of its own, trimmed, if anything is left.
  */
-export function unfoldLines(text: string): LogicalLines {
-  const physical = text.split(LINE_BREAK);
-  const lines: string[] = [];
-  const lineNos: number[] = [];
-  let current: string | undefined;
-  let currentNo = 0;
-  for (let i = 0; i < physical.length; i++) {
-    const p = physical[i];
-    if (p.length === 0) continue;
-    const c = p.charCodeAt(0);
-    if (c === 32 || c === 9) {
-      if (current !== undefined) {
-        current += p.slice(1);
-        continue;
+export class ContentLines {
+  /** Number of logical lines. */
+  count = 0;
+  private starts: Int32Array;
+  /** End (exclusive) of the last physical line of the logical line. */
+  private ends: Int32Array;
+  private nos: Int32Array;
+  /** Bit 1: spans several physical lines (must be unfolded); bit 2: trimmed orphan continuation. */
+  private kinds: Uint8Array;
+
+  constructor(readonly text: string) {
+    const capacity = Math.max(16, text.length >> 5);
+    this.starts = new Int32Array(capacity);
+    this.ends = new Int32Array(capacity);
+    this.nos = new Int32Array(capacity);
+    this.kinds = new Uint8Array(capacity);
+    this.index();
+  }
+
+  /** The unfolded text of logical line `i`. */
+  get(i: number): string {
+    return this.kinds[i] === 0 ? this.text.slice(this.starts[i], this.ends[i]) : this.unfold(i);
+  }
+
+  /** 1-based physical line number where logical line `i` starts. */
+  lineNo(i: number): number {
+    return this.nos[i];
+  }
+
+  /** Char code of the first character of line `i`, without making the line's string. */
+  firstChar(i: number): number {
+    return this.kinds[i] & ORPHAN ? this.get(i).charCodeAt(0) : this.text.charCodeAt(this.starts[i]);
+  }
+
+  /** Char code at offset `k` of line `i`, when the line is not folded (else -1: read the line). */
+  plainCharAt(i: number, k: number): number {
+    return this.kinds[i] === 0 && this.starts[i] + k < this.ends[i] ? this.text.charCodeAt(this.starts[i] + k) : -1;
+  }
+
+  private push(start: number, end: number, no: number, kind: number): void {
+    if (this.count === this.starts.length) {
+      const grow = <T extends Int32Array | Uint8Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.starts = grow(this.starts);
+      this.ends = grow(this.ends);
+      this.nos = grow(this.nos);
+      this.kinds = grow(this.kinds);
+    }
+    this.starts[this.count] = start;
+    this.ends[this.count] = end;
+    this.nos[this.count] = no;
+    this.kinds[this.count] = kind;
+    this.count++;
+  }
+
+  private index(): void {
+    const text = this.text;
+    const n = text.length;
+    // Next CR / LF at or after `pos` (-1: none left); each is searched again only once passed.
+    let cr = text.indexOf('\r');
+    let lf = text.indexOf('\n');
+    let pos = 0;
+    let no = 0;
+    let current = -1;
+    while (pos <= n) {
+      if (cr !== -1 && cr < pos) cr = text.indexOf('\r', pos);
+      if (lf !== -1 && lf < pos) lf = text.indexOf('\n', pos);
+      let eol: number;
+      let next: number;
+      if (cr !== -1 && (lf === -1 || cr < lf)) {
+        eol = cr;
+        next = lf === cr + 1 ? cr + 2 : cr + 1;
+      } else if (lf !== -1) {
+        eol = lf;
+        next = lf + 1;
+      } else {
+        eol = n;
+        next = n + 1;
       }
-      // A continuation with nothing to continue: keep its text as a line of its own if any.
-      const trimmed = p.trim();
-      if (trimmed.length === 0) continue;
-      current = trimmed;
-      currentNo = i + 1;
-      continue;
+      no++;
+      if (eol > pos) {
+        const c = text.charCodeAt(pos);
+        if (c === 32 || c === 9) {
+          if (current !== -1) {
+            this.ends[current] = eol;
+            this.kinds[current] |= FOLDED;
+          } else if (text.slice(pos, eol).trim().length > 0) {
+            this.push(pos, eol, no, ORPHAN);
+            current = this.count - 1;
+          }
+        } else {
+          this.push(pos, eol, no, 0);
+          current = this.count - 1;
+        }
+      }
+      pos = next;
     }
-    if (current !== undefined) {
-      lines.push(current);
-      lineNos.push(currentNo);
+    // A whitespace-only last line is no line.
+    if (this.count > 0 && this.get(this.count - 1).trim().length === 0) this.count--;
+  }
+
+  private unfold(i: number): string {
+    const text = this.text;
+    const end = this.ends[i];
+    let pos = this.starts[i];
+    let out = '';
+    let first = true;
+    while (pos < end) {
+      let eol = pos;
+      while (eol < end) {
+        const c = text.charCodeAt(eol);
+        if (c === 13 || c === 10) break;
+        eol++;
+      }
+      if (first) {
+        out = this.kinds[i] & ORPHAN ? text.slice(pos, eol).trim() : text.slice(pos, eol);
+        first = false;
+      } else if (eol > pos) out += text.slice(pos + 1, eol);
+      pos = eol < end && text.charCodeAt(eol) === 13 && text.charCodeAt(eol + 1) === 10 ? eol + 2 : eol + 1;
     }
-    current = p;
-    currentNo = i + 1;
+    return out;
   }
-  if (current !== undefined && current.trim().length > 0) {
-    lines.push(current);
-    lineNos.push(currentNo);
-  }
-  return { lines, lineNos };
 }
+
+const FOLDED = 1;
+const ORPHAN = 2;
 
 /**
  * Where the property name ends: the first ';' or ':' (RFC 5545 names contain neither), or -1
@@ -153,12 +245,27 @@ export function valueStart(line: string, from: number): number {
   return line.indexOf(':', from);
 }
 
+/** A BEGIN/END marker: whether it opens a component, and the component's upper-cased name. */
+export interface ComponentMarker {
+  begin: boolean;
+  name: string;
+}
+
+// The markers nearly every line of a feed is: shared, so reading them allocates nothing.
+const COMMON_MARKERS = new Map<string, ComponentMarker>();
+for (const name of ['VEVENT', 'VALARM', 'VTIMEZONE', 'STANDARD', 'DAYLIGHT', 'VCALENDAR', 'VTODO']) {
+  COMMON_MARKERS.set(`BEGIN:${name}`, Object.freeze({ begin: true, name }));
+  COMMON_MARKERS.set(`END:${name}`, Object.freeze({ begin: false, name }));
+}
+
 /** `BEGIN`/`END` marker of a line, with the component name upper-cased; undefined otherwise. */
-export function componentMarker(line: string): { begin: boolean; name: string } | undefined {
+export function componentMarker(line: string): ComponentMarker | undefined {
   const c = line.charCodeAt(0) | 0x20; // lower-case ASCII letter
   if (c !== 98 /* b */ && c !== 101 /* e */) return undefined;
   const c1 = line.charCodeAt(1) | 0x20;
   if (c1 !== (c === 98 ? 101 /* e */ : 110 /* n */)) return undefined;
+  const common = COMMON_MARKERS.get(line);
+  if (common) return common;
   const colon = line.indexOf(':');
   if (colon < 3) return undefined;
   const head = line.slice(0, colon).trim().toUpperCase();

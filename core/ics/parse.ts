@@ -11,7 +11,7 @@ import ICAL from 'ical.js';
 import type { CalendarEvent, CalendarMeta, EventAttendee, EventPerson, EventTime, ParseIssue, ParseResult, XProperty } from '../event';
 import { timeKey } from '../event';
 import { addDuration, canonicalTimeZone, eventTimeToUtc, formatDate, formatUtc, formatWall, parseDuration, utcFields, utcToWall } from '../time';
-import { componentMarker, decodeIcsText, nameEnd, propertyName, unfoldLines, valueStart } from './lines';
+import { componentMarker, ContentLines, decodeIcsText, nameEnd, propertyName, valueStart, type ComponentMarker } from './lines';
 import { buildVTimezone, fixedOffsetZone, ianaFromName, instantMatchWarning, matchVTimezone, vtimezoneWallToUtc, type VTimezoneInfo } from './timezones';
 
 export interface IcsParseOptions {
@@ -35,26 +35,29 @@ const DAY = 86_400_000;
 /** Parses an ICS feed. Never throws for content problems; throws IcsInputError for non-calendars. */
 export function parseIcs(input: string | Uint8Array, opts: IcsParseOptions = {}): ParseResult {
   const { text } = decodeIcsText(input);
-  const { lines, lineNos } = unfoldLines(text);
-  const scan = scanComponents(lines, lineNos);
+  const lines = new ContentLines(text);
+  const scan = scanComponents(lines);
   if (!scan.sawCalendar) {
     throw new IcsInputError('not an iCalendar file: no BEGIN:VCALENDAR or BEGIN:VEVENT found');
   }
   const errors: ParseIssue[] = scan.errors;
-  const mapped: MappedEvent[] = [];
+  const mapped: MappedEvents = { events: [], lines: [] };
   const defaultZone = opts.defaultTimeZone ? canonicalTimeZone(opts.defaultTimeZone) : undefined;
+  const names = new Map<string, string>();
   for (const cal of scan.calendars) {
-    const ctx = new CalendarContext(cal, lines, lineNos, defaultZone);
+    const ctx = new CalendarContext(cal, lines, defaultZone, names);
     for (const raw of cal.events) {
-      let result: MappedEvent | ParseIssue;
+      let result: CalendarEvent | ParseIssue;
       try {
-        result = mapEvent(lines, lineNos, raw, ctx);
+        result = mapEvent(lines, raw, ctx);
       } catch (err) {
-        result = { line: lineNos[raw.begin], message: `VEVENT starting at line ${lineNos[raw.begin]}: ${(err as Error).message}` };
+        const line = lines.lineNo(raw.begin);
+        result = { line, message: `VEVENT starting at line ${line}: ${(err as Error).message}` };
       }
-      if ('event' in result) {
-        if (opts.sourceId !== undefined) result.event.sourceId = opts.sourceId;
-        mapped.push(result);
+      if ('start' in result) {
+        if (opts.sourceId !== undefined) result.sourceId = opts.sourceId;
+        mapped.events.push(result);
+        mapped.lines.push(lines.lineNo(raw.begin));
       } else errors.push(result);
     }
   }
@@ -95,12 +98,10 @@ function newCalendar(): CalendarScan {
  * Finds where the component opened at `start` ends. Nested components (VALARM) are skipped; a
  * new VEVENT/VCALENDAR or END:VCALENDAR before our END means the component was never closed.
  */
-function findEnd(lines: string[], start: number, name: string): { end: number; closed: boolean } {
+function findEnd(lines: ContentLines, start: number, name: string): { end: number; closed: boolean } {
   const stack: string[] = [];
-  for (let j = start + 1; j < lines.length; j++) {
-    const c = lines[j].charCodeAt(0) | 0x20;
-    if (c !== 98 && c !== 101) continue;
-    const m = componentMarker(lines[j]);
+  for (let j = start + 1; j < lines.count; j++) {
+    const m = markerAt(lines, j);
     if (!m) continue;
     if (m.begin) {
       if (m.name === 'VCALENDAR' || m.name === name || (stack.length === 0 && (m.name === 'VEVENT' || m.name === 'VTIMEZONE'))) return { end: j, closed: false };
@@ -114,10 +115,17 @@ function findEnd(lines: string[], start: number, name: string): { end: number; c
       if (at !== -1) stack.length = at; // stray ENDs of components we are not in are ignored
     }
   }
-  return { end: lines.length, closed: false };
+  return { end: lines.count, closed: false };
 }
 
-function scanComponents(lines: string[], lineNos: number[]): Scan {
+/** The BEGIN/END marker on line `i`; the line's string is only made when it could be one. */
+function markerAt(lines: ContentLines, i: number): ComponentMarker | undefined {
+  const c = lines.firstChar(i) | 0x20;
+  if (c !== 98 /* b */ && c !== 101 /* e */) return undefined;
+  return componentMarker(lines.get(i));
+}
+
+function scanComponents(lines: ContentLines): Scan {
   const calendars: CalendarScan[] = [];
   const errors: ParseIssue[] = [];
   let sawCalendar = false;
@@ -132,8 +140,8 @@ function scanComponents(lines: string[], lineNos: number[]): Scan {
     return implicit;
   };
   let i = 0;
-  while (i < lines.length) {
-    const m = componentMarker(lines[i]);
+  while (i < lines.count) {
+    const m = markerAt(lines, i);
     if (!m) {
       if (cal) cal.propLines.push(i);
       i++;
@@ -155,8 +163,9 @@ function scanComponents(lines: string[], lineNos: number[]): Scan {
     if (m.name === 'VEVENT') {
       if (closed) scope().events.push({ begin: i, end });
       else {
-        const why = end < lines.length ? `a new component begins at line ${lineNos[end]}` : 'the file ends';
-        errors.push({ line: lineNos[i], uid: findUid(lines, i, end), message: `VEVENT starting at line ${lineNos[i]} has no END:VEVENT (${why}); event skipped` });
+        const why = end < lines.count ? `a new component begins at line ${lines.lineNo(end)}` : 'the file ends';
+        const line = lines.lineNo(i);
+        errors.push({ line, uid: findUid(lines, i, end), message: `VEVENT starting at line ${line} has no END:VEVENT (${why}); event skipped` });
       }
     } else if (m.name === 'VTIMEZONE' && closed) {
       const info = readVTimezone(lines, i, end);
@@ -168,21 +177,24 @@ function scanComponents(lines: string[], lineNos: number[]): Scan {
   return { calendars, errors, sawCalendar };
 }
 
-function findUid(lines: string[], begin: number, end: number): string | undefined {
+function findUid(lines: ContentLines, begin: number, end: number): string | undefined {
   for (let j = begin + 1; j < end; j++) {
-    const ne = nameEnd(lines[j]);
-    if (ne > 0 && propertyName(lines[j], ne) === 'UID') {
-      const vs = valueStart(lines[j], ne);
-      if (vs !== -1) return lines[j].slice(vs + 1).trim() || undefined;
+    const line = lines.get(j);
+    const ne = nameEnd(line);
+    if (ne > 0 && propertyName(line, ne) === 'UID') {
+      const vs = valueStart(line, ne);
+      if (vs !== -1) return line.slice(vs + 1).trim() || undefined;
     }
   }
   return undefined;
 }
 
-function readVTimezone(lines: string[], begin: number, end: number): VTimezoneInfo | undefined {
+function readVTimezone(lines: ContentLines, begin: number, end: number): VTimezoneInfo | undefined {
   let jcal: unknown[];
   try {
-    jcal = ICAL.parse(lines.slice(begin, end + 1).join('\r\n')) as unknown[];
+    const text: string[] = [];
+    for (let j = begin; j <= end; j++) text.push(lines.get(j));
+    jcal = ICAL.parse(text.join('\r\n')) as unknown[];
   } catch {
     // A definition ical.js cannot read: keep the TZID so resolution can still use its name.
     const tzid = findProp(lines, begin, end, 'TZID');
@@ -196,19 +208,20 @@ function readVTimezone(lines: string[], begin: number, end: number): VTimezoneIn
 }
 
 /** A property of the component itself (not of nested components), raw value trimmed. */
-function findProp(lines: string[], begin: number, end: number, name: string): string | undefined {
+function findProp(lines: ContentLines, begin: number, end: number, name: string): string | undefined {
   let depth = 0;
   for (let j = begin + 1; j < end; j++) {
-    const m = componentMarker(lines[j]);
+    const line = lines.get(j);
+    const m = componentMarker(line);
     if (m) {
       depth += m.begin ? 1 : -1;
       continue;
     }
     if (depth !== 0) continue;
-    const ne = nameEnd(lines[j]);
-    if (ne > 0 && propertyName(lines[j], ne) === name) {
-      const vs = valueStart(lines[j], ne);
-      if (vs !== -1) return lines[j].slice(vs + 1).trim();
+    const ne = nameEnd(line);
+    if (ne > 0 && propertyName(line, ne) === name) {
+      const vs = valueStart(line, ne);
+      if (vs !== -1) return line.slice(vs + 1).trim();
     }
   }
   return undefined;
@@ -229,7 +242,7 @@ class CalendarContext {
   readonly calendarZone?: string;
   private readonly zones = new Map<string, ZoneHandling>();
 
-  constructor(private readonly cal: CalendarScan, private readonly lines: string[], private readonly lineNos: number[], defaultZone: string | undefined) {
+  constructor(private readonly cal: CalendarScan, private readonly lines: ContentLines, defaultZone: string | undefined, readonly names: Map<string, string>) {
     const wr = calendarProp(cal, lines, 'X-WR-TIMEZONE');
     const wrZone = wr ? this.zoneFor(wr.trim()) : undefined;
     if (wrZone?.kind === 'iana') this.calendarZone = wrZone.timeZone;
@@ -269,7 +282,7 @@ class CalendarContext {
     const want = tzid.trim();
     for (const ev of this.cal.events) {
       for (let j = ev.begin + 1; j < ev.end; j++) {
-        const line = this.lines[j];
+        const line = this.lines.get(j);
         if (!line.includes(want)) continue;
         const ne = nameEnd(line);
         if (ne <= 0 || !TIME_PROPS.has(propertyName(line, ne))) continue;
@@ -293,9 +306,9 @@ function findCaseInsensitive(map: Map<string, VTimezoneInfo>, tzid: string): VTi
   return undefined;
 }
 
-function calendarProp(cal: CalendarScan, lines: string[], name: string): string | undefined {
+function calendarProp(cal: CalendarScan, lines: ContentLines, name: string): string | undefined {
   for (const i of cal.propLines) {
-    const line = lines[i];
+    const line = lines.get(i);
     const ne = nameEnd(line);
     if (ne > 0 && propertyName(line, ne) === name) {
       const vs = valueStart(line, ne);
@@ -305,7 +318,7 @@ function calendarProp(cal: CalendarScan, lines: string[], name: string): string 
   return undefined;
 }
 
-function calendarMeta(calendars: CalendarScan[], lines: string[]): CalendarMeta | undefined {
+function calendarMeta(calendars: CalendarScan[], lines: ContentLines): CalendarMeta | undefined {
   const meta: CalendarMeta = {};
   for (const cal of calendars) {
     const name = meta.name ?? textOf(calendarProp(cal, lines, 'X-WR-CALNAME'));
@@ -326,9 +339,10 @@ function calendarMeta(calendars: CalendarScan[], lines: string[]): CalendarMeta 
 // ---------------------------------------------------------------------------------------------
 // Phase 2: one VEVENT → CalendarEvent.
 
-interface MappedEvent {
-  event: CalendarEvent;
-  line: number;
+/** Mapped events and, for each, the line of its BEGIN:VEVENT. */
+interface MappedEvents {
+  events: CalendarEvent[];
+  lines: number[];
 }
 
 /** A content line read through ical.js: lower-case params, jCal values, raw value text. */
@@ -367,7 +381,8 @@ function parseParams(line: string, ne: number, vs: number): Record<string, strin
     const eq = part.indexOf('=');
     if (eq > 0) {
       last = part.slice(0, eq).trim().toUpperCase();
-      params[last] = part.slice(eq + 1).replace(/"/g, '');
+      const value = part.slice(eq + 1);
+      params[last] = value.includes('"') ? value.replace(/"/g, '') : value;
     } else if (last !== undefined) {
       // No "=": the ';' was part of the previous, unquoted value (Apple's X-TITLE=a\;b).
       params[last] += ';' + part.replace(/"/g, '');
@@ -383,8 +398,26 @@ function parseParamsLower(line: string, ne: number, vs: number): Record<string, 
   return out;
 }
 
+/** RFC 5545 §3.3.11 TEXT unescaping, as ical.js does it: `\\ \; \, \n \N`; other backslashes stay. */
 function unescapeText(s: string): string {
-  return s.replace(/\\([\\;,nN])/g, (_m, c: string) => (c === 'n' || c === 'N' ? '\n' : c));
+  let i = s.indexOf('\\');
+  if (i === -1) return s;
+  const parts: string[] = [];
+  let from = 0;
+  while (i !== -1 && i + 1 < s.length) {
+    const c = s.charCodeAt(i + 1);
+    const plain = c === 92 ? '\\' : c === 59 ? ';' : c === 44 ? ',' : c === 110 || c === 78 ? '\n' : undefined;
+    if (plain === undefined) {
+      i = s.indexOf('\\', i + 1);
+      continue;
+    }
+    parts.push(s.slice(from, i), plain);
+    from = i + 2;
+    i = s.indexOf('\\', from);
+  }
+  parts.push(s.slice(from));
+  // join, not +=: the result is kept in the event, and a joined string is one flat string.
+  return parts.join('');
 }
 
 function textOf(raw: string | undefined): string | undefined {
@@ -400,12 +433,6 @@ function paramString(v: string | string[] | undefined): string | undefined {
 
 const TIME_RE = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(Z)?|Z)?$/i;
 const MONTH_DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** Per-event reading state: warnings to attach, the calendar context. */
-interface EventReader {
-  ctx: CalendarContext;
-  warnings: string[];
-}
 
 /**
  * A DATE / DATE-TIME (or PERIOD, whose start is kept) value → EventTime in IANA terms, or a
@@ -428,14 +455,13 @@ function readTime(rawValue: string, tzidParam: string | undefined, r: EventReade
     return `"${rawValue.trim()}" is not a date (YYYYMMDD) or date-time (YYYYMMDDTHHMMSS)`;
   }
   if (mo < 1 || mo > 12 || d < 1 || d > MONTH_DAYS[mo - 1] || (mo === 2 && d === 29 && !isLeap(y))) return `"${v}" is not a real calendar date`;
-  const date = `${v.slice(0, 4)}-${v.slice(4, 6)}-${v.slice(6, 8)}`;
-  if (!timed) return { date };
+  if (!timed) return { date: dateText(v) };
   const h = digits(v, 9, 2);
   const mi = digits(v, 11, 2);
   const s = body === 15 ? digits(v, 13, 2) : 0;
   if (h < 0 || mi < 0 || s < 0) return `"${rawValue.trim()}" is not a date (YYYYMMDD) or date-time (YYYYMMDDTHHMMSS)`;
   if (h > 23 || mi > 59 || s > 60) return `"${v}" is not a real time of day`;
-  const wallText = `${date}T${v.slice(9, 11)}:${v.slice(11, 13)}:${s === 60 ? '59' : body === 15 ? v.slice(13, 15) : '00'}`;
+  const secondsMode = s === 60 ? LEAP_SECOND : body === 15 ? SECONDS : NO_SECONDS;
   const zoneName = tzidParam?.trim();
   if (zulu) {
     // Z wins over a TZID (RFC 5545 forbids both; the Z is the unambiguous part).
@@ -443,20 +469,42 @@ function readTime(rawValue: string, tzidParam: string | undefined, r: EventReade
       const zone = r.ctx.calendarZone;
       return { dateTime: formatWall(utcToWall(wallMs(y, mo, d, h, mi, s), zone)), timeZone: zone };
     }
-    return { dateTime: wallText + 'Z' };
+    return { dateTime: wallText(v, secondsMode, true) };
   }
   if (zoneName) {
     const zone = r.ctx.zoneFor(zoneName);
     if (zone.kind === 'iana') {
       if (zone.warning) addWarning(r, zone.warning);
-      return { dateTime: wallText, timeZone: zone.timeZone };
+      return { dateTime: wallText(v, secondsMode, false), timeZone: zone.timeZone };
     }
     addWarning(r, zone.warning);
     if (zone.kind === 'vtimezone') return { dateTime: formatUtc(vtimezoneWallToUtc(zone.tz, wallMs(y, mo, d, h, mi, s))) };
-    return { dateTime: wallText + 'Z' };
+    return { dateTime: wallText(v, secondsMode, true) };
   }
   const floating = r.ctx.floatingZone;
-  return floating ? { dateTime: wallText, timeZone: floating } : { dateTime: wallText };
+  return floating ? { dateTime: wallText(v, secondsMode, false), timeZone: floating } : { dateTime: wallText(v, secondsMode, false) };
+}
+
+// Wall text is built with one String.fromCharCode: the strings are kept in the events, and one flat
+// string per value is far less for the garbage collector than a tree of concatenated pieces.
+const NO_SECONDS = 0;
+const SECONDS = 1;
+const LEAP_SECOND = 2;
+
+/** `YYYYMMDD…` → `YYYY-MM-DD`. */
+function dateText(v: string): string {
+  const c = (k: number) => v.charCodeAt(k);
+  return String.fromCharCode(c(0), c(1), c(2), c(3), 45, c(4), c(5), 45, c(6), c(7));
+}
+
+/** `YYYYMMDDTHHMM[SS]` → `YYYY-MM-DDTHH:MM:SS` (seconds `00` when absent, `59` for a leap second), `Z` appended when asked. */
+function wallText(v: string, seconds: number, zulu: boolean): string {
+  const c = (k: number) => v.charCodeAt(k);
+  const s1 = seconds === SECONDS ? c(13) : seconds === LEAP_SECOND ? 53 : 48;
+  const s2 = seconds === SECONDS ? c(14) : seconds === LEAP_SECOND ? 57 : 48;
+  return zulu
+    ? String.fromCharCode(c(0), c(1), c(2), c(3), 45, c(4), c(5), 45, c(6), c(7), 84, c(9), c(10), 58, c(11), c(12), 58, s1, s2, 90)
+    : String.fromCharCode(c(0), c(1), c(2), c(3), 45, c(4), c(5), 45, c(6), c(7), 84, c(9), c(10), 58, c(11), c(12), 58, s1, s2);
 }
 
 /** The non-negative integer in s[from, from+n), or -1 when those are not all ASCII digits. */
@@ -480,7 +528,8 @@ function wallMs(y: number, mo: number, d: number, h: number, mi: number, s: numb
 }
 
 function addWarning(r: EventReader, w: string): void {
-  if (!r.warnings.includes(w)) r.warnings.push(w);
+  if (!r.warnings) r.warnings = [w];
+  else if (!r.warnings.includes(w)) r.warnings.push(w);
 }
 
 /** An instant for ordering two EventTimes (floating and dates read as UTC). */
@@ -522,53 +571,123 @@ function toFrameOf(t: EventTime, like: EventTime): EventTime {
   return { dateTime: t.dateTime!.slice(0, 19) };
 }
 
-/** Properties that may appear once per VEVENT (RFC 5545 §3.6.1), as bits. */
-const SINGLE: Record<string, number> = {
-  UID: 1, SUMMARY: 2, DESCRIPTION: 4, LOCATION: 8, URL: 16, DTSTART: 32, DTEND: 64, 'RECURRENCE-ID': 128,
-  DURATION: 256, STATUS: 512, TRANSP: 1024, ORGANIZER: 2048, SEQUENCE: 4096, CREATED: 8192, 'LAST-MODIFIED': 16384,
-};
+// Property codes: the hot loop switches on small integers, not on freshly sliced name strings.
+const P_OTHER = 0;
+const P_UID = 1;
+const P_SUMMARY = 2;
+const P_DESCRIPTION = 3;
+const P_LOCATION = 4;
+const P_URL = 5;
+const P_DTSTART = 6;
+const P_DTEND = 7;
+const P_RECURRENCE_ID = 8;
+const P_DURATION = 9;
+const P_STATUS = 10;
+const P_TRANSP = 11;
+const P_ORGANIZER = 12;
+const P_SEQUENCE = 13;
+const P_CREATED = 14;
+const P_LAST_MODIFIED = 15;
+const P_RRULE = 16;
+const P_EXRULE = 17;
+const P_RDATE = 18;
+const P_EXDATE = 19;
+const P_ATTENDEE = 20;
+const P_CATEGORIES = 21;
+/** Known properties the model does not use: recognised without slicing their name. */
+const P_IGNORED = 22;
 
-function mapEvent(lines: string[], lineNos: number[], raw: RawEvent, ctx: CalendarContext): MappedEvent | ParseIssue {
-  const startLine = lineNos[raw.begin];
-  const r: EventReader = { ctx, warnings: [] };
+/** Names by code; codes P_UID…P_LAST_MODIFIED may appear once per VEVENT (RFC 5545 §3.6.1). */
+const PROPERTY_NAMES = [
+  '', 'UID', 'SUMMARY', 'DESCRIPTION', 'LOCATION', 'URL', 'DTSTART', 'DTEND', 'RECURRENCE-ID', 'DURATION', 'STATUS', 'TRANSP',
+  'ORGANIZER', 'SEQUENCE', 'CREATED', 'LAST-MODIFIED', 'RRULE', 'EXRULE', 'RDATE', 'EXDATE', 'ATTENDEE', 'CATEGORIES',
+];
+const LAST_SINGLE = P_LAST_MODIFIED;
+const IGNORED_NAMES = ['DTSTAMP', 'CLASS', 'PRIORITY', 'GEO', 'COMMENT', 'CONTACT', 'ATTACH', 'REQUEST-STATUS', 'RELATED-TO'];
+
+const CODE_BY_NAME = new Map<string, number>();
+PROPERTY_NAMES.forEach((name, code) => {
+  if (name) CODE_BY_NAME.set(name, code);
+});
+for (const name of IGNORED_NAMES) CODE_BY_NAME.set(name, P_IGNORED);
+/** Upper-case names by length, so a name is found by comparing in place (`startsWith`). */
+const NAMES_BY_LENGTH: Array<Array<string>> = [];
+for (const name of CODE_BY_NAME.keys()) (NAMES_BY_LENGTH[name.length] ??= []).push(name);
+
+/**
+ * The property code of a content line whose name ends at `ne`. Upper-case names written without
+ * spaces (nearly all lines) are compared in place; anything else goes through `propertyName`.
+ * `name` is set for the caller when it had to be made (X- properties keep it).
+ */
+function propertyCode(line: string, ne: number, out: { name: string }): number {
+  const candidates = NAMES_BY_LENGTH[ne];
+  if (candidates !== undefined) {
+    for (let k = 0; k < candidates.length; k++) if (line.startsWith(candidates[k])) return CODE_BY_NAME.get(candidates[k])!;
+  }
+  const name = propertyName(line, ne);
+  out.name = name;
+  return CODE_BY_NAME.get(name) ?? P_OTHER;
+}
+
+/** A DTSTART / DTEND / RECURRENCE-ID / RDATE / EXDATE value as written, with its TZID. */
+interface RawTime {
+  value: string;
+  tzid?: string;
+  line: number;
+}
+
+/** Per-event reading state: what was read so far, warnings to attach, the calendar context. */
+class EventReader {
+  warnings: string[] | undefined = undefined;
+  /** Bit set of the once-only properties (codes P_UID…P_LAST_MODIFIED) already read. */
+  seen = 0;
+  constructor(readonly ctx: CalendarContext) {}
+
+  /** True the first time a once-only property is met; a repeat is ignored with a warning. */
+  first(code: number, lineNo: number): boolean {
+    const bit = 1 << code;
+    if (this.seen & bit) {
+      addWarning(this, `${PROPERTY_NAMES[code]} appears more than once; the first is used, line ${lineNo} ignored`);
+      return false;
+    }
+    this.seen |= bit;
+    return true;
+  }
+}
+
+function mapEvent(lines: ContentLines, raw: RawEvent, ctx: CalendarContext): CalendarEvent | ParseIssue {
+  const startLine = lines.lineNo(raw.begin);
+  const r = new EventReader(ctx);
   let uid: string | undefined;
   let title: string | undefined;
   let description: string | undefined;
   let location: string | undefined;
   let url: string | undefined;
-  let dtstart: { value: string; tzid?: string; line: number } | undefined;
-  let dtend: { value: string; tzid?: string; line: number } | undefined;
+  let dtstart: RawTime | undefined;
+  let dtend: RawTime | undefined;
   let duration: string | undefined;
-  let recurrenceId: { value: string; tzid?: string; line: number } | undefined;
-  const rrule: string[] = [];
-  const exrule: string[] = [];
-  const rdateRaw: { value: string; tzid?: string }[] = [];
-  const exdateRaw: { value: string; tzid?: string }[] = [];
+  let recurrenceId: RawTime | undefined;
+  let rrule: string[] | undefined;
+  let exrule: string[] | undefined;
+  let rdateRaw: RawTime[] | undefined;
+  let exdateRaw: RawTime[] | undefined;
   let status: CalendarEvent['status'];
   let transparency: CalendarEvent['transparency'];
   let organizer: EventPerson | undefined;
-  const attendees: EventAttendee[] = [];
-  const categories: string[] = [];
+  let attendees: EventAttendee[] | undefined;
+  let categories: string[] | undefined;
   let sequence: number | undefined;
   let created: string | undefined;
   let lastModified: string | undefined;
-  const xProps: XProperty[] = [];
-  let seen = 0; // bit set of SINGLE properties already read
-  const once = (name: string, lineNo: number): boolean => {
-    const bit = SINGLE[name];
-    if (seen & bit) {
-      addWarning(r, `${name} appears more than once; the first is used, line ${lineNo} ignored`);
-      return false;
-    }
-    seen |= bit;
-    return true;
-  };
+  let xProps: XProperty[] | undefined;
+  const made = { name: '' };
 
   let depth = 0;
   for (let j = raw.begin + 1; j < raw.end; j++) {
-    const line = lines[j];
-    const c0 = line.charCodeAt(0) | 0x20;
+    const c0 = lines.firstChar(j) | 0x20;
+    let line: string | undefined;
     if (c0 === 98 || c0 === 101) {
+      line = lines.get(j);
       const m = componentMarker(line);
       if (m) {
         // Nested components (VALARM, …) are not part of the event model.
@@ -578,113 +697,121 @@ function mapEvent(lines: string[], lineNos: number[], raw: RawEvent, ctx: Calend
       }
     }
     if (depth > 0) continue;
+    if (line === undefined) line = lines.get(j);
     const ne = nameEnd(line);
     const vs = ne > 0 ? valueStart(line, ne) : -1;
     if (vs === -1) {
-      addWarning(r, `line ${lineNos[j]} is not a content line ("${line.length > 40 ? line.slice(0, 40) + '…' : line}"): ignored`);
+      addWarning(r, `line ${lines.lineNo(j)} is not a content line ("${line.length > 40 ? line.slice(0, 40) + '…' : line}"): ignored`);
       continue;
     }
-    const name = propertyName(line, ne);
-    const lineNo = lineNos[j];
-    switch (name) {
-      case 'UID':
-        if (once(name, lineNo)) uid = line.slice(vs + 1).trim() || undefined;
+    const code = propertyCode(line, ne, made);
+    if (code === P_IGNORED) continue;
+    if (code !== P_OTHER && code <= LAST_SINGLE && !r.first(code, lines.lineNo(j))) continue;
+    switch (code) {
+      case P_UID:
+        uid = line.slice(vs + 1).trim() || undefined;
         break;
-      case 'SUMMARY':
-        if (once(name, lineNo)) title = readText(line, ne, vs);
+      case P_SUMMARY:
+        title = readText(line, ne, vs);
         break;
-      case 'DESCRIPTION':
-        if (once(name, lineNo)) description = readText(line, ne, vs) || undefined;
+      case P_DESCRIPTION:
+        description = readText(line, ne, vs) || undefined;
         break;
-      case 'LOCATION':
-        if (once(name, lineNo)) location = readText(line, ne, vs) || undefined;
+      case P_LOCATION:
+        location = readText(line, ne, vs) || undefined;
         break;
-      case 'URL':
-        if (once(name, lineNo)) url = line.slice(vs + 1).trim() || undefined;
+      case P_URL:
+        url = line.slice(vs + 1).trim() || undefined;
         break;
-      case 'DTSTART':
-      case 'DTEND':
-      case 'RECURRENCE-ID': {
-        if (!once(name, lineNo)) break;
-        const v = { value: line.slice(vs + 1), tzid: tzidOf(line, ne, vs), line: lineNo };
-        if (name === 'DTSTART') dtstart = v;
-        else if (name === 'DTEND') dtend = v;
-        else recurrenceId = v;
+      case P_DTSTART:
+        dtstart = { value: line.slice(vs + 1), tzid: tzidOf(line, ne, vs), line: lines.lineNo(j) };
         break;
-      }
-      case 'DURATION':
-        if (once(name, lineNo)) duration = line.slice(vs + 1).trim();
+      case P_DTEND:
+        dtend = { value: line.slice(vs + 1), tzid: tzidOf(line, ne, vs), line: lines.lineNo(j) };
         break;
-      case 'RRULE':
-      case 'EXRULE': {
+      case P_RECURRENCE_ID:
+        recurrenceId = { value: line.slice(vs + 1), tzid: tzidOf(line, ne, vs), line: lines.lineNo(j) };
+        break;
+      case P_DURATION:
+        duration = line.slice(vs + 1).trim();
+        break;
+      case P_RRULE:
+      case P_EXRULE: {
         // Kept as text: ical.js's recur parser rejects rules other tools accept (" TU").
         let rule = line.slice(vs + 1).trim();
         if (/^RRULE:/i.test(rule)) rule = rule.slice(6);
-        const list = name === 'RRULE' ? rrule : exrule;
-        if (rule && !list.includes(rule)) list.push(rule);
+        if (!rule) break;
+        const list = code === P_RRULE ? (rrule ??= []) : (exrule ??= []);
+        if (!list.includes(rule)) list.push(rule);
         break;
       }
-      case 'RDATE':
-      case 'EXDATE': {
+      case P_RDATE:
+      case P_EXDATE: {
         const tzid = tzidOf(line, ne, vs);
-        const list = name === 'RDATE' ? rdateRaw : exdateRaw;
-        for (const part of line.slice(vs + 1).split(',')) if (part.trim()) list.push({ value: part, tzid });
+        const list = code === P_RDATE ? (rdateRaw ??= []) : (exdateRaw ??= []);
+        const lineNo = lines.lineNo(j);
+        for (const part of line.slice(vs + 1).split(',')) if (part.trim()) list.push({ value: part, tzid, line: lineNo });
         break;
       }
-      case 'STATUS': {
-        if (!once(name, lineNo)) break;
+      case P_STATUS: {
         const s = line.slice(vs + 1).trim().toUpperCase();
-        if (s === 'CONFIRMED' || s === 'TENTATIVE' || s === 'CANCELLED') status = s;
+        if (s === 'CONFIRMED') status = 'CONFIRMED';
+        else if (s === 'TENTATIVE') status = 'TENTATIVE';
+        else if (s === 'CANCELLED') status = 'CANCELLED';
         else if (s) addWarning(r, `STATUS "${s}" is not CONFIRMED, TENTATIVE or CANCELLED: ignored`);
         break;
       }
-      case 'TRANSP': {
-        if (!once(name, lineNo)) break;
+      case P_TRANSP: {
         const t = line.slice(vs + 1).trim().toUpperCase();
-        if (t === 'OPAQUE' || t === 'TRANSPARENT') transparency = t;
+        if (t === 'OPAQUE') transparency = 'OPAQUE';
+        else if (t === 'TRANSPARENT') transparency = 'TRANSPARENT';
         else if (t) addWarning(r, `TRANSP "${t}" is not OPAQUE or TRANSPARENT: ignored`);
         break;
       }
-      case 'ORGANIZER':
-        if (once(name, lineNo)) organizer = person(readProperty(line, ne, vs));
+      case P_ORGANIZER:
+        organizer = person(readProperty(line, ne, vs));
         break;
-      case 'ATTENDEE':
-        attendees.push(attendee(readProperty(line, ne, vs)));
+      case P_ATTENDEE:
+        (attendees ??= []).push(attendee(readProperty(line, ne, vs)));
         break;
-      case 'CATEGORIES':
+      case P_CATEGORIES:
         for (const v of readProperty(line, ne, vs).values) {
-          for (const c of typeof v === 'string' ? [v] : []) {
-            const t = c.trim();
-            if (t && !categories.includes(t)) categories.push(t);
-          }
+          if (typeof v !== 'string') continue;
+          const t = v.trim();
+          if (t && !(categories ??= []).includes(t)) categories.push(t);
         }
         break;
-      case 'SEQUENCE': {
-        if (!once(name, lineNo)) break;
+      case P_SEQUENCE: {
         const t = line.slice(vs + 1).trim();
         if (/^[+-]?\d+$/.test(t)) sequence = Number(t);
         else addWarning(r, `SEQUENCE "${t}" is not an integer: ignored`);
         break;
       }
-      case 'CREATED':
-      case 'LAST-MODIFIED': {
-        if (!once(name, lineNo)) break;
+      case P_CREATED:
+      case P_LAST_MODIFIED: {
         const t = readTime(line.slice(vs + 1), tzidOf(line, ne, vs), r);
-        if (typeof t === 'string') addWarning(r, `${name}: ${t}; ignored`);
+        if (typeof t === 'string') addWarning(r, `${PROPERTY_NAMES[code]}: ${t}; ignored`);
         else {
           const utc = t.date !== undefined ? t.date + 'T00:00:00Z' : t.dateTime!.endsWith('Z') ? t.dateTime! : formatUtc(instant(t));
-          if (name === 'CREATED') created = utc;
+          if (code === P_CREATED) created = utc;
           else lastModified = utc;
         }
         break;
       }
-      default:
+      default: {
+        const name = made.name;
         if (name.startsWith('X-')) {
-          const params = parseParams(line, ne, vs);
-          const x: XProperty = { name, value: line.slice(vs + 1) };
-          if (Object.keys(params).length) x.params = params;
-          xProps.push(x);
+          const x: XProperty = { name: intern(ctx.names, name), value: line.slice(vs + 1) };
+          if (line.charCodeAt(ne) === 59 /* ; */) {
+            const params = parseParams(line, ne, vs);
+            for (const _key in params) {
+              x.params = params;
+              break;
+            }
+          }
+          (xProps ??= []).push(x);
         }
+      }
     }
   }
 
@@ -693,7 +820,7 @@ function mapEvent(lines: string[], lineNos: number[], raw: RawEvent, ctx: Calend
   else {
     // RFC 5545 lets iTIP messages omit DTSTART; an override still has its RECURRENCE-ID and an
     // RDATE-only event its first RDATE, which is where the occurrence is.
-    const stand = recurrenceId ?? rdateRaw[0];
+    const stand = recurrenceId ?? rdateRaw?.[0];
     const t = stand ? readTime(stand.value, stand.tzid, r) : undefined;
     if (!t || typeof t === 'string') return { line: startLine, uid, message: `VEVENT starting at line ${startLine}${uid ? ` (UID ${uid})` : ''} has no DTSTART; event skipped` };
     addWarning(r, `no DTSTART: ${recurrenceId ? 'RECURRENCE-ID' : 'first RDATE'} used as the start`);
@@ -711,41 +838,50 @@ function mapEvent(lines: string[], lineNos: number[], raw: RawEvent, ctx: Calend
   }
   if (description !== undefined) event.description = description;
   if (location !== undefined) event.location = location;
-  if (rrule.length || rdateRaw.length || exdateRaw.length || exrule.length) {
-    const rdate = readTimeList(rdateRaw, start, 'RDATE', r);
-    const exdate = readTimeList(exdateRaw, start, 'EXDATE', r);
+  if (rrule || rdateRaw || exdateRaw || exrule) {
+    const rdate = rdateRaw ? readTimeList(rdateRaw, start, 'RDATE', r) : [];
+    const exdate = exdateRaw ? readTimeList(exdateRaw, start, 'EXDATE', r) : [];
     // Only when something usable is left (all-invalid RDATEs leave nothing to recur on).
-    if (rrule.length || rdate.length || exdate.length || exrule.length) {
-      event.recurrence = { rrule, rdate, exdate };
-      if (exrule.length) event.recurrence.exrule = exrule;
+    if (rrule || rdate.length || exdate.length || exrule) {
+      event.recurrence = { rrule: rrule ?? [], rdate, exdate };
+      if (exrule) event.recurrence.exrule = exrule;
     }
   }
   if (status) event.status = status;
   if (transparency) event.transparency = transparency;
   if (organizer) event.organizer = organizer;
-  if (attendees.length) event.attendees = attendees;
-  if (categories.length) event.categories = categories;
+  if (attendees) event.attendees = attendees;
+  if (categories) event.categories = categories;
   if (url !== undefined) event.url = url;
   if (sequence !== undefined) event.sequence = sequence;
   if (created) event.created = created;
   if (lastModified) event.lastModified = lastModified;
   const rooms = roomsOf(xProps, attendees);
-  if (rooms.length) event.rooms = rooms;
-  if (xProps.length) event.xProps = xProps;
+  if (rooms) event.rooms = rooms;
+  if (xProps) event.xProps = xProps;
   if (!uid) {
     event.uid = deriveUid(event);
     addWarning(r, `no UID: derived "${event.uid}" from DTSTART, DTEND, SUMMARY, LOCATION and RRULE`);
   }
-  if (r.warnings.length) event.warnings = r.warnings;
-  return { event, line: startLine };
+  if (r.warnings) event.warnings = r.warnings;
+  return event;
+}
+
+/** One string per distinct name in a parse, so repeated X- names are not kept thousands of times. */
+function intern(names: Map<string, string>, s: string): string {
+  const hit = names.get(s);
+  if (hit !== undefined) return hit;
+  names.set(s, s);
+  return s;
 }
 
 /**
- * A TEXT value. Plain values (no parameters, no escapes: most lines) are the raw text itself;
- * everything else goes through ical.js, which knows the escaping and parameter quoting rules.
+ * A TEXT value. Without parameters (nearly every line) it is unescaped here, exactly as ical.js
+ * would (RFC 5545 §3.3.11); with parameters, ical.js reads the line, as it knows the quoting rules.
  */
 function readText(line: string, ne: number, vs: number): string {
-  if (vs === ne && line.indexOf('\\', vs) === -1) return line.slice(vs + 1);
+  // (A name with spaces around it is no name ical.js knows: it would keep the value escaped.)
+  if (vs === ne && line.charCodeAt(0) > 32 && line.charCodeAt(ne - 1) > 32) return unescapeText(line.slice(vs + 1));
   const p = readProperty(line, ne, vs);
   const v = p.values[0];
   return typeof v === 'string' ? v : unescapeText(p.raw);
@@ -754,6 +890,12 @@ function readText(line: string, ne: number, vs: number): string {
 /** The TZID parameter of a date-time property, if any (date values need nothing else). */
 function tzidOf(line: string, ne: number, vs: number): string | undefined {
   if (vs === ne) return undefined;
+  // `;TZID=<value>` alone, unquoted (the usual case): no parameter object needed.
+  if (line.startsWith('TZID=', ne + 1)) {
+    const semi = line.indexOf(';', ne + 1);
+    const quote = line.indexOf('"', ne + 1);
+    if ((semi === -1 || semi > vs) && (quote === -1 || quote > vs)) return line.slice(ne + 6, vs);
+  }
   return parseParams(line, ne, vs).TZID;
 }
 
@@ -801,7 +943,7 @@ function resolveEnd(start: EventTime, dtend: { value: string; tzid?: string; lin
 
 function readTimeList(raws: { value: string; tzid?: string }[], start: EventTime, name: string, r: EventReader): EventTime[] {
   const out: EventTime[] = [];
-  const keys = new Set<string>();
+  const keys: string[] = [];
   for (const { value, tzid } of raws) {
     const t = readTime(value, tzid, r);
     if (typeof t === 'string') {
@@ -811,8 +953,8 @@ function readTimeList(raws: { value: string; tzid?: string }[], start: EventTime
     // Same frame as DTSTART, so occurrences and exclusions compare as plain values downstream.
     const norm = (t.date !== undefined) === (start.date !== undefined) || name === 'EXDATE' ? toFrameOf(t, start) : t;
     const key = timeKey(norm);
-    if (keys.has(key)) continue;
-    keys.add(key);
+    if (keys.includes(key)) continue;
+    keys.push(key);
     out.push(norm);
   }
   return out;
@@ -853,19 +995,20 @@ function attendee(p: PropertyRead): EventAttendee {
 }
 
 /** Room ids: X-KALTURA-RESOURCE-IDS (comma list) and attendees that are rooms or resources. */
-function roomsOf(xProps: XProperty[], attendees: EventAttendee[]): string[] {
+function roomsOf(xProps: XProperty[] | undefined, attendees: EventAttendee[] | undefined): string[] | undefined {
+  if (!xProps && !attendees) return undefined;
   const rooms: string[] = [];
-  for (const x of xProps) {
+  for (const x of xProps ?? []) {
     if (x.name !== 'X-KALTURA-RESOURCE-IDS') continue;
     for (const id of x.value.split(',')) {
       const t = id.trim();
       if (t && !rooms.includes(t)) rooms.push(t);
     }
   }
-  for (const a of attendees) {
+  for (const a of attendees ?? []) {
     if ((a.type === 'ROOM' || a.type === 'RESOURCE') && a.email && !rooms.includes(a.email)) rooms.push(a.email);
   }
-  return rooms;
+  return rooms.length ? rooms : undefined;
 }
 
 /** A stable UID for an event without one: a hash of what identifies it to a person. */
@@ -897,32 +1040,36 @@ function hash53(s: string): number {
  * override and occurrence compare as equal values. Repeated UID + RECURRENCE-ID pairs are kept
  * (the feed said so) but warned about.
  */
-function groupSeries(mapped: MappedEvent[]): CalendarEvent[] {
-  const groups = new Map<string, MappedEvent[]>();
-  for (const m of mapped) {
-    const g = groups.get(m.event.uid);
-    if (g) g.push(m);
-    else groups.set(m.event.uid, [m]);
+function groupSeries(mapped: MappedEvents): CalendarEvent[] {
+  const { events, lines } = mapped;
+  // Indexes by UID; a UID seen once (nearly all) needs no array.
+  const groups = new Map<string, number | number[]>();
+  for (let i = 0; i < events.length; i++) {
+    const uid = events[i].uid;
+    const g = groups.get(uid);
+    if (g === undefined) groups.set(uid, i);
+    else if (typeof g === 'number') groups.set(uid, [g, i]);
+    else g.push(i);
   }
   const out: CalendarEvent[] = [];
   for (const group of groups.values()) {
-    if (group.length === 1) {
-      out.push(group[0].event);
+    if (typeof group === 'number') {
+      out.push(events[group]);
       continue;
     }
-    const masters = group.filter((m) => !m.event.recurrenceId);
-    const overrides = group.filter((m) => m.event.recurrenceId);
-    const master = masters[0]?.event;
+    const masters = group.filter((i) => !events[i].recurrenceId);
+    const overrides = group.filter((i) => events[i].recurrenceId);
+    const master = masters.length ? events[masters[0]] : undefined;
     const firstAt = new Map<string, number>();
-    for (const m of [...masters, ...overrides]) {
-      const e = m.event;
+    for (const i of [...masters, ...overrides]) {
+      const e = events[i];
       if (e.recurrenceId && master) e.recurrenceId = toFrameOf(e.recurrenceId, master.start);
       const key = e.recurrenceId ? timeKey(e.recurrenceId) : '';
       const prev = firstAt.get(key);
       if (prev !== undefined) {
         const w = `another VEVENT with the same UID${key ? ' and RECURRENCE-ID' : ''} starts at line ${prev}`;
         e.warnings = e.warnings ? [...e.warnings, w] : [w];
-      } else firstAt.set(key, m.line);
+      } else firstAt.set(key, lines[i]);
       out.push(e);
     }
   }

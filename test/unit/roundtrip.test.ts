@@ -14,20 +14,6 @@ const CORPUS = path.resolve(__dirname, '../../../shared/corpus');
 const FEEDS = path.join(__dirname, '../fixtures/feeds');
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 
-/**
- * Files whose round trip is known to differ, with the reason. Keep this short and honest: each
- * entry is a parser or model limitation, not a serializer bug.
- */
-const KNOWN_EXCEPTIONS: Record<string, string> = {
-  // Output may not contain control characters (RFC 5545 TEXT/URI): they are dropped on export.
-  'libical/crash.ics': 'SUMMARY contains DEL (0x7F); the serializer drops control characters, the parser keeps them',
-  'libical/zday.ics': 'fuzzer file: ATTENDEE addresses contain C0 controls (0x0C, 0x10), dropped on export',
-  // Outlook's convention for "no address" is written, but the parser reads it as an address.
-  'ics-py/groupscheduled.ics': 'ATTENDEE with an empty value (broken fold) → no email → written as invalid:nomail → read back as email "invalid:nomail" (parser could map invalid:nomail to no email)',
-  // Apple escapes ";" inside an unquoted parameter value; the parser splits there.
-  'ical4j/apple-iphone-os-26-structured-location.ics': 'X-TITLE=Hauptstraße 1-5\\; 4041 Linz is split by the parser into X-TITLE and a parameter named "4041 LINZ", which is not a valid name and cannot be written',
-};
-
 function listIcs(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   const out: string[] = [];
@@ -43,10 +29,6 @@ function comparable(events: CalendarEvent[]): CalendarEvent[] {
   return events.map((e) => {
     const rest = { ...e };
     delete rest.warnings;
-    // A recurrence with no rules or dates (all its values were unreadable) means "not recurring";
-    // there is nothing to write for it.
-    const r = rest.recurrence;
-    if (r && !r.rrule.length && !r.rdate.length && !r.exdate.length && !r.exrule?.length) delete rest.recurrence;
     return rest as CalendarEvent;
   });
 }
@@ -82,11 +64,6 @@ describe('round trip over the corpus', () => {
       expect(err).toMatchObject({ name: 'IcsInputError' });
     }
     if (!result) return;
-    if (KNOWN_EXCEPTIONS[rel]) {
-      // Still required to parse; and if it has started to pass, the exception must go.
-      expect(result.second).not.toEqual(result.first);
-      return;
-    }
     expect(result.second).toEqual(result.first);
   });
 });

@@ -81,7 +81,10 @@ export interface RelayConfig {
   routing: RoutingConfig;
   window: { pastDays: number; futureDays: number };
   identity: 'uid' | 'content';
-  guards: { maxDeletes?: { count?: number; percent?: number }; allowEmptySource: boolean };
+  /** Target copies of events that routing no longer maps to a room: kept (default) or deleted (routing.unmapped). */
+  unmapped: 'keep' | 'delete';
+  /** maxDeletes is always set: DEFAULT_MAX_DELETES when the file has none. */
+  guards: { maxDeletes: { count?: number; percent?: number }; allowEmptySource: boolean };
   /** Zone in which floating times and all-day dates are placed for the window. Default UTC. */
   floatingTimeZone?: string;
   /** Where conditional-GET validators, request budgets and last good bodies are kept between runs. */
@@ -89,6 +92,9 @@ export interface RelayConfig {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** The delete limit when `guards.maxDeletes` is not set: a run may delete at most half of a room's synced events. */
+export const DEFAULT_MAX_DELETES = { percent: 50 } as const;
 
 /** Reads and validates a config file. Throws ConfigError (with every problem) or an I/O error. */
 export async function loadConfigFile(file: string, env: Env = process.env): Promise<RelayConfig> {
@@ -232,14 +238,15 @@ class Validator {
     const target = this.target(o.target);
     const sources = this.sources(o.sources);
     const routing = this.routing('routing', o.routing);
+    const unmapped = o.routing && typeof o.routing === 'object' ? this.oneOf('routing.unmapped', (o.routing as Obj).unmapped, ['keep', 'delete'] as const, 'keep') : 'keep';
     const window = this.window(o.window);
     const identity = this.oneOf('identity', o.identity, ['uid', 'content'] as const, 'uid');
     const guards = this.guards(o.guards);
     const floatingTimeZone = this.timeZone('floatingTimeZone', o.floatingTimeZone);
     const stateFile = this.filePath('stateFile', o.stateFile);
-    if (this.issues.length || !syncId || !target || !sources || !routing || !window || !identity || !guards) return undefined;
+    if (this.issues.length || !syncId || !target || !sources || !routing || !window || !identity || !guards || !unmapped) return undefined;
     return {
-      file, baseDir: this.baseDir, syncId, target, sources, routing, window, identity, guards,
+      file, baseDir: this.baseDir, syncId, target, sources, routing, window, identity, unmapped, guards,
       ...(floatingTimeZone ? { floatingTimeZone } : {}), ...(stateFile ? { stateFile } : {}),
     };
   }
@@ -394,14 +401,14 @@ class Validator {
 
   private routing(p: string, x: unknown): RoutingConfig | undefined {
     if (x === undefined) return this.fail(p, 'is required: either target (a fixed calendar) or by + map (+ default)');
-    const o = this.object(p, x, ['target', 'by', 'map', 'match', 'default']);
+    const o = this.object(p, x, ['target', 'by', 'map', 'match', 'default', 'unmapped']);
     if (!o) return undefined;
     const before = this.issues.length;
     const target = this.calendars(`${p}.target`, o.target);
     const fallback = this.calendars(`${p}.default`, o.default);
     const match = this.oneOf(`${p}.match`, o.match, ['exact', 'contains'] as const, 'exact');
     if (target) {
-      for (const k of ['by', 'map', 'default', 'match']) if (o[k] !== undefined) this.fail(`${p}.${k}`, 'is not used with a fixed target (every event goes to target)');
+      for (const k of ['by', 'map', 'default', 'match', 'unmapped']) if (o[k] !== undefined) this.fail(`${p}.${k}`, 'is not used with a fixed target (every event goes to target)');
       return this.issues.length > before ? undefined : { target };
     }
     if (o.by === undefined) return this.fail(p, 'needs either target (a fixed calendar) or by (location | rooms | {xProp: NAME} | {path: a.b}) with a map');
@@ -463,11 +470,11 @@ class Validator {
   }
 
   private guards(x: unknown): RelayConfig['guards'] | undefined {
-    if (x === undefined || x === null) return { allowEmptySource: false };
+    if (x === undefined || x === null) return { allowEmptySource: false, maxDeletes: { ...DEFAULT_MAX_DELETES } };
     const o = this.object('guards', x, ['maxDeletes', 'allowEmptySource']);
     if (!o) return undefined;
     const allowEmptySource = this.boolean('guards.allowEmptySource', o.allowEmptySource) ?? false;
-    let maxDeletes: { count?: number; percent?: number } | undefined;
+    let maxDeletes: { count?: number; percent?: number } = { ...DEFAULT_MAX_DELETES };
     if (o.maxDeletes !== undefined && o.maxDeletes !== null) {
       const m = this.object('guards.maxDeletes', o.maxDeletes, ['count', 'percent']);
       if (m) {
@@ -477,7 +484,7 @@ class Validator {
         maxDeletes = { ...(count !== undefined ? { count } : {}), ...(percent !== undefined ? { percent } : {}) };
       }
     }
-    return { allowEmptySource, ...(maxDeletes ? { maxDeletes } : {}) };
+    return { allowEmptySource, maxDeletes };
   }
 }
 

@@ -136,7 +136,8 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
     failedSources,
     allowEmptySource: opts.allowEmptySource || config.guards.allowEmptySource,
     force: opts.force,
-    ...(config.guards.maxDeletes ? { maxDeletes: config.guards.maxDeletes } : {}),
+    maxDeletes: config.guards.maxDeletes,
+    unmapped: config.unmapped,
     ...(config.floatingTimeZone ? { floatingTimeZone: config.floatingTimeZone } : {}),
   };
   const windowOf = (w: { from: number; to: number }) => ({ from: new Date(w.from).toISOString(), to: new Date(w.to).toISOString() });

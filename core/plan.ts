@@ -85,11 +85,47 @@ function isDesiredEvent(x: unknown): x is DesiredEvent {
   return !!x && typeof x === 'object' && 'event' in x && 'calendarId' in x && !('uid' in x);
 }
 
-function normaliseDesired(input: DesiredInput, policy: SyncPolicy): { routed: DesiredEvent[]; unmapped: UnmappedEvent[] } {
+/**
+ * The keys an unmapped source event would have on the target (its own, its overrides', its
+ * expanded occurrences'), so a copy written while it still mapped to a room can be recognised.
+ * Identity 'content': every numbered variant (`.n`) of its content hash.
+ */
+interface UnmappedKeys {
+  exact: Set<string>;
+  prefixes: string[];
+  cancelled: Set<string>;
+}
+
+function unmappedKeysOf(events: CalendarEvent[], identity: 'uid' | 'content'): UnmappedKeys {
+  const out: UnmappedKeys = { exact: new Set(), prefixes: [], cancelled: new Set() };
+  for (const e of events) {
+    if (!e || typeof e.uid !== 'string' || e.uid === '') continue;
+    let base: string;
+    try {
+      base = identity === 'uid' ? uidKey(e) : contentKey({ ...e, recurrenceId: undefined });
+    } catch {
+      continue; // an unreadable time: no content key to recognise
+    }
+    const own = e.recurrenceId && identity === 'uid' ? overrideKey(base, e.recurrenceId) : base;
+    if (e.status === 'CANCELLED') {
+      out.cancelled.add(own);
+      continue;
+    }
+    out.exact.add(own);
+    if (own !== base) continue; // an override alone: just its own key
+    out.prefixes.push(`${base} r:`, `${base} o:`);
+    if (identity === 'content') out.prefixes.push(`${base}.`);
+  }
+  return out;
+}
+
+function normaliseDesired(input: DesiredInput, policy: SyncPolicy): { routed: DesiredEvent[]; unmapped: UnmappedEvent[]; unmappedKeys: UnmappedKeys } {
+  const identity = policy.identity ?? 'uid';
   if (!Array.isArray(input)) {
     return {
       routed: input.routed,
       unmapped: input.unmapped.map((u) => ({ uid: u.event.uid, title: u.event.title, start: u.event.start, sourceId: u.event.sourceId, reason: u.reason })),
+      unmappedKeys: unmappedKeysOf(input.unmapped.map((u) => u.event), identity),
     };
   }
   const routed: DesiredEvent[] = [];
@@ -98,7 +134,7 @@ function normaliseDesired(input: DesiredInput, policy: SyncPolicy): { routed: De
     else if (policy.calendarId) routed.push({ calendarId: policy.calendarId, event: x });
     else throw new PlanInputError(`desired event ${i} (uid "${(x as CalendarEvent).uid}") has no target calendar: route the events or set policy.calendarId`);
   }
-  return { routed, unmapped: [] };
+  return { routed, unmapped: [], unmappedKeys: unmappedKeysOf([], identity) };
 }
 
 function withExdates(master: CalendarEvent, extra: EventTime[]): CalendarEvent {
@@ -134,7 +170,8 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
   const fz = policy.floatingTimeZone ?? 'UTC';
   const identity = policy.identity ?? 'uid';
   const failedSources = new Set((policy.failedSources ?? []).map(sourceKeyPart));
-  const { routed, unmapped } = normaliseDesired(desired, policy);
+  const { routed, unmapped, unmappedKeys } = normaliseDesired(desired, policy);
+  const isUnmapped = (key: string) => unmappedKeys.exact.has(key) || unmappedKeys.prefixes.some((p) => key.startsWith(p));
   const warnings: string[] = [];
   const ops: PlannedOp[] = [];
   const sources: SyncPlan['sources'] = {};
@@ -417,9 +454,20 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
           skip(calendarId, key, 'deleted with its series master', { targetId: a.id });
           continue;
         }
+        if (!w.cancelled.has(key) && isUnmapped(key)) {
+          // The source still has it, but routing finds no room for it (a renamed room, a typo in
+          // the map): report it and keep the copy unless the policy says to delete.
+          if (policy.unmapped !== 'delete') {
+            skip(calendarId, key, 'source event no longer maps to a room: kept', { targetId: a.id });
+            continue;
+          }
+          if (isRecurringMaster(a.event)) deletedMasters.add(key);
+          ops.push({ action: 'delete', calendarId, key, targetId: a.id, reason: 'source event no longer maps to a room (unmapped: delete)' });
+          continue;
+        }
         if (isRecurringMaster(a.event)) deletedMasters.add(key);
         const elsewhere = desiredIn.get(key);
-        const reason = w.cancelled.has(key) ? 'cancelled in source'
+        const reason = w.cancelled.has(key) || unmappedKeys.cancelled.has(key) ? 'cancelled in source'
           : elsewhere ? `no longer routed to this calendar (now in ${elsewhere})`
           : r ? 'override removed from source (occurrence follows its series again)'
           : 'removed from source';

@@ -57,6 +57,12 @@ export interface SyncPolicy {
   /** Sources whose fetch failed this run: their events on the target are kept as they are. */
   failedSources?: string[];
   maxDeletes?: MaxDeletes;
+  /**
+   * Target copies of events the source still delivers but routing maps to no room (a renamed room,
+   * a typo in the room map): 'keep' (default) leaves them as they are (a skip op, and the event is
+   * in plan.unmapped); 'delete' deletes them (counted by maxDeletes).
+   */
+  unmapped?: 'keep' | 'delete';
   /** Override for SourceEmptyError. */
   allowEmptySource?: boolean;
   /** Override for DeleteLimitError. */

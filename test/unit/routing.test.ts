@@ -80,3 +80,44 @@ describe('routeEvents', () => {
     expect(plan2.ops.map((o) => `${o.action} ${o.calendarId}: ${o.reason}`).sort()).toEqual(['create new: new in source', 'delete old: no longer routed to this calendar (now in new)']);
   });
 });
+
+describe('events that become unmapped', () => {
+  const NOW = Date.UTC(2025, 0, 15);
+  const cfg: RoutingConfig = { by: { kind: 'location' }, map: { 'raum 107': 'r107@x', 'raum 108': 'r108@x' } };
+  const written = (events: CalendarEvent[], identity: 'uid' | 'content' = 'uid') => {
+    const plan = buildPlan(routeEvents(events, cfg), [], { syncId: 's', identity }, NOW);
+    return plan.ops.filter((o) => o.action === 'create').map((o, i) => ({ id: `t${i}`, calendarId: o.calendarId, event: o.event!, stamp: { syncId: 's', sourceKey: o.key, fingerprint: o.fingerprint! } }));
+  };
+  const before = [ev('a', { location: 'Raum 107' }), ev('b', { location: 'Raum 107' }), ev('c', { location: 'Raum 108' })];
+  // The source renamed "Raum 107" to "R107": a and b no longer map to any room.
+  const after = [ev('a', { location: 'R107' }), ev('b', { location: 'R107' }), ev('c', { location: 'Raum 108' })];
+
+  // A typo in the room map: the events are the same, "Raum 107" maps nowhere now.
+  const typo: RoutingConfig = { by: { kind: 'location' }, map: { 'raum 17': 'r107@x', 'raum 108': 'r108@x' } };
+  test.each<['uid' | 'content', 'renamed in source' | 'typo in the map']>([['uid', 'renamed in source'], ['uid', 'typo in the map'], ['content', 'typo in the map']])('identity %s, %s: kept by default, reported, not deleted', (identity, how) => {
+    const routing = how === 'typo in the map' ? routeEvents(before, typo) : routeEvents(after, cfg);
+    const plan = buildPlan(routing, written(before, identity), { syncId: 's', identity }, NOW);
+    expect(plan.counts.delete).toBe(0);
+    expect(plan.ops.filter((o) => o.calendarId === 'r107@x').map((o) => `${o.action}: ${o.reason}`)).toEqual([
+      'skip: source event no longer maps to a room: kept', 'skip: source event no longer maps to a room: kept',
+    ]);
+    expect(plan.unmapped.map((u) => u.uid).sort()).toEqual(['a', 'b']);
+  });
+
+  test("policy unmapped: 'delete' makes the deletion explicit (and it counts against maxDeletes)", () => {
+    const plan = buildPlan(routeEvents(after, cfg), written(before), { syncId: 's', unmapped: 'delete' }, NOW);
+    expect(plan.ops.filter((o) => o.action === 'delete').map((o) => o.reason)).toEqual([
+      'source event no longer maps to a room (unmapped: delete)', 'source event no longer maps to a room (unmapped: delete)',
+    ]);
+  });
+
+  test('a series that becomes unmapped keeps its overrides and expanded occurrences too', () => {
+    const series = ev('s', { location: 'Raum 107', recurrence: { rrule: ['FREQ=DAILY;COUNT=3'], rdate: [], exdate: [] } });
+    const moved = ev('s', { location: 'Raum 107', recurrenceId: { dateTime: '2025-01-21T09:00:00Z' }, start: { dateTime: '2025-01-21T11:00:00Z' }, end: { dateTime: '2025-01-21T12:00:00Z' } });
+    const w = written([series, moved]);
+    expect(w).toHaveLength(2);
+    const plan = buildPlan(routeEvents([{ ...series, location: 'R107' }, { ...moved, location: 'R107' }], cfg), w, { syncId: 's' }, NOW);
+    expect(plan.counts.delete).toBe(0);
+    expect(plan.ops.filter((o) => o.action === 'skip').map((o) => o.reason)).toEqual(['source event no longer maps to a room: kept', 'source event no longer maps to a room: kept']);
+  });
+});

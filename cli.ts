@@ -13,7 +13,7 @@ import { emulatorCommand } from './cli/emulator-command';
 import { demoCommand } from './cli/demo';
 
 const USAGE = `usage: calendar-relay <command> [options]
-  parse  <file|url|-> [--preset auto|ics|caldn|learningspace|sonderplan|generic] [--map <json>]
+  parse  <file|url|-> [--preset auto|ics|events|caldn|learningspace|sonderplan|generic] [--map <json>]
   expand <file|url|-> --from <ISO> --to <ISO> [--preset …] [--map <json>]
   export <events.json|-> [--method PUBLISH] [--name <calendar name>]
   sync   --config <relay.yaml> [--dry-run] [--json] [--force] [--allow-empty-source]
@@ -32,12 +32,16 @@ const commands: Record<string, Command> = {
 
 export async function main(argv: string[], io: CommandIo): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    (name ? io.stdout : io.stderr)(USAGE + '\n');
-    return name ? 0 : 2;
+  if (!name) {
+    io.stderr('calendar-relay: no command given (calendar-relay --help for usage)\n');
+    return 2;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    io.stdout(USAGE + '\n');
+    return 0;
   }
   const command = commands[name];
-  if (command && (rest.includes('--help') || rest.includes('-h'))) {
+  if (Object.prototype.hasOwnProperty.call(commands, name) && (rest.includes('--help') || rest.includes('-h'))) {
     io.stdout(USAGE + '\n');
     return 0;
   }
@@ -47,7 +51,7 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   } catch (err) {
     const message = (err as Error).message.split('\n')[0];
     if (err instanceof UsageError) {
-      io.stderr(`calendar-relay: ${message}\n${USAGE}\n`);
+      io.stderr(`calendar-relay: ${message} (calendar-relay --help for usage)\n`);
       return 2;
     }
     if (err instanceof InputReadError || err instanceof CalendarInputError || err instanceof InputNotEventsError) {
@@ -60,6 +64,11 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
 }
 
 if (require.main === module) {
+  // `calendar-relay parse big.ics | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   main(process.argv.slice(2), {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),

@@ -1,6 +1,7 @@
 /** The stable `parse`, `expand` and `export` commands (contract in docs/cli.md). */
-import type { CalendarEvent, EventTime, ParseIssue } from '../core/event';
-import { checkEventTime } from '../core/event';
+import type { EventTime, ParseIssue } from '../core/event';
+import { validateEventItems } from '../core/event-validate';
+import { fieldMapProblem } from '../core/json';
 import { parseCalendarInput, INPUT_PRESETS, type InputPreset } from '../core/input';
 import { expandOccurrences, type Occurrence } from '../core/recurrence';
 import { serializeIcs } from '../core/ics/serialize';
@@ -40,7 +41,11 @@ function inputArgs(args: ParsedArgs) {
   if (args.positionals.length !== 1) throw new UsageError('expected exactly one input: a file, an http(s) URL, or - for standard input');
   const preset = presetOption(optionValue(args, 'preset'));
   const map = mapOption(optionValue(args, 'map'));
-  if (preset === 'generic' && !map) throw new UsageError('--preset generic needs --map with at least id, title and start paths');
+  if (map) {
+    if (preset === 'auto' || preset === 'ics' || preset === 'events') throw new UsageError('--map needs --preset learningspace, sonderplan or generic');
+    const problem = fieldMapProblem(map, preset);
+    if (problem) throw new UsageError(`--map: ${problem}`);
+  }
   return { preset, map };
 }
 
@@ -111,40 +116,13 @@ export async function expandCommand(argv: string[], io: CommandIo): Promise<numb
   return 0;
 }
 
+/** One line for stderr; messages that already say where they are (JSON presets do) are left alone. */
 export function describeIssue(issue: ParseIssue): string {
-  const where = [issue.line !== undefined ? `line ${issue.line}` : '', issue.item !== undefined ? `item ${issue.item}` : '', issue.field ? `field ${issue.field}` : '', issue.uid ? `uid ${issue.uid}` : '']
+  if (/^(item|line) \d+/.test(issue.message)) return issue.message;
+  const where = [issue.line !== undefined ? `line ${issue.line}` : '', issue.item !== undefined ? `item ${issue.item}` : '', issue.uid && !issue.message.includes(issue.uid) ? `uid ${issue.uid}` : '', issue.field ? `field ${issue.field}` : '']
     .filter(Boolean)
     .join(', ');
   return where ? `${where}: ${issue.message}` : issue.message;
-}
-
-/** Checks the JSON events `export` receives; returns the usable ones and an issue per bad item. */
-export function validateEventItems(items: unknown[]): { events: CalendarEvent[]; errors: ParseIssue[] } {
-  const events: CalendarEvent[] = [];
-  const errors: ParseIssue[] = [];
-  items.forEach((item, index) => {
-    const problem = eventProblem(item);
-    if (problem) errors.push({ item: index, field: problem.field, message: problem.message });
-    else events.push(item as CalendarEvent);
-  });
-  return { events, errors };
-}
-
-function eventProblem(item: unknown): { field?: string; message: string } | undefined {
-  if (!item || typeof item !== 'object' || Array.isArray(item)) return { message: 'is not an event object' };
-  const e = item as Record<string, unknown>;
-  if (typeof e.uid !== 'string' || e.uid === '') return { field: 'uid', message: 'must be a non-empty string' };
-  if (e.title !== undefined && typeof e.title !== 'string') return { field: 'title', message: 'must be a string' };
-  for (const f of ['start', 'end'] as const) {
-    const m = checkEventTime(e[f]);
-    if (m) return { field: f, message: m };
-  }
-  if (e.recurrenceId !== undefined) {
-    const m = checkEventTime(e.recurrenceId);
-    if (m) return { field: 'recurrenceId', message: m };
-  }
-  if (eventTimeToUtc(e.end as EventTime) < eventTimeToUtc(e.start as EventTime)) return { field: 'end', message: 'is before start' };
-  return undefined;
 }
 
 export async function exportCommand(argv: string[], io: CommandIo): Promise<number> {
@@ -161,7 +139,8 @@ export async function exportCommand(argv: string[], io: CommandIo): Promise<numb
   if (!items) throw new InputNotEventsError('input must be a JSON array of events or an object with an "events" array (the output of `calendar-relay parse`)');
   const { events, errors } = validateEventItems(items);
   for (const issue of errors) io.stderr(`error: ${describeIssue(issue)} (event skipped)\n`);
-  io.stdout(serializeIcs(events, { now: io.now(), method: optionValue(args, 'method'), calendarName: optionValue(args, 'name'), prodId: optionValue(args, 'prodid') }));
+  const opts = { now: io.now(), method: optionValue(args, 'method'), calendarName: optionValue(args, 'name'), prodId: optionValue(args, 'prodid') };
+  io.stdout(serializeIcs(events, opts));
   return 0;
 }
 

@@ -6,9 +6,11 @@
 import type { ParseResult } from './event';
 import { parseIcs, IcsInputError } from './ics/parse';
 import { parseJsonEvents, type FieldMap, type JsonPreset } from './json';
+import { looksLikeEventModel, validateEventItems } from './event-validate';
 
-export type InputPreset = 'auto' | 'ics' | JsonPreset;
-export const INPUT_PRESETS: readonly InputPreset[] = ['auto', 'ics', 'caldn', 'learningspace', 'sonderplan', 'generic'];
+/** `events` is Calendar Relay's own event JSON (what `parse` prints and the nodes emit). */
+export type InputPreset = 'auto' | 'ics' | 'events' | JsonPreset;
+export const INPUT_PRESETS: readonly InputPreset[] = ['auto', 'ics', 'events', 'caldn', 'learningspace', 'sonderplan', 'generic'];
 
 export interface ParseInputOptions {
   preset?: InputPreset;
@@ -39,6 +41,7 @@ export function parseCalendarInput(input: string | Uint8Array, opts: ParseInputO
   if (preset === 'ics') return parseIcsOrThrow(input, opts);
   const text = decodeUtf8(input);
   const head = text.slice(0, 4096).replace(/^\uFEFF/, '').trimStart();
+  if (head === '' && text.trim() === '') throw new CalendarInputError('input is empty');
   if (preset === 'auto' && looksLikeIcs(head)) return parseIcsOrThrow(input, opts);
   let json: unknown;
   try {
@@ -46,6 +49,7 @@ export function parseCalendarInput(input: string | Uint8Array, opts: ParseInputO
   } catch (err) {
     throw new CalendarInputError(`input is neither iCalendar (no BEGIN:VCALENDAR) nor JSON (${(err as Error).message})`);
   }
+  if (preset === 'events' || (preset === 'auto' && looksLikeEventModel(json))) return parseEventModel(json, opts);
   const jsonPreset: JsonPreset = preset === 'auto' ? detectJsonPreset(json) : preset;
   return parseJsonEvents(json, jsonPreset, { map: opts.map, sourceId: opts.sourceId, defaultTimeZone: opts.defaultTimeZone });
 }
@@ -57,6 +61,15 @@ function parseIcsOrThrow(input: string | Uint8Array, opts: ParseInputOptions): P
     if (err instanceof IcsInputError) throw new CalendarInputError(err.message);
     throw err;
   }
+}
+
+/** Calendar Relay's own event JSON: an array of events or `{ "events": [...] }`, each item checked. */
+function parseEventModel(json: unknown, opts: ParseInputOptions): ParseResult {
+  const list = Array.isArray(json) ? json : json && typeof json === 'object' ? (json as { events?: unknown }).events : undefined;
+  if (!Array.isArray(list)) throw new CalendarInputError('event JSON must be an array of events or an object with an "events" array');
+  const { events, errors } = validateEventItems(list);
+  const withSource = opts.sourceId ? events.map((e) => (e.sourceId ? e : { ...e, sourceId: opts.sourceId })) : events;
+  return { events: withSource, errors };
 }
 
 /** Guesses the JSON preset from the data's shape; `generic` needs a field map, so it is never guessed. */

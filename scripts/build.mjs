@@ -1,8 +1,8 @@
 // Bundles the package into dist/ with esbuild. Third-party code (ical.js, yaml, …) is bundled, so
 // the published package has no runtime `dependencies`; n8n-workflow stays external (peer).
 import { build } from 'esbuild';
-import { existsSync, readdirSync, statSync, rmSync, chmodSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, statSync, rmSync, chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { root } from './setup.mjs';
 
 function walk(dir, match, out = []) {
@@ -21,10 +21,14 @@ const entryPoints = [
   ...walk(join(root, 'credentials'), (n) => n.endsWith('.credentials.ts')),
 ];
 
-rmSync(join(root, 'dist'), { recursive: true, force: true });
-await build({
+// `--outdir <dir>` builds elsewhere (the packaging test builds into a temp folder).
+const outArg = process.argv.indexOf('--outdir');
+const outdir = outArg !== -1 ? process.argv[outArg + 1] : join(root, 'dist');
+rmSync(outdir, { recursive: true, force: true });
+const result = await build({
+  metafile: true,
   entryPoints,
-  outdir: join(root, 'dist'),
+  outdir,
   outbase: root,
   bundle: true,
   platform: 'node',
@@ -35,5 +39,32 @@ await build({
   logLevel: 'warning',
   legalComments: 'linked',
 });
-if (existsSync(join(root, 'dist', 'cli.js'))) chmodSync(join(root, 'dist', 'cli.js'), 0o755);
-console.log(`[build] ${entryPoints.map((e) => relative(root, e)).join(', ')} → dist/`);
+writeThirdPartyNotices(result.metafile, outdir);
+if (existsSync(join(outdir, 'cli.js'))) chmodSync(join(outdir, 'cli.js'), 0o755);
+console.log(`[build] ${entryPoints.map((e) => relative(root, e)).join(', ')} → ${relative(root, outdir) || outdir}/`);
+
+/**
+ * Bundling ships other people's code inside dist/, so their licence notices must ship too
+ * (rrule's BSD-3-Clause, ical.js's MPL-2.0, …): one file naming every bundled package, its
+ * version and licence, with the licence text from the package.
+ */
+function writeThirdPartyNotices(metafile, outdir) {
+  const packages = new Map();
+  for (const input of Object.keys(metafile.inputs)) {
+    const parts = input.split(/[\\/]/);
+    const at = parts.lastIndexOf('node_modules');
+    if (at === -1) continue;
+    const name = parts[at + 1].startsWith('@') ? `${parts[at + 1]}/${parts[at + 2]}` : parts[at + 1];
+    const dir = join(root, ...parts.slice(0, at + 1), ...name.split('/'));
+    packages.set(dir, name);
+  }
+  const sections = [...packages].sort((a, b) => a[1].localeCompare(b[1])).map(([dir, name]) => {
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    const licenceFile = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.|$)/i.test(f));
+    const text = licenceFile ? readFileSync(join(dir, licenceFile), 'utf8').trim() : `(no licence file in the package; package.json says ${pkg.license})`;
+    return `## ${name} ${pkg.version} — ${pkg.license ?? 'see text'}\n\n${text}\n`;
+  });
+  const header = '# Third-party notices\n\ndist/ bundles the following packages (see scripts/build.mjs).\n\n';
+  writeFileSync(join(outdir, 'THIRD-PARTY-NOTICES.md'), header + sections.join('\n'));
+  console.log(`[build] ${packages.size} bundled packages → dist/THIRD-PARTY-NOTICES.md`);
+}

@@ -229,7 +229,9 @@ function parseSequence(v: unknown, issues: ItemIssues): number | undefined {
  */
 export function buildRecurrence(ev: Json, issues: ItemIssues): string | undefined | null {
   const simplified = ev.simplified_recurrence;
-  if (simplified === false || simplified === 'false') {
+  // Without the flag, a raw RRULE in `recurrence` is still meant (and no simple_type competes).
+  const rawOnly = (simplified === undefined || simplified === null) && !!asText(ev.recurrence)?.trim() && (ev.recurrence_simple_type === undefined || ev.recurrence_simple_type === null || ev.recurrence_simple_type === '');
+  if (simplified === false || simplified === 'false' || rawOnly) {
     const raw = asText(ev.recurrence)?.trim();
     if (!raw) return undefined;
     const rules: string[] = [];

@@ -36,6 +36,22 @@ export const GENERIC_MAP: FieldMap = {
   categories: 'categories|tags',
 };
 
+/** Every key a field map may set (see FieldMap). */
+export const FIELD_MAP_KEYS: readonly (keyof FieldMap)[] = [
+  'items', 'id', 'title', 'start', 'end', 'duration', 'timeZone', 'location', 'room', 'status', 'description', 'allDay',
+  'url', 'categories', 'organizerName', 'organizerEmail', 'transparency', 'sequence', 'created', 'lastModified',
+];
+
+/** What is wrong with a user-supplied field map (an unknown key is most likely a typo), or undefined. */
+export function fieldMapProblem(map: Record<string, unknown>, preset: JsonPreset): string | undefined {
+  if (preset === 'caldn') return "caldn's format is fixed: a field map applies to the learningspace, sonderplan and generic presets";
+  for (const [key, value] of Object.entries(map)) {
+    if (!(FIELD_MAP_KEYS as readonly string[]).includes(key)) return `unknown field "${key}" (known: ${FIELD_MAP_KEYS.join(', ')})`;
+    if (typeof value !== 'string' || (key !== 'items' && value.trim() === '')) return `field "${key}" must be a dot path string like "data.start"`;
+  }
+  return undefined;
+}
+
 export interface JsonEventsOptions {
   /** Field paths overriding the preset's (ignored by caldn, whose format is fixed). */
   map?: Partial<FieldMap>;

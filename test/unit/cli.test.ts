@@ -70,6 +70,51 @@ describe('calendar-relay CLI contract', () => {
     expect(JSON.parse(again.stdout).events).toEqual(JSON.parse(parsed.stdout).events);
   });
 
+  test.each([
+    [{ start: { dateTime: '2026-12-01T09:00:00', timeZone: 'Mars/Olympus' } }, /field start.timeZone: "Mars\/Olympus" is not a known IANA time zone/],
+    [{ categories: 'a,b' }, /field categories: must be an array of strings/],
+    [{ recurrence: { rrule: ['FREQ=DAILY'], rdate: [null], exdate: [] } }, /field recurrence.rdate.0: must be an object/],
+    [{ start: { date: '2026-02-31' }, end: { date: '2026-03-01' } }, /field start: "2026-02-31" is not a real calendar date/],
+    [{ description: 5 }, /field description: must be a string/],
+    [{ recurrence: { rrule: 'FREQ=DAILY', rdate: [], exdate: [] } }, /field recurrence.rrule: must be an array of rule strings/],
+    [{ recurrence: { rrule: ['FREQ=DAILY;BYDAY=XX'], rdate: [], exdate: [] } }, /field recurrence.rrule.0: .*BYDAY/],
+    [{ status: 'CONFIRMED\r\nX-F:6' }, /field status: must be one of CONFIRMED, TENTATIVE, CANCELLED/],
+    [{ transparency: 'bogus' }, /field transparency: must be OPAQUE \(busy\) or TRANSPARENT \(free\)/],
+    [{ xProps: [{ name: 'X-OK;EVIL=1', value: 'v' }] }, /field xProps.0.name: .* is not an X- property name/],
+    [{ attendees: [{ email: 3 }] }, /field attendees.0.email: must be a string/],
+    [{ sequence: -1 }, /field sequence: must be a whole number/],
+  ])('export skips a malformed event (%j) with a message naming the field, and keeps the rest', async (patch, message) => {
+    const good = { uid: 'ok@test', title: 'fine', start: { date: '2026-12-01' }, end: { date: '2026-12-02' } };
+    const bad = { uid: 'bad@test', title: 'broken', start: { dateTime: '2026-12-01T09:00:00Z' }, end: { dateTime: '2026-12-01T10:00:00Z' }, ...patch };
+    const r = await runCli(['export', '-'], JSON.stringify([bad, good]));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^error: item 0, /);
+    expect(r.stderr).toMatch(message);
+    expect(r.stdout).toContain('UID:ok@test');
+    expect(r.stdout).not.toContain('bad@test');
+  });
+
+  test('parse and expand read the event JSON that parse prints', async () => {
+    const parsed = await runCli(['parse', file('w6.ics', WEEKLY)]);
+    const json = file('w6.json', parsed.stdout);
+    const fromJson = await runCli(['expand', json, '--from', '2026-03-01', '--to', '2026-05-01']);
+    const fromIcs = await runCli(['expand', file('w7.ics', WEEKLY), '--from', '2026-03-01', '--to', '2026-05-01']);
+    expect(fromJson.code).toBe(0);
+    expect(fromJson.stderr).toBe('');
+    expect(JSON.parse(fromJson.stdout)).toEqual(JSON.parse(fromIcs.stdout));
+    const again = await runCli(['parse', json]);
+    expect(JSON.parse(again.stdout)).toEqual(JSON.parse(parsed.stdout));
+    const events = JSON.parse(parsed.stdout).events;
+    const withBad = await runCli(['parse', '-', '--preset', 'events'], JSON.stringify([...events, { uid: 'x', start: { date: 'soon' }, end: { date: '2026-01-01' } }]));
+    expect(JSON.parse(withBad.stdout).errors).toEqual([{ item: events.length, field: 'start', uid: 'x', message: 'date "soon" is not YYYY-MM-DD' }]);
+  });
+
+  test('empty input is a non-calendar input', async () => {
+    const r = await runCli(['parse', '-'], '  \n');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('calendar-relay: input is empty\n');
+  });
+
   test('export reports a bad item by index and still exports the rest', async () => {
     const events = [
       { uid: 'ok@test', title: 'fine', start: { date: '2026-12-01' }, end: { date: '2026-12-02' } },
@@ -77,7 +122,7 @@ describe('calendar-relay CLI contract', () => {
     ];
     const r = await runCli(['export', '-'], JSON.stringify(events));
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/item 1, field start: dateTime "2026-12-01 09:00" is not YYYY-MM-DDTHH:MM:SS/);
+    expect(r.stderr).toMatch(/item 1, uid bad@test, field start: dateTime "2026-12-01 09:00" is not YYYY-MM-DDTHH:MM:SS/);
     expect(r.stdout).toContain('UID:ok@test');
     expect(r.stdout).not.toContain('bad@test');
   });
@@ -88,13 +133,17 @@ describe('calendar-relay CLI contract', () => {
     [['expand', 'x.ics', '--from', '2026-01-01'], /--to is required/],
     [['expand', 'x.ics', '--from', 'yesterday', '--to', '2026-01-01'], /--from "yesterday" is not an ISO date/],
     [['parse', 'x.ics', '--preset', 'vcard'], /--preset must be one of/],
-    [['parse', 'x.json', '--preset', 'generic'], /--preset generic needs --map/],
+    [['parse', 'x.json', '--preset', 'generic', '--map', '{"titel":"name"}'], /--map: unknown field "titel"/],
+    [['parse', 'x.json', '--preset', 'caldn', '--map', '{"title":"name"}'], /caldn's format is fixed/],
+    [['parse', 'x.json', '--map', '{"title":"name"}'], /--map needs --preset learningspace, sonderplan or generic/],
+    [['parse', 'x.json', '--preset', 'generic', '--map', '{"id":5}'], /field "id" must be a dot path/],
     [['parse', 'x.json', '--map', '{oops'], /--map is not valid JSON/],
     [['parse', 'x.ics', '--bogus'], /unknown option --bogus/],
-  ])('bad arguments %j → exit 2', async (argv, message) => {
+  ])('bad arguments %j → exit 2 with one line on stderr', async (argv, message) => {
     const r = await runCli(argv as string[]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   test('--help on a command prints the usage and exits 0; no command is a usage error', async () => {
@@ -104,7 +153,7 @@ describe('calendar-relay CLI contract', () => {
     expect(help.stdout).toContain('expand <file|url|-> --from <ISO> --to <ISO>');
     const none = await runCli([]);
     expect(none.code).toBe(2);
-    expect(none.stderr).toMatch(/^usage:/);
+    expect(none.stderr).toBe('calendar-relay: no command given (calendar-relay --help for usage)\n');
   });
 
   test('unreadable or non-calendar input → exit 1 with a one-line message', async () => {

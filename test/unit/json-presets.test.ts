@@ -387,3 +387,21 @@ describe('generic mapping', () => {
     expect(r.errors[0].message).toMatch(/bookings/);
   });
 });
+
+describe('caldn raw recurrence without the simplified_recurrence flag', () => {
+  const base = { prokey: 'p-raw', dates: [{ name: 'Weekly', startDate: '2026-12-01', startTime: '09:00', endDate: '2026-12-01', endTime: '10:00', timeZone: 'Europe/Berlin' }] };
+  test('a raw RRULE is used when the flag is absent and no simple type competes', () => {
+    const r = parseJsonEvents({ ...base, recurrence: 'RRULE:FREQ=WEEKLY;COUNT=4' }, 'caldn');
+    expect(r.errors).toEqual([]);
+    expect(r.events[0].recurrence?.rrule).toEqual(['FREQ=WEEKLY;COUNT=4']);
+  });
+  test('an invalid raw RRULE is an item error naming the field', () => {
+    const r = parseJsonEvents({ ...base, recurrence: 'RRULE:FREQ=WEEKLY;BYDAY=XX' }, 'caldn');
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]).toMatchObject({ item: 0, field: 'recurrence' });
+  });
+  test('with simplified fields present, the simple type wins', () => {
+    const r = parseJsonEvents({ ...base, recurrence: 'RRULE:FREQ=YEARLY', recurrence_simple_type: 'daily', recurrence_count: 2 }, 'caldn');
+    expect(r.events[0].recurrence?.rrule).toEqual(['FREQ=DAILY;COUNT=2']);
+  });
+});

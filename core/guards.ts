@@ -11,7 +11,8 @@
  * - DeleteLimitError (override `force`): a calendar would lose more than maxDeletes.count events,
  *   or more than maxDeletes.percent % of the events we own there (only checked from
  *   PERCENT_GUARD_MIN_OWNED owned events up: 1 of 2 is no signal). Deletes that only remove
- *   duplicates do not count: they lose no content.
+ *   duplicates, or replace a series by its expanded occurrences (or the reverse), do not count:
+ *   they lose no content.
  */
 import type { SyncPlan, SyncPolicy } from './sync-types';
 
@@ -62,7 +63,7 @@ export function guardViolations(plan: SyncPlan, policy: SyncPolicy): Array<Sourc
   const max = policy.maxDeletes;
   if (!policy.force && max && (max.count !== undefined || max.percent !== undefined)) {
     const deletes = new Map<string, number>();
-    for (const op of plan.ops) if (op.action === 'delete' && !op.duplicate) deletes.set(op.calendarId, (deletes.get(op.calendarId) ?? 0) + 1);
+    for (const op of plan.ops) if (op.action === 'delete' && !op.duplicate && !op.replaced) deletes.set(op.calendarId, (deletes.get(op.calendarId) ?? 0) + 1);
     const excess: DeleteLimitExcess[] = [];
     for (const [calendarId, n] of deletes) {
       const owned = plan.calendars[calendarId]?.owned ?? 0;

@@ -392,6 +392,12 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
   for (const [calendarId, w] of calendars) {
     const byKey = owned.get(calendarId) ?? new Map<string, TargetEvent[]>();
     const deletedMasters = new Set<string>();
+    // Masters whose series is desired as expanded occurrences here (`<master> o:<start>` keys).
+    const expandedMasters = new Set<string>();
+    for (const k of w.desired.keys()) {
+      const o = / o:[^ ]+$/.exec(k);
+      if (o) expandedMasters.add(k.slice(0, o.index));
+    }
     const keys = new Set<string>([...w.desired.keys(), ...byKey.keys()]);
     // Masters before overrides so "deleted with its series" can be decided.
     const sorted = [...keys].sort((a, b) => (/ r:[^ ]+$/.test(a) ? 1 : 0) - (/ r:[^ ]+$/.test(b) ? 1 : 0) || (a < b ? -1 : a > b ? 1 : 0));
@@ -466,6 +472,13 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
           continue;
         }
         if (isRecurringMaster(a.event)) deletedMasters.add(key);
+        // The same series in the other form (Graph: it gained or lost its only override/EXDATE):
+        // the content stays, so these deletes are not losses for the delete guard.
+        const o = / o:[^ ]+$/.exec(key);
+        if (expandedMasters.has(key) || (o && w.desired.has(key.slice(0, o.index)))) {
+          ops.push({ action: 'delete', calendarId, key, targetId: a.id, reason: o ? 'single events replaced by the series' : 'series rewritten as single events', replaced: true });
+          continue;
+        }
         const elsewhere = desiredIn.get(key);
         const reason = w.cancelled.has(key) || unmappedKeys.cancelled.has(key) ? 'cancelled in source'
           : elsewhere ? `no longer routed to this calendar (now in ${elsewhere})`

@@ -94,6 +94,8 @@ export interface PlannedOp {
   masterKey?: string;
   /** True for a delete that only removes a duplicate (not counted by the delete guard). */
   duplicate?: boolean;
+  /** True for a delete whose content is written again in another form in the same plan: a series master replaced by its expanded occurrences, or the reverse (not counted by the delete guard). */
+  replaced?: boolean;
 }
 
 export interface UnmappedEvent {

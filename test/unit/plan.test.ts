@@ -224,6 +224,35 @@ describe('series', () => {
   });
 });
 
+describe('a series switching between "stored as a series" and "expanded into single events"', () => {
+  const series = ev('s', { recurrence: { rrule: ['FREQ=DAILY;COUNT=12'], rdate: [], exdate: [] } });
+  const expanded: SyncPolicy = { ...policy, seriesSupport: () => 'gained an override', maxDeletes: { count: 0 } };
+  const asSeries: SyncPolicy = { ...policy, seriesSupport: () => true, maxDeletes: { count: 0 } };
+  const writeAll = (p: ReturnType<typeof buildPlan>): TargetEvent[] =>
+    p.ops.filter((o) => o.action === 'create').map((o, i) => ({ id: `t${i}`, calendarId: CAL, event: o.event!, stamp: { syncId: 'sync-1', sourceKey: o.key, fingerprint: o.fingerprint! } }));
+
+  test('series → single events: the master delete says so and does not count against maxDeletes', () => {
+    const before = writeAll(buildPlan([series], [], asSeries, NOW));
+    expect(before).toHaveLength(1);
+    const plan = planSync([series], before, expanded, NOW);
+    expect(plan.ops.filter((o) => o.action === 'delete').map((o) => o.reason)).toEqual(['series rewritten as single events']);
+    expect(plan.counts.create).toBe(12);
+  });
+
+  test('single events → series: the occurrence deletes say so and do not count against maxDeletes', () => {
+    const before = writeAll(buildPlan([series], [], expanded, NOW));
+    expect(before).toHaveLength(12);
+    const plan = planSync([series], before, asSeries, NOW);
+    expect(new Set(plan.ops.filter((o) => o.action === 'delete').map((o) => o.reason))).toEqual(new Set(['single events replaced by the series']));
+    expect(plan.counts).toMatchObject({ delete: 12, create: 1 });
+  });
+
+  test('a series really removed from the source still counts', () => {
+    const before = writeAll(buildPlan([series], [], expanded, NOW));
+    expect(() => planSync([ev('other')], before, { ...expanded, allowEmptySource: true }, NOW)).toThrow(DeleteLimitError);
+  });
+});
+
 describe('guards', () => {
   const many = (n: number) => Array.from({ length: n }, (_, i) => owned(ev(`e${i}`)));
 

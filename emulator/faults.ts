@@ -6,8 +6,9 @@
  * Two kinds of interference:
  * - scripted faults: an exact sequence ("the next 3 inserts into calendar X get 429, then a 503,
  *   then ok") or a probability drawn from a seeded PRNG (chaos tests stay reproducible);
- * - modelled limits: a sliding window of N requests per target per W ms and a cap on concurrent
- *   in-flight requests per target, configured per API (the real services' quotas).
+ * - modelled limits: a sliding window of N requests per W ms per budget (the scope's `quotaKey`,
+ *   else its target) and a cap on concurrent in-flight requests per target, configured per API
+ *   (the real services' quotas).
  */
 import type { FaultDecision, RequestScope } from './types';
 
@@ -193,7 +194,7 @@ export class FaultController {
       return this.note(scope, { kind: 'throttle', limit: 'concurrency', retryAfter: cfg.retryAfter });
     }
     if (cfg.maxRequests !== undefined && cfg.windowMs !== undefined) {
-      const key = `${scope.api}\u001f${scope.target}`;
+      const key = `${scope.api}\u001f${scope.quotaKey ?? scope.target}`;
       const now = this.now();
       let times = this.windows.get(key);
       if (!times) this.windows.set(key, (times = []));

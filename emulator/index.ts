@@ -54,9 +54,11 @@ export interface Emulator {
   internalErrors: Error[];
 }
 
-/** The real services' quotas, modelled per target (calendar id / mailbox). */
+/** The real services' quotas: Google per user (the token's subject, else the calendar id), Graph
+ * per mailbox. */
 export const DEFAULT_LIMITS: Partial<Record<RequestScope['api'], LimitConfig>> = {
-  // Google: 600 requests per minute per user; the calendar id stands in for the user.
+  // Google: 600 requests per minute per user and project. The access token's user (a service
+  // account's impersonated `sub`) owns the budget; a token naming no user charges the calendar.
   google: { windowMs: 60_000, maxRequests: 600 },
   // Outlook: 10,000 requests per 10 minutes and 4 concurrent requests per app and mailbox.
   graph: { windowMs: 600_000, maxRequests: 10_000, maxConcurrent: 4 },

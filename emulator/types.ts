@@ -52,6 +52,9 @@ export interface RequestScope {
   target?: string;
   /** A short name of the operation: 'list', 'insert', 'patch', 'delete', 'batch', 'delta', … */
   kind: string;
+  /** Whose request budget the modelled rate limit charges, when that is not `target`: Google's
+   * quota is per user (the access token's subject), not per calendar. */
+  quotaKey?: string;
   /** Optional route pattern for the request log, e.g. "/calendar/v3/calendars/{calendarId}/events".
    * When absent the log uses "api:kind". */
   route?: string;

@@ -38,7 +38,7 @@ export function handleToken(store: GoogleStore, req: EmuRequest, nowMs: number, 
   if (grant === 'refresh_token') {
     const rt = form.get('refresh_token') ?? '';
     if (!store.refreshTokens.has(rt)) return oauthError(400, 'invalid_grant', 'Token has been expired or revoked.');
-    return issue(store, nowMs, undefined, form.get('scope') ?? undefined);
+    return issue(store, nowMs, store.refreshTokens.get(rt), form.get('scope') ?? undefined);
   }
   if (grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
     const assertion = form.get('assertion') ?? '';

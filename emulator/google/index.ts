@@ -23,7 +23,9 @@ export interface GoogleAdmin {
   expireSyncTokens(calendarId: string): void;
   /** Registers a service account; with a public key, JWT signatures are verified. */
   registerServiceAccount(email: string, publicKeyPem?: string): void;
-  registerRefreshToken(token: string): void;
+  /** A refresh token; with `user`, the access tokens it yields act for that user (`primary`,
+   * per-user quota). */
+  registerRefreshToken(token: string, opts?: { user?: string }): void;
   /** Mints a valid access token directly (static bearer for raw-HTTP tests). */
   issueAccessToken(opts?: { subject?: string; lifetimeSeconds?: number }): string;
   /** Revokes every issued access token (next call → 401, clients must refresh). */
@@ -75,7 +77,7 @@ export function createGoogleModule(now: () => number = Date.now): ApiModule & { 
       if (cal) cal.epoch++;
     },
     registerServiceAccount: (email, pem) => void store.serviceAccounts.set(email.toLowerCase(), pem),
-    registerRefreshToken: (t) => void store.refreshTokens.add(t),
+    registerRefreshToken: (t, o = {}) => void store.refreshTokens.set(t, o.user),
     issueAccessToken: (o = {}) => mintToken(store, env.now(), o.subject, o.lifetimeSeconds),
     expireAccessTokens: () => store.tokens.clear(),
     addRoom(r) {
@@ -98,10 +100,7 @@ export function createGoogleModule(now: () => number = Date.now): ApiModule & { 
 
   function calendarFor(rawId: string, req: EmuRequest): ReturnType<GoogleStore['createCalendar']> | undefined {
     let id = decodeURIComponent(rawId).toLowerCase();
-    if (id === 'primary') {
-      const m = /^Bearer\s+(.+)$/i.exec(req.headers['authorization'] ?? '');
-      id = (m && store.tokens.get(m[1].trim())?.subject?.toLowerCase()) || 'primary';
-    }
+    if (id === 'primary') id = tokenUser(req) ?? 'primary';
     return store.calendars.get(id) ?? (admin.autoCreateCalendars ? store.createCalendar(id) : undefined);
   }
 
@@ -134,6 +133,38 @@ export function createGoogleModule(now: () => number = Date.now): ApiModule & { 
     return { status: 200, body };
   }
 
+  /** The user a bearer token acts for (service-account `sub`, or the minted subject). */
+  function tokenUser(req: EmuRequest): string | undefined {
+    const m = /^Bearer\s+(.+)$/i.exec(req.headers['authorization'] ?? '');
+    return (m && store.tokens.get(m[1].trim())?.subject?.toLowerCase()) || undefined;
+  }
+
+  /** Calendar API requests: Google's quota is 600 requests/min per user, so the token's user
+   * owns the budget (one user writing to N room calendars shares it); the calendar id stands in
+   * when the token names no user. */
+  function claimCalendar(req: EmuRequest): RequestScope | undefined {
+    const scope = claimCalendarRoute(req);
+    if (scope?.api === 'google' && scope.target !== undefined) {
+      const user = tokenUser(req);
+      if (scope.target === 'primary' && user) scope.target = user;
+      scope.quotaKey = user ? `user:${user}` : scope.target;
+    }
+    return scope;
+  }
+
+  function claimCalendarRoute(req: EmuRequest): RequestScope | undefined {
+    const m = CAL_RE.exec(req.path);
+    if (!m) return undefined;
+    const target = decodeURIComponent(m[1]).toLowerCase();
+    const base = '/calendar/v3/calendars/{calendarId}';
+    if (m[2] === undefined && !req.path.endsWith('/events')) return { api: 'google', target, kind: req.method === 'GET' ? 'calendar' : 'unsupported', route: base };
+    if (m[2] === undefined) return { api: 'google', target, kind: req.method === 'GET' ? 'list' : req.method === 'POST' ? 'insert' : 'unsupported', route: `${base}/events` };
+    if (m[3]) return { api: 'google', target, kind: req.method === 'GET' ? 'instances' : 'unsupported', route: `${base}/events/{eventId}/instances` };
+    if (m[2] === 'import' && req.method === 'POST') return { api: 'google', target, kind: 'import', route: `${base}/events/import` };
+    const kinds: Record<string, string> = { GET: 'get', PATCH: 'patch', PUT: 'update', DELETE: 'delete' };
+    return { api: 'google', target, kind: kinds[req.method] ?? 'unsupported', route: `${base}/events/{eventId}` };
+  }
+
   return {
     name: 'google',
     admin,
@@ -141,16 +172,7 @@ export function createGoogleModule(now: () => number = Date.now): ApiModule & { 
       if (req.path === '/token') return { api: 'oauth', kind: 'token', route: '/token' };
       if (req.path === '/batch/calendar/v3' || req.path === '/batch') return { api: 'google', kind: 'batch', route: '/batch/calendar/v3' };
       if (ROOMS_RE.test(req.path)) return { api: 'directory', kind: 'rooms', route: '/admin/directory/v1/customer/{customer}/resources/calendars' };
-      const m = CAL_RE.exec(req.path);
-      if (!m) return undefined;
-      const target = decodeURIComponent(m[1]).toLowerCase();
-      const base = '/calendar/v3/calendars/{calendarId}';
-      if (m[2] === undefined && !req.path.endsWith('/events')) return { api: 'google', target, kind: req.method === 'GET' ? 'calendar' : 'unsupported', route: base };
-      if (m[2] === undefined) return { api: 'google', target, kind: req.method === 'GET' ? 'list' : req.method === 'POST' ? 'insert' : 'unsupported', route: `${base}/events` };
-      if (m[3]) return { api: 'google', target, kind: req.method === 'GET' ? 'instances' : 'unsupported', route: `${base}/events/{eventId}/instances` };
-      if (m[2] === 'import' && req.method === 'POST') return { api: 'google', target, kind: 'import', route: `${base}/events/import` };
-      const kinds: Record<string, string> = { GET: 'get', PATCH: 'patch', PUT: 'update', DELETE: 'delete' };
-      return { api: 'google', target, kind: kinds[req.method] ?? 'unsupported', route: `${base}/events/{eventId}` };
+      return claimCalendar(req);
     },
     async handle(req, scope, ctx): Promise<EmuResponse> {
       clock = ctx.now;

@@ -44,7 +44,8 @@ export class GoogleStore {
   calendars = new Map<string, CalendarState>();
   rooms: Room[] = [];
   serviceAccounts = new Map<string, string | undefined>();
-  refreshTokens = new Set<string>();
+  /** refresh token → the user its access tokens act for (undefined: none named). */
+  refreshTokens = new Map<string, string | undefined>();
   tokens = new Map<string, IssuedToken>();
   private etagCounter = 0;
 

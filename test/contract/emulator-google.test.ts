@@ -506,14 +506,40 @@ describe('faults and limits in Google envelopes', () => {
     expect((await api('GET', events())).status).toBe(200);
   });
 
-  test('600 requests per minute per calendar → 403 rateLimitExceeded, recovering after the window', async () => {
+  test('600 requests per minute per user: one impersonated user writing to several calendars shares one budget', async () => {
     emu.faults.setLimits('google', { windowMs: 60_000, maxRequests: 5 });
+    const rooms = ['r1@resource.calendar.google.com', 'r2@resource.calendar.google.com', 'r3@resource.calendar.google.com'];
+    for (const r of rooms) emu.google.createCalendar(r);
+    token = emu.google.issueAccessToken({ subject: 'admin@rooms.example' });
     const st: number[] = [];
-    for (let i = 0; i < 6; i++) st.push((await api('GET', events())).status);
+    for (let i = 0; i < 6; i++) st.push((await api('GET', events(rooms[i % 3]))).status);
     expect(st).toEqual([200, 200, 200, 200, 200, 403]);
-    const r = await api('GET', events());
+    const r = await api('GET', events(rooms[2]));
     expect(r.json.error.errors[0]).toMatchObject({ domain: 'usageLimits', reason: 'rateLimitExceeded' });
+    // Another user has a budget of its own.
+    token = emu.google.issueAccessToken({ subject: 'other@rooms.example' });
+    expect((await api('GET', events(rooms[0]))).status).toBe(200);
     emu.clock.advance(60_001);
+    token = emu.google.issueAccessToken({ subject: 'admin@rooms.example' });
+    expect((await api('GET', events(rooms[0]))).status).toBe(200);
+  });
+
+  test('batch parts count against the user of the batch token', async () => {
+    emu.faults.setLimits('google', { windowMs: 60_000, maxRequests: 3 });
+    emu.google.createCalendar('r9@resource.calendar.google.com');
+    token = emu.google.issueAccessToken({ subject: 'admin@rooms.example' });
+    const parts = [CAL, 'r9@resource.calendar.google.com', CAL, 'r9@resource.calendar.google.com'].map((c, i) => `--b\r\nContent-Type: application/http\r\nContent-ID: <${i}>\r\n\r\nGET ${events(c)} HTTP/1.1\r\n\r\n\r\n`).join('') + '--b--\r\n';
+    const r = await fetch(emu.url + '/batch/calendar/v3', { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'multipart/mixed; boundary=b' }, body: parts });
+    expect(parseMultipart(r.headers.get('content-type')!, await r.text()).map((p) => p.status)).toEqual([200, 200, 200, 403]);
+  });
+
+  test('without a user in the token the calendar id stands in for the user', async () => {
+    emu.faults.setLimits('google', { windowMs: 60_000, maxRequests: 2 });
+    emu.google.createCalendar('other@example.com');
+    const st: number[] = [];
+    for (const c of [CAL, CAL, CAL, 'other@example.com', 'other@example.com']) st.push((await api('GET', events(c))).status);
+    expect(st).toEqual([200, 200, 403, 200, 200]);
+    emu.faults.setLimits('google', undefined);
     expect((await api('GET', events())).status).toBe(200);
   });
 });

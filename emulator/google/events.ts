@@ -192,6 +192,11 @@ export function insertEvent(env: EventsEnv, cal: CalendarState, req: EmuRequest)
   return json(env.store.write(cal, ev, env.now()));
 }
 
+/**
+ * events.import is keyed by iCalUID: importing an iCalUID the calendar already holds updates that
+ * event (a deleted one comes back). A supplied `id` follows insert's rules: it must be base32hex,
+ * and an id that already names an event (live or deleted) other than the iCalUID's → 409.
+ */
 export function importEvent(env: EventsEnv, cal: CalendarState, req: EmuRequest): EmuResponse {
   const body = parseBody(req);
   if (isResponse(body)) return body;
@@ -199,7 +204,11 @@ export function importEvent(env: EventsEnv, cal: CalendarState, req: EmuRequest)
   if (bad) return bad;
   if (!body.iCalUID) return required('iCalUID');
   const existing = [...cal.events.values()].find((s) => s.res.iCalUID === body.iCalUID && !s.res.recurringEventId)?.res;
-  if (body.id !== undefined && (typeof body.id !== 'string' || !ID_RE.test(body.id))) return badRequest('Invalid resource id value.');
+  if (body.id !== undefined) {
+    if (typeof body.id !== 'string' || !ID_RE.test(body.id)) return badRequest('Invalid resource id value.');
+    const taken = existing ? body.id !== existing.id : cal.events.has(body.id);
+    if (taken) return googleError(409, 'duplicate', 'The requested identifier already exists.');
+  }
   const ev: EventJson = { ...body, id: existing?.id ?? body.id ?? newId() };
   delete ev.etag;
   delete ev.updated;

@@ -240,6 +240,29 @@ describe('insert, get, patch, update, delete', () => {
     expect(emu.google.listRaw(CAL)).toHaveLength(1);
   });
 
+  test('import with a client id: the id rules of insert; an id taken by another event (live or deleted) → 409, never replaced', async () => {
+    const other = await api('POST', events(), timed('2024-11-14T09:00:00Z', '2024-11-14T10:00:00Z', { id: 'taken00001', summary: 'other' }));
+    expect(other.status).toBe(200);
+    const clash = await api('POST', `${events()}/import`, timed('2024-11-15T09:00:00Z', '2024-11-15T10:00:00Z', { id: 'taken00001', iCalUID: 'new-uid@feed', summary: 'intruder' }));
+    expect(clash.status).toBe(409);
+    expect(clash.json.error.errors[0].reason).toBe('duplicate');
+    expect((await api('GET', `${events()}/taken00001`)).json.summary).toBe('other');
+    // Deleted: the id stays taken, the event is not resurrected.
+    expect((await api('DELETE', `${events()}/taken00001`)).status).toBe(204);
+    expect((await api('POST', `${events()}/import`, timed('2024-11-15T09:00:00Z', '2024-11-15T10:00:00Z', { id: 'taken00001', iCalUID: 'new-uid@feed' }))).status).toBe(409);
+    expect((await api('GET', `${events()}/taken00001`)).json.status).toBe('cancelled');
+    expect((await api('POST', `${events()}/import`, timed('2024-11-15T09:00:00Z', '2024-11-15T10:00:00Z', { id: 'bad', iCalUID: 'x@feed' }))).status).toBe(400);
+    // A fresh id is used as given; re-importing the same iCalUID with that id updates it.
+    const fresh = await api('POST', `${events()}/import`, timed('2024-11-15T09:00:00Z', '2024-11-15T10:00:00Z', { id: 'fresh00001', iCalUID: 'uid-2@feed' }));
+    expect(fresh.json.id).toBe('fresh00001');
+    const again = await api('POST', `${events()}/import`, timed('2024-11-15T09:00:00Z', '2024-11-15T11:00:00Z', { id: 'fresh00001', iCalUID: 'uid-2@feed', summary: 'v2' }));
+    expect([again.status, again.json.id, again.json.summary]).toEqual([200, 'fresh00001', 'v2']);
+    // The iCalUID names one event and the id another → 409 too.
+    const mixed = await api('POST', `${events()}/import`, timed('2024-11-15T09:00:00Z', '2024-11-15T11:00:00Z', { id: 'other00001', iCalUID: 'uid-2@feed' }));
+    expect(mixed.status).toBe(409);
+    expect(emu.google.listRaw(CAL).map((e) => e.id).sort()).toEqual(['fresh00001', 'taken00001']);
+  });
+
   test.each([
     ['misspelled top-level field', { summry: 'x' }, 'summry'],
     ['misspelled nested field', { attendees: [{ emial: 'a@b.c' }] }, 'attendees[0].emial'],

@@ -151,6 +151,61 @@ function withExdates(master: CalendarEvent, extra: EventTime[]): CalendarEvent {
   return { ...master, recurrence: { ...r, exdate } };
 }
 
+interface Group { masters: DesiredEvent[]; overrides: DesiredEvent[] }
+
+/** JSON with sorted keys: the same content always gives the same text. */
+function canonicalJson(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.map(canonicalJson).join(',')}]`;
+  if (x && typeof x === 'object') {
+    return `{${Object.keys(x).filter((k) => (x as Record<string, unknown>)[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((x as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(x) ?? 'null';
+}
+
+/**
+ * For identity 'content': the number (1-based) of each event that gets a content key among the
+ * events of its calendar and source with the same content identity — every master, and every
+ * override without a recurring master in its calendar (written as a single event). Ordered by
+ * fingerprint, then by the rest of the content without the UID (which such sources regenerate).
+ */
+function rankIdenticalEvents(groups: Iterable<Group>): Map<DesiredEvent, number> {
+  const buckets = new Map<string, Array<{ d: DesiredEvent; order: string }>>();
+  const add = (d: DesiredEvent, identityForm: CalendarEvent) => {
+    const e = d.event;
+    if (!e || typeof e.uid !== 'string' || e.uid === '') return;
+    let bucket: string;
+    let order: string;
+    try {
+      bucket = `${d.calendarId}\u0000${sourceKeyPart(e.sourceId)}\u0000${contentIdentity(identityForm)}`;
+      const { uid: _uid, ...rest } = e;
+      order = `${fingerprint(e)}\u0000${canonicalJson(rest)}`;
+    } catch {
+      return; // unreadable content: the planner reports it where the event is planned
+    }
+    const list = buckets.get(bucket) ?? [];
+    list.push({ d, order });
+    buckets.set(bucket, list);
+  };
+  for (const g of groups) {
+    const first = new Map<string, CalendarEvent>();
+    for (const m of g.masters) {
+      if (!first.has(m.calendarId)) first.set(m.calendarId, m.event);
+      add(m, m.event);
+    }
+    for (const o of g.overrides) {
+      const master = first.get(o.calendarId);
+      if (master && isRecurringMaster(master)) continue;
+      add(o, { ...o.event, recurrenceId: undefined });
+    }
+  }
+  const rank = new Map<DesiredEvent, number>();
+  for (const list of buckets.values()) {
+    list.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+    list.forEach((x, i) => rank.set(x.d, i + 1));
+  }
+  return rank;
+}
+
 /**
  * Plans one sync. `desired` is either routed ({calendarId, event} pairs or a RoutingResult) or
  * plain events for policy.calendarId; `actual` holds the target events of all those calendars
@@ -197,7 +252,6 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
     ops.push({ action: 'skip', calendarId, key, reason, ...extra });
 
   // --- desired side: group by (source, UID) so series are handled whole --------------------------
-  interface Group { masters: DesiredEvent[]; overrides: DesiredEvent[] }
   const groups = new Map<string, Group>();
   for (const d of routed) {
     work(d.calendarId);
@@ -213,15 +267,12 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
     (e.recurrenceId ? g.overrides : g.masters).push(d);
   }
 
-  // Identity 'content' numbers identical events of one source per calendar: .1, .2, …
-  const contentSeen = new Map<string, number>();
-  const masterKeyOf = (calendarId: string, e: CalendarEvent): string => {
-    if (identity === 'uid') return uidKey(e);
-    const ck = `${calendarId}\u0000${sourceKeyPart(e.sourceId)}\u0000${contentIdentity(e)}`;
-    const n = (contentSeen.get(ck) ?? 0) + 1;
-    contentSeen.set(ck, n);
-    return contentKey(e, n);
-  };
+  // Identity 'content' numbers identical events of one source per calendar: .1, .2, … in an order
+  // that does not depend on the feed's order (fingerprint, then the rest of the content), so a
+  // re-ordered feed maps each event to the same key again.
+  const contentRank = identity === 'content' ? rankIdenticalEvents(groups.values()) : new Map<DesiredEvent, number>();
+  const masterKeyOf = (d: DesiredEvent, e: CalendarEvent = d.event): string =>
+    identity === 'uid' ? uidKey(e) : contentKey(e, contentRank.get(d) ?? 1);
 
   const addDesired = (calendarId: string, entry: Omit<DesiredEntry, 'fingerprint' | 'inWindow'> & { inWindow?: boolean }) => {
     const w = work(calendarId);
@@ -256,7 +307,7 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
       masterCalendars.add(m.calendarId);
       if (identity === 'content' && firstMaster.get(m.calendarId) !== m) {
         // A second event with the same UID under content identity: a plain single event of its own.
-        const key = masterKeyOf(m.calendarId, m.event);
+        const key = masterKeyOf(m);
         if (m.event.status === 'CANCELLED') work(m.calendarId).cancelled.add(key);
         else addDesired(m.calendarId, { key, event: m.event, phase: 'main' });
       }
@@ -264,7 +315,7 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
 
     for (const [calendarId, m] of firstMaster) {
       const master = m.event;
-      const key = masterKeyOf(calendarId, master);
+      const key = masterKeyOf(m);
       const w = work(calendarId);
       if (!isRecurringMaster(master)) {
         if (master.status === 'CANCELLED') w.cancelled.add(key);
@@ -343,7 +394,7 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
     // Overrides whose calendar has no master of their own: written as plain single events.
     for (const o of g.overrides) {
       if (masterCalendars.has(o.calendarId) && isRecurringMaster(firstMaster.get(o.calendarId)!.event)) continue;
-      const base = identity === 'uid' ? uidKey(o.event) : masterKeyOf(o.calendarId, { ...o.event, recurrenceId: undefined });
+      const base = identity === 'uid' ? uidKey(o.event) : masterKeyOf(o, { ...o.event, recurrenceId: undefined });
       const key = overrideKey(base, o.event.recurrenceId!);
       if (o.event.status === 'CANCELLED') {
         work(o.calendarId).cancelled.add(key);

@@ -5,11 +5,13 @@
  */
 import { runParseBench, parseRssChild } from './parse.bench';
 import { runExpandBench } from './expand.bench';
+import { runSyncBench } from './sync.bench';
 
 type Bench = { name: string; run: () => boolean | Promise<boolean> };
 const benches: Bench[] = [
   { name: 'parse', run: runParseBench },
   { name: 'expand', run: runExpandBench },
+  { name: 'sync', run: runSyncBench },
 ];
 
 async function main(): Promise<void> {

@@ -411,8 +411,10 @@ function collect(env: EventsEnv, cal: CalendarState, opts: { single: boolean; sh
       if (incremental || expandSeries(ev as never, cal.timeZone, opts.from, horizon, 1).length > 0) out.push(ev);
       continue;
     }
+    const seen = new Set<string>();
     for (const occ of expandSeries(ev as never, cal.timeZone, opts.from, horizon)) {
       const id = `${ev.id}_${occ.suffix}`;
+      seen.add(id);
       const exc = exceptions.get(id);
       if (exc) {
         if (exc.status === 'cancelled' ? opts.showDeleted || incremental : inWindow(exc)) out.push(exc.status === 'cancelled' && incremental ? tombstone(exc) : exc);
@@ -420,8 +422,25 @@ function collect(env: EventsEnv, cal: CalendarState, opts: { single: boolean; sh
         out.push(instanceOf(ev, occ));
       }
     }
+    // Expansion walks original slots from the window on; an exception moved into the window from
+    // a slot outside it (earlier, or past the horizon) is found by its actual start instead.
+    for (const exc of exceptions.values()) {
+      if (exc.recurringEventId !== ev.id || seen.has(exc.id) || exc.status === 'cancelled') continue;
+      if (!incremental && inWindow(exc) && isSlotOf(ev, exc, cal)) out.push(exc);
+    }
   }
-  return out;
+  // An incremental listing meets a changed exception twice when its series changed too (once
+  // expanded in place, once as a change of its own): keep the first.
+  if (opts.changedAfter === undefined) return out;
+  const ids = new Set<string>();
+  return out.filter((e) => !ids.has(e.id) && !!ids.add(e.id));
+}
+
+/** True when the exception's original start is still an occurrence of the series. */
+function isSlotOf(master: EventJson, exc: EventJson, cal: CalendarState): boolean {
+  if (!exc.originalStartTime) return false;
+  const at = googleTimeToUtc(exc.originalStartTime, master.start?.timeZone || cal.timeZone);
+  return expandSeries(master as never, cal.timeZone, at, at + 1, 5).some((o) => `${master.id}_${o.suffix}` === exc.id);
 }
 
 export function listEvents(env: EventsEnv, cal: CalendarState, req: EmuRequest): EmuResponse {

@@ -433,6 +433,22 @@ describe('recurring events', () => {
     expect(plain.json.items).toHaveLength(3);
   });
 
+  test('singleEvents: an exception moved into the window from a slot outside it is listed (and one moved out is not)', async () => {
+    const { json: master } = await api('POST', events(), series);
+    // 21 Oct → 30 Oct, into a window that does not hold its original slot.
+    await api('PATCH', `${events()}/${master.id}_20241021T070000Z`, { summary: 'moved in', start: { dateTime: '2024-10-30T09:00:00+01:00' }, end: { dateTime: '2024-10-30T10:00:00+01:00' } });
+    // 28 Oct → 15 Nov, out of the window that holds its original slot.
+    await api('PATCH', `${events()}/${master.id}_20241028T080000Z`, { summary: 'moved out', start: { dateTime: '2024-11-15T09:00:00+01:00' }, end: { dateTime: '2024-11-15T10:00:00+01:00' } });
+    const r = await api('GET', `${events()}?singleEvents=true&timeMin=2024-10-27T00:00:00Z&timeMax=2024-11-01T00:00:00Z`);
+    expect(r.json.items.map((e: Json) => [e.id, e.summary])).toEqual([[`${master.id}_20241021T070000Z`, 'moved in']]);
+    // Also when the original slot lies beyond the open-series expansion horizon.
+    const far = await api('POST', events(), { ...series, summary: 'Open', recurrence: ['RRULE:FREQ=YEARLY'] });
+    const farId = `${far.json.id}_20301021T070000Z`;
+    expect((await api('PATCH', `${events()}/${farId}`, { summary: 'pulled in', start: { dateTime: '2024-10-31T09:00:00+01:00' }, end: { dateTime: '2024-10-31T10:00:00+01:00' } })).status).toBe(200);
+    const r2 = await api('GET', `${events()}?singleEvents=true&orderBy=startTime&timeMin=2024-10-27T00:00:00Z&timeMax=2024-11-01T00:00:00Z`);
+    expect(r2.json.items.map((e: Json) => e.summary)).toEqual(['moved in', 'pulled in']);
+  });
+
   test('window bounds apply to instances; unknown instance id → 404', async () => {
     const { json: master } = await api('POST', events(), series);
     const r = await api('GET', `${events()}?singleEvents=true&timeMin=2024-10-27T00:00:00Z&timeMax=2024-11-01T00:00:00Z`);
@@ -456,6 +472,46 @@ describe('sync tokens', () => {
     expect(inc.json.items.map((e: Json) => [e.id, e.status])).toEqual([[a.id, 'cancelled'], [c.id, 'confirmed']]);
     const t2 = inc.json.nextSyncToken;
     expect((await api('GET', `${events()}?syncToken=${encodeURIComponent(t2)}`)).json.items).toEqual([]);
+  });
+
+  test('singleEvents incremental: an exception is listed once when master and exception both changed', async () => {
+    const { json: master } = await api('POST', events(), {
+      summary: 'Weekly', start: { dateTime: '2024-10-21T09:00:00', timeZone: 'Europe/Berlin' }, end: { dateTime: '2024-10-21T10:00:00', timeZone: 'Europe/Berlin' },
+      recurrence: ['RRULE:FREQ=WEEKLY;COUNT=3'],
+    });
+    const t = (await api('GET', `${events()}?singleEvents=true`)).json.nextSyncToken;
+    await api('PATCH', `${events()}/${master.id}_20241028T080000Z`, { summary: 'changed instance' });
+    await api('PATCH', `${events()}/${master.id}`, { description: 'changed series' });
+    const inc = await api('GET', `${events()}?singleEvents=true&syncToken=${encodeURIComponent(t)}`);
+    const ids = inc.json.items.map((e: Json) => e.id);
+    expect(ids).toEqual([...new Set(ids)]);
+    expect(ids).toContain(`${master.id}_20241028T080000Z`);
+    expect(inc.json.items.find((e: Json) => e.id === `${master.id}_20241028T080000Z`).summary).toBe('changed instance');
+  });
+
+  test('incremental results: a cancelled exception carries recurringEventId and originalStartTime; deleting a series cancels its exceptions', async () => {
+    const { json: master } = await api('POST', events(), {
+      summary: 'Weekly', start: { dateTime: '2024-10-21T09:00:00', timeZone: 'Europe/Berlin' }, end: { dateTime: '2024-10-21T10:00:00', timeZone: 'Europe/Berlin' },
+      recurrence: ['RRULE:FREQ=WEEKLY;COUNT=3'],
+    });
+    await api('PATCH', `${events()}/${master.id}_20241104T080000Z`, { summary: 'kept exception' });
+    const t = (await api('GET', events())).json.nextSyncToken;
+    expect((await api('DELETE', `${events()}/${master.id}_20241028T080000Z`)).status).toBe(204);
+    const inc = await api('GET', `${events()}?syncToken=${encodeURIComponent(t)}`);
+    expect(inc.json.items).toEqual([{
+      kind: 'calendar#event', etag: expect.any(String), id: `${master.id}_20241028T080000Z`, status: 'cancelled',
+      recurringEventId: master.id, originalStartTime: { dateTime: '2024-10-28T09:00:00+01:00', timeZone: 'Europe/Berlin' },
+    }]);
+    const t2 = inc.json.nextSyncToken;
+    expect((await api('DELETE', `${events()}/${master.id}`)).status).toBe(204);
+    expect(emu.google.listRaw(CAL).map((e) => [e.id, e.status]).sort()).toEqual([
+      [master.id, 'cancelled'], [`${master.id}_20241028T080000Z`, 'cancelled'], [`${master.id}_20241104T080000Z`, 'cancelled'],
+    ]);
+    const after = await api('GET', `${events()}?syncToken=${encodeURIComponent(t2)}`);
+    expect(after.json.items.map((e: Json) => [e.id, e.status, e.recurringEventId])).toEqual([
+      [master.id, 'cancelled', undefined], [`${master.id}_20241104T080000Z`, 'cancelled', master.id],
+    ]);
+    expect((await api('GET', `${events()}/${master.id}_20241104T080000Z`)).json.status).toBe('cancelled');
   });
 
   test.each(['timeMin=2024-01-01T00:00:00Z', 'orderBy=updated', 'privateExtendedProperty=a%3Db', 'q=x', 'iCalUID=u', 'updatedMin=2024-01-01T00:00:00Z', 'timeMax=2024-01-01T00:00:00Z', 'sharedExtendedProperty=a%3Db'])('syncToken with %s → 400', async (extra) => {

@@ -4,7 +4,8 @@
  * a progress line per room as it goes and a final report.
  *
  * Safety: a source that cannot be read or parsed is reported and passed to the planner as a
- * failed source, so its events on the target are kept (never "zero events, delete everything");
+ * failed source with `keepFailedSources`, so the other sources sync while its events on the
+ * target are kept untouched (never "zero events, delete everything") and the exit code is 1;
  * the guards (SourceEmptyError, DeleteLimitError) stop the run with their override named.
  * Exit codes: 0 all rooms synced; 1 a source failed, a room failed or a guard refused; 2 bad
  * arguments or an invalid config.
@@ -119,7 +120,7 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
     desired.push(...s.events);
     warnings.push(...s.issues);
   }
-  const failedSources = sources.filter((s) => !s.outcome.ok).map((s) => s.outcome.id);
+  const failedSources = sources.filter((s) => !s.outcome.ok).map((s) => ({ id: s.outcome.id, failure: s.outcome.failure ?? '' }));
   for (const s of sources) {
     const o = s.outcome;
     progress(o.ok
@@ -134,6 +135,9 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
     identity: config.identity,
     window: config.window,
     failedSources,
+    // The CLI syncs the healthy sources and reports the failed ones (exit code 1); their events
+    // stay untouched. (API callers get SourceEmptyError unless they say so too.)
+    keepFailedSources: true,
     allowEmptySource: opts.allowEmptySource || config.guards.allowEmptySource,
     force: opts.force,
     maxDeletes: config.guards.maxDeletes,

@@ -6,8 +6,10 @@
  * - SourceEmptyError (override `allowEmptySource`): a source delivered no events at all while the
  *   target still holds events we wrote for it inside the window. That is far more often a broken
  *   feed than a real "everything was cancelled" (vdirsyncer's StorageEmpty), so refuse rather than
- *   delete everything. Sources listed in policy.failedSources are not deleted from in the first
- *   place, so they never trip this guard.
+ *   delete everything.
+ * - SourceEmptyError (override `keepFailedSources`): a source whose fetch failed
+ *   (policy.failedSources) still has events on the target. They are never deleted, but the caller
+ *   must say that syncing the other sources without it is fine.
  * - DeleteLimitError (override `force`): a calendar would lose more than maxDeletes.count events,
  *   or more than maxDeletes.percent % of the events we own there (only checked from
  *   PERCENT_GUARD_MIN_OWNED owned events up: 1 of 2 is no signal). Deletes that only remove
@@ -18,14 +20,34 @@ import type { SyncPlan, SyncPolicy } from './sync-types';
 
 export const PERCENT_GUARD_MIN_OWNED = 10;
 
+export interface EmptySource {
+  /** The source part of the keys (percent-encoded sourceId, '-' for none). */
+  source: string;
+  /** Synced events of it on the target inside the window (for a failed source: those it protects). */
+  ownedInWindow: number;
+  /** Set for a source whose fetch failed (policy.failedSources): what went wrong. */
+  failure?: string;
+}
+
+function sourceLabel(source: string): string {
+  return source === '-' ? '(unnamed)' : `"${decodeURIComponent(source)}"`;
+}
+
 export class SourceEmptyError extends Error {
   constructor(
-    readonly sources: Array<{ source: string; ownedInWindow: number }>,
+    readonly sources: EmptySource[],
     readonly plan: SyncPlan,
   ) {
+    const empty = sources.filter((s) => s.failure === undefined);
+    const failed = sources.filter((s) => s.failure !== undefined);
     super(
-      `refusing to sync: ${sources.map((s) => `source ${s.source === '-' ? '(unnamed)' : `"${decodeURIComponent(s.source)}"`} delivered no events but ${s.ownedInWindow} synced event(s) are on the target`).join('; ')} ` +
-      '— this usually means the feed broke; set allowEmptySource to delete them anyway',
+      'refusing to sync: ' + [
+        ...failed.map((s) => `source ${sourceLabel(s.source)} failed${s.failure ? ` (${s.failure})` : ''}; its ${s.ownedInWindow} synced event(s) on the target are protected`),
+        ...empty.map((s) => `source ${sourceLabel(s.source)} delivered no events but ${s.ownedInWindow} synced event(s) are on the target`),
+      ].join('; ') + ' — ' + [
+        ...(failed.length ? ['set keepFailedSources to sync the other sources and leave the failed ones\' events untouched'] : []),
+        ...(empty.length ? ['an empty source usually means the feed broke; set allowEmptySource to delete its events anyway'] : []),
+      ].join('; '),
     );
     this.name = 'SourceEmptyError';
   }
@@ -54,12 +76,15 @@ export class DeleteLimitError extends Error {
 /** Guard errors the plan trips under the policy (empty when it may be applied). */
 export function guardViolations(plan: SyncPlan, policy: SyncPolicy): Array<SourceEmptyError | DeleteLimitError> {
   const out: Array<SourceEmptyError | DeleteLimitError> = [];
-  if (!policy.allowEmptySource) {
-    const empty = Object.entries(plan.sources)
-      .filter(([, s]) => s.desired === 0 && s.owned > 0)
-      .map(([source, s]) => ({ source, ownedInWindow: s.owned }));
-    if (empty.length) out.push(new SourceEmptyError(empty, plan));
+  const refused: EmptySource[] = [];
+  for (const [source, s] of Object.entries(plan.sources)) {
+    if (s.failure !== undefined) {
+      if (!policy.keepFailedSources && (s.kept ?? 0) > 0) refused.push({ source, ownedInWindow: s.kept!, failure: s.failure });
+    } else if (!policy.allowEmptySource && s.desired === 0 && s.owned > 0) {
+      refused.push({ source, ownedInWindow: s.owned });
+    }
   }
+  if (refused.length) out.push(new SourceEmptyError(refused, plan));
   const max = policy.maxDeletes;
   if (!policy.force && max && (max.count !== undefined || max.percent !== undefined)) {
     const deletes = new Map<string, number>();

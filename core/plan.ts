@@ -224,7 +224,8 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
   const window = resolveWindow(policy.window, now);
   const fz = policy.floatingTimeZone ?? 'UTC';
   const identity = policy.identity ?? 'uid';
-  const failedSources = new Set((policy.failedSources ?? []).map(sourceKeyPart));
+  const failures = new Map((policy.failedSources ?? []).map((f) => (typeof f === 'string' ? [sourceKeyPart(f), ''] : [sourceKeyPart(f.id), f.failure ?? ''])));
+  const failedSources = new Set(failures.keys());
   const { routed, unmapped, unmappedKeys } = normaliseDesired(desired, policy);
   const isUnmapped = (key: string) => unmappedKeys.exact.has(key) || unmappedKeys.prefixes.some((p) => key.startsWith(p));
   const warnings: string[] = [];
@@ -243,6 +244,7 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
     return w;
   };
   const sourceStats = (part: string) => (sources[part] ??= { desired: 0, owned: 0 });
+  for (const [part, failure] of failures) Object.assign(sourceStats(part), { failure, kept: 0 });
 
   // Every event a source delivered counts against "this source is empty", routed or not.
   for (const d of routed) sourceStats(sourceKeyPart(d.event.sourceId)).desired++;
@@ -498,6 +500,7 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
       const prot = w.protectedKeys.get(key) ?? w.protectedPrefixes.find((p) => key.startsWith(p.prefix))?.reason;
       if (src !== undefined && failedSources.has(src)) {
         skip(calendarId, key, 'source failed this run: kept as it is', { targetId: a.id });
+        sourceStats(src).kept! += 1;
       } else if (prot) {
         skip(calendarId, key, `kept: ${prot}`, { targetId: a.id });
       } else if (aIn === undefined) {

@@ -39,6 +39,13 @@ export interface MaxDeletes {
   percent?: number;
 }
 
+export interface FailedSource {
+  /** The sourceId of its events. */
+  id: string;
+  /** What went wrong (for the error and the report). */
+  failure?: string;
+}
+
 export interface SyncPolicy {
   /** Identifies this sync; only events stamped with it are ever updated or deleted. */
   syncId: string;
@@ -54,8 +61,14 @@ export interface SyncPolicy {
   seriesSupport?: (master: CalendarEvent, overrides: CalendarEvent[]) => true | string;
   /** Used when seriesSupport says no. Default: core/recurrence (recurrenceExpander); null = do not expand (such series are skipped and kept as they are). */
   expandSeries?: SeriesExpander | null;
-  /** Sources whose fetch failed this run: their events on the target are kept as they are. */
-  failedSources?: string[];
+  /**
+   * Sources whose fetch failed this run (ids, or ids with what went wrong). Their events on the
+   * target are never deleted; unless `keepFailedSources` is set, a failed source that has events
+   * on the target raises SourceEmptyError (so an API caller cannot miss it).
+   */
+  failedSources?: Array<string | FailedSource>;
+  /** Override for SourceEmptyError on failed sources: sync the healthy sources, keep the failed sources' events untouched. */
+  keepFailedSources?: boolean;
   maxDeletes?: MaxDeletes;
   /**
    * Target copies of events the source still delivers but routing maps to no room (a renamed room,
@@ -115,6 +128,17 @@ export interface CalendarPlanStats {
   ownedInWindow: number;
 }
 
+export interface SourcePlanStats {
+  /** Events the source delivered (routed or not). */
+  desired: number;
+  /** Owned events of the source inside the window (0 for a failed source: see kept). */
+  owned: number;
+  /** Set when the source failed this run (policy.failedSources): what went wrong ('' when not told). */
+  failure?: string;
+  /** Failed source: its owned events left untouched. */
+  kept?: number;
+}
+
 export interface SyncPlan {
   syncId: string;
   now: number;
@@ -125,5 +149,5 @@ export interface SyncPlan {
   warnings: string[];
   calendars: Record<string, CalendarPlanStats>;
   /** Per source part of the key (sourceId as encoded in keys, '' = no sourceId): desired events and owned events. */
-  sources: Record<string, { desired: number; owned: number }>;
+  sources: Record<string, SourcePlanStats>;
 }

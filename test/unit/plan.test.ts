@@ -272,9 +272,34 @@ describe('guards', () => {
   test('SourceEmptyError per source: one empty source among others', () => {
     const a = owned(ev('a', { sourceId: 'feed-a' }));
     expect(() => planSync([ev('b', { sourceId: 'feed-b' })], [a], policy, NOW)).toThrow(SourceEmptyError);
-    // a failed source is kept instead
-    const plan = planSync([ev('b', { sourceId: 'feed-b' })], [a], { ...policy, failedSources: ['feed-a'] }, NOW);
-    expect(plan.ops.find((o) => o.key === a.stamp!.sourceKey)!.reason).toBe('source failed this run: kept as it is');
+  });
+
+  test('a failed source raises SourceEmptyError with its failure; keepFailedSources syncs the others and keeps its events', () => {
+    const a1 = owned(ev('a1', { sourceId: 'feed-a' }));
+    const a2 = owned(ev('a2', { sourceId: 'feed-a' }));
+    const b = owned(ev('b', { sourceId: 'feed-b' }));
+    const desired = [ev('b', { sourceId: 'feed-b', title: 'changed' })];
+    const failed = { ...policy, failedSources: [{ id: 'feed-a', failure: 'HTTP 500 from https://a.example/feed.ics' }] };
+    let err: unknown;
+    try {
+      planSync(desired, [a1, a2, b], failed, NOW);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SourceEmptyError);
+    expect((err as SourceEmptyError).sources).toEqual([{ source: 'feed-a', ownedInWindow: 2, failure: 'HTTP 500 from https://a.example/feed.ics' }]);
+    expect((err as SourceEmptyError).message).toContain('HTTP 500 from https://a.example/feed.ics');
+    expect((err as SourceEmptyError).message).toContain('keepFailedSources');
+    // allowEmptySource is not the override for a failed source
+    expect(() => planSync(desired, [a1, a2, b], { ...failed, allowEmptySource: true }, NOW)).toThrow(SourceEmptyError);
+    // plain ids work too
+    expect(() => planSync(desired, [a1, a2, b], { ...policy, failedSources: ['feed-a'] }, NOW)).toThrow(SourceEmptyError);
+    const plan = planSync(desired, [a1, a2, b], { ...failed, keepFailedSources: true }, NOW);
+    expect(plan.ops.filter((o) => o.key.includes('feed-a')).map((o) => `${o.action}: ${o.reason}`)).toEqual(['skip: source failed this run: kept as it is', 'skip: source failed this run: kept as it is']);
+    expect(plan.ops.find((o) => o.key === b.stamp!.sourceKey)!.action).toBe('update');
+    expect(plan.sources['feed-a']).toMatchObject({ failure: 'HTTP 500 from https://a.example/feed.ics', kept: 2 });
+    // a failed source with nothing on the target has nothing to protect
+    expect(planSync(desired, [b], failed, NOW).counts.update).toBe(1);
   });
 
   test('empty source with nothing owned is fine', () => {

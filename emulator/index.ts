@@ -72,7 +72,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   if (opts.limits === false) faults.limitsEnabled = false;
   const log = new RequestLog();
   const google = createGoogleModule(now);
-  const graph = createGraphModule();
+  const graph = createGraphModule(now);
   const server = new EmulatorServer({
     port: opts.port, host: opts.host, https: opts.https, latencyMs: opts.latencyMs, now,
     modules: [google, graph], faults, log,

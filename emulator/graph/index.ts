@@ -102,13 +102,13 @@ function operationKind(rest: string[], method: string): string {
   return 'other';
 }
 
-export function createGraphModule(): ApiModule & { admin: GraphAdmin } {
+/** `now` is the emulator clock (admin hooks run outside requests, so it is passed in). */
+export function createGraphModule(now: () => number = Date.now): ApiModule & { admin: GraphAdmin } {
   const store = new GraphStore();
   let authRequired = true;
   let tokenLifetimeS = 3599;
   let batchOrder: BatchOrder = 'completion';
   let lastBaseUrl = '';
-  let lastNow = Date.now();
 
   const mailboxFor = (user: string | null, req: EmuRequest): Mailbox | undefined => {
     if (user !== null) return store.findMailbox(user);
@@ -198,7 +198,6 @@ export function createGraphModule(): ApiModule & { admin: GraphAdmin } {
 
     async handle(req: EmuRequest, _scope: RequestScope, ctx: EmuContext): Promise<EmuResponse> {
       const now = ctx.now();
-      lastNow = now;
       lastBaseUrl = ctx.baseUrl;
       try {
         const route = parseRoute(req.path)!;
@@ -221,7 +220,7 @@ export function createGraphModule(): ApiModule & { admin: GraphAdmin } {
     },
 
     faultResponse(d: FaultDecision, scope: RequestScope): EmuResponse {
-      const at = Math.max(lastNow, 0);
+      const at = now();
       if (scope.api === 'oauth') {
         const status = d.kind === 'error' ? d.status : d.kind === 'throttle' || d.kind === 'quota' ? 429 : 400;
         return {
@@ -275,7 +274,7 @@ export function createGraphModule(): ApiModule & { admin: GraphAdmin } {
         const mb = mustMailbox(mailbox);
         const req: EmuRequest = { method: 'POST', path: '', query: new URLSearchParams(), headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(event)) };
         try {
-          const res = createEvent({ req, now: lastNow, baseUrl: lastBaseUrl, store, mb, collectionPath: `/users/${mb.upn}` });
+          const res = createEvent({ req, now: now(), baseUrl: lastBaseUrl, store, mb, collectionPath: `/users/${mb.upn}` });
           return res.body as Json;
         } catch (e) {
           if (e instanceof GraphHttpError) throw new Error(`graph admin seedEvent: ${e.code}: ${e.message}`);
@@ -300,7 +299,7 @@ export function createGraphModule(): ApiModule & { admin: GraphAdmin } {
         store.refreshTokens.set(token, { userUpn: opts.user, clientId: opts.clientId });
       },
       issueToken(opts = {}) {
-        return issueToken(store, opts.user ? { kind: 'delegated', userUpn: opts.user } : { kind: 'app' }, Math.max(lastNow, Date.now()), opts.lifetimeS ?? tokenLifetimeS, 'emulator');
+        return issueToken(store, opts.user ? { kind: 'delegated', userUpn: opts.user } : { kind: 'app' }, now(), opts.lifetimeS ?? tokenLifetimeS, 'emulator');
       },
       setAuthRequired(on) {
         authRequired = on;

@@ -5,6 +5,7 @@
  */
 import { Client, type GraphError } from '@microsoft/microsoft-graph-client';
 import { event, graphClient, resetFixture, startGraphFixture, type GraphFixture } from './emulator-graph-helpers';
+import { startEmulator } from '../../emulator';
 
 let fx: GraphFixture;
 const ALICE = 'alice@contoso.example';
@@ -192,5 +193,32 @@ describe('OAuth2 token endpoint and bearer check', () => {
     expect(throttled[0].json.error.code).toBe('ApplicationThrottled');
     expect(throttled[0].json.error.message).toMatch(/MailboxConcurrency/);
     expect(Number(throttled[0].headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('the emulator clock drives the Graph module', () => {
+  test('tokens, seeded events and error dates follow a shifted clock', async () => {
+    const base = Date.UTC(2031, 5, 1, 12, 0, 0);
+    const emu = await startEmulator({ now: () => base });
+    try {
+      emu.graph.createMailbox(ROOM, { room: true });
+      const token = emu.graph.issueToken({ lifetimeS: 600 });
+      const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
+      expect(claims.iat).toBe(base / 1000);
+      const get = () => fetch(`${emu.url}/v1.0/users/${ROOM}/events`, { headers: { Authorization: `Bearer ${token}` } });
+      expect((await get()).status).toBe(200);
+      const seeded = emu.graph.seedEvent(ROOM, event('Seeded', '2031-06-02T09:00:00', '2031-06-02T10:00:00'));
+      expect(seeded.createdDateTime).toBe('2031-06-01T12:00:00.0000000Z');
+      emu.clock.advance(601_000);
+      const expired = await get();
+      expect(expired.status).toBe(401);
+      expect(((await expired.json()) as any).error.innerError.date).toBe('2031-06-01T12:10:01');
+      emu.faults.next({ api: 'graph', target: ROOM }, { kind: 'error', status: 503 });
+      const t2 = emu.graph.issueToken();
+      const r = await fetch(`${emu.url}/v1.0/users/${ROOM}/events`, { headers: { Authorization: `Bearer ${t2}` } });
+      expect(((await r.json()) as any).error.innerError.date).toBe('2031-06-01T12:10:01');
+    } finally {
+      await emu.close();
+    }
   });
 });

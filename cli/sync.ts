@@ -269,7 +269,7 @@ async function readKeyFile(file: string, configFile: string): Promise<string> {
 /** Builds the target provider from the config (auth, endpoint overrides, zones). */
 export async function createProvider(config: RelayConfig, store: FeedStateStore, now: () => number): Promise<CalendarProvider> {
   const t = config.target;
-  // Reads are retried (Retry-After honoured) in the transport; writes only by applyPlan.
+  // Reads are retried by the providers (providers/retry.ts withReadRetries); writes only by applyPlan.
   const transport = createFetchHttpPort({ now });
   const fixed = (token: string) => ({ getToken: async () => token, invalidate: () => undefined });
   if (t.provider === 'google') {

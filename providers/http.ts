@@ -8,14 +8,16 @@
  *   invalidates it and the request is sent once more with a fresh token (a 401 means the request
  *   was not executed, so repeating it is safe for any method). With `tokenOrigins` the token is
  *   sent only to those origins.
- * - Reads (GET) are retried on 408/429/5xx and TransportError, honouring Retry-After, else
- *   full-jitter backoff (`retryReads`). Writes are NEVER retried here: applyPlan retries only the
- *   failed ops of a batch, where it knows they are idempotent.
+ * - No retries by default: the providers retry their reads themselves (providers/retry.ts
+ *   withReadRetries, over whatever port they are given), so a retrying port here would retry
+ *   twice. `retryReads` (kept for callers that use this port without a provider) applies the same
+ *   wrapper. Writes are NEVER retried here: applyPlan retries only the failed ops of a batch,
+ *   where it knows they are idempotent.
  */
 import type { HttpPort, HttpRequest, HttpResponse, TokenSource } from './port';
 import { TransportError } from './port';
 import type { RetryPolicy, Sleep } from './retry';
-import { isRetryableStatus, parseRetryAfter, realSleep, resolveRetryPolicy, retryDelay } from './retry';
+import { withReadRetries } from './retry';
 
 export type { TokenSource } from './port';
 
@@ -70,7 +72,10 @@ export interface FetchHttpPortOptions {
   tokenOrigins?: string[];
   /** Per attempt (default 60 s). */
   timeoutMs?: number;
-  /** Retry policy for GETs; `{ maxRetries: 0 }` disables. Default: DEFAULT_RETRY_POLICY. */
+  /**
+   * Retry GETs here too (providers/retry.ts withReadRetries). Default: no retries — the providers
+   * retry their reads themselves; set this only when using the port without a provider.
+   */
   retryReads?: RetryPolicy;
   /** Injected for tests. */
   fetch?: typeof fetch;
@@ -80,32 +85,8 @@ export interface FetchHttpPortOptions {
 }
 
 export function createFetchHttpPort(opts: FetchHttpPortOptions = {}): HttpPort {
-  const policy = resolveRetryPolicy(opts.retryReads);
-  const sleep = opts.sleep ?? realSleep;
-  const random = opts.random ?? Math.random;
-  const now = opts.now ?? Date.now;
   const transport = fetchTransport({ timeoutMs: opts.timeoutMs, fetch: opts.fetch });
   const authed = opts.token ? withBearerToken(transport, opts.token, { origins: opts.tokenOrigins }) : transport;
-
-  return async (req) => {
-    if (req.method !== 'GET') return authed(req);
-    for (let retry = 0; ; retry++) {
-      let res: HttpResponse | undefined;
-      let err: unknown;
-      try {
-        res = await authed(req);
-      } catch (e) {
-        if (!(e instanceof TransportError)) throw e;
-        err = e;
-      }
-      const retryable = res ? isRetryableStatus(res.status) : true;
-      if (!retryable || retry >= policy.maxRetries) {
-        if (res) return res;
-        throw err;
-      }
-      const after = res ? parseRetryAfter(res.headers['retry-after'], now()) : undefined;
-      if (after !== undefined && after > policy.maxRetryAfterMs) return res!; // not worth waiting in-process
-      await sleep(retryDelay([after], retry, policy, random));
-    }
-  };
+  if (!opts.retryReads) return authed;
+  return withReadRetries(authed, { ...opts.retryReads, ...(opts.sleep ? { sleep: opts.sleep } : {}), ...(opts.random ? { random: opts.random } : {}), ...(opts.now ? { now: opts.now } : {}) });
 }

@@ -1,7 +1,11 @@
 /**
- * Retry timing, in one place: Retry-After parsing and exponential backoff with full jitter.
- * Randomness and sleeping are injected so tests are deterministic and no code sleeps on its own.
+ * Retry timing, in one place: Retry-After parsing, exponential backoff with full jitter, and the
+ * read-retry wrapper every provider puts over its HttpPort (writes are retried by applyPlan only).
+ * Randomness, sleeping and the clock are injected so tests are deterministic and no code sleeps on
+ * its own.
  */
+import type { HttpPort, HttpResponse } from './port';
+import { TransportError } from './port';
 
 export interface RetryPolicy {
   /** Retries after the first attempt (default 5). */
@@ -86,3 +90,69 @@ export const realSleep: Sleep = (ms, signal) =>
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+
+/** Google's "slow down" reasons on 403 (per-user/per-project rate limits, seconds to clear); quotaExceeded/dailyLimitExceeded last hours and are not retried. */
+const GOOGLE_RATE_LIMIT_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded']);
+
+/** The first `error.errors[].reason` of a Google error body, if any. */
+function googleReason(body: string): string | undefined {
+  if (!body || body[0] !== '{') return undefined;
+  try {
+    const j = JSON.parse(body) as { error?: { errors?: Array<{ reason?: string }>; status?: string } };
+    return j.error?.errors?.[0]?.reason;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a read's answer means "try again soon": 408/429/5xx, and Google's 403 rate limits. */
+export function isRetryableRead(res: HttpResponse): boolean {
+  if (isRetryableStatus(res.status)) return true;
+  return res.status === 403 && GOOGLE_RATE_LIMIT_REASONS.has(googleReason(res.body) ?? '');
+}
+
+export interface ReadRetryOptions extends RetryPolicy {
+  sleep?: Sleep;
+  random?: () => number;
+  /** Clock for HTTP-date Retry-After values. Default Date.now. */
+  now?: () => number;
+}
+
+const READ_RETRIES = Symbol('calendar-relay.readRetries');
+
+/**
+ * Retries reads (GET) sent through `port` when they answer isRetryableRead or no answer arrives
+ * (TransportError): after the server's Retry-After (Graph 429/503 send one; fractional seconds or
+ * an HTTP date), else full-jitter backoff. A Retry-After beyond `maxRetryAfterMs`, or running out
+ * of retries, returns the last answer (or rethrows) for the caller to report. Writes pass through
+ * untouched. Wrapping an already wrapped port returns it as is; `false` disables.
+ */
+export function withReadRetries(port: HttpPort, opts: ReadRetryOptions | false = {}): HttpPort {
+  if (opts === false || (port as { [READ_RETRIES]?: true })[READ_RETRIES]) return port;
+  const policy = resolveRetryPolicy(opts);
+  const sleep = opts.sleep ?? realSleep;
+  const random = opts.random ?? Math.random;
+  const now = opts.now ?? Date.now;
+  const retrying: HttpPort = async (req) => {
+    if (req.method !== 'GET') return port(req);
+    for (let retry = 0; ; retry++) {
+      let res: HttpResponse | undefined;
+      let err: unknown;
+      try {
+        res = await port(req);
+      } catch (e) {
+        if (!(e instanceof TransportError)) throw e;
+        err = e;
+      }
+      const again = res ? isRetryableRead(res) : true;
+      if (!again || retry >= policy.maxRetries) {
+        if (res) return res;
+        throw err;
+      }
+      const after = res ? parseRetryAfter(res.headers['retry-after'], now()) : undefined;
+      if (after !== undefined && after > policy.maxRetryAfterMs) return res!; // not worth waiting in-process
+      await sleep(retryDelay([after], retry, policy, random));
+    }
+  };
+  return Object.assign(retrying, { [READ_RETRIES]: true as const });
+}

@@ -1,6 +1,7 @@
 /**
  * GoogleCalendarProvider: the CalendarProvider port over Google Calendar v3 (+ Admin Directory for
- * rooms), speaking only through an HttpPort. It never sleeps or retries on a timer; every failure
+ * rooms), speaking only through an HttpPort. Reads are retried by the shared wrapper
+ * (providers/retry.ts withReadRetries) it puts over that port; writes never: every write failure
  * comes back as a ProviderError with `retryable` / `retryAfterMs` / `scope` for providers/apply.ts.
  *
  * Writes (one calendar, ≤ 50 ops per HTTP batch):
@@ -24,6 +25,7 @@ import { eventTimeToUtc, parseWall } from '../../core/time';
 import { uidKey } from '../../core/sync-key';
 import { buildBatch, parseBatchResponse, BatchFormatError, type BatchPartResponse } from './batch';
 import { googleProviderError } from './errors';
+import { withReadRetries, type ReadRetryOptions } from '../retry';
 import {
   googleEventId, googleInstanceId, masterIdOfInstance, MAX_ID_GENERATION, STAMP_FINGERPRINT, STAMP_KEY, STAMP_KEY_MAX_CHUNKS, STAMP_SYNC_ID, STAMP_VALUE_MAX,
 } from './ids';
@@ -78,6 +80,12 @@ export interface GoogleProviderOptions {
   pageSize?: number;
   /** Called when a batch part answers 401, before those parts are sent once more (e.g. tokenSource.invalidate). */
   onAuthRejected?: () => void;
+  /**
+   * Reads (GET) are retried over `http` by providers/retry.ts withReadRetries (403 rate limits,
+   * 429, 5xx, no answer; Retry-After honoured). Options for it (sleep, random, policy), or false
+   * when `http` retries reads itself.
+   */
+  readRetry?: ReadRetryOptions | false;
 }
 
 interface Call {
@@ -131,7 +139,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
   private readonly onAuthRejected?: () => void;
 
   constructor(opts: GoogleProviderOptions) {
-    this.http = opts.http;
+    this.http = withReadRetries(opts.http, opts.readRetry);
     this.root = withSlash(opts.rootUrl ?? GOOGLE_ROOT_URL);
     this.directoryRoot = withSlash(opts.directoryRootUrl ?? opts.rootUrl ?? GOOGLE_DIRECTORY_ROOT_URL);
     this.tz = opts.defaultTimeZone ?? 'UTC';

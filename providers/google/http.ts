@@ -2,8 +2,8 @@
  * An authenticated HttpPort for Google, for the bridge and CLI (n8n supplies its own).
  * The bearer token goes only to the origins of the Calendar and Directory roots, so it never
  * leaks to another host; a 401 refreshes the token once and repeats the request (auth.ts).
- * The transport defaults to the bare fetch transport (no read retries); pass
- * providers/http.ts's createFetchHttpPort() as `transport` to retry reads.
+ * The transport defaults to the bare fetch transport; reads are retried by the provider itself
+ * (providers/retry.ts withReadRetries), so the transport should not retry.
  */
 import type { HttpPort, TokenSource } from '../port';
 import { fetchTransport, withBearerToken } from '../http';

@@ -16,8 +16,9 @@
  *   so the provider admits at most 4 in-flight requests per mailbox itself (a batch of n items
  *   weighs min(n, 4)): concurrent write() calls for one mailbox queue here instead of being
  *   throttled by the server. In practice that is one full batch per mailbox at a time.
- * - It never sleeps or retries: failures are per-op ProviderErrors with retryable/retryAfterMs/scope
- *   (see batch.ts providerErrorFrom); providers/apply.ts decides.
+ * - Reads are retried by the shared wrapper over the port (providers/retry.ts withReadRetries).
+ *   Writes never: failures are per-op ProviderErrors with retryable/retryAfterMs/scope (see
+ *   batch.ts providerErrorFrom); providers/apply.ts decides.
  */
 import type { CalendarEvent } from '../../core/event';
 import type {
@@ -27,6 +28,7 @@ import { ProviderError } from '../port';
 import { buildBatchBody, MAX_BATCH_REQUESTS, parseBatchResponse, providerErrorFrom, type BatchRequestItem, type BatchResponseItem } from './batch';
 import { fromGraphEvent, GraphMappingError, PROPERTY_IDS, seriesFrameOf, toGraphEvent, type GraphEvent, type GraphMapOptions } from './mapper';
 import { fitRecurrence } from './recurrence';
+import { withReadRetries, type ReadRetryOptions } from '../retry';
 import type { TimeZoneStyle } from './timezones';
 import { eventTimeToUtc, formatUtc, MS, parseWall } from '../../core/time';
 
@@ -54,6 +56,12 @@ export interface GraphProviderOptions {
   pageSize?: number;
   /** Clock for HTTP-date Retry-After values. Default Date.now. */
   now?: () => number;
+  /**
+   * Reads (GET) are retried over `http` by providers/retry.ts withReadRetries (429 with
+   * Retry-After, 5xx, no answer). Options for it (sleep, random, policy), or false when `http`
+   * retries reads itself.
+   */
+  readRetry?: ReadRetryOptions | false;
 }
 
 export interface GraphChanges {
@@ -126,7 +134,7 @@ export class GraphCalendarProvider implements CalendarProvider {
   private readonly gate = new MailboxGate(MAILBOX_CONCURRENCY);
 
   constructor(opts: GraphProviderOptions) {
-    this.http = opts.http;
+    this.http = withReadRetries(opts.http, opts.readRetry === false ? false : { now: opts.now, ...opts.readRetry });
     this.baseUrl = (opts.baseUrl ?? GRAPH_BASE_URL).replace(/\/+$/, '');
     this.mapOpts = { timeZoneStyle: opts.timeZoneStyle ?? 'iana', defaultTimeZone: opts.defaultTimeZone ?? 'UTC' };
     this.pageSize = Math.min(Math.max(1, opts.pageSize ?? 500), 1000);

@@ -5,8 +5,8 @@
  * so a token never leaks to another host (nextLinks point at the same origin). On a 401 it
  * refreshes the token once and repeats the request: a 401 means the request was not executed.
  *
- * The transport defaults to the bare fetch transport (no read retries); pass providers/http.ts's
- * createFetchHttpPort() as `transport` to retry reads.
+ * The transport defaults to the bare fetch transport; reads are retried by the provider itself
+ * (providers/retry.ts withReadRetries), so the transport should not retry.
  */
 import type { HttpPort, TokenSource } from '../port';
 import { fetchTransport, withBearerToken } from '../http';

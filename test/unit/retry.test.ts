@@ -1,5 +1,8 @@
 import fc from 'fast-check';
-import { backoffDelay, parseRetryAfter, retryDelay, isRetryableStatus, realSleep, AbortedError } from '../../providers/retry';
+import { backoffDelay, parseRetryAfter, retryDelay, isRetryableStatus, realSleep, AbortedError, withReadRetries, isRetryableRead } from '../../providers/retry';
+import { GoogleCalendarProvider } from '../../providers/google';
+import { GraphCalendarProvider } from '../../providers/graph';
+import type { HttpPort, HttpRequest, HttpResponse } from '../../providers/port';
 import { KeyedLimiter } from '../../providers/queue';
 import { createFetchHttpPort } from '../../providers/http';
 import { TransportError } from '../../providers/port';
@@ -159,5 +162,76 @@ describe('createFetchHttpPort', () => {
     const hang = ((_u: string, init: RequestInit) => new Promise((_r, reject) => init.signal!.addEventListener('abort', () => reject(new Error('aborted'))))) as unknown as typeof fetch;
     const port = createFetchHttpPort({ fetch: hang, timeoutMs: 20, retryReads: { maxRetries: 0 } });
     await expect(port({ method: 'GET', url: 'https://x.test/' })).rejects.toMatchObject({ name: 'TransportError', code: 'ETIMEDOUT' });
+  });
+});
+
+describe('withReadRetries: the one place reads are retried, over any HttpPort', () => {
+  const googleError = (status: number, reason: string): HttpResponse => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: status, message: reason, errors: [{ domain: 'usageLimits', reason, message: reason }] } }) });
+  const ok: HttpResponse = { status: 200, headers: {}, body: '{"items":[],"value":[]}' };
+  function scripted(answers: Array<HttpResponse | Error>) {
+    const seen: HttpRequest[] = [];
+    const port: HttpPort = async (req) => {
+      seen.push(req);
+      const a = answers.shift();
+      if (!a) throw new Error('no more answers');
+      if (a instanceof Error) throw a;
+      return a;
+    };
+    return { port, seen };
+  }
+
+  test.each<[string, boolean, HttpResponse]>([
+    ['Google 403 rateLimitExceeded', true, googleError(403, 'rateLimitExceeded')],
+    ['Google 403 userRateLimitExceeded', true, googleError(403, 'userRateLimitExceeded')],
+    ['Google 403 quotaExceeded (lasts hours: not retried)', false, googleError(403, 'quotaExceeded')],
+    ['Google 403 forbidden', false, googleError(403, 'forbidden')],
+    ['Graph 429', true, { status: 429, headers: { 'retry-after': '2' }, body: '{"error":{"code":"ApplicationThrottled"}}' }],
+    ['503', true, { status: 503, headers: {}, body: '' }],
+    ['404', false, { status: 404, headers: {}, body: '' }],
+  ])('%s → retryable %s', (_name, retryable, res) => {
+    expect(isRetryableRead(res)).toBe(retryable);
+  });
+
+  test('GETs retried (403 rate limit with backoff, 429 honouring Retry-After, connection errors); writes never', async () => {
+    const { port, seen } = scripted([googleError(403, 'userRateLimitExceeded'), { status: 429, headers: { 'retry-after': '2.128' }, body: '' }, new TransportError('reset', 'ECONNRESET'), ok, { status: 503, headers: {}, body: '' }]);
+    const sleeps: number[] = [];
+    const retrying = withReadRetries(port, { sleep: async (ms) => { sleeps.push(ms); }, random: () => 0.5, baseDelayMs: 1000, now: () => NOW });
+    expect((await retrying({ method: 'GET', url: 'https://x.test/a' })).status).toBe(200);
+    expect(sleeps).toEqual([500, 2128, 2000]);
+    expect((await retrying({ method: 'POST', url: 'https://x.test/batch' })).status).toBe(503);
+    expect(seen).toHaveLength(5);
+  });
+
+  test('gives up after maxRetries with the last answer; a Retry-After beyond maxRetryAfterMs is not waited for; wrapping twice does not multiply', async () => {
+    const many = scripted(Array.from({ length: 10 }, () => googleError(403, 'rateLimitExceeded')));
+    const once = withReadRetries(many.port, { sleep: async () => {}, maxRetries: 2 });
+    expect(withReadRetries(once, { sleep: async () => {} })).toBe(once);
+    expect((await withReadRetries(once)({ method: 'GET', url: 'https://x.test/a' })).status).toBe(403);
+    expect(many.seen).toHaveLength(3);
+    const long = scripted([{ status: 429, headers: { 'retry-after': '3600' }, body: '' }]);
+    expect((await withReadRetries(long.port, { sleep: async () => { throw new Error('must not sleep'); } })({ method: 'GET', url: 'https://x.test/a' })).status).toBe(429);
+    expect(withReadRetries(long.port, false)).toBe(long.port);
+  });
+
+  test('the providers retry their reads over a bare port (e.g. an n8n request helper)', async () => {
+    const g = scripted([googleError(403, 'rateLimitExceeded'), { status: 200, headers: {}, body: '{"items":[]}' }]);
+    const google = new GoogleCalendarProvider({ http: g.port, rootUrl: 'https://google.test/', readRetry: { sleep: async () => {} } });
+    expect(await google.listOwned('room@x', 's', { from: 0, to: 1 })).toEqual([]);
+    expect(g.seen).toHaveLength(2);
+    const m = scripted([{ status: 429, headers: { 'retry-after': '1' }, body: '{"error":{"code":"ApplicationThrottled"}}' }, { status: 200, headers: {}, body: '{"value":[]}' }]);
+    const sleeps: number[] = [];
+    const graph = new GraphCalendarProvider({ http: m.port, baseUrl: 'https://graph.test/v1.0', readRetry: { sleep: async (ms) => { sleeps.push(ms); } } });
+    expect(await graph.listOwned('room@x', 's', { from: 0, to: 1 })).toEqual([]);
+    expect(sleeps).toEqual([1000]);
+  });
+
+  test('the fetch port does not retry reads by default (the providers do)', async () => {
+    let calls = 0;
+    const f = (async () => {
+      calls++;
+      return new Response('', { status: 503 });
+    }) as unknown as typeof fetch;
+    expect((await createFetchHttpPort({ fetch: f, sleep: async () => { throw new Error('must not sleep'); } })({ method: 'GET', url: 'https://x.test/a' })).status).toBe(503);
+    expect(calls).toBe(1);
   });
 });

@@ -94,9 +94,10 @@ export function utcFields(y: number, mo: number, d: number, h = 0, mi = 0, s = 0
 /**
  * Converts a wall-clock time in `tz` to UTC. RFC 5545 §3.3.5: a time inside a DST gap is read
  * with the offset in force before the gap (02:30 on spring-forward day → 03:30 new time); an
- * ambiguous time in the fall-back overlap means its first occurrence.
+ * ambiguous time in the fall-back overlap means its first occurrence — unless `prefer` is
+ * 'later' (for an end that would otherwise fall before its start; see disambiguateEnd).
  */
-export function wallToUtc(wallMs: number, tz: string): number {
+export function wallToUtc(wallMs: number, tz: string, prefer: 'earlier' | 'later' = 'earlier'): number {
   if (tz === 'UTC' || tz === 'Etc/UTC') return wallMs;
   const before = zoneOffsetMs(tz, wallMs - 14 * HOUR);
   const after = zoneOffsetMs(tz, wallMs + 14 * HOUR);
@@ -108,7 +109,7 @@ export function wallToUtc(wallMs: number, tz: string): number {
   const cAfter = wallMs - after;
   const okBefore = zoneOffsetMs(tz, cBefore) === before;
   const okAfter = zoneOffsetMs(tz, cAfter) === after;
-  if (okBefore && okAfter) return Math.min(cBefore, cAfter);
+  if (okBefore && okAfter) return prefer === 'later' ? Math.max(cBefore, cAfter) : Math.min(cBefore, cAfter);
   if (okBefore) return cBefore;
   if (okAfter) return cAfter;
   return cBefore; // in the gap
@@ -174,6 +175,37 @@ export function wallToEventTime(wallMs: number, like: EventTime): EventTime {
   return like.timeZone ? { dateTime: formatWall(wallMs), timeZone: like.timeZone } : { dateTime: formatWall(wallMs) };
 }
 
+/**
+ * The EventTime of `like`'s kind that denotes the instant `utcMs` (floating: `utcMs` read as a wall
+ * value; all-day: its date). A zoned wall clock cannot tell the two passes through the hour
+ * repeated when DST ends apart and is read as the first (RFC 5545), so an instant in the *second*
+ * pass is returned as a UTC EventTime instead: the model allows start and end in different forms,
+ * and the instant survives every reader.
+ */
+export function instantToEventTime(utcMs: number, like: EventTime): EventTime {
+  if (like.date !== undefined || like.dateTime?.endsWith('Z') || !like.timeZone) return wallToEventTime(utcMs, like);
+  const wall = utcToWall(utcMs, like.timeZone);
+  if (wallToUtc(wall, like.timeZone) !== utcMs) return { dateTime: formatUtc(utcMs) };
+  return { dateTime: formatWall(wall), timeZone: like.timeZone };
+}
+
+/**
+ * An end as its producer most plausibly meant it. A zoned end in the repeated hour is read as its
+ * first occurrence (RFC 5545); when that falls before the start but the second occurrence does
+ * not (02:45 → 02:30 on fall-back day: 02:45 summer time to 02:30 standard time), the second is
+ * meant, returned as a UTC EventTime. Anything else is returned unchanged. Throws TimeFormatError
+ * for unreadable times.
+ */
+export function disambiguateEnd(start: EventTime, end: EventTime, floatingZone = 'UTC'): EventTime {
+  if (end.date !== undefined || start.date !== undefined || !end.timeZone || end.dateTime?.endsWith('Z')) return end;
+  const wall = parseWall(end.dateTime ?? '');
+  const first = wallToUtc(wall, end.timeZone);
+  const startUtc = eventTimeToUtc(start, floatingZone);
+  if (first >= startUtc) return end;
+  const second = wallToUtc(wall, end.timeZone, 'later');
+  return second >= startUtc ? { dateTime: formatUtc(second) } : end;
+}
+
 /** The wall value of an EventTime in its own frame (UTC wall for Z times). */
 export function eventTimeWall(t: EventTime): number {
   return parseWall(t.date ?? t.dateTime ?? '');
@@ -200,7 +232,9 @@ export function parseDuration(s: string): Duration {
 
 /**
  * `t` plus `dur` (RFC 5545 §3.3.6): days on the wall clock of the event's zone, hours/minutes/
- * seconds on the timeline, so a 2-hour event across a DST change still lasts 2 real hours.
+ * seconds on the timeline, so a 2-hour event across a DST change still lasts 2 real hours. The
+ * result has `t`'s kind, except that a zoned result in the second pass through the repeated hour
+ * is a UTC EventTime (see instantToEventTime).
  */
 export function addDuration(t: EventTime, dur: Duration): EventTime {
   if (t.date !== undefined) {
@@ -210,8 +244,7 @@ export function addDuration(t: EventTime, dur: Duration): EventTime {
   const wall = parseWall(t.dateTime ?? '') + dur.days * DAY;
   if (dur.ms === 0) return wallToEventTime(wall, t);
   if (t.dateTime!.endsWith('Z') || !t.timeZone) return wallToEventTime(wall + dur.ms, t);
-  const utc = wallToUtc(wall, t.timeZone) + dur.ms;
-  return wallToEventTime(utcToWall(utc, t.timeZone), t);
+  return instantToEventTime(wallToUtc(wall, t.timeZone) + dur.ms, t);
 }
 
 /** Exact duration between two EventTimes in milliseconds (end − start), floating read as UTC. */

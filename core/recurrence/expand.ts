@@ -6,7 +6,7 @@
  * the others are still expanded.
  */
 import type { CalendarEvent, EventTime, ParseIssue } from '../event';
-import { MS, eventTimeToUtc, formatDate, formatUtc, formatWall, isKnownTimeZone, parseWall, utcToWall, wallToUtc } from '../time';
+import { MS, disambiguateEnd, eventTimeToUtc, formatDate, formatUtc, formatWall, instantToEventTime, isKnownTimeZone, parseWall, utcToWall, wallToUtc } from '../time';
 import { RRuleError, RecurrenceLimitError, iterateRRule, parseRRule } from './rrule';
 
 const DAY = MS.DAY;
@@ -154,16 +154,18 @@ function overlaps(startUtc: number, endUtc: number, ctx: SeriesContext): boolean
 /** A non-recurring event or an override: included as is when it overlaps the window. */
 function emitSingle(e: CalendarEvent, recurrenceId: EventTime | null, ctx: SeriesContext): void {
   if (e.status === 'CANCELLED') return;
-  let startUtc: number, endUtc: number;
+  let startUtc: number, endUtc: number, end: EventTime;
   try {
     startUtc = eventTimeToUtc(e.start, ctx.floatingZone);
-    endUtc = e.end ? eventTimeToUtc(e.end, ctx.floatingZone) : startUtc;
+    // An end in the hour repeated when DST ends that reads as before the start means its second pass.
+    end = e.end ? disambiguateEnd(e.start, e.end, ctx.floatingZone) : e.start;
+    endUtc = eventTimeToUtc(end, ctx.floatingZone);
   } catch (err) {
     ctx.errors.push({ uid: e.uid, message: `UID ${e.uid}: unreadable start/end: ${(err as Error).message}` });
     return;
   }
   if (!overlaps(startUtc, endUtc, ctx)) return;
-  const occ: Occurrence = { uid: e.uid, recurrenceId, start: e.start, end: e.end ?? e.start, allDay: e.start.date !== undefined, title: e.title, event: e };
+  const occ: Occurrence = { uid: e.uid, recurrenceId, start: e.start, end, allDay: e.start.date !== undefined, title: e.title, event: e };
   if (e.sourceId !== undefined) occ.sourceId = e.sourceId;
   ctx.out.push({ occ, startUtc });
 }
@@ -192,7 +194,7 @@ function expandSeries(master: CalendarEvent, overrides: CalendarEvent[], ctx: Se
   let durMs = 0, durDays = 0;
   if (master.end) {
     if (isDate) durDays = master.end.date ? Math.max(0, Math.round((parseWall(master.end.date) - startWall) / DAY)) : 1;
-    else durMs = Math.max(0, eventTimeToUtc(master.end, floatingZone) - eventTimeToUtc(master.start, floatingZone));
+    else durMs = Math.max(0, eventTimeToUtc(disambiguateEnd(master.start, master.end, floatingZone), floatingZone) - eventTimeToUtc(master.start, floatingZone));
   }
   const spanMs = isDate ? durDays * DAY : durMs;
   // Wall bounds with a day of margin (offsets differ by < 1 day); exact checks happen per instance.
@@ -284,19 +286,24 @@ function expandSeries(master: CalendarEvent, overrides: CalendarEvent[], ctx: Se
       break;
     }
     const start = timeInFrame(w, startUtc, frame);
-    const end = isDate ? { date: formatDate(w + spanMs) } : timeInFrame(toWall(endUtc), endUtc, frame, w + durMs);
+    const end = isDate ? { date: formatDate(w + spanMs) } : frame.kind === 'floating' ? { dateTime: formatWall(w + durMs) } : instantToEventTime(endUtc, master.start);
     const occ: Occurrence = { uid, recurrenceId: { ...start }, start, end, allDay: isDate, title: master.title, event: master };
     if (master.sourceId !== undefined) occ.sourceId = master.sourceId;
     ctx.out.push({ occ, startUtc });
   }
 }
 
-/** EventTime of the series' own kind for a wall value (floating ends keep wall arithmetic). */
-function timeInFrame(wall: number, utc: number, frame: Frame, floatingWall?: number): EventTime {
+/**
+ * Start of a generated instance in the series' own kind. Its wall value came from the rule and its
+ * instant from wallToUtc, so the zoned form is exact (the first pass of a repeated hour, RFC 5545).
+ * Ends are computed on the timeline and go through instantToEventTime instead: one hour after
+ * 01:30 EDT is 01:30 EST, which a zoned wall clock would read back as the first 01:30.
+ */
+function timeInFrame(wall: number, utc: number, frame: Frame): EventTime {
   switch (frame.kind) {
     case 'date': return { date: formatDate(wall) };
     case 'utc': return { dateTime: formatUtc(utc) };
     case 'zoned': return { dateTime: formatWall(wall), timeZone: frame.zone };
-    default: return { dateTime: formatWall(floatingWall ?? wall) };
+    default: return { dateTime: formatWall(wall) };
   }
 }

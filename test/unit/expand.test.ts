@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import type { CalendarEvent, EventTime } from '../../core/event';
 import { expandOccurrences, ExpansionWindowError } from '../../core/recurrence';
-import { eventTimeToUtc, utcToWall, formatWall } from '../../core/time';
+import { eventTimeToUtc, utcToWall, formatWall, instantToEventTime, zoneOffsetMs } from '../../core/time';
+import { PassThrough } from 'node:stream';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../cli';
 
 function ev(uid: string, start: EventTime, end: EventTime, extra: Partial<CalendarEvent> = {}): CalendarEvent {
   return { uid, title: uid, start, end, ...extra };
@@ -217,5 +222,97 @@ describe('expandOccurrences', () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  describe('the hour repeated when DST ends', () => {
+    test('an occurrence ending in the second pass keeps its real end (New York weekly 01:30–02:30)', () => {
+      const master = ev('ny', zoned('2026-10-04T01:30:00', 'America/New_York'), zoned('2026-10-04T02:30:00', 'America/New_York'), { recurrence: rec(['FREQ=WEEKLY;COUNT=6']) });
+      const r = expandOccurrences([master], '2026-10-01', '2026-12-01');
+      expect(r.errors).toEqual([]);
+      for (const o of r.occurrences) expect(eventTimeToUtc(o.end) - eventTimeToUtc(o.start)).toBe(3600_000);
+      const nov1 = r.occurrences.find((o) => o.start.dateTime === '2026-11-01T01:30:00')!;
+      // the start is the first 01:30 (EDT, RFC 5545); one hour later it is 01:30 EST
+      expect(eventTimeToUtc(nov1.start)).toBe(Date.parse('2026-11-01T05:30:00Z'));
+      expect(nov1.end).toEqual({ dateTime: '2026-11-01T06:30:00Z' });
+      // the other ends stay in the series' zone
+      expect(r.occurrences.filter((o) => o !== nov1).every((o) => o.end.timeZone === 'America/New_York')).toBe(true);
+    });
+
+    test('a series starting in the repeated hour starts at its first pass (RFC 5545)', () => {
+      const master = ev('b', zoned('2026-10-24T02:30:00'), zoned('2026-10-24T03:30:00'), { recurrence: rec(['FREQ=DAILY;COUNT=3']) });
+      const r = expandOccurrences([master], '2026-10-01', '2026-11-01');
+      const oct25 = r.occurrences[1];
+      expect(oct25.start).toEqual(zoned('2026-10-25T02:30:00'));
+      expect(eventTimeToUtc(oct25.start)).toBe(Date.parse('2026-10-25T00:30:00Z'));
+      expect(eventTimeToUtc(oct25.end)).toBe(Date.parse('2026-10-25T01:30:00Z'));
+      expect(oct25.end).toEqual({ dateTime: '2026-10-25T01:30:00Z' }); // 02:30 again, in standard time
+    });
+
+    test('an explicit end in the repeated hour that reads as before its start means the second pass', () => {
+      // 02:45 summer time → 02:30 standard time: 45 minutes
+      const single = ev('s', zoned('2026-10-25T02:45:00'), zoned('2026-10-25T02:30:00'));
+      const r = expandOccurrences([single], '2026-10-24', '2026-10-26');
+      expect(r.occurrences).toHaveLength(1);
+      expect(r.occurrences[0].end).toEqual({ dateTime: '2026-10-25T01:30:00Z' });
+      // and a series with such a master gets 45 minutes on every occurrence
+      const series = ev('t', zoned('2026-10-25T02:45:00'), zoned('2026-10-25T02:30:00'), { recurrence: rec(['FREQ=DAILY;COUNT=3']) });
+      const r2 = expandOccurrences([series], '2026-10-24', '2026-11-01');
+      expect(r2.occurrences.map((o) => (eventTimeToUtc(o.end) - eventTimeToUtc(o.start)) / 60_000)).toEqual([45, 45, 45]);
+    });
+
+    test('property: every occurrence lasts exactly the master\'s duration, for series around fall-back', () => {
+      const zones = ['Europe/Berlin', 'America/New_York', 'Australia/Sydney', 'Europe/London'];
+      // instants of each zone's fall-back in 2026
+      const fallBacks = zones.map((tz) => {
+        for (let u = Date.UTC(2026, 0, 1); ; u += 3600_000) if (zoneOffsetMs(tz, u) > zoneOffsetMs(tz, u + 3600_000)) return u + 3600_000;
+      });
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: zones.length - 1 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: -240, max: 120 }), fc.integer({ min: 1, max: 180 }), fc.constantFrom('DAILY', 'WEEKLY'),
+          (zi, weeksBefore, minuteOffset, durMin, freq) => {
+            const tz = zones[zi];
+            const firstUtc = fallBacks[zi] + minuteOffset * 60_000 - weeksBefore * 7 * 86_400_000;
+            const start = instantToEventTime(firstUtc, { dateTime: '2000-01-01T00:00:00', timeZone: tz });
+            const end = instantToEventTime(eventTimeToUtc(start) + durMin * 60_000, start);
+            const e = ev('p', start, end, { recurrence: rec([`FREQ=${freq};COUNT=${weeksBefore * 7 + 3}`]) });
+            const r = expandOccurrences([e], firstUtc - 86_400_000, fallBacks[zi] + 10 * 86_400_000);
+            expect(r.errors).toEqual([]);
+            for (const o of r.occurrences) expect(eventTimeToUtc(o.end) - eventTimeToUtc(o.start)).toBe(durMin * 60_000);
+          }),
+        { numRuns: 300 },
+      );
+    });
+
+    describe('through the CLI contract', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cr-expand-'));
+      async function cli(argv: string[], ics: string) {
+        const file = join(dir, `f${Math.random().toString(36).slice(2)}.ics`);
+        writeFileSync(file, ics);
+        let stdout = '', stderr = '';
+        const code = await main([argv[0], file, ...argv.slice(1)], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), stdin: new PassThrough(), now: () => Date.parse('2026-11-22T12:00:00Z') });
+        return { code, stdout, stderr };
+      }
+      const cal = (...vevent: string[]) => ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//test//EN', 'BEGIN:VEVENT', 'DTSTAMP:20260101T000000Z', ...vevent, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+
+      test('DTSTART 02:30 Europe/Berlin + DURATION PT1H on fall-back day ends at 01:30Z', async () => {
+        const ics = cal('UID:dur@test', 'DTSTART;TZID=Europe/Berlin:20261025T023000', 'DURATION:PT1H', 'SUMMARY:Night shift');
+        const r = await cli(['expand', '--from', '2026-10-24', '--to', '2026-10-26'], ics);
+        expect(r.code).toBe(0);
+        expect(JSON.parse(r.stdout)).toEqual([{ uid: 'dur@test', recurrenceId: null, start: '2026-10-25T00:30:00Z', end: '2026-10-25T01:30:00Z', allDay: false, title: 'Night shift' }]);
+        const parsed = JSON.parse((await cli(['parse'], ics)).stdout);
+        expect(parsed.events[0].end).toEqual({ dateTime: '2026-10-25T01:30:00Z' });
+      });
+
+      test('weekly America/New_York 01:30–02:30: the 2026-11-01 occurrence is 05:30Z–06:30Z', async () => {
+        const ics = cal('UID:ny@test', 'DTSTART;TZID=America/New_York:20261018T013000', 'DTEND;TZID=America/New_York:20261018T023000', 'RRULE:FREQ=WEEKLY;COUNT=4', 'SUMMARY:Backup');
+        const r = await cli(['expand', '--from', '2026-10-01', '--to', '2026-12-01'], ics);
+        expect(r.code).toBe(0);
+        expect(JSON.parse(r.stdout).map((o: { start: string; end: string }) => `${o.start}–${o.end}`)).toEqual([
+          '2026-10-18T05:30:00Z–2026-10-18T06:30:00Z',
+          '2026-10-25T05:30:00Z–2026-10-25T06:30:00Z',
+          '2026-11-01T05:30:00Z–2026-11-01T06:30:00Z',
+          '2026-11-08T06:30:00Z–2026-11-08T07:30:00Z',
+        ]);
+      });
+    });
   });
 });

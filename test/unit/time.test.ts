@@ -1,4 +1,7 @@
-import { wallToUtc, utcToWall, parseWall, formatUtc, formatWall, addDuration, parseDuration, eventTimeToUtc, zoneOffsetMs } from '../../core/time';
+import fc from 'fast-check';
+import { wallToUtc, utcToWall, parseWall, formatUtc, formatWall, addDuration, parseDuration, eventTimeToUtc, zoneOffsetMs, instantToEventTime, disambiguateEnd } from '../../core/time';
+
+const DST_ZONES = ['Europe/Berlin', 'America/New_York', 'Australia/Sydney', 'Europe/London', 'America/Sao_Paulo', 'Australia/Lord_Howe'];
 
 describe('core/time', () => {
   test.each([
@@ -49,5 +52,91 @@ describe('core/time', () => {
     expect(formatUtc(eventTimeToUtc({ dateTime: '2025-01-01T10:00:00' }, 'Europe/Berlin'))).toBe('2025-01-01T09:00:00Z');
     expect(formatWall(parseWall('0099-01-01T00:00:00'))).toBe('0099-01-01T00:00:00');
     expect(() => parseWall('2025-02-30')).toThrow(/not a real calendar date/);
+  });
+
+  describe('the repeated hour when DST ends', () => {
+    test('wallToUtc reads an ambiguous wall time as its first occurrence, or its second when asked', () => {
+      const wall = parseWall('2026-10-25T02:30:00');
+      expect(formatUtc(wallToUtc(wall, 'Europe/Berlin'))).toBe('2026-10-25T00:30:00Z');
+      expect(formatUtc(wallToUtc(wall, 'Europe/Berlin', 'later'))).toBe('2026-10-25T01:30:00Z');
+      // unambiguous and gap times do not depend on the preference
+      for (const w of ['2026-10-25T03:30:00', '2026-03-29T02:30:00', '2026-07-01T12:00:00']) {
+        expect(wallToUtc(parseWall(w), 'Europe/Berlin', 'later')).toBe(wallToUtc(parseWall(w), 'Europe/Berlin'));
+      }
+    });
+
+    test.each([
+      // [start, zone, duration, expected end]
+      ['2026-10-25T02:30:00', 'Europe/Berlin', 'PT1H', { dateTime: '2026-10-25T01:30:00Z' }], // 02:30 CET: the second 02:30
+      ['2026-10-25T02:00:00', 'Europe/Berlin', 'PT30M', { dateTime: '2026-10-25T02:30:00', timeZone: 'Europe/Berlin' }], // the first 02:30: zoned is exact
+      ['2026-10-25T02:00:00', 'Europe/Berlin', 'PT2H', { dateTime: '2026-10-25T03:00:00', timeZone: 'Europe/Berlin' }],
+      ['2026-11-01T01:30:00', 'America/New_York', 'PT1H', { dateTime: '2026-11-01T06:30:00Z' }],
+      ['2026-11-01T00:45:00', 'America/New_York', 'PT1H30M', { dateTime: '2026-11-01T06:15:00Z' }],
+      ['2026-04-05T02:30:00', 'Australia/Sydney', 'PT1H', { dateTime: '2026-04-04T16:30:00Z' }],
+    ])('addDuration(%s %s, %s) keeps the instant: %j', (start, tz, dur, end) => {
+      const s = { dateTime: start, timeZone: tz };
+      const e = addDuration(s, parseDuration(dur));
+      expect(e).toEqual(end);
+      const d = parseDuration(dur);
+      expect(eventTimeToUtc(e) - eventTimeToUtc(s)).toBe(d.ms);
+    });
+
+    test('property: instantToEventTime denotes the same instant, zoned whenever the zoned form is exact', () => {
+      fc.assert(
+        fc.property(fc.constantFrom(...DST_ZONES), fc.integer({ min: Date.UTC(2000, 0, 1) / 60_000, max: Date.UTC(2035, 0, 1) / 60_000 }), (tz, minute) => {
+          const utc = minute * 60_000;
+          const t = instantToEventTime(utc, { dateTime: '2000-01-01T00:00:00', timeZone: tz });
+          expect(eventTimeToUtc(t)).toBe(utc);
+          if (t.timeZone === undefined) {
+            // only the second reading of a repeated wall time needs UTC
+            expect(t.dateTime!.endsWith('Z')).toBe(true);
+            expect(wallToUtc(utcToWall(utc, tz), tz)).toBeLessThan(utc);
+          } else expect(t).toEqual({ dateTime: formatWall(utcToWall(utc, tz)), timeZone: tz });
+        }),
+        { numRuns: 2000 },
+      );
+    });
+
+    test('property: addDuration adds exactly the exact part, around every transition', () => {
+      fc.assert(
+        fc.property(fc.constantFrom(...DST_ZONES), fc.integer({ min: 2020, max: 2030 }), fc.integer({ min: 0, max: 365 }), fc.integer({ min: -240, max: 240 }), fc.integer({ min: 0, max: 300 }),
+          (tz, year, day, minuteNearTransition, durMin) => {
+            // pick instants close to this zone's transitions by scanning the day for an offset change
+            const dayStart = Date.UTC(year, 0, 1) + day * 86_400_000;
+            const startUtc = dayStart + 12 * 3600_000 + minuteNearTransition * 60_000;
+            const start = instantToEventTime(startUtc, { dateTime: '2000-01-01T00:00:00', timeZone: tz });
+            const end = addDuration(start, { days: 0, ms: durMin * 60_000 });
+            expect(eventTimeToUtc(end) - eventTimeToUtc(start)).toBe(durMin * 60_000);
+          }),
+        { numRuns: 1000 },
+      );
+      // and explicitly across each 2026 fall-back of these zones
+      for (const tz of DST_ZONES) {
+        for (let u = Date.UTC(2026, 0, 1); u < Date.UTC(2027, 0, 1); u += 86_400_000) {
+          if (zoneOffsetMs(tz, u) <= zoneOffsetMs(tz, u + 86_400_000)) continue;
+          for (let m = -180; m <= 180; m += 15) {
+            const start = instantToEventTime(u + m * 60_000, { dateTime: '2000-01-01T00:00:00', timeZone: tz });
+            for (const durMin of [15, 30, 60, 90, 120]) {
+              expect(eventTimeToUtc(addDuration(start, { days: 0, ms: durMin * 60_000 })) - eventTimeToUtc(start)).toBe(durMin * 60_000);
+            }
+          }
+        }
+      }
+    });
+
+    test.each([
+      // [start, end, expected]: RFC "first occurrence" unless that puts the end before the start
+      [{ dateTime: '2026-10-25T02:45:00', timeZone: 'Europe/Berlin' }, { dateTime: '2026-10-25T02:30:00', timeZone: 'Europe/Berlin' }, { dateTime: '2026-10-25T01:30:00Z' }],
+      [{ dateTime: '2026-10-25T00:45:00Z' }, { dateTime: '2026-10-25T02:30:00', timeZone: 'Europe/Berlin' }, { dateTime: '2026-10-25T01:30:00Z' }],
+      [{ dateTime: '2026-10-25T02:00:00', timeZone: 'Europe/Berlin' }, { dateTime: '2026-10-25T02:30:00', timeZone: 'Europe/Berlin' }, { dateTime: '2026-10-25T02:30:00', timeZone: 'Europe/Berlin' }],
+      [{ dateTime: '2026-10-25T02:30:00', timeZone: 'Europe/Berlin' }, { dateTime: '2026-10-25T02:30:00', timeZone: 'Europe/Berlin' }, { dateTime: '2026-10-25T02:30:00', timeZone: 'Europe/Berlin' }],
+      // not ambiguous: left alone even when it is before the start (that is the parser's to report)
+      [{ dateTime: '2026-10-25T04:00:00', timeZone: 'Europe/Berlin' }, { dateTime: '2026-10-25T03:30:00', timeZone: 'Europe/Berlin' }, { dateTime: '2026-10-25T03:30:00', timeZone: 'Europe/Berlin' }],
+      // both readings before the start: left alone
+      [{ dateTime: '2026-10-25T05:00:00Z' }, { dateTime: '2026-10-25T02:30:00', timeZone: 'Europe/Berlin' }, { dateTime: '2026-10-25T02:30:00', timeZone: 'Europe/Berlin' }],
+      [{ date: '2026-10-25' }, { date: '2026-10-26' }, { date: '2026-10-26' }],
+    ])('disambiguateEnd(%j, %j) → %j', (start, end, expected) => {
+      expect(disambiguateEnd(start, end)).toEqual(expected);
+    });
   });
 });

@@ -240,12 +240,17 @@ class CalendarContext {
   readonly floatingZone?: string;
   /** X-WR-TIMEZONE: UTC times (without TZID) are shown in this zone, as Google does. */
   readonly calendarZone?: string;
+  /** Set when X-WR-TIMEZONE names no zone we can resolve: said on every event with a floating time. */
+  readonly calendarZoneWarning?: string;
   private readonly zones = new Map<string, ZoneHandling>();
 
   constructor(private readonly cal: CalendarScan, private readonly lines: ContentLines, defaultZone: string | undefined, readonly names: Map<string, string>) {
-    const wr = calendarProp(cal, lines, 'X-WR-TIMEZONE');
-    const wrZone = wr ? this.zoneFor(wr.trim()) : undefined;
+    const wr = calendarProp(cal, lines, 'X-WR-TIMEZONE')?.trim();
+    const wrZone = wr ? this.zoneFor(wr) : undefined;
     if (wrZone?.kind === 'iana') this.calendarZone = wrZone.timeZone;
+    else if (wr) {
+      this.calendarZoneWarning = `calendar time zone X-WR-TIMEZONE "${wr}" is not a zone that can be resolved: floating times ${defaultZone ? `read in ${defaultZone} (the default time zone)` : 'left floating'}`;
+    }
     this.floatingZone = this.calendarZone ?? defaultZone;
   }
 
@@ -482,6 +487,7 @@ function readTime(rawValue: string, tzidParam: string | undefined, r: EventReade
     return { dateTime: wallText(v, secondsMode, true) };
   }
   const floating = r.ctx.floatingZone;
+  if (r.ctx.calendarZoneWarning) addWarning(r, r.ctx.calendarZoneWarning);
   return floating ? { dateTime: wallText(v, secondsMode, false), timeZone: floating } : { dateTime: wallText(v, secondsMode, false) };
 }
 
@@ -594,13 +600,14 @@ const P_RDATE = 18;
 const P_EXDATE = 19;
 const P_ATTENDEE = 20;
 const P_CATEGORIES = 21;
+const P_RESOURCES = 22;
 /** Known properties the model does not use: recognised without slicing their name. */
-const P_IGNORED = 22;
+const P_IGNORED = 23;
 
 /** Names by code; codes P_UID…P_LAST_MODIFIED may appear once per VEVENT (RFC 5545 §3.6.1). */
 const PROPERTY_NAMES = [
   '', 'UID', 'SUMMARY', 'DESCRIPTION', 'LOCATION', 'URL', 'DTSTART', 'DTEND', 'RECURRENCE-ID', 'DURATION', 'STATUS', 'TRANSP',
-  'ORGANIZER', 'SEQUENCE', 'CREATED', 'LAST-MODIFIED', 'RRULE', 'EXRULE', 'RDATE', 'EXDATE', 'ATTENDEE', 'CATEGORIES',
+  'ORGANIZER', 'SEQUENCE', 'CREATED', 'LAST-MODIFIED', 'RRULE', 'EXRULE', 'RDATE', 'EXDATE', 'ATTENDEE', 'CATEGORIES', 'RESOURCES',
 ];
 const LAST_SINGLE = P_LAST_MODIFIED;
 const IGNORED_NAMES = ['DTSTAMP', 'CLASS', 'PRIORITY', 'GEO', 'COMMENT', 'CONTACT', 'ATTACH', 'REQUEST-STATUS', 'RELATED-TO'];
@@ -611,8 +618,8 @@ PROPERTY_NAMES.forEach((name, code) => {
 });
 for (const name of IGNORED_NAMES) CODE_BY_NAME.set(name, P_IGNORED);
 /** Upper-case names by length, so a name is found by comparing in place (`startsWith`). */
-const NAMES_BY_LENGTH: Array<Array<string>> = [];
-for (const name of CODE_BY_NAME.keys()) (NAMES_BY_LENGTH[name.length] ??= []).push(name);
+const NAMES_BY_LENGTH: Array<Array<{ name: string; first: number; code: number }>> = [];
+for (const [name, code] of CODE_BY_NAME) (NAMES_BY_LENGTH[name.length] ??= []).push({ name, first: name.charCodeAt(0), code });
 
 /**
  * The property code of a content line whose name ends at `ne`. Upper-case names written without
@@ -622,7 +629,11 @@ for (const name of CODE_BY_NAME.keys()) (NAMES_BY_LENGTH[name.length] ??= []).pu
 function propertyCode(line: string, ne: number, out: { name: string }): number {
   const candidates = NAMES_BY_LENGTH[ne];
   if (candidates !== undefined) {
-    for (let k = 0; k < candidates.length; k++) if (line.startsWith(candidates[k])) return CODE_BY_NAME.get(candidates[k])!;
+    const c0 = line.charCodeAt(0);
+    for (let k = 0; k < candidates.length; k++) {
+      const known = candidates[k];
+      if (known.first === c0 && line.startsWith(known.name)) return known.code;
+    }
   }
   const name = propertyName(line, ne);
   out.name = name;
@@ -676,6 +687,7 @@ function mapEvent(lines: ContentLines, raw: RawEvent, ctx: CalendarContext): Cal
   let organizer: EventPerson | undefined;
   let attendees: EventAttendee[] | undefined;
   let categories: string[] | undefined;
+  let resources: string[] | undefined;
   let sequence: number | undefined;
   let created: string | undefined;
   let lastModified: string | undefined;
@@ -754,6 +766,10 @@ function mapEvent(lines: ContentLines, raw: RawEvent, ctx: CalendarContext): Cal
         break;
       }
       case P_STATUS: {
+        if (valueIs(line, vs, 'CONFIRMED')) {
+          status = 'CONFIRMED';
+          break;
+        }
         const s = line.slice(vs + 1).trim().toUpperCase();
         if (s === 'CONFIRMED') status = 'CONFIRMED';
         else if (s === 'TENTATIVE') status = 'TENTATIVE';
@@ -762,6 +778,10 @@ function mapEvent(lines: ContentLines, raw: RawEvent, ctx: CalendarContext): Cal
         break;
       }
       case P_TRANSP: {
+        if (valueIs(line, vs, 'OPAQUE')) {
+          transparency = 'OPAQUE';
+          break;
+        }
         const t = line.slice(vs + 1).trim().toUpperCase();
         if (t === 'OPAQUE') transparency = 'OPAQUE';
         else if (t === 'TRANSPARENT') transparency = 'TRANSPARENT';
@@ -780,6 +800,9 @@ function mapEvent(lines: ContentLines, raw: RawEvent, ctx: CalendarContext): Cal
           const t = v.trim();
           if (t && !(categories ??= []).includes(t)) categories.push(t);
         }
+        break;
+      case P_RESOURCES:
+        for (const v of splitTextList(line.slice(vs + 1))) if (!(resources ??= []).includes(v)) resources.push(v);
         break;
       case P_SEQUENCE: {
         const t = line.slice(vs + 1).trim();
@@ -856,7 +879,7 @@ function mapEvent(lines: ContentLines, raw: RawEvent, ctx: CalendarContext): Cal
   if (sequence !== undefined) event.sequence = sequence;
   if (created) event.created = created;
   if (lastModified) event.lastModified = lastModified;
-  const rooms = roomsOf(xProps, attendees);
+  const rooms = roomsOf(xProps, attendees, resources);
   if (rooms) event.rooms = rooms;
   if (xProps) event.xProps = xProps;
   if (!uid) {
@@ -865,6 +888,11 @@ function mapEvent(lines: ContentLines, raw: RawEvent, ctx: CalendarContext): Cal
   }
   if (r.warnings) event.warnings = r.warnings;
   return event;
+}
+
+/** True when the value after `vs` is exactly `word` (the usual spelling; others take the long way). */
+function valueIs(line: string, vs: number, word: string): boolean {
+  return line.length === vs + 1 + word.length && line.startsWith(word, vs + 1);
 }
 
 /** One string per distinct name in a parse, so repeated X- names are not kept thousands of times. */
@@ -994,21 +1022,44 @@ function attendee(p: PropertyRead): EventAttendee {
   return out;
 }
 
-/** Room ids: X-KALTURA-RESOURCE-IDS (comma list) and attendees that are rooms or resources. */
-function roomsOf(xProps: XProperty[] | undefined, attendees: EventAttendee[] | undefined): string[] | undefined {
-  if (!xProps && !attendees) return undefined;
+/** Room ids: X-KALTURA-RESOURCE-IDS (comma list), attendees that are rooms or resources, RESOURCES values; in that order, de-duplicated. */
+function roomsOf(xProps: XProperty[] | undefined, attendees: EventAttendee[] | undefined, resources: string[] | undefined): string[] | undefined {
+  if (!xProps && !attendees && !resources) return undefined;
   const rooms: string[] = [];
+  const add = (id: string) => {
+    if (id && !rooms.includes(id)) rooms.push(id);
+  };
   for (const x of xProps ?? []) {
     if (x.name !== 'X-KALTURA-RESOURCE-IDS') continue;
-    for (const id of x.value.split(',')) {
-      const t = id.trim();
-      if (t && !rooms.includes(t)) rooms.push(t);
+    if (!x.value.includes(',')) add(x.value.trim());
+    else for (const id of x.value.split(',')) add(id.trim());
+  }
+  for (const a of attendees ?? []) if ((a.type === 'ROOM' || a.type === 'RESOURCE') && a.email) add(a.email);
+  for (const r of resources ?? []) add(r);
+  return rooms.length ? rooms : undefined;
+}
+
+/**
+ * A multi-valued TEXT value (RESOURCES): split at commas that are not escaped, each part
+ * unescaped and trimmed, empty parts dropped.
+ */
+function splitTextList(raw: string): string[] {
+  const out: string[] = [];
+  const add = (part: string) => {
+    const v = unescapeText(part).trim();
+    if (v) out.push(v);
+  };
+  let from = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 92 /* \ */) i++; // the escaped character is never a separator
+    else if (c === 44 /* , */) {
+      add(raw.slice(from, i));
+      from = i + 1;
     }
   }
-  for (const a of attendees ?? []) {
-    if ((a.type === 'ROOM' || a.type === 'RESOURCE') && a.email && !rooms.includes(a.email)) rooms.push(a.email);
-  }
-  return rooms.length ? rooms : undefined;
+  add(raw.slice(from));
+  return out;
 }
 
 /** A stable UID for an event without one: a hash of what identifies it to a person. */

@@ -90,6 +90,15 @@ describe('parseIcs: field mapping', () => {
     expect(e.xProps).toEqual([{ name: 'X-CUSTOM-THING', value: 'Some \\, raw: value', params: { 'X-P': '1' } }]);
   });
 
+  test.each([
+    ['RESOURCES values (all lines, escaped commas kept in a value)', ['RESOURCES:Room 1,Hall B', 'RESOURCES;LANGUAGE=en:Lab\\, west wing , Room 1'], ['Room 1', 'Hall B', 'Lab, west wing']],
+    ['Kaltura ids, then room attendees, then RESOURCES; de-duplicated', ['RESOURCES:5012,hall@rooms.example', 'ATTENDEE;CUTYPE=ROOM:mailto:hall@rooms.example', 'X-KALTURA-RESOURCE-IDS:5012,5013'], ['5012', '5013', 'hall@rooms.example']],
+    ['empty RESOURCES values are dropped', ['RESOURCES:, ,'], undefined],
+    ['RESOURCE attendees are rooms, people are not', ['ATTENDEE;CUTYPE=RESOURCE:mailto:beamer@x.example', 'ATTENDEE;CUTYPE=INDIVIDUAL:mailto:bob@x.example'], ['beamer@x.example']],
+  ])('rooms: %s', (_name, lines, rooms) => {
+    expect(one(['UID:rooms', 'DTSTART:20240101T100000Z', ...lines]).rooms).toEqual(rooms);
+  });
+
   test('recurrence: RRULE text, multi-valued EXDATE over several lines, PERIOD RDATE keeps its start', () => {
     const e = one([
       'UID:r', 'DTSTART;TZID=America/New_York:20240105T090000', 'DTEND;TZID=America/New_York:20240105T100000',
@@ -151,6 +160,23 @@ describe('parseIcs: values that must re-parse identically after serializing', ()
     const e = one(['UID:r', 'DTSTART:20240101T100000Z', 'RDATE;VALUE=TIME:083000']);
     expect(e.recurrence).toBeUndefined();
     expect(e.warnings).toEqual(['RDATE value "083000" is not a date (YYYYMMDD) or date-time (YYYYMMDDTHHMMSS): ignored']);
+  });
+
+  test.each([
+    ['RDATE and EXDATE all unusable', ['RDATE:2024-02-01', 'EXDATE:20240231T100000Z,junk'], ['RDATE value "2024-02-01"', 'EXDATE value "20240231T100000Z"', 'EXDATE value "junk"']],
+    ['an empty RDATE and an unusable EXDATE', ['RDATE:', 'EXDATE:1000'], ['EXDATE value "1000"']],
+  ])('no recurrence object when %s', (_name, lines, warned) => {
+    const e = one(['UID:r', 'DTSTART:20240101T100000Z', ...lines]);
+    expect(e.recurrence).toBeUndefined();
+    expect(e.warnings).toHaveLength(warned.length);
+    warned.forEach((w, i) => expect(e.warnings?.[i]).toContain(w));
+  });
+
+  test.each(['icalendar/multiple_timezones.ics', 'libical/issue252.ics'])('corpus %s: events whose recurrence values are all unreadable have no recurrence', (rel) => {
+    const r = parseIcs(new Uint8Array(fs.readFileSync(path.join(__dirname, '../../../shared/corpus', rel))));
+    const warned = r.events.filter((e) => e.warnings?.some((w) => /^RDATE value .*: ignored$/.test(w)));
+    expect(warned.length).toBeGreaterThan(0);
+    for (const e of warned) expect(e.recurrence).toBeUndefined();
   });
 });
 
@@ -333,6 +359,28 @@ describe('parseIcs: time zones in events', () => {
     ]);
     expect(r.events[1].recurrence?.exdate).toEqual([{ dateTime: '2024-07-17T09:00:00', timeZone: 'Europe/Berlin' }]);
     expect(r.calendar?.timeZone).toBe('Europe/Berlin');
+  });
+
+  test('an X-WR-TIMEZONE that cannot be resolved: a warning on each event with a floating time, others untouched', () => {
+    const events = [
+      ['UID:f', 'DTSTART:20240710T090000', 'DTEND:20240710T100000'],
+      ['UID:x', 'DTSTART;VALUE=DATE:20240710', 'EXDATE:20240711T090000'],
+      ['UID:u', 'DTSTART:20240710T070000Z'],
+      ['UID:t', 'DTSTART;TZID=America/New_York:20240710T090000'],
+      ['UID:d', 'DTSTART;VALUE=DATE:20240710'],
+    ];
+    const r = parseIcs(ics(events, { calProps: ['X-WR-TIMEZONE:Mars/Olympus_Mons'] }));
+    const floating = 'calendar time zone X-WR-TIMEZONE "Mars/Olympus_Mons" is not a zone that can be resolved: floating times left floating';
+    expect(r.events.map((e) => e.warnings)).toEqual([[floating], [floating], undefined, undefined, undefined]);
+    expect(r.events[0].start).toEqual({ dateTime: '2024-07-10T09:00:00' });
+    expect(r.events[2].start).toEqual({ dateTime: '2024-07-10T07:00:00Z' });
+    expect(r.calendar?.timeZone).toBeUndefined();
+
+    const pinned = parseIcs(ics(events, { calProps: ['X-WR-TIMEZONE:Mars/Olympus_Mons'] }), { defaultTimeZone: 'Europe/Vienna' });
+    expect(pinned.events[0].start).toEqual({ dateTime: '2024-07-10T09:00:00', timeZone: 'Europe/Vienna' });
+    expect(pinned.events[0].warnings).toEqual(['calendar time zone X-WR-TIMEZONE "Mars/Olympus_Mons" is not a zone that can be resolved: floating times read in Europe/Vienna (the default time zone)']);
+    // A resolvable one says nothing.
+    expect(parseIcs(ics(events, { calProps: ['X-WR-TIMEZONE:Europe/Berlin'] })).events.every((e) => !e.warnings)).toBe(true);
   });
 
   test('defaultTimeZone pins floating times; without it they stay floating', () => {

@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import ICAL from 'ical.js';
 import type { CalendarEvent } from '../../core/event';
 import { parseIcs } from '../../core/ics/parse';
 import { serializeIcs } from '../../core/ics/serialize';
@@ -82,20 +83,41 @@ describe('round trip of the sample feeds', () => {
   });
 
   test.each([
-    ['caldn.json', 'caldn'],
-    ['learningspace.json', 'learningspace'],
-    ['sonderplan.json', 'sonderplan'],
-  ] as const)('%s: JSON → ICS → parse keeps every modelled field', (name, preset) => {
+    ['caldn.json', 'caldn', false],
+    ['learningspace.json', 'learningspace', true],
+    ['sonderplan.json', 'sonderplan', true],
+  ] as const)('%s: JSON → ICS → parse keeps every modelled field', (name, preset, hasRooms) => {
     const json = parseJsonEvents(JSON.parse(fs.readFileSync(path.join(FEEDS, name), 'utf8')), preset);
     expect(json.errors).toEqual([]);
     const back = parseIcs(serializeIcs(json.events, { now: NOW }));
     expect(back.errors).toEqual([]);
-    // rooms from JSON travel as RESOURCES, which the ICS reader does not map back to rooms
-    const strip = (events: CalendarEvent[]) =>
-      comparable(events).map((e) => {
-        delete e.rooms;
-        return e;
-      });
-    expect(sorted(strip(back.events) as CalendarEvent[])).toEqual(sorted(strip(json.events) as CalendarEvent[]));
+    // rooms from JSON travel as RESOURCES and are read back from there
+    expect(json.events.some((e) => e.rooms?.length)).toBe(hasRooms);
+    expect(sorted(comparable(back.events))).toEqual(sorted(comparable(json.events)));
+  });
+});
+
+describe("an unquoted X- parameter value with Apple's escaped ';'", () => {
+  // ical4j/apple-iphone-os-26-structured-location.ics: `…;X-TITLE=Hauptstraße 1-5\; 4041 Linz;X-APPLE-RADIUS=…`
+  const rel = 'ical4j/apple-iphone-os-26-structured-location.ics';
+  const unfold = (text: string) => text.replace(/\r?\n[ \t]/g, '');
+
+  test('is one parameter value, kept as written, and is written back quoted', () => {
+    const bytes = fs.readFileSync(path.join(CORPUS, rel));
+    const first = parseIcs(bytes);
+    const x = first.events[0].xProps?.find((p) => p.name === 'X-APPLE-STRUCTURED-LOCATION');
+    expect(x?.params?.['X-TITLE']).toBe('Hauptstraße 1-5\\; 4041 Linz');
+    expect(Object.keys(x?.params ?? {})).toEqual(['VALUE', 'X-APPLE-MAPKIT-HANDLE', 'X-APPLE-REFERENCEFRAME', 'X-TITLE', 'X-APPLE-RADIUS']);
+
+    const text = serializeIcs(first.events, { now: NOW });
+    const line = unfold(text).split('\r\n').find((l) => l.startsWith('X-APPLE-STRUCTURED-LOCATION'))!;
+    expect(line).toContain(';X-TITLE="Hauptstraße 1-5\\; 4041 Linz";X-APPLE-RADIUS=');
+    expect(comparable(parseIcs(text).events)).toEqual(comparable(first.events));
+
+    // ical.js splits the original at the ';' (RFC 5545 has no escapes in parameter values), but
+    // reads the quoted form as one value (it applies TEXT unescaping to parameter values).
+    const original = unfold(bytes.toString('utf8')).split(/\r?\n/).find((l) => l.startsWith('X-APPLE-STRUCTURED-LOCATION'))!;
+    expect((ICAL.parse.property(original) as unknown[])[1]).toMatchObject({ 'x-title': 'Hauptstraße 1-5\\' });
+    expect((ICAL.parse.property(line) as unknown[])[1]).toMatchObject({ 'x-title': 'Hauptstraße 1-5; 4041 Linz' });
   });
 });

@@ -269,6 +269,9 @@ class Validator {
       for (const k of ['rootUrl', 'directoryRootUrl']) if (o[k] !== undefined) this.fail(`target.${k}`, 'is a Google setting; Microsoft uses baseUrl');
       const baseUrl = this.url('target.baseUrl', o.baseUrl);
       const timeZoneStyle = this.oneOf('target.timeZoneStyle', o.timeZoneStyle, ['iana', 'windows'] as const, 'iana');
+      // Graph all-day events are midnight-to-midnight in a named zone; in any zone but the rooms'
+      // own they show up shifted across two days, so there is no safe default.
+      if (o.defaultTimeZone === undefined) this.fail('target.defaultTimeZone', 'is required for Microsoft 365: the time zone of the room mailboxes (all-day events are written at midnight in it, floating times are placed in it), e.g. Europe/Berlin');
       const auth = this.microsoftAuth(o.auth);
       if (!auth) return undefined;
       return { provider, auth, ...(baseUrl ? { baseUrl } : {}), ...(timeZoneStyle ? { timeZoneStyle } : {}), ...(defaultTimeZone ? { defaultTimeZone } : {}) };

@@ -223,7 +223,7 @@ export class GraphCalendarProvider implements CalendarProvider {
     const { items } = await this.getAllPages<GraphEvent>(calendarId, url, `list owned events of ${calendarId}`);
     return items
       .filter((e) => e.type !== 'occurrence' && e.type !== 'exception')
-      .map((e) => fromGraphEvent(e, calendarId))
+      .map((e) => fromGraphEvent(e, calendarId, this.mapOpts))
       // The server filtered already; this guards against a server that ignored $filter.
       .filter((t) => t.stamp?.syncId === syncId);
   }
@@ -237,7 +237,7 @@ export class GraphCalendarProvider implements CalendarProvider {
       url = `${this.baseUrl}${this.userPath(calendarId)}/calendarView?startDateTime=${encodeURIComponent(isoUtc(window.from))}&endDateTime=${encodeURIComponent(isoUtc(window.to))}&$expand=${encodeURIComponent(EXPAND_STAMP)}&$top=${top}`;
     }
     const { items } = await this.getAllPages<GraphEvent>(calendarId, url, `list events of ${calendarId}`, opts.maxResults);
-    let out = items.map((e) => fromGraphEvent(e, calendarId));
+    let out = items.map((e) => fromGraphEvent(e, calendarId, this.mapOpts));
     if (opts.expandSeries === false) out = out.filter((t) => this.mayOverlap(t, window));
     return opts.maxResults !== undefined ? out.slice(0, opts.maxResults) : out;
   }
@@ -264,7 +264,7 @@ export class GraphCalendarProvider implements CalendarProvider {
     const res = await this.send(calendarId, { method: 'GET', url, headers: this.readHeaders() });
     if (res.status === 404) return undefined;
     if (res.status < 200 || res.status >= 300) throw providerErrorFrom(res.status, res.headers, res.body, `get event ${targetId} of ${calendarId}`, this.now());
-    return fromGraphEvent(JSON.parse(res.body) as GraphEvent, calendarId);
+    return fromGraphEvent(JSON.parse(res.body) as GraphEvent, calendarId, this.mapOpts);
   }
 
   /**
@@ -291,7 +291,7 @@ export class GraphCalendarProvider implements CalendarProvider {
     const removedIds: string[] = [];
     for (const item of result.items) {
       if (item['@removed']) removedIds.push(item.id ?? '');
-      else events.push(fromGraphEvent(item, calendarId));
+      else events.push(fromGraphEvent(item, calendarId, this.mapOpts));
     }
     return { events, removedIds, full };
   }

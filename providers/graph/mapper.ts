@@ -17,7 +17,7 @@
  * `originalStartTimeZone` when that is a known zone, so a series reads back in its own zone.
  */
 import type { CalendarEvent, EventStatus, EventTime } from '../../core/event';
-import { formatWall, parseWall, utcToWall, wallToUtc } from '../../core/time';
+import { formatDate, formatWall, parseWall, utcToWall, wallToUtc } from '../../core/time';
 import { sha256Hex } from '../../core/fingerprint';
 import type { OwnershipStamp, TargetEvent } from '../port';
 import { fitRecurrence, recurrenceToRRule, type GraphPatternedRecurrence, type SeriesFrame } from './recurrence';
@@ -204,10 +204,29 @@ export function stampOf(json: GraphEvent): OwnershipStamp | undefined {
   return { syncId, sourceKey, fingerprint };
 }
 
-/** Graph event JSON → TargetEvent (stamp + best-effort CalendarEvent). */
-export function fromGraphEvent(json: GraphEvent, calendarId: string): TargetEvent {
+/**
+ * The date of an all-day boundary. Graph returns it in whatever zone the request preferred (UTC
+ * for our reads), so "2024-03-05 00:00 Berlin" arrives as "2024-03-04T23:00:00": re-express the
+ * instant in the zone it was written in (`zone`: the event's original zone, else the default),
+ * then take the nearest midnight, which also absorbs a zone we cannot resolve.
+ */
+function allDayDate(t: GraphDateTimeTimeZone, zone: string | undefined): string {
+  let wall: number;
+  try {
+    wall = parseWall(trimFraction(t.dateTime));
+  } catch {
+    return t.dateTime.slice(0, 10); // unreadable: keep what is there rather than fail the listing
+  }
+  const given = graphZoneToIana(t.timeZone);
+  if (given && zone && given !== zone) wall = utcToWall(wallToUtc(wall, given), zone);
+  return formatDate(wall + 12 * 3_600_000);
+}
+
+/** Graph event JSON → TargetEvent (stamp + best-effort CalendarEvent). `defaultTimeZone`: the zone all-day events were written in when the event does not say (default UTC). */
+export function fromGraphEvent(json: GraphEvent, calendarId: string, opts: Pick<GraphMapOptions, 'defaultTimeZone'> = {}): TargetEvent {
   const id = json.id ?? '';
   const originalZone = graphZoneToIana(json.originalStartTimeZone);
+  const allDayZone = originalZone ?? opts.defaultTimeZone ?? 'UTC';
   const event: CalendarEvent = {
     uid: json.iCalUId ?? id,
     title: json.subject ?? '',
@@ -215,8 +234,8 @@ export function fromGraphEvent(json: GraphEvent, calendarId: string): TargetEven
     end: { dateTime: '1970-01-01T00:00:00Z' },
   };
   if (json.isAllDay && json.start && json.end) {
-    event.start = { date: trimFraction(json.start.dateTime).slice(0, 10) };
-    event.end = { date: trimFraction(json.end.dateTime).slice(0, 10) };
+    event.start = { date: allDayDate(json.start, allDayZone) };
+    event.end = { date: allDayDate(json.end, graphZoneToIana(json.originalEndTimeZone) ?? allDayZone) };
   } else if (json.start && json.end) {
     event.start = fromGraphTime(json.start, originalZone);
     event.end = fromGraphTime(json.end, graphZoneToIana(json.originalEndTimeZone) ?? originalZone);
@@ -246,7 +265,7 @@ export function fromGraphEvent(json: GraphEvent, calendarId: string): TargetEven
   }
   if ((json.type === 'occurrence' || json.type === 'exception') && json.originalStart) {
     const utc = utcStamp(json.originalStart)!;
-    event.recurrenceId = json.isAllDay ? { date: utc.slice(0, 10) } : { dateTime: utc };
+    event.recurrenceId = json.isAllDay ? { date: allDayDate({ dateTime: utc, timeZone: 'UTC' }, allDayZone) } : { dateTime: utc };
   }
   const created = utcStamp(json.createdDateTime);
   if (created) event.created = created;

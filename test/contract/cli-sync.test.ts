@@ -103,6 +103,7 @@ async function setupMicrosoft(): Promise<Setup> {
     config: `
 target:
   provider: microsoft
+  defaultTimeZone: Europe/Berlin
   baseUrl: ${emu.url}/v1.0
   timeZoneStyle: windows
   auth:

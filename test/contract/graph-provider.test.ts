@@ -184,6 +184,19 @@ describe('time zones and all-day', () => {
   });
 });
 
+describe('all-day events east of UTC', () => {
+  test.each([['Europe/Berlin', 'iana'], ['Europe/Berlin', 'windows'], ['Pacific/Auckland', 'iana']] as const)('written at midnight in the mailbox zone %s (%s names) and read back as the same dates', async (zone, timeZoneStyle) => {
+    const p = providerFor({ defaultTimeZone: zone, timeZoneStyle });
+    const allDay = single('ad', 1, { start: { date: '2024-03-01' }, end: { date: '2024-03-03' } });
+    expectOk(await p.write(ROOM, [create(ROOM, 'ad', allDay)]));
+    const raw = emu.graph.listRaw(ROOM)[0];
+    expect((raw.fields.start as { dateTime: string }).dateTime).toMatch(/^2024-03-01T00:00/);
+    const [got] = await p.listOwned(ROOM, SYNC, WINDOW);
+    expect(got.event.start).toEqual({ date: '2024-03-01' });
+    expect(got.event.end).toEqual({ date: '2024-03-03' });
+  });
+});
+
 describe('recurring series', () => {
   const weekly: CalendarEvent = {
     uid: 'series-1', title: 'Weekly seminar',

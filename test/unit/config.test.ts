@@ -115,6 +115,7 @@ describe('bad configs name the path and what is wrong', () => {
     ['google refresh token without client', edit('auth: { accessToken: abc }', 'auth: { refreshToken: r }'), 'target.auth.clientId', 'is required'],
     ['microsoft setting on google', edit('provider: google', 'provider: google\n  timeZoneStyle: windows'), 'target.timeZoneStyle', 'is a Microsoft setting'],
     ['microsoft without tenant', edit('provider: google\n  auth: { accessToken: abc }', 'provider: microsoft\n  auth: { clientId: c, clientSecret: s }'), 'target.auth.tenantId', 'is required'],
+    ['microsoft without the mailbox zone', edit('provider: google\n  auth: { accessToken: abc }', 'provider: microsoft\n  auth: { accessToken: abc }'), 'target.defaultTimeZone', 'is required for Microsoft 365: the time zone of the room mailboxes'],
     ['bad timeZoneStyle', edit('provider: google\n  auth: { accessToken: abc }', 'provider: microsoft\n  timeZoneStyle: olson\n  auth: { accessToken: abc }'), 'target.timeZoneStyle', 'must be one of iana, windows'],
     ['bad endpoint URL', edit('provider: google', 'provider: google\n  rootUrl: ftp://x'), 'target.rootUrl', 'must be an http(s) URL'],
     ['sources empty', edit('sources:\n  - id: a\n    file: feeds/a.ics', 'sources: []'), 'sources', 'must list at least one source'],

@@ -113,6 +113,22 @@ describe('fromGraphEvent', () => {
     ['all-day', {
       id: 'E', isAllDay: true, start: { dateTime: '2024-03-05T00:00:00.0000000', timeZone: 'UTC' }, end: { dateTime: '2024-03-06T00:00:00.0000000', timeZone: 'UTC' },
     }, { start: { date: '2024-03-05' }, end: { date: '2024-03-06' } }],
+    ['all-day written in Berlin, read back in UTC (Prefer: outlook.timezone="UTC")', {
+      id: 'E2', isAllDay: true, originalStartTimeZone: 'W. Europe Standard Time', originalEndTimeZone: 'W. Europe Standard Time',
+      start: { dateTime: '2024-03-04T23:00:00.0000000', timeZone: 'UTC' }, end: { dateTime: '2024-03-05T23:00:00.0000000', timeZone: 'UTC' },
+    }, { start: { date: '2024-03-05' }, end: { date: '2024-03-06' } }],
+    ['all-day written in Auckland (UTC+13), read back in UTC', {
+      id: 'E3', isAllDay: true, originalStartTimeZone: 'Pacific/Auckland', originalEndTimeZone: 'Pacific/Auckland',
+      start: { dateTime: '2024-03-04T11:00:00.0000000', timeZone: 'UTC' }, end: { dateTime: '2024-03-05T11:00:00.0000000', timeZone: 'UTC' },
+    }, { start: { date: '2024-03-05' }, end: { date: '2024-03-06' } }],
+    ['all-day in an unknown zone: nearest midnight', {
+      id: 'E4', isAllDay: true, originalStartTimeZone: 'tzone://Microsoft/Custom',
+      start: { dateTime: '2024-03-04T22:00:00.0000000', timeZone: 'UTC' }, end: { dateTime: '2024-03-05T22:00:00.0000000', timeZone: 'UTC' },
+    }, { start: { date: '2024-03-05' }, end: { date: '2024-03-06' } }],
+    ['all-day occurrence: recurrenceId is the date in the series zone', {
+      id: 'E5', type: 'occurrence', isAllDay: true, originalStartTimeZone: 'Europe/Berlin', originalStart: '2024-03-10T23:00:00Z',
+      start: { dateTime: '2024-03-10T23:00:00.0000000', timeZone: 'UTC' }, end: { dateTime: '2024-03-11T23:00:00.0000000', timeZone: 'UTC' },
+    }, { start: { date: '2024-03-11' }, recurrenceId: { date: '2024-03-11' } }],
     ['status and transparency', {
       id: 'F', isCancelled: true, showAs: 'free', start: { dateTime: '2024-03-05T08:00:00', timeZone: 'UTC' }, end: { dateTime: '2024-03-05T09:00:00', timeZone: 'UTC' },
     }, { status: 'CANCELLED', transparency: 'TRANSPARENT' }],

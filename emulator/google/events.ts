@@ -40,11 +40,36 @@ function parseBody(req: EmuRequest): EventJson | EmuResponse {
   }
 }
 
-/** Unknown or mistyped fields → 400 naming the path (stricter than Google, which ignores them). */
+/**
+ * Unknown or mistyped fields → 400 naming the path (stricter than Google, which ignores them).
+ * `null` only means something in PATCH (delete the key); elsewhere Google would not store it, so
+ * the emulator refuses it rather than keep a value the real API drops.
+ */
 function checkSchema(body: EventJson, allowNull: boolean): EmuResponse | undefined {
   const issues = validateBody(SCHEMA, 'Schema$Event', body, { allowNull });
+  if (issues.length === 0 && !allowNull) {
+    const at = firstNull(body, '');
+    if (at !== undefined) issues.push({ path: at, message: 'null is accepted only in PATCH bodies (it deletes a key there)' });
+  }
   if (issues.length === 0) return undefined;
   return googleError(400, 'invalid', `Invalid event body: ${formatIssues(issues)}`, { locationType: 'other', location: issues[0].path });
+}
+
+/** Path of the first null in a JSON value ("start.timeZone", "attendees[0].email"), if any. */
+function firstNull(v: unknown, path: string): string | undefined {
+  if (v === null) return path;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const p = firstNull(v[i], `${path}[${i}]`);
+      if (p !== undefined) return p;
+    }
+  } else if (typeof v === 'object' && v !== undefined) {
+    for (const [k, x] of Object.entries(v as EventJson)) {
+      const p = firstNull(x, path ? `${path}.${k}` : k);
+      if (p !== undefined) return p;
+    }
+  }
+  return undefined;
 }
 
 const isResponse = (x: unknown): x is EmuResponse => typeof x === 'object' && x !== null && 'status' in x && typeof (x as EmuResponse).status === 'number' && !('kind' in x);

@@ -264,6 +264,21 @@ describe('insert, get, patch, update, delete', () => {
   });
 
   test.each([
+    ['insert', 'POST', '', { location: null }, 'location'],
+    ['insert (nested)', 'POST', '', { start: { dateTime: '2024-11-14T09:00:00Z', timeZone: null } }, 'start.timeZone'],
+    ['insert (in an array)', 'POST', '', { attendees: [{ email: 'a@x.org', displayName: null }] }, 'attendees[0].displayName'],
+    ['import', 'POST', '/import', { iCalUID: 'n@feed', description: null }, 'description'],
+    ['update (PUT)', 'PUT', '/nul0000001', { extendedProperties: { private: { k: null } } }, 'extendedProperties.private.k'],
+  ])('null outside PATCH (%s) → 400 naming the field; PATCH accepts it', async (_n, method, suffix, extra, path) => {
+    await api('POST', events(), timed('2024-11-14T09:00:00Z', '2024-11-14T10:00:00Z', { id: 'nul0000001' }));
+    const r = await api(method, `${events()}${suffix}`, { ...timed('2024-11-14T09:00:00Z', '2024-11-14T10:00:00Z'), ...extra });
+    expect(r.status).toBe(400);
+    expect(r.json.error.errors[0]).toMatchObject({ reason: 'invalid', location: path });
+    expect(r.json.error.message).toContain(path);
+    expect((await api('PATCH', `${events()}/nul0000001`, { location: null, description: null })).status).toBe(200);
+  });
+
+  test.each([
     ['misspelled top-level field', { summry: 'x' }, 'summry'],
     ['misspelled nested field', { attendees: [{ emial: 'a@b.c' }] }, 'attendees[0].emial'],
     ['wrong type', { start: { dateTime: 1234 }, end: { dateTime: '2024-11-14T10:00:00Z' } }, 'start.dateTime'],

@@ -331,7 +331,7 @@ describe('list', () => {
     return { items, pages, last };
   }
 
-  test('maxResults default 250 and capped at 2500; nextSyncToken only on the last page', async () => {
+  test('maxResults default 250; nextSyncToken only on the last page', async () => {
     await seedN(260);
     const first = await api('GET', events());
     expect(first.json.items).toHaveLength(250);
@@ -342,6 +342,17 @@ describe('list', () => {
     expect(all.pages).toBe(3);
     expect(all.last.nextSyncToken).toBeDefined();
     expect((await api('GET', `${events()}?maxResults=0`)).status).toBe(400);
+  });
+
+  test('maxResults above 2500 is capped at 2500', async () => {
+    await seedN(2510);
+    const big = await api('GET', `${events()}?maxResults=5000`);
+    expect(big.json.items).toHaveLength(2500);
+    expect(big.json.nextPageToken).toBeDefined();
+    const rest = await api('GET', `${events()}?maxResults=5000&pageToken=${encodeURIComponent(big.json.nextPageToken)}`);
+    expect(rest.json.items).toHaveLength(10);
+    expect(rest.json.nextSyncToken).toBeDefined();
+    expect((await api('GET', `${events()}?maxResults=2500`)).json.items).toHaveLength(2500);
   });
 
   test('random short and empty pages still carry tokens; following them yields everything once', async () => {

@@ -24,19 +24,40 @@ export interface ZoneTransition {
   utcMs: number;
   from: number;
   to: number;
-  /** Heuristic: the new offset is summer time (higher than the surrounding standard offset). */
+  /** The new offset is summer time (see isDaylightOffset). */
   daylight: boolean;
 }
 
+/** Offsets are compared with this much context on each side: a whole year, so 8-month US DST is seen. */
+const CONTEXT = 366 * DAY;
+
 /**
- * All offset changes of `tz` in [fromMs, toMs). Samples once a day (real zones never change
- * offset twice within a day) and bisects to the quarter hour (every transition since 1900 falls
- * on one; zoneOffsetMs is exact at that granularity).
+ * All offset changes of `tz` in [fromMs, toMs), each classified as daylight or standard from the
+ * offsets in force in the year before and the year after it.
  */
 export function zoneTransitions(tz: string, fromMs: number, toMs: number): ZoneTransition[] {
-  const out: ZoneTransition[] = [];
+  const timeline = offsetTimeline(tz, fromMs - CONTEXT, toMs + CONTEXT);
+  return timeline.changes
+    .filter((c) => c.utcMs >= fromMs && c.utcMs < toMs)
+    .map((c) => ({ ...c, daylight: isDaylightOffset(timeline, c.utcMs, c.to) }));
+}
+
+interface OffsetTimeline {
+  /** Offset in force at the start of the scanned range. */
+  initial: number;
+  changes: { utcMs: number; from: number; to: number }[];
+}
+
+/**
+ * Offset changes in [fromMs, toMs). Samples once a day (real zones never change offset twice
+ * within a day) and bisects to the quarter hour (every transition since 1900 falls on one;
+ * zoneOffsetMs is exact at that granularity).
+ */
+function offsetTimeline(tz: string, fromMs: number, toMs: number): OffsetTimeline {
+  const changes: OffsetTimeline['changes'] = [];
   let t = Math.floor(fromMs / QUARTER) * QUARTER;
   let off = zoneOffsetMs(tz, t);
+  const initial = off;
   while (t < toMs) {
     const next = Math.min(t + DAY, Math.ceil(toMs / QUARTER) * QUARTER);
     const nextOff = zoneOffsetMs(tz, next);
@@ -49,25 +70,36 @@ export function zoneTransitions(tz: string, fromMs: number, toMs: number): ZoneT
         if (zoneOffsetMs(tz, mid) === off) lo = mid;
         else hi = mid;
       }
-      const to = zoneOffsetMs(tz, hi);
-      out.push({ utcMs: hi, from: off, to, daylight: isDaylight(tz, hi, to) });
+      changes.push({ utcMs: hi, from: off, to: zoneOffsetMs(tz, hi) });
     }
     off = nextOff;
     t = next;
   }
-  return out;
+  return { initial, changes };
+}
+
+/** The lowest offset in force at some time in [a, b]. */
+function lowestOffset(timeline: OffsetTimeline, a: number, b: number): number {
+  let current = timeline.initial;
+  let low = Infinity;
+  for (const c of timeline.changes) {
+    if (c.utcMs > b) break;
+    if (c.utcMs > a) low = Math.min(low, current);
+    current = c.to;
+  }
+  return Math.min(low, current);
 }
 
 /**
- * Intl does not expose a DST flag, so infer it: an offset is summer time when it is higher than
- * the offset about five months earlier or later, unless it then holds for a whole year (a
- * permanent change of standard time, e.g. a zone moving east).
+ * Intl has no DST flag, so infer it: an offset is summer time (DAYLIGHT) when the zone is at a
+ * lower offset at some point within the year before *and* within the year after. That covers
+ * DST of any length (US: 8 months), both hemispheres, and treats a permanent change of standard
+ * time (held for the following year) as STANDARD; a zone without changes is STANDARD. Zones that
+ * IANA describes with "negative DST" (Europe/Dublin: winter is the DST period) come out the way
+ * Windows, ICU's rearguard data and calendar clients show them: summer is DAYLIGHT.
  */
-function isDaylight(tz: string, utcMs: number, to: number): boolean {
-  const around = Math.min(zoneOffsetMs(tz, utcMs - 150 * DAY), zoneOffsetMs(tz, utcMs + 150 * DAY));
-  if (to <= around) return false;
-  const heldAllYear = [90, 180, 270, 360].every((d) => zoneOffsetMs(tz, utcMs + d * DAY) === to);
-  return !heldAllYear;
+function isDaylightOffset(timeline: OffsetTimeline, utcMs: number, offset: number): boolean {
+  return offset > lowestOffset(timeline, utcMs - CONTEXT, utcMs) && offset > lowestOffset(timeline, utcMs, utcMs + CONTEXT);
 }
 
 /** `+HHMM` (or `+HHMMSS` for the odd local-mean-time offset). */
@@ -136,17 +168,21 @@ export function buildVtimezone(tzid: string, fromYear: number, toYear: number): 
   const scanStart = utcFields(y0, 1, 1);
   const scanEnd = utcFields(y1 + 1, 1, 1);
   const baseOffset = zoneOffsetMs(tz, scanStart);
-  const onsets: Onset[] = zoneTransitions(tz, scanStart, scanEnd).map((t) => ({
-    ...t,
-    wallMs: t.utcMs + t.from,
-    name: zoneAbbreviation(tz, t.utcMs),
-  }));
+  const timeline = offsetTimeline(tz, scanStart - CONTEXT, scanEnd + CONTEXT);
+  const onsets: Onset[] = timeline.changes
+    .filter((c) => c.utcMs >= scanStart && c.utcMs < scanEnd)
+    .map((c) => ({
+      ...c,
+      daylight: isDaylightOffset(timeline, c.utcMs, c.to),
+      wallMs: c.utcMs + c.from,
+      name: zoneAbbreviation(tz, c.utcMs),
+    }));
 
   // TEXT-escaped like the TZID parameter's counterpart; IANA names never need it in practice.
   // eslint-disable-next-line no-control-regex -- removing control characters is the point
   const tzidText = tzid.replace(/[\\;,]/g, (c) => '\\' + c).replace(/[\u0000-\u001f\u007f]/g, '');
   const lines: string[] = ['BEGIN:VTIMEZONE', `TZID:${tzidText}`, `X-LIC-LOCATION:${tzidText}`];
-  const baseKind = isDaylight(tz, scanStart, baseOffset) ? 'DAYLIGHT' : 'STANDARD';
+  const baseKind = isDaylightOffset(timeline, scanStart, baseOffset) ? 'DAYLIGHT' : 'STANDARD';
   lines.push(
     `BEGIN:${baseKind}`,
     'DTSTART:16010101T000000',
@@ -245,15 +281,30 @@ function regularRuns(onsets: Onset[]): Run[] {
   return runs.sort((a, b) => a.onsets[0].utcMs - b.onsets[0].utcMs);
 }
 
-const abbreviationFormatters = new Map<string, Intl.DateTimeFormat>();
+/**
+ * Locales whose CLDR data carries the abbreviations people actually use, tried in order: North
+ * America (EST, PDT, AKST, HST…), Britain and Europe (GMT/BST, CET/CEST, EET, WET), Ireland (IST in
+ * summer), Australia and New Zealand (AEST, ACDT, NZST…), India (IST), southern Africa (SAST),
+ * Singapore and Hong Kong. Each only names the zones it knows, so the names never conflict.
+ */
+const ABBREVIATION_LOCALES = ['en-US', 'en-GB', 'en-IE', 'en-AU', 'en-NZ', 'en-IN', 'en-ZA', 'en-SG', 'en-HK'];
+const abbreviationFormatters = new Map<string, Intl.DateTimeFormat[]>();
 
-/** A letters-only abbreviation such as "EST" if Intl has one; "GMT+1"-style names are omitted. */
+/**
+ * The abbreviation of `tz` at `utcMs` ("CEST", "EDT", "AEDT") from the first locale that has one;
+ * undefined when none does (Intl then only offers "GMT+3"-style names, which are no abbreviation:
+ * TZNAME is optional and is omitted).
+ */
 function zoneAbbreviation(tz: string, utcMs: number): string | undefined {
-  let f = abbreviationFormatters.get(tz);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'short' });
-    abbreviationFormatters.set(tz, f);
+  let fs = abbreviationFormatters.get(tz);
+  if (!fs) {
+    fs = ABBREVIATION_LOCALES.map((locale) => new Intl.DateTimeFormat(locale, { timeZone: tz, timeZoneName: 'short' }));
+    abbreviationFormatters.set(tz, fs);
   }
-  const name = f.formatToParts(new Date(utcMs)).find((p) => p.type === 'timeZoneName')?.value;
-  return name && /^[A-Z]{2,6}$/.test(name) ? name : undefined;
+  const at = new Date(utcMs);
+  for (const f of fs) {
+    const name = f.formatToParts(at).find((p) => p.type === 'timeZoneName')?.value;
+    if (name && /^[A-Z]{2,6}$/.test(name)) return name;
+  }
+  return undefined;
 }

@@ -349,6 +349,56 @@ describe('VTIMEZONE generation', () => {
     expect(checked).toBeGreaterThan(5000);
   });
 
+  /** Every observance of a generated VTIMEZONE: kind, offsets and TZNAME. */
+  function observances(lines: string[]): { kind: string; dtstart: string; to: string; name?: string }[] {
+    const out: { kind: string; dtstart: string; to: string; name?: string }[] = [];
+    let cur: { kind: string; dtstart: string; to: string; name?: string } | undefined;
+    for (const l of lines) {
+      const m = /^BEGIN:(STANDARD|DAYLIGHT)$/.exec(l);
+      if (m) cur = { kind: m[1], dtstart: '', to: '' };
+      else if (cur && l.startsWith('DTSTART:')) cur.dtstart = l.slice(8);
+      else if (cur && l.startsWith('TZOFFSETTO:')) cur.to = l.slice(11);
+      else if (cur && l.startsWith('TZNAME:')) cur.name = l.slice(7);
+      else if (cur && /^END:(STANDARD|DAYLIGHT)$/.test(l)) { out.push(cur); cur = undefined; }
+    }
+    return out;
+  }
+
+  test.each([
+    // [zone, years, {offset: [kind, TZNAME]}] — summer time is DAYLIGHT, named as people name it
+    ['Europe/Berlin', [2025, 2027], { '+0200': ['DAYLIGHT', 'CEST'], '+0100': ['STANDARD', 'CET'] }],
+    ['Europe/London', [2025, 2027], { '+0100': ['DAYLIGHT', 'BST'], '+0000': ['STANDARD', 'GMT'] }],
+    // IANA calls Irish winter time "negative DST"; like Windows, ICU's rearguard data and every
+    // calendar client we write summer (the larger offset) as DAYLIGHT
+    ['Europe/Dublin', [2025, 2027], { '+0100': ['DAYLIGHT', 'IST'], '+0000': ['STANDARD', 'GMT'] }],
+    ['America/New_York', [2025, 2027], { '-0400': ['DAYLIGHT', 'EDT'], '-0500': ['STANDARD', 'EST'] }],
+    ['America/Chicago', [2025, 2027], { '-0500': ['DAYLIGHT', 'CDT'], '-0600': ['STANDARD', 'CST'] }],
+    ['America/Los_Angeles', [2025, 2027], { '-0700': ['DAYLIGHT', 'PDT'], '-0800': ['STANDARD', 'PST'] }],
+    // southern hemisphere: summer straddles the new year, so the 1601 base observance is DAYLIGHT
+    ['Australia/Sydney', [2025, 2027], { '+1100': ['DAYLIGHT', 'AEDT'], '+1000': ['STANDARD', 'AEST'] }],
+    ['Asia/Kolkata', [2025, 2027], { '+0530': ['STANDARD', 'IST'] }],
+    // DST abolished in 2019; Intl has no abbreviation for Brazil in English ("GMT-3"): no TZNAME
+    ['America/Sao_Paulo', [2015, 2022], { '-0200': ['DAYLIGHT', undefined], '-0300': ['STANDARD', undefined] }],
+  ] as [string, [number, number], Record<string, [string, string | undefined]>][])('%s: observance kinds and TZNAMEs', (tz, [y0, y1], want) => {
+    const obs = observances(buildVtimezone(tz, y0, y1));
+    expect(obs.length).toBeGreaterThan(0);
+    const got: Record<string, [string, string | undefined]> = {};
+    for (const o of obs) {
+      // every observance with the same offset is of the same kind and name
+      if (got[o.to]) expect([o.kind, o.name]).toEqual(got[o.to]);
+      got[o.to] = [o.kind, o.name];
+    }
+    expect(got).toEqual(want);
+  });
+
+  test('zoneTransitions flags the summer onsets as daylight, also for 8-month US DST', () => {
+    const kinds = (tz: string) => zoneTransitions(tz, Date.UTC(2026, 0, 1), Date.UTC(2027, 0, 1)).map((t) => `${t.to / 3_600_000}:${t.daylight}`);
+    expect(kinds('America/New_York')).toEqual(['-4:true', '-5:false']);
+    expect(kinds('Europe/Berlin')).toEqual(['2:true', '1:false']);
+    expect(kinds('Australia/Sydney')).toEqual(['10:false', '11:true']);
+    expect(kinds('Asia/Kolkata')).toEqual([]);
+  });
+
   test('regular rules become RRULEs; open-ended for zones still observing DST', () => {
     const berlin = buildVtimezone('Europe/Berlin', 2025, 2027);
     expect(berlin).toContain('RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU');

@@ -86,6 +86,8 @@ export interface GoogleProviderOptions {
    * when `http` retries reads itself.
    */
   readRetry?: ReadRetryOptions | false;
+  /** Clock for HTTP-date Retry-After values (and read retries). Default Date.now. */
+  now?: () => number;
 }
 
 interface Call {
@@ -137,9 +139,11 @@ export class GoogleCalendarProvider implements CalendarProvider {
   private readonly attendees: 'omit' | 'description';
   private readonly pageSize: number;
   private readonly onAuthRejected?: () => void;
+  private readonly now: () => number;
 
   constructor(opts: GoogleProviderOptions) {
-    this.http = withReadRetries(opts.http, opts.readRetry);
+    this.now = opts.now ?? Date.now;
+    this.http = withReadRetries(opts.http, opts.readRetry === false ? false : { now: this.now, ...opts.readRetry });
     this.root = withSlash(opts.rootUrl ?? GOOGLE_ROOT_URL);
     this.directoryRoot = withSlash(opts.directoryRootUrl ?? opts.rootUrl ?? GOOGLE_DIRECTORY_ROOT_URL);
     this.tz = opts.defaultTimeZone ?? 'UTC';
@@ -179,7 +183,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     const res = await this.http({
       method: 'POST', url: `${this.root}batch/calendar/v3`, headers: { 'content-type': built.contentType }, body: built.body,
     });
-    if (!isOk(res.status)) throw googleProviderError(res.status, res.body, res.headers, `batch of ${calls.length}`);
+    if (!isOk(res.status)) throw googleProviderError(res.status, res.body, res.headers, `batch of ${calls.length}`, this.now());
     let parts: BatchPartResponse[];
     try {
       parts = parseBatchResponse(res.headers['content-type'], res.body);
@@ -244,7 +248,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
   }
 
   private listFailure(res: HttpResponse, what: string): ProviderError {
-    const err = googleProviderError(res.status, res.body, res.headers, what);
+    const err = googleProviderError(res.status, res.body, res.headers, what, this.now());
     // A calendar that does not exist (or is not shared with us) stops that calendar only.
     if (res.status === 404) return new ProviderError(err.message, { ...err.details, scope: 'calendar' });
     return err;
@@ -374,7 +378,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
   private async getRaw(calendarId: string, eventId: string): Promise<GoogleEvent | undefined> {
     const res = await this.send({ method: 'GET', url: this.eventsUrl(calendarId, eventId) });
     if (res.status === 404 || res.status === 410) return undefined;
-    if (!isOk(res.status)) throw googleProviderError(res.status, res.body, res.headers, `get event ${eventId} in ${calendarId}`);
+    if (!isOk(res.status)) throw googleProviderError(res.status, res.body, res.headers, `get event ${eventId} in ${calendarId}`, this.now());
     const g = parseJson<GoogleEvent>(res.body);
     if (!g) throw new ProviderError(`get event ${eventId} in ${calendarId}: answer is not JSON`, { status: res.status, retryable: true, code: 'badResponse' });
     return g;
@@ -394,7 +398,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
       if (token) q.set('pageToken', token);
       const url = `${this.directoryRoot}admin/directory/v1/customer/my_customer/resources/calendars?${q}`;
       const res = await this.send({ method: 'GET', url });
-      if (!isOk(res.status)) throw googleProviderError(res.status, res.body, res.headers, 'list room resources');
+      if (!isOk(res.status)) throw googleProviderError(res.status, res.body, res.headers, 'list room resources', this.now());
       const page = parseJson<{ items?: Array<Record<string, unknown>>; nextPageToken?: string }>(res.body) ?? {};
       for (const r of page.items ?? []) {
         const email = typeof r.resourceEmail === 'string' ? r.resourceEmail : undefined;
@@ -461,7 +465,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
   }
 
   private errorResult(op: WriteOp, res: HttpResponse, what: string): WriteResult {
-    return { op, ok: false, error: googleProviderError(res.status, res.body, res.headers, what) };
+    return { op, ok: false, error: googleProviderError(res.status, res.body, res.headers, what, this.now()) };
   }
 
   private writeOptions(stamp: OwnershipStamp, id?: string) {

@@ -3,6 +3,7 @@
  * a failure reaches. The provider never sleeps: providers/apply.ts backs off using these fields.
  */
 import { ProviderError } from '../port';
+import { parseRetryAfter } from '../retry';
 
 export interface GoogleErrorInfo {
   status: number;
@@ -25,31 +26,26 @@ export function readGoogleError(status: number, body: string): GoogleErrorInfo {
   return { status, message: text ? `HTTP ${status}: ${text}` : `HTTP ${status}` };
 }
 
-/** Retry-After as seconds (possibly fractional) or an HTTP date → milliseconds from `nowMs`. */
-export function parseRetryAfter(value: string | undefined, nowMs: number = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.ceil(Number(v) * 1000);
-  const at = Date.parse(v);
-  return Number.isFinite(at) ? Math.max(0, at - nowMs) : undefined;
-}
+/** Retry-After → milliseconds: the one parser, providers/retry.ts (re-exported under its name). */
+export { parseRetryAfter } from '../retry';
 
 const RATE_LIMIT = new Set(['rateLimitExceeded', 'userRateLimitExceeded']);
 const QUOTA = new Set(['quotaExceeded', 'dailyLimitExceeded']);
 const NO_ACCESS = new Set(['forbidden', 'requiredAccessLevel', 'insufficientPermissions', 'accessNotConfigured', 'domainPolicy']);
 
 /**
- * `what` names the request for the message, e.g. "insert event abc in room@x".
+ * `what` names the request for the message, e.g. "insert event abc in room@x"; `nowMs` is the
+ * caller's clock (for HTTP-date Retry-After values; the provider passes its injected one).
  * - 403/429 rate limits, 408, 5xx → retryable (exponential backoff; Google sends no Retry-After,
  *   but one that arrives is honoured)
  * - 403 quotaExceeded → scope 'calendar', not retryable (Calendar usage limits last hours)
  * - 403 without access → scope 'calendar'; 401 → scope 'auth'
  */
-export function googleProviderError(status: number, body: string, headers: Record<string, string>, what: string): ProviderError {
+export function googleProviderError(status: number, body: string, headers: Record<string, string>, what: string, nowMs: number = Date.now()): ProviderError {
   const info = readGoogleError(status, body);
   const code = info.reason ?? String(status);
   const message = `${what}: ${status} ${info.reason ? `${info.reason} — ` : ''}${info.message}`;
-  const retryAfterMs = parseRetryAfter(headers['retry-after']);
+  const retryAfterMs = parseRetryAfter(headers['retry-after'], nowMs);
   const base = { status, code, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   if (status === 401) return new ProviderError(message, { ...base, retryable: false, scope: 'auth' });
   if (status === 429 || (status === 403 && RATE_LIMIT.has(code))) return new ProviderError(message, { ...base, retryable: true, scope: 'op' });

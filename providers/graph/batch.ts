@@ -10,6 +10,7 @@
  * - requests inside a batch are not retried by anyone but us (providers/apply.ts).
  */
 import { ProviderError, type HttpMethod } from '../port';
+import { parseRetryAfter } from '../retry';
 
 export const MAX_BATCH_REQUESTS = 20;
 
@@ -109,18 +110,8 @@ export function parseBatchResponse(text: string, sentIds: Iterable<string>): Map
   return out;
 }
 
-/**
- * Retry-After in milliseconds: delta-seconds (fractional allowed, e.g. "2.128") or an HTTP date.
- * Undefined when absent or unreadable.
- */
-export function retryAfterMs(value: string | undefined, nowMs: number): number | undefined {
-  if (value === undefined) return undefined;
-  const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.round(Number(v) * 1000);
-  const date = Date.parse(v);
-  if (!Number.isNaN(date)) return Math.max(0, date - nowMs);
-  return undefined;
-}
+/** Retry-After in milliseconds: the one parser, providers/retry.ts (kept under this name for callers). */
+export const retryAfterMs = parseRetryAfter;
 
 /** Graph's `{error:{code,message}}` envelope, tolerant of anything else. */
 export function graphErrorOf(body: unknown): { code?: string; message?: string } {

@@ -3,6 +3,8 @@ import { backoffDelay, parseRetryAfter, retryDelay, isRetryableStatus, realSleep
 import { GoogleCalendarProvider } from '../../providers/google';
 import { GraphCalendarProvider } from '../../providers/graph';
 import type { HttpPort, HttpRequest, HttpResponse } from '../../providers/port';
+import { googleProviderError } from '../../providers/google/errors';
+import { providerErrorFrom, retryAfterMs } from '../../providers/graph/batch';
 import { KeyedLimiter } from '../../providers/queue';
 import { createFetchHttpPort } from '../../providers/http';
 import { TransportError } from '../../providers/port';
@@ -233,5 +235,24 @@ describe('withReadRetries: the one place reads are retried, over any HttpPort', 
     }) as unknown as typeof fetch;
     expect((await createFetchHttpPort({ fetch: f, sleep: async () => { throw new Error('must not sleep'); } })({ method: 'GET', url: 'https://x.test/a' })).status).toBe(503);
     expect(calls).toBe(1);
+  });
+});
+
+describe('one Retry-After parser (providers/retry.ts) for every provider, on the injected clock', () => {
+  const date = 'Wed, 15 Jan 2025 12:00:30 GMT'; // NOW + 30 s
+  test('Google and Graph error mapping read HTTP dates against the given clock', () => {
+    expect(googleProviderError(429, '', { 'retry-after': date }, 'x', NOW).retryAfterMs).toBe(30_000);
+    expect(googleProviderError(503, '', { 'retry-after': '1.5' }, 'x', NOW).retryAfterMs).toBe(1500);
+    expect(providerErrorFrom(429, { 'retry-after': date }, '', 'x', NOW).retryAfterMs).toBe(30_000);
+    expect(retryAfterMs).toBe(parseRetryAfter);
+  });
+
+  test('the Google provider uses its injected clock for a throttled batch', async () => {
+    const port: HttpPort = async () => ({ status: 429, headers: { 'retry-after': date }, body: '' });
+    const google = new GoogleCalendarProvider({ http: port, rootUrl: 'https://google.test/', now: () => NOW });
+    const ev = { uid: 'u', title: 't', start: { dateTime: '2025-01-20T09:00:00Z' }, end: { dateTime: '2025-01-20T10:00:00Z' } };
+    const stamp = { syncId: 's', sourceKey: 'k1 - u:u', fingerprint: 'f' };
+    const ops = [{ op: 'create' as const, calendarId: 'c', key: 'k1 - u:u', event: ev, stamp }, { op: 'create' as const, calendarId: 'c', key: 'k1 - u:v', event: { ...ev, uid: 'v' }, stamp: { ...stamp, sourceKey: 'k1 - u:v' } }];
+    await expect(google.write('c', ops)).rejects.toMatchObject({ retryAfterMs: 30_000 });
   });
 });

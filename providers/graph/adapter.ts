@@ -6,8 +6,8 @@
  *   time parses the same way; the mapper re-expresses times in the event's own zone.
  * - listOwned: `GET /users/{id}/events` (series masters, not expanded) filtered on our sync-id
  *   extended property, with the three stamp properties expanded, following @odata.nextLink. It
- *   returns every owned event, also those outside the window: the planner tests the window
- *   itself, and an owned event it did not see could be created twice. No delta here: delta
+ *   returns the owned events that end after the window's start — also those beyond its end: an
+ *   owned event the planner did not see could be created twice. No delta here: delta
  *   (calendarView/delta) expands series and supports neither $filter nor $expand on extended
  *   properties. `listChanges` offers calendarView/delta with a SyncStateStore for callers that
  *   want incremental reads (triggers).
@@ -31,6 +31,7 @@ import { fitRecurrence } from './recurrence';
 import { withReadRetries, type ReadRetryOptions } from '../retry';
 import type { TimeZoneStyle } from './timezones';
 import { eventTimeToUtc, formatUtc, MS, parseWall } from '../../core/time';
+import { overlapsWindow } from '../../core/sync-window';
 
 export const GRAPH_BASE_URL = 'https://graph.microsoft.com/v1.0';
 /** Outlook's limit of concurrent requests per app and mailbox. */
@@ -216,8 +217,14 @@ export class GraphCalendarProvider implements CalendarProvider {
   // -------------------------------------------------------------------------------------------
   // Reads
 
-  // The window is not used: every owned event is returned (see the header comment).
-  async listOwned(calendarId: string, syncId: string, _window?: TimeWindow): Promise<TargetEvent[]> {
+  /**
+   * Owned events that end after `window.from` (series: whose last possible occurrence does). Not
+   * those that end later than the window: an event moved into the window from beyond it must be
+   * found and updated, not created twice. The listing itself still reads every owned event (the
+   * filter is applied here: Graph's $filter on end/dateTime cannot be tested against the emulator
+   * yet), so this saves planning work, not requests.
+   */
+  async listOwned(calendarId: string, syncId: string, window?: TimeWindow): Promise<TargetEvent[]> {
     const filter = `singleValueExtendedProperties/Any(ep: ep/id eq '${PROPERTY_IDS.syncId}' and ep/value eq '${odataString(syncId)}')`;
     const url = `${this.baseUrl}${this.userPath(calendarId)}/events?$filter=${encodeURIComponent(filter)}&$expand=${encodeURIComponent(EXPAND_STAMP)}&$top=${this.pageSize}`;
     const { items } = await this.getAllPages<GraphEvent>(calendarId, url, `list owned events of ${calendarId}`);
@@ -225,7 +232,17 @@ export class GraphCalendarProvider implements CalendarProvider {
       .filter((e) => e.type !== 'occurrence' && e.type !== 'exception')
       .map((e) => fromGraphEvent(e, calendarId, this.mapOpts))
       // The server filtered already; this guards against a server that ignored $filter.
-      .filter((t) => t.stamp?.syncId === syncId);
+      .filter((t) => t.stamp?.syncId === syncId)
+      .filter((t) => !window || this.endsAfter(t, window.from));
+  }
+
+  /** Whether an event (a series: its whole span, unbounded without UNTIL) ends after `from`; unreadable times count as yes. */
+  private endsAfter(t: TargetEvent, from: number): boolean {
+    try {
+      return overlapsWindow(t.event, { from, to: Number.POSITIVE_INFINITY }, this.mapOpts.defaultTimeZone ?? 'UTC');
+    } catch {
+      return true;
+    }
   }
 
   async listEvents(calendarId: string, window: TimeWindow, opts: { expandSeries?: boolean; maxResults?: number } = {}): Promise<TargetEvent[]> {

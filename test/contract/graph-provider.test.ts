@@ -158,6 +158,21 @@ describe('create / update / delete / listOwned', () => {
   });
 });
 
+describe('listOwned and the window', () => {
+  test('owned events that ended before the window starts are left out; later ones and series that reach the window are listed', async () => {
+    const p = providerFor();
+    const past = single('past', 1, { start: { dateTime: '2023-05-01T09:00:00Z' }, end: { dateTime: '2023-05-01T10:00:00Z' } });
+    const pastSeries = single('past-series', 1, { start: { dateTime: '2023-05-01T09:00:00Z' }, end: { dateTime: '2023-05-01T10:00:00Z' }, recurrence: { rrule: ['FREQ=WEEKLY;UNTIL=20230601T090000Z'], rdate: [], exdate: [] } });
+    const openSeries = single('open-series', 1, { start: { dateTime: '2023-05-01T09:00:00Z' }, end: { dateTime: '2023-05-01T10:00:00Z' }, recurrence: { rrule: ['FREQ=WEEKLY'], rdate: [], exdate: [] } });
+    const inside = single('inside', 5);
+    const future = single('future', 1, { start: { dateTime: '2026-05-01T09:00:00Z' }, end: { dateTime: '2026-05-01T10:00:00Z' } });
+    expectOk(await p.write(ROOM, [create(ROOM, 'past', past), create(ROOM, 'past-series', pastSeries), create(ROOM, 'open-series', openSeries), create(ROOM, 'inside', inside), create(ROOM, 'future', future)]));
+    const keys = (await p.listOwned(ROOM, SYNC, WINDOW)).map((t) => t.stamp!.sourceKey).sort();
+    // Events after the window stay listed, so an event moved into the window is updated, not created twice.
+    expect(keys).toEqual(['future', 'inside', 'open-series']);
+  });
+});
+
 describe('time zones and all-day', () => {
   test('Windows zone names are written and read back as IANA', async () => {
     const p = providerFor({ timeZoneStyle: 'windows' });

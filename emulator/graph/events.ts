@@ -10,10 +10,10 @@ import {
   findInstance, graphTimeToUtc, masterInstance, parseWindowBound, renderInstance, seriesOf, viewInstances,
   type GraphDateTime, type Instance, type OutputZone, type RenderOptions,
 } from './instances';
-import { parsePrefer, parseQuery, sameExtPropId, type QueryOptions } from './odata';
+import { MAX_TOP, parsePrefer, parseQuery, sameExtPropId, type QueryOptions } from './odata';
 import { validateRecurrence, type PatternedRecurrence } from './recurrence';
 import {
-  newChangeKey, newICalUId, newItemId, type ExtendedProperty, type GraphStore, type Json, type Mailbox, type StoredEvent,
+  newChangeKey, newICalUId, newItemId, type DeltaState, type ExtendedProperty, type GraphStore, type Json, type Mailbox, type StoredEvent,
 } from './store';
 import { validateEventBody } from './validate';
 import { requireZone } from './zones';
@@ -283,9 +283,17 @@ export const SYNC_STATE_GONE = (): GraphHttpError =>
  * state it was issued for.
  */
 export function calendarViewDelta(call: GraphCall): EmuResponse {
-  const q = parseQuery(call.req.query, ['$select', '$skiptoken', '$deltatoken', '$top'], ['startDateTime', 'endDateTime']);
+  for (const [k] of call.req.query) {
+    if (/^\$(top|select)$/i.test(k)) {
+      throw new GraphHttpError(400, 'BadRequest', `calendarView/delta does not support ${k}; set the page size with the header Prefer: odata.maxpagesize=N.`);
+    }
+  }
+  const q = parseQuery(call.req.query, ['$skiptoken', '$deltatoken'], ['startDateTime', 'endDateTime']);
   const { zone, applied } = outputZone(call.req);
   const all = call.store.deltaRounds;
+  const calendarId = calendarOf(call);
+  // A state belongs to one mailbox and calendar; anywhere else it is not found (410).
+  const usable = (st: DeltaState | undefined): st is DeltaState => !!st && !st.expired && st.mailboxId === call.mb.id && st.calendarId === calendarId;
   let roundId = q.skiptoken;
   let offset = 0;
   if (roundId) {
@@ -293,12 +301,12 @@ export function calendarViewDelta(call: GraphCall): EmuResponse {
     roundId = parsed.r;
     offset = parsed.o;
     const round = all.get(roundId);
-    if (!round || call.store.deltaStates.get(round.stateToken)?.expired !== false) throw SYNC_STATE_GONE();
+    if (!round || !usable(call.store.deltaStates.get(round.stateToken))) throw SYNC_STATE_GONE();
   } else {
     let base: { startMs: number; endMs: number; known: Map<string, string> };
     if (q.deltatoken) {
       const st = call.store.deltaStates.get(q.deltatoken);
-      if (!st || st.expired || st.mailboxId !== call.mb.id) throw SYNC_STATE_GONE();
+      if (!usable(st)) throw SYNC_STATE_GONE();
       base = { startMs: st.startMs, endMs: st.endMs, known: st.known };
     } else {
       const w = requireWindow(call.req.query);
@@ -316,12 +324,12 @@ export function calendarViewDelta(call: GraphCall): EmuResponse {
       if (!known.has(id)) items.push({ '@odata.type': '#microsoft.graph.event', id, '@removed': { reason: 'deleted' } });
     }
     const stateToken = randomBytes(18).toString('base64url');
-    call.store.deltaStates.set(stateToken, { mailboxId: call.mb.id, calendarId: calendarOf(call), startMs: base.startMs, endMs: base.endMs, known, expired: false });
     roundId = randomBytes(12).toString('base64url');
-    all.set(roundId, { stateToken, items });
+    call.store.addDeltaState(stateToken, { mailboxId: call.mb.id, calendarId, startMs: base.startMs, endMs: base.endMs, known, expired: false, roundId }, { stateToken, items });
   }
   const round = all.get(roundId)!;
-  const size = pageSize(call.req, q);
+  const max = Number(parsePrefer(call.req.headers['prefer']).get('odata.maxpagesize'));
+  const size = Number.isInteger(max) && max > 0 ? Math.min(max, MAX_TOP) : DEFAULT_PAGE;
   const page = round.items.slice(offset, offset + size);
   const body: Json = { '@odata.context': `${call.baseUrl}/v1.0/$metadata#Collection(event)`, value: page };
   if (offset + size < round.items.length) {
@@ -329,7 +337,12 @@ export function calendarViewDelta(call: GraphCall): EmuResponse {
   } else {
     body['@odata.deltaLink'] = link(call, '/calendarView/delta', { $deltatoken: round.stateToken });
   }
-  return ok(200, body, applied);
+  const res = ok(200, body, applied);
+  if (size !== DEFAULT_PAGE || Number.isInteger(max)) {
+    const pref = `odata.maxpagesize=${size}`;
+    res.headers!['preference-applied'] = res.headers!['preference-applied'] ? `${res.headers!['preference-applied']}, ${pref}` : pref;
+  }
+  return res;
 }
 
 /** Admin: every delta/skip token of the mailbox answers 410 from now on. */

@@ -51,6 +51,8 @@ export interface GraphAdmin {
   listRaw(mailbox: string): RawEvent[];
   /** Every delta/skip token of the mailbox answers 410 from now on; returns how many were live. */
   expireDeltaTokens(mailbox: string): number;
+  /** Delta states kept per calendar (default 20); older tokens answer 410 SyncStateNotFound. */
+  setDeltaStateLimit(n: number): void;
   registerApp(clientId: string, secret: string, tenant: string): void;
   registerRefreshToken(token: string, opts?: { user?: string; clientId?: string }): void;
   /** A valid bearer token without the token endpoint (app-only, or delegated for `user`). */
@@ -291,6 +293,10 @@ export function createGraphModule(now: () => number = Date.now): ApiModule & { a
       },
       expireDeltaTokens(mailbox) {
         return expireDeltaStates(store, mustMailbox(mailbox));
+      },
+      setDeltaStateLimit(n) {
+        if (!Number.isInteger(n) || n < 1) throw new RangeError(`graph admin setDeltaStateLimit: need a whole number >= 1, got ${n}`);
+        store.deltaStatesPerCalendar = n;
       },
       registerApp(clientId, secret, tenant) {
         store.apps.set(clientId, { clientId, secret, tenant });

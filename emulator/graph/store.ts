@@ -54,7 +54,12 @@ export interface DeltaState {
   /** id → changeKey of every instance the client has been told about. */
   known: Map<string, string>;
   expired: boolean;
+  /** The round (paged answer) that ends with this state's deltaLink. */
+  roundId: string;
 }
+
+/** Delta states kept per calendar by default; older ones expire (410), as real sync state does. */
+export const DEFAULT_DELTA_STATES_PER_CALENDAR = 20;
 
 export interface Room {
   id: string;
@@ -119,6 +124,9 @@ export class GraphStore {
   readonly deltaStates = new Map<string, DeltaState>();
   /** A delta round being paged: the rendered changes and the state its deltaLink will carry. */
   readonly deltaRounds = new Map<string, { stateToken: string; items: Json[] }>();
+  /** Live delta state tokens per "mailboxId/calendarId", oldest first (for the bound). */
+  private readonly deltaOrder = new Map<string, string[]>();
+  deltaStatesPerCalendar = DEFAULT_DELTA_STATES_PER_CALENDAR;
   readonly rooms = new Map<string, Room>(); // email lower → room
   readonly roomLists = new Map<string, RoomList>(); // email lower → list
   readonly apps = new Map<string, AppRegistration>();
@@ -150,11 +158,32 @@ export class GraphStore {
     return this.mailboxes.get(key) ?? this.mailboxes.get(this.byUpn.get(key) ?? '');
   }
 
+  /**
+   * Stores a delta state with its round. Beyond `deltaStatesPerCalendar` states for the calendar
+   * the oldest is dropped with its round, so its links answer 410 and memory stays bounded.
+   */
+  addDeltaState(token: string, state: DeltaState, round: { stateToken: string; items: Json[] }): void {
+    this.deltaStates.set(token, state);
+    this.deltaRounds.set(state.roundId, round);
+    const key = `${state.mailboxId}/${state.calendarId}`;
+    let order = this.deltaOrder.get(key);
+    if (!order) this.deltaOrder.set(key, (order = []));
+    order.push(token);
+    while (order.length > Math.max(1, this.deltaStatesPerCalendar)) {
+      const oldToken = order.shift()!;
+      const old = this.deltaStates.get(oldToken);
+      this.deltaStates.delete(oldToken);
+      if (old) this.deltaRounds.delete(old.roundId);
+    }
+  }
+
   clear(): void {
     this.mailboxes.clear();
     this.byUpn.clear();
     this.deltaStates.clear();
     this.deltaRounds.clear();
+    this.deltaOrder.clear();
+    this.deltaStatesPerCalendar = DEFAULT_DELTA_STATES_PER_CALENDAR;
     this.rooms.clear();
     this.roomLists.clear();
     this.apps.clear();

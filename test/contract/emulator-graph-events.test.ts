@@ -281,6 +281,48 @@ describe('calendarView/delta', () => {
     expect(next.items).toEqual([]);
   });
 
+  test('a delta token belongs to its calendar: used on another calendar → 410', async () => {
+    fx.emu.graph.seedEvent(ALICE, event('x', '2024-06-02T09:00:00', '2024-06-02T10:00:00'));
+    const other = fx.emu.graph.addCalendar(ALICE, 'Other');
+    const { deltaLink } = await drain(startDelta);
+    const token = new URL(deltaLink).searchParams.get('$deltatoken')!;
+    const res = await fx.raw('GET', `/v1.0/users/${ALICE}/calendars/${other}/calendarView/delta?$deltatoken=${encodeURIComponent(token)}`);
+    expect(res.status).toBe(410);
+    expect(res.json.error.code).toBe('SyncStateNotFound');
+    expect((await fx.raw('GET', deltaLink)).status).toBe(200);
+  });
+
+  test('delta state is bounded per calendar: older tokens expire (410) once newer rounds replace them', async () => {
+    fx.emu.graph.setDeltaStateLimit(2);
+    fx.emu.graph.seedEvent(ALICE, event('x', '2024-06-02T09:00:00', '2024-06-02T10:00:00'));
+    const links = [(await drain(startDelta)).deltaLink];
+    for (let i = 0; i < 4; i++) links.push((await drain(links[links.length - 1])).deltaLink);
+    expect((await fx.raw('GET', links[0])).status).toBe(410);
+    expect((await fx.raw('GET', links[2])).status).toBe(410);
+    // The two newest states are alive (the GETs above made no new state: they failed).
+    expect(fx.emu.graph.expireDeltaTokens(ALICE)).toBe(2);
+  });
+
+  test('delta pages by Prefer: odata.maxpagesize; $top and $select → 400', async () => {
+    for (let d = 1; d <= 12; d++) fx.emu.graph.seedEvent(ALICE, event(`d${d}`, `2024-06-${String(d).padStart(2, '0')}T09:00:00`, `2024-06-${String(d).padStart(2, '0')}T10:00:00`));
+    const sizes: number[] = [];
+    let url = `/v1.0${startDelta}`;
+    for (;;) {
+      const r = await fx.raw('GET', url, { headers: { Prefer: 'odata.maxpagesize=5' } });
+      expect(r.status).toBe(200);
+      expect(r.headers.get('preference-applied')).toBe('odata.maxpagesize=5');
+      sizes.push(r.json.value.length);
+      if (r.json['@odata.deltaLink']) break;
+      url = r.json['@odata.nextLink'];
+    }
+    expect(sizes).toEqual([5, 5, 2]);
+    for (const q of ['$top=5', '$select=subject']) {
+      const bad = await fx.raw('GET', `/v1.0${startDelta}&${q}`);
+      expect(bad.status).toBe(400);
+      expect(bad.json.error.message).toMatch(/odata\.maxpagesize/);
+    }
+  });
+
   test('expired sync state → 410 SyncStateNotFound', async () => {
     fx.emu.graph.seedEvent(ALICE, event('x', '2024-06-02T09:00:00', '2024-06-02T10:00:00'));
     const { deltaLink } = await drain(startDelta);

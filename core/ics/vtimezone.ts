@@ -18,6 +18,8 @@ const DAY = 86_400_000;
 /** Years scanned are clamped to this range: outside it Intl only knows local mean time anyway. */
 export const VTIMEZONE_MIN_YEAR = 1900;
 export const VTIMEZONE_MAX_YEAR = 2100;
+/** Years scanned after `toYear` so yearly rules are inferred from enough years (see buildVtimezone). */
+const RULE_LOOKAHEAD_YEARS = 8;
 
 export interface ZoneTransition {
   /** First UTC instant at which `to` applies. */
@@ -158,15 +160,19 @@ interface Onset {
 
 /**
  * The content lines (unfolded, without CRLF) of a VTIMEZONE for `tzid` describing its offsets in
- * the years [fromYear, toYear]. Pass a year of margin on both sides of the events' span so each
- * yearly rule is seen at least twice. Throws TimeFormatError for a zone the runtime doesn't know.
+ * the years [fromYear, toYear] and the 8 years after (to infer yearly rules reliably). Pass a year
+ * of margin on both sides of the events' span. Throws TimeFormatError for a zone the runtime
+ * doesn't know.
  */
 export function buildVtimezone(tzid: string, fromYear: number, toYear: number): string[] {
   const tz = canonicalTimeZone(tzid) ?? tzid;
   const y0 = Math.min(Math.max(fromYear, VTIMEZONE_MIN_YEAR), VTIMEZONE_MAX_YEAR);
   const y1 = Math.max(Math.min(toYear, VTIMEZONE_MAX_YEAR), y0);
   const scanStart = utcFields(y0, 1, 1);
-  const scanEnd = utcFields(y1 + 1, 1, 1);
+  // Look ahead past the last year asked for: a short scan cannot tell a rule from its look-alikes
+  // (the last Sunday of October is also the 4th in 2024–2026, not in 2027), and an open-ended
+  // rule must stay right after the scan. Within 8 years each date rule has met every weekday.
+  const scanEnd = utcFields(Math.min(y1 + 1 + RULE_LOOKAHEAD_YEARS, VTIMEZONE_MAX_YEAR + 1), 1, 1);
   const baseOffset = zoneOffsetMs(tz, scanStart);
   const timeline = offsetTimeline(tz, scanStart - CONTEXT, scanEnd + CONTEXT);
   const onsets: Onset[] = timeline.changes

@@ -428,6 +428,26 @@ describe('VTIMEZONE generation', () => {
     expect(lines).toContain('TZOFFSETTO:+0530');
   });
 
+  test('open-ended rules follow the zone for a decade after any short scan (last vs 4th Sunday)', () => {
+    // 2024–2026 has the last Sunday of October on the 27th, 26th and 25th: "4SU" fits the scan
+    // but is wrong in 2027 (31st). Every 3-year scan must yield rules that hold afterwards.
+    const failures: string[] = [];
+    for (const tz of ['Europe/Berlin', 'Europe/London', 'America/New_York', 'Australia/Sydney', 'America/Santiago', 'Pacific/Auckland']) {
+      for (let y = 2020; y <= 2030; y++) {
+        const zone = icalZone(buildVtimezone(tz, y, y + 2));
+        for (const tr of zoneTransitions(tz, Date.UTC(y, 0, 1), Date.UTC(y + 12, 0, 1))) {
+          for (const delta of [-61, 121]) {
+            const u = tr.utcMs + delta * 60_000;
+            const d = new Date(utcToWall(u, tz));
+            const t = ICAL.Time.fromData({ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: 0 }, zone);
+            if (t.toUnixTime() * 1000 !== u) failures.push(`${tz} scan ${y}–${y + 2}: ${formatUtc(u)}`);
+          }
+        }
+      }
+    }
+    expect(failures.slice(0, 10)).toEqual([]);
+  });
+
   test('open-ended rules keep working for years after the scanned span', () => {
     const zone = icalZone(buildVtimezone('Australia/Sydney', 2025, 2027));
     for (const [y, mo, d] of [[2035, 1, 15], [2035, 7, 15], [2040, 12, 24]]) {

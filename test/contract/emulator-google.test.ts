@@ -586,6 +586,12 @@ describe('batch', () => {
     expect(r.parts[2].body!.error.errors[0]).toMatchObject({ domain: 'usageLimits', reason: 'quotaExceeded', message: 'Calendar usage limits exceeded.' });
   });
 
+  test('a connection reset injected into one part drops the whole batch connection', async () => {
+    emu.faults.script({ api: 'google', kind: 'insert', inBatch: true }, ['ok', { kind: 'reset' }]);
+    await expect(batch([0, 1, 2].map((i) => ({ method: 'POST', path: events(), body: timed('2024-11-14T08:00:00Z', '2024-11-14T09:00:00Z'), id: String(i) })))).rejects.toThrow();
+    expect(emu.log.count({ fault: 'reset' })).toBe(1);
+  });
+
   test('more than 1000 parts → 400; parts without auth → 401 each', async () => {
     const many = Array.from({ length: 1001 }, () => ({ method: 'GET', path: events() }));
     expect((await batch(many)).status).toBe(400);

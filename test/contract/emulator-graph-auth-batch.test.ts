@@ -71,6 +71,16 @@ describe('$batch', () => {
     expect(fx.emu.graph.listRaw(ROOM).map((e) => e.fields.subject).sort()).toEqual(['after-success', 'independent']);
   });
 
+  test('a connection reset injected into one item → that item alone is 503 ServiceUnavailable', async () => {
+    fx.emu.faults.script({ api: 'graph', kind: 'create', inBatch: true }, ['ok', { kind: 'reset' }]);
+    fx.emu.graph.setBatchOrder('request');
+    const res = await fx.raw('POST', '/v1.0/$batch', { body: { requests: [create('1', 'a'), create('2', 'b'), create('3', 'c')] } });
+    expect(res.status).toBe(200);
+    expect(res.json.responses.map((r: any) => r.status)).toEqual([201, 503, 201]);
+    expect(res.json.responses[1].body.error.code).toBe('ServiceUnavailable');
+    expect(fx.emu.graph.listRaw(ROOM).map((e) => e.fields.subject).sort()).toEqual(['a', 'c']);
+  });
+
   test('a throttled item is its own 429 with its own Retry-After; the others succeed', async () => {
     fx.emu.faults.script({ api: 'graph', kind: 'create', inBatch: true }, ['ok', { kind: 'throttle', status: 429, retryAfter: '2.128' }]);
     fx.emu.graph.setBatchOrder('request');

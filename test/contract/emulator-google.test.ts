@@ -222,6 +222,16 @@ describe('insert, get, patch, update, delete', () => {
     expect((await api('PATCH', `${events()}/${ev.id}`, { summary: 'v3' }, { 'If-Match': v2.etag })).status).toBe(200);
   });
 
+  test('If-None-Match with the current etag → 304 without a body; a stale one → 200', async () => {
+    const { json: ev } = await api('POST', events(), timed('2024-11-14T09:00:00Z', '2024-11-14T10:00:00Z'));
+    const r = await fetch(`${emu.url}${events()}/${ev.id}`, { headers: { Authorization: `Bearer ${token}`, 'If-None-Match': ev.etag } });
+    expect(r.status).toBe(304);
+    expect(await r.text()).toBe('');
+    await api('PATCH', `${events()}/${ev.id}`, { summary: 'v2' });
+    const fresh = await api('GET', `${events()}/${ev.id}`, undefined, { 'If-None-Match': ev.etag });
+    expect([fresh.status, fresh.json.summary]).toEqual([200, 'v2']);
+  });
+
   test('sequence is kept, can be raised, not lowered', async () => {
     const { json: ev } = await api('POST', events(), timed('2024-11-14T09:00:00Z', '2024-11-14T10:00:00Z', { sequence: 3 }));
     expect(ev.sequence).toBe(3);

@@ -194,6 +194,22 @@ describe('OAuth2 token endpoint and bearer check', () => {
     expect([c.status, c.json.error.code]).toEqual([401, 'InvalidAuthenticationToken']);
   });
 
+  test('the modelled 10,000 requests / 10 min per mailbox: 429 ApplicationThrottled, Retry-After from the window', async () => {
+    fx.emu.faults.setLimits('graph', { windowMs: 600_000, maxRequests: 3, maxConcurrent: 4 });
+    const get = (who = ROOM) => fx.raw('GET', `/v1.0/users/${who}/events`);
+    for (let i = 0; i < 3; i++) expect((await get()).status).toBe(200);
+    const over = await get();
+    expect(over.status).toBe(429);
+    expect(over.json.error.code).toBe('ApplicationThrottled');
+    expect(over.json.error.message).toMatch(/10000 requests per 10 minutes/);
+    expect(Number(over.headers.get('retry-after'))).toBe(600);
+    expect((await get(ALICE)).status).toBe(200); // per mailbox
+    fx.emu.clock.advance(400_000);
+    expect(Number((await get()).headers.get('retry-after'))).toBe(200);
+    fx.emu.clock.advance(200_001);
+    expect((await get()).status).toBe(200);
+  });
+
   test('the modelled mailbox concurrency limit answers 429 ApplicationThrottled with Retry-After', async () => {
     fx.emu.setLatency(50);
     const results = await Promise.all(Array.from({ length: 6 }, () => fx.raw('GET', `/v1.0/users/${ROOM}/events`)));

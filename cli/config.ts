@@ -68,7 +68,11 @@ export type MicrosoftAuthConfig =
   | { kind: 'accessToken'; accessToken: string };
 
 export type TargetConfig =
-  | { provider: 'google'; rootUrl?: string; directoryRootUrl?: string; defaultTimeZone?: string; auth: GoogleAuthConfig }
+  | {
+    provider: 'google'; rootUrl?: string; directoryRootUrl?: string; defaultTimeZone?: string; auth: GoogleAuthConfig;
+    /** 'full' (default): a filtered list per run; 'incremental': sync tokens kept in the stateFile (410 → full list). */
+    listMode?: 'full' | 'incremental';
+  }
   | { provider: 'microsoft'; baseUrl?: string; defaultTimeZone?: string; timeZoneStyle?: 'iana' | 'windows'; auth: MicrosoftAuthConfig };
 
 export interface RelayConfig {
@@ -253,7 +257,7 @@ class Validator {
 
   private target(x: unknown): TargetConfig | undefined {
     if (x === undefined) return this.fail('target', 'is required (provider: google | microsoft, and auth)');
-    const o = this.object('target', x, ['provider', 'rootUrl', 'directoryRootUrl', 'baseUrl', 'defaultTimeZone', 'timeZoneStyle', 'auth']);
+    const o = this.object('target', x, ['provider', 'rootUrl', 'directoryRootUrl', 'baseUrl', 'defaultTimeZone', 'timeZoneStyle', 'listMode', 'auth']);
     if (!o) return undefined;
     const provider = this.oneOf('target.provider', o.provider, ['google', 'microsoft'] as const);
     const defaultTimeZone = this.timeZone('target.defaultTimeZone', o.defaultTimeZone);
@@ -261,12 +265,17 @@ class Validator {
       for (const k of ['baseUrl', 'timeZoneStyle']) if (o[k] !== undefined) this.fail(`target.${k}`, 'is a Microsoft setting; Google uses rootUrl');
       const rootUrl = this.url('target.rootUrl', o.rootUrl);
       const directoryRootUrl = this.url('target.directoryRootUrl', o.directoryRootUrl);
+      const listMode = this.oneOf('target.listMode', o.listMode, ['full', 'incremental'] as const, 'full');
       const auth = this.googleAuth(o.auth);
-      if (!auth) return undefined;
-      return { provider, auth, ...(rootUrl ? { rootUrl } : {}), ...(directoryRootUrl ? { directoryRootUrl } : {}), ...(defaultTimeZone ? { defaultTimeZone } : {}) };
+      if (!auth || !listMode) return undefined;
+      return {
+        provider, auth, ...(rootUrl ? { rootUrl } : {}), ...(directoryRootUrl ? { directoryRootUrl } : {}), ...(defaultTimeZone ? { defaultTimeZone } : {}),
+        ...(listMode !== 'full' ? { listMode } : {}),
+      };
     }
     if (provider === 'microsoft') {
       for (const k of ['rootUrl', 'directoryRootUrl']) if (o[k] !== undefined) this.fail(`target.${k}`, 'is a Google setting; Microsoft uses baseUrl');
+      if (o.listMode !== undefined) this.fail('target.listMode', 'is a Google setting (Microsoft 365 always lists the owned events)');
       const baseUrl = this.url('target.baseUrl', o.baseUrl);
       const timeZoneStyle = this.oneOf('target.timeZoneStyle', o.timeZoneStyle, ['iana', 'windows'] as const, 'iana');
       // Graph all-day events are midnight-to-midnight in a named zone; in any zone but the rooms'

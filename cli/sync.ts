@@ -293,6 +293,8 @@ export async function createProvider(config: RelayConfig, store: FeedStateStore,
       http, onAuthRejected: () => tokenSource.invalidate?.(),
       ...(t.rootUrl ? { rootUrl: t.rootUrl } : {}), ...(t.directoryRootUrl ? { directoryRootUrl: t.directoryRootUrl } : {}),
       ...(t.defaultTimeZone ? { defaultTimeZone: t.defaultTimeZone } : {}),
+      // Incremental listing keeps its sync token and a snapshot of the owned events next to the feed state.
+      ...(t.listMode === 'incremental' ? { listMode: 'incremental' as const, stateStore: store } : {}),
     });
   }
   const a = t.auth;

@@ -8,7 +8,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../cli';
@@ -285,6 +285,27 @@ routing:
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/✗ nowhere@rooms\.example/);
     expect(r.out).toContain(`✓ ${ROOM1}`);
+  });
+});
+
+describe('Google target.listMode: incremental', () => {
+  it('lists with sync tokens kept in the stateFile: a re-run writes nothing and sends a syncToken', async () => {
+    emu.reset();
+    const setup = await setupGoogle();
+    await writeFile(join(dir, 'local.ics'), ics(...LOCAL_EVENTS));
+    remote = { status: 200, body: ics(vevent('r1', 'Remote one', 4, 'Room 2')) };
+    const config = await writeConfig(setup, 'stateFile: incremental-state.json\n', 'incremental.yaml');
+    const withMode = (await readFile(config, 'utf8')).replace('  provider: google\n', '  provider: google\n  listMode: incremental\n');
+    expect(withMode).toContain('listMode: incremental');
+    await writeFile(config, withMode);
+    const first = await run('sync', '--config', config);
+    expect(first.code).toBe(0);
+    expect(setup.owned(ROOM1)).toEqual(['Alpha', 'Bravo']);
+    const before = writes();
+    const again = await run('sync', '--config', config);
+    expect(again.code).toBe(0);
+    expect(writes()).toBe(before);
+    expect(emu.log.recent({ api: 'google', method: 'GET' }).some((e) => /(^|&)syncToken=/.test(e.query))).toBe(true);
   });
 });
 

@@ -96,6 +96,11 @@ describe('a minimal config', () => {
     expect(load(byLocation).unmapped).toBe('delete');
   });
 
+  it('Google target.listMode: full by default, incremental when asked', () => {
+    expect((load(GOOD).target as { listMode?: string }).listMode).toBeUndefined();
+    expect(load(edit('provider: google', 'provider: google\n  listMode: incremental')).target).toMatchObject({ listMode: 'incremental' });
+  });
+
   it('substitutes ${NAME} and ${NAME:-default}', () => {
     const c = load(edit('accessToken: abc', 'accessToken: "${TOKEN}"').replace('room@x', '"${ROOM:-fallback@x}"'), { TOKEN: 'from-env' });
     expect(c.target.auth).toEqual({ kind: 'accessToken', accessToken: 'from-env' });
@@ -116,6 +121,8 @@ describe('bad configs name the path and what is wrong', () => {
     ['microsoft setting on google', edit('provider: google', 'provider: google\n  timeZoneStyle: windows'), 'target.timeZoneStyle', 'is a Microsoft setting'],
     ['microsoft without tenant', edit('provider: google\n  auth: { accessToken: abc }', 'provider: microsoft\n  auth: { clientId: c, clientSecret: s }'), 'target.auth.tenantId', 'is required'],
     ['microsoft without the mailbox zone', edit('provider: google\n  auth: { accessToken: abc }', 'provider: microsoft\n  auth: { accessToken: abc }'), 'target.defaultTimeZone', 'is required for Microsoft 365: the time zone of the room mailboxes'],
+    ['listMode on microsoft', edit('provider: google\n  auth: { accessToken: abc }', 'provider: microsoft\n  defaultTimeZone: UTC\n  listMode: incremental\n  auth: { accessToken: abc }'), 'target.listMode', 'is a Google setting'],
+    ['bad listMode', edit('provider: google', 'provider: google\n  listMode: delta'), 'target.listMode', 'must be one of full, incremental'],
     ['bad timeZoneStyle', edit('provider: google\n  auth: { accessToken: abc }', 'provider: microsoft\n  timeZoneStyle: olson\n  auth: { accessToken: abc }'), 'target.timeZoneStyle', 'must be one of iana, windows'],
     ['bad endpoint URL', edit('provider: google', 'provider: google\n  rootUrl: ftp://x'), 'target.rootUrl', 'must be an http(s) URL'],
     ['sources empty', edit('sources:\n  - id: a\n    file: feeds/a.ics', 'sources: []'), 'sources', 'must list at least one source'],

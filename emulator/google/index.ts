@@ -104,7 +104,15 @@ export function createGoogleModule(now: () => number = Date.now): ApiModule & { 
     return store.calendars.get(id) ?? (admin.autoCreateCalendars ? store.createCalendar(id) : undefined);
   }
 
+  /** Google sends the resource's etag as an ETag header too (get, list, writes). */
   async function serveCalendar(req: EmuRequest, scope: RequestScope, ctx: EmuContext): Promise<EmuResponse> {
+    const res = await serveCalendarBody(req, scope, ctx);
+    const etag = res.status === 200 && res.body && typeof res.body === 'object' ? (res.body as EventJson).etag : undefined;
+    if (typeof etag === 'string') res.headers = { ...(res.headers ?? {}), ETag: etag };
+    return res;
+  }
+
+  async function serveCalendarBody(req: EmuRequest, scope: RequestScope, ctx: EmuContext): Promise<EmuResponse> {
     const m = CAL_RE.exec(req.path)!;
     const cal = calendarFor(m[1], req);
     if (!cal) return notFound();
@@ -172,11 +180,17 @@ export function createGoogleModule(now: () => number = Date.now): ApiModule & { 
       if (req.path === '/token') return { api: 'oauth', kind: 'token', route: '/token' };
       if (req.path === '/batch/calendar/v3' || req.path === '/batch') return { api: 'google', kind: 'batch', route: '/batch/calendar/v3' };
       if (ROOMS_RE.test(req.path)) return { api: 'directory', kind: 'rooms', route: '/admin/directory/v1/customer/{customer}/resources/calendars' };
-      return claimCalendar(req);
+      const scope = claimCalendar(req);
+      if (scope) return scope;
+      // Anything else under Google's API roots is answered 404 in Google's envelope.
+      if (req.path.startsWith('/calendar/')) return { api: 'google', kind: 'unknown', route: '/calendar/(unknown)' };
+      if (req.path.startsWith('/admin/directory/')) return { api: 'directory', kind: 'unknown', route: '/admin/directory/(unknown)' };
+      return undefined;
     },
     async handle(req, scope, ctx): Promise<EmuResponse> {
       clock = ctx.now;
       if (scope.kind === 'token') return handleToken(store, req, ctx.now(), `${ctx.baseUrl}/token`);
+      if (scope.kind === 'unknown') return notFound();
       // The batch's own Authorization covers its parts, which are checked one by one.
       if (scope.kind !== 'batch' && admin.requireAuth && !bearerIsValid(store, req, ctx.now())) return unauthorized();
       if (scope.kind === 'batch') return handleBatch(req, ctx);

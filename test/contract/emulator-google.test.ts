@@ -70,6 +70,25 @@ describe('errors and auth', () => {
     }
   });
 
+  test('unknown paths answer in the API own envelope (Google under /calendar/, Graph under /v1.0/)', async () => {
+    const g = await api('GET', '/calendar/v3/users/me/calendarList');
+    expect(g.status).toBe(404);
+    expect(g.json).toEqual({ error: { errors: [{ domain: 'global', reason: 'notFound', message: 'Not Found' }], code: 404, message: 'Not Found' } });
+    const d = await api('GET', '/admin/directory/v1/users');
+    expect([d.status, d.json.error.errors[0].reason]).toEqual([404, 'notFound']);
+    const m = await api('GET', '/v1.0/nonsense', undefined, { Authorization: `Bearer ${emu.graph.issueToken()}` });
+    expect(m.status).toBe(400); // Graph: BadRequest "Resource not found for the segment"
+    expect(m.json.error).toMatchObject({ code: 'BadRequest', message: expect.stringContaining("'nonsense'"), innerError: expect.any(Object) });
+  });
+
+  test('GET answers carry the resource etag as an ETag header', async () => {
+    const { json: ev } = await api('POST', events(), timed('2024-11-14T09:00:00Z', '2024-11-14T10:00:00Z'));
+    const got = await api('GET', `${events()}/${ev.id}`);
+    expect(got.headers.get('etag')).toBe(ev.etag);
+    const list = await api('GET', events());
+    expect(list.headers.get('etag')).toBe(list.json.etag);
+  });
+
   test('auth checking can be switched off', async () => {
     emu.google.requireAuth = false;
     expect((await fetch(emu.url + events())).status).toBe(200);

@@ -3,8 +3,9 @@
  * policy. They run on a finished plan (so the error can carry it: a refused sync can still be
  * shown as a dry run).
  *
- * - SourceEmptyError (override `allowEmptySource`): a source delivered no events at all while the
- *   target still holds events we wrote for it inside the window. That is far more often a broken
+ * - SourceEmptyError (override `allowEmptySource`): a source delivered no events inside the window
+ *   while the target still holds events we wrote for it there (a broken feed that still carries
+ *   one far-future event must not slip through). That is far more often a broken
  *   feed than a real "everything was cancelled" (vdirsyncer's StorageEmpty), so refuse rather than
  *   delete everything.
  * - SourceEmptyError (override `keepFailedSources`): a source whose fetch failed
@@ -80,7 +81,7 @@ export function guardViolations(plan: SyncPlan, policy: SyncPolicy): Array<Sourc
   for (const [source, s] of Object.entries(plan.sources)) {
     if (s.failure !== undefined) {
       if (!policy.keepFailedSources && (s.kept ?? 0) > 0) refused.push({ source, ownedInWindow: s.kept!, failure: s.failure });
-    } else if (!policy.allowEmptySource && s.desired === 0 && s.owned > 0) {
+    } else if (!policy.allowEmptySource && (s.desiredInWindow ?? s.desired) === 0 && s.owned > 0) {
       refused.push({ source, ownedInWindow: s.owned });
     }
   }

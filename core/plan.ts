@@ -119,13 +119,14 @@ function unmappedKeysOf(events: CalendarEvent[], identity: 'uid' | 'content'): U
   return out;
 }
 
-function normaliseDesired(input: DesiredInput, policy: SyncPolicy): { routed: DesiredEvent[]; unmapped: UnmappedEvent[]; unmappedKeys: UnmappedKeys } {
+function normaliseDesired(input: DesiredInput, policy: SyncPolicy): { routed: DesiredEvent[]; unmapped: UnmappedEvent[]; unmappedKeys: UnmappedKeys; unmappedEvents: CalendarEvent[] } {
   const identity = policy.identity ?? 'uid';
   if (!Array.isArray(input)) {
     return {
       routed: input.routed,
       unmapped: input.unmapped.map((u) => ({ uid: u.event.uid, title: u.event.title, start: u.event.start, sourceId: u.event.sourceId, reason: u.reason })),
       unmappedKeys: unmappedKeysOf(input.unmapped.map((u) => u.event), identity),
+      unmappedEvents: input.unmapped.map((u) => u.event),
     };
   }
   const routed: DesiredEvent[] = [];
@@ -134,7 +135,7 @@ function normaliseDesired(input: DesiredInput, policy: SyncPolicy): { routed: De
     else if (policy.calendarId) routed.push({ calendarId: policy.calendarId, event: x });
     else throw new PlanInputError(`desired event ${i} (uid "${(x as CalendarEvent).uid}") has no target calendar: route the events or set policy.calendarId`);
   }
-  return { routed, unmapped: [], unmappedKeys: unmappedKeysOf([], identity) };
+  return { routed, unmapped: [], unmappedKeys: unmappedKeysOf([], identity), unmappedEvents: [] };
 }
 
 function withExdates(master: CalendarEvent, extra: EventTime[]): CalendarEvent {
@@ -226,7 +227,7 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
   const identity = policy.identity ?? 'uid';
   const failures = new Map((policy.failedSources ?? []).map((f) => (typeof f === 'string' ? [sourceKeyPart(f), ''] : [sourceKeyPart(f.id), f.failure ?? ''])));
   const failedSources = new Set(failures.keys());
-  const { routed, unmapped, unmappedKeys } = normaliseDesired(desired, policy);
+  const { routed, unmapped, unmappedKeys, unmappedEvents: normalisedUnmappedEvents } = normaliseDesired(desired, policy);
   const isUnmapped = (key: string) => unmappedKeys.exact.has(key) || unmappedKeys.prefixes.some((p) => key.startsWith(p));
   const warnings: string[] = [];
   const ops: PlannedOp[] = [];
@@ -246,9 +247,21 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
   const sourceStats = (part: string) => (sources[part] ??= { desired: 0, owned: 0 });
   for (const [part, failure] of failures) Object.assign(sourceStats(part), { failure, kept: 0 });
 
-  // Every event a source delivered counts against "this source is empty", routed or not.
-  for (const d of routed) sourceStats(sourceKeyPart(d.event.sourceId)).desired++;
-  for (const u of unmapped) sourceStats(sourceKeyPart(u.sourceId)).desired++;
+  // Every event a source delivered counts against "this source is empty", routed or not; the
+  // guard looks at those inside the window (a broken feed may still carry one far-future event).
+  const delivered = (e: CalendarEvent) => {
+    const st = sourceStats(sourceKeyPart(e?.sourceId));
+    st.desired++;
+    let inside = false;
+    try {
+      inside = overlapsWindow(e, window, fz);
+    } catch {
+      /* an unreadable time is no evidence that the source is alive */
+    }
+    st.desiredInWindow = (st.desiredInWindow ?? 0) + (inside ? 1 : 0);
+  };
+  for (const d of routed) delivered(d.event);
+  for (const u of normalisedUnmappedEvents) delivered(u);
 
   const skip = (calendarId: string, key: string, reason: string, extra: Partial<PlannedOp> = {}) =>
     ops.push({ action: 'skip', calendarId, key, reason, ...extra });

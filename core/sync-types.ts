@@ -131,6 +131,8 @@ export interface CalendarPlanStats {
 export interface SourcePlanStats {
   /** Events the source delivered (routed or not). */
   desired: number;
+  /** Of those, the ones overlapping the window (what SourceEmptyError looks at). */
+  desiredInWindow?: number;
   /** Owned events of the source inside the window (0 for a failed source: see kept). */
   owned: number;
   /** Set when the source failed this run (policy.failedSources): what went wrong ('' when not told). */

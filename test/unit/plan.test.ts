@@ -302,6 +302,21 @@ describe('guards', () => {
     expect(planSync(desired, [b], failed, NOW).counts.update).toBe(1);
   });
 
+  test('a broken feed that still delivers an event outside the window trips SourceEmptyError too', () => {
+    const far = ev('far', { start: { dateTime: '2027-06-01T09:00:00Z' }, end: { dateTime: '2027-06-01T10:00:00Z' } });
+    let err: unknown;
+    try {
+      planSync([far], many(3), policy, NOW);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SourceEmptyError);
+    expect((err as SourceEmptyError).sources).toEqual([{ source: '-', ownedInWindow: 3 }]);
+    expect(planSync([far], many(3), { ...policy, allowEmptySource: true }, NOW).counts.delete).toBe(3);
+    // one event inside the window is enough to count as delivered
+    expect(planSync([far, ev('e0')], many(3), policy, NOW).counts.delete).toBe(2);
+  });
+
   test('empty source with nothing owned is fine', () => {
     expect(planSync([], [], policy, NOW).ops).toEqual([]);
   });

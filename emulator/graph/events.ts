@@ -31,6 +31,16 @@ export interface GraphCall {
   calendarId?: string;
   /** The path prefix up to and including the calendar part, for next/delta links. */
   collectionPath: string;
+  /** Page sizes of list/calendarView/delta (undefined: full pages). */
+  pageShaper?: PageShaper;
+}
+
+/** Decides how many items a page holds: (requested size, page number from 0) → size (0 = empty
+ * page that still carries its nextLink). Real Graph sometimes answers short pages. */
+export type PageShaper = (requested: number, page: number) => number;
+
+function shapedTake(call: GraphCall, size: number, page: number): number {
+  return call.pageShaper ? Math.max(0, Math.min(size, Math.floor(call.pageShaper(size, page)))) : size;
 }
 
 function outputZone(req: EmuRequest): { zone: OutputZone; applied?: string } {
@@ -208,7 +218,7 @@ function eventsOfCalendar(call: GraphCall): StoredEvent[] {
 
 /** GET …/events: single instances and series masters, optional ext-prop filter, $skip paging. */
 export function listEvents(call: GraphCall): EmuResponse {
-  const q = parseQuery(call.req.query, ['$select', '$expand', '$filter', '$top', '$skip', '$orderby']);
+  const q = parseQuery(call.req.query, ['$select', '$expand', '$filter', '$top', '$skip', '$orderby', '$skiptoken']);
   const { zone, applied } = outputZone(call.req);
   let items = eventsOfCalendar(call).map(masterInstance);
   if (q.filter) {
@@ -218,12 +228,20 @@ export function listEvents(call: GraphCall): EmuResponse {
   if (q.orderByStart) items.sort((a, b) => (a.startMs - b.startMs) * (q.orderByStart === 'desc' ? -1 : 1));
   else items.sort((a, b) => a.event.createdMs - b.event.createdMs || a.id.localeCompare(b.id));
   const size = pageSize(call.req, q);
-  const skip = q.skip ?? 0;
-  const page = items.slice(skip, skip + size);
+  // Full pages link with $skip; shaped (short) pages with a $skiptoken that counts pages.
+  const at = q.skiptoken ? decodeToken<{ o: number; p: number }>(q.skiptoken, '$skiptoken') : { o: q.skip ?? 0, p: 0 };
+  const skip = at.o;
+  const take = shapedTake(call, size, at.p);
+  const page = items.slice(skip, skip + take);
   const body: Json = { '@odata.context': odataContext(call), value: page.map((i) => renderInstance(i, renderOpts(call, q, zone))) };
-  if (skip + size < items.length) {
+  if (skip + take < items.length) {
     const params = Object.fromEntries(call.req.query);
-    params['$skip'] = String(skip + size);
+    if (call.pageShaper) {
+      delete params['$skip'];
+      params['$skiptoken'] = encodeToken({ o: skip + take, p: at.p + 1 });
+    } else {
+      params['$skip'] = String(skip + take);
+    }
     if (!params['$top']) params['$top'] = String(size);
     body['@odata.nextLink'] = link(call, '/events', params);
   }
@@ -260,12 +278,14 @@ export function calendarView(call: GraphCall): EmuResponse {
   const items = viewInstances(eventsOfCalendar(call), from, to);
   if (q.orderByStart === 'desc') items.reverse();
   const size = pageSize(call.req, q);
-  const offset = q.skiptoken ? decodeToken<{ o: number }>(q.skiptoken, '$skiptoken').o : 0;
-  const page = items.slice(offset, offset + size);
+  const at = q.skiptoken ? decodeToken<{ o: number; p?: number }>(q.skiptoken, '$skiptoken') : { o: 0, p: 0 };
+  const offset = at.o;
+  const take = shapedTake(call, size, at.p ?? 0);
+  const page = items.slice(offset, offset + take);
   const body: Json = { '@odata.context': odataContext(call), value: page.map((i) => renderInstance(i, renderOpts(call, q, zone))) };
-  if (offset + size < items.length) {
+  if (offset + take < items.length) {
     const params = Object.fromEntries(call.req.query);
-    params['$skiptoken'] = encodeToken({ o: offset + size });
+    params['$skiptoken'] = encodeToken({ o: offset + take, p: (at.p ?? 0) + 1 });
     body['@odata.nextLink'] = link(call, '/calendarView', params);
   }
   return ok(200, body, applied);
@@ -296,10 +316,12 @@ export function calendarViewDelta(call: GraphCall): EmuResponse {
   const usable = (st: DeltaState | undefined): st is DeltaState => !!st && !st.expired && st.mailboxId === call.mb.id && st.calendarId === calendarId;
   let roundId = q.skiptoken;
   let offset = 0;
+  let pageNo = 0;
   if (roundId) {
-    const parsed = decodeToken<{ r: string; o: number }>(roundId, '$skiptoken');
+    const parsed = decodeToken<{ r: string; o: number; p?: number }>(roundId, '$skiptoken');
     roundId = parsed.r;
     offset = parsed.o;
+    pageNo = parsed.p ?? 0;
     const round = all.get(roundId);
     if (!round || !usable(call.store.deltaStates.get(round.stateToken))) throw SYNC_STATE_GONE();
   } else {
@@ -330,10 +352,11 @@ export function calendarViewDelta(call: GraphCall): EmuResponse {
   const round = all.get(roundId)!;
   const max = Number(parsePrefer(call.req.headers['prefer']).get('odata.maxpagesize'));
   const size = Number.isInteger(max) && max > 0 ? Math.min(max, MAX_TOP) : DEFAULT_PAGE;
-  const page = round.items.slice(offset, offset + size);
+  const take = shapedTake(call, size, pageNo);
+  const page = round.items.slice(offset, offset + take);
   const body: Json = { '@odata.context': `${call.baseUrl}/v1.0/$metadata#Collection(event)`, value: page };
-  if (offset + size < round.items.length) {
-    body['@odata.nextLink'] = link(call, '/calendarView/delta', { $skiptoken: encodeToken({ r: roundId, o: offset + size }) });
+  if (offset + take < round.items.length) {
+    body['@odata.nextLink'] = link(call, '/calendarView/delta', { $skiptoken: encodeToken({ r: roundId, o: offset + take, p: pageNo + 1 }) });
   } else {
     body['@odata.deltaLink'] = link(call, '/calendarView/delta', { $deltatoken: round.stateToken });
   }

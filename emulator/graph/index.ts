@@ -8,13 +8,14 @@ import type { ApiModule, EmuContext, EmuRequest, EmuResponse, FaultDecision, Req
 import { handleBatch, type BatchOrder } from './batch';
 import { errorResponse, GraphHttpError } from './errors';
 import {
-  calendarView, calendarViewDelta, createEvent, deleteEvent, expireDeltaStates, getEvent, listEvents, patchEvent, type GraphCall,
+  calendarView, calendarViewDelta, createEvent, deleteEvent, expireDeltaStates, getEvent, listEvents, patchEvent, type GraphCall, type PageShaper,
 } from './events';
 import { checkBearer, handleToken, issueToken } from './oauth';
 import { listRoomLists, listRooms, listRoomsOfList } from './places';
 import { GraphStore, type Json, type Mailbox, type Room } from './store';
 
 export type { BatchOrder } from './batch';
+export type { PageShaper as GraphPageShaper } from './events';
 
 /** Outlook's per app-and-mailbox limits, for the fault layer (emulator/index.ts DEFAULT_LIMITS). */
 export const GRAPH_DEFAULT_LIMITS = { windowMs: 600_000, maxRequests: 10_000, maxConcurrent: 4 } as const;
@@ -64,6 +65,10 @@ export interface GraphAdmin {
   addRoom(room: RoomSpec): Room;
   addRoomList(email: string, displayName: string, roomEmails: string[]): void;
   setBatchOrder(order: BatchOrder): void;
+  /** Page sizes of /events, calendarView and delta (undefined: full pages). */
+  setPageShaper(shaper: PageShaper | undefined): void;
+  /** Seeded random page sizes from 0 to the requested size (empty pages keep their nextLink). */
+  randomShortPages(seed?: number): void;
 }
 
 type Route =
@@ -111,6 +116,7 @@ export function createGraphModule(now: () => number = Date.now): ApiModule & { a
   let tokenLifetimeS = 3599;
   let batchOrder: BatchOrder = 'completion';
   let lastBaseUrl = '';
+  let pageShaper: PageShaper | undefined;
 
   const mailboxFor = (user: string | null, req: EmuRequest): Mailbox | undefined => {
     if (user !== null) return store.findMailbox(user);
@@ -160,7 +166,7 @@ export function createGraphModule(now: () => number = Date.now): ApiModule & { a
       collectionPath += `/calendars/${encodeURIComponent(rest[1])}`;
       rest = rest.slice(2);
     }
-    const call: GraphCall = { req, now, baseUrl, store, mb, calendarId, collectionPath };
+    const call: GraphCall = { req, now, baseUrl, store, mb, calendarId, collectionPath, pageShaper };
     const t = rest.map((s) => s.toLowerCase());
     if (t[0] === 'events' && t.length === 1) {
       if (m === 'POST') return createEvent(call);
@@ -258,6 +264,7 @@ export function createGraphModule(now: () => number = Date.now): ApiModule & { a
       authRequired = true;
       tokenLifetimeS = 3599;
       batchOrder = 'completion';
+      pageShaper = undefined;
     },
 
     admin: {
@@ -329,6 +336,19 @@ export function createGraphModule(now: () => number = Date.now): ApiModule & { a
       },
       setBatchOrder(order) {
         batchOrder = order;
+      },
+      setPageShaper(shaper) {
+        pageShaper = shaper;
+      },
+      randomShortPages(seed = 7) {
+        let a = seed >>> 0;
+        const rnd = () => {
+          a = (a + 0x6d2b79f5) >>> 0;
+          let t = Math.imul(a ^ (a >>> 15), a | 1);
+          t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+          return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+        };
+        pageShaper = (size) => Math.floor(rnd() * (size + 1));
       },
     },
   };

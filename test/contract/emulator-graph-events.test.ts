@@ -154,6 +154,41 @@ describe('calendarView', () => {
     expect(edge.value).toHaveLength(0);
   });
 
+  test('short and empty pages (page shaper) still carry nextLinks; following them yields everything once', async () => {
+    for (let i = 0; i < 23; i++) fx.emu.graph.seedEvent(ALICE, event(`e${i}`, `2024-05-${String(i + 1).padStart(2, '0')}T09:00:00`, `2024-05-${String(i + 1).padStart(2, '0')}T10:00:00`));
+    const window = 'startDateTime=2024-05-01T00:00:00Z&endDateTime=2024-06-01T00:00:00Z';
+    fx.emu.graph.setPageShaper((_size, page) => (page === 0 ? 0 : 4));
+    const sizes = async (url: string, headers: Record<string, string> = {}) => {
+      const out: number[] = [];
+      const subjects: string[] = [];
+      for (;;) {
+        const r = await fx.raw('GET', url, { headers });
+        expect(r.status).toBe(200);
+        out.push(r.json.value.length);
+        subjects.push(...r.json.value.map((e: any) => e.subject));
+        if (!r.json['@odata.nextLink']) return { out, subjects };
+        url = r.json['@odata.nextLink'];
+      }
+    };
+    const view = await sizes(`/v1.0/users/${ALICE}/calendarView?${window}`);
+    expect(view.out).toEqual([0, 4, 4, 4, 4, 4, 3]);
+    expect(view.subjects).toEqual(Array.from({ length: 23 }, (_, i) => `e${i}`));
+    const list = await sizes(`/v1.0/users/${ALICE}/events?$top=10`);
+    expect(list.out[0]).toBe(0);
+    expect(new Set(list.subjects).size).toBe(23);
+    const delta = await sizes(`/v1.0/users/${ALICE}/calendarView/delta?${window}`);
+    expect(delta.out).toEqual([0, 4, 4, 4, 4, 4, 3]);
+    // Seeded random pages through the real client's PageIterator.
+    fx.emu.graph.randomShortPages(5);
+    const first = await fx.client.api(`/users/${ALICE}/calendarView?${window}`).get();
+    const seen: string[] = [];
+    await new PageIterator(fx.client, first, (e) => {
+      seen.push(e.subject);
+      return true;
+    }).iterate();
+    expect(seen).toEqual(Array.from({ length: 23 }, (_, i) => `e${i}`));
+  });
+
   test.each([
     ['(none)', undefined, '2024-01-10T08:00:00.0000000', 'UTC'],
     ['Windows name', 'Pacific Standard Time', '2024-01-10T00:00:00.0000000', 'Pacific Standard Time'],

@@ -46,18 +46,19 @@ export function parseIcs(input: string | Uint8Array, opts: IcsParseOptions = {})
   const names = new Map<string, string>();
   for (const cal of scan.calendars) {
     const ctx = new CalendarContext(cal, lines, defaultZone, names);
-    for (const raw of cal.events) {
+    for (let k = 0; k < cal.events.length; k += 2) {
+      const begin = cal.events[k];
       let result: CalendarEvent | ParseIssue;
       try {
-        result = mapEvent(lines, raw, ctx);
+        result = mapEvent(lines, begin, cal.events[k + 1], ctx);
       } catch (err) {
-        const line = lines.lineNo(raw.begin);
+        const line = lines.lineNo(begin);
         result = { line, message: `VEVENT starting at line ${line}: ${(err as Error).message}` };
       }
       if ('start' in result) {
         if (opts.sourceId !== undefined) result.sourceId = opts.sourceId;
         mapped.events.push(result);
-        mapped.lines.push(lines.lineNo(raw.begin));
+        mapped.lines.push(lines.lineNo(begin));
       } else errors.push(result);
     }
   }
@@ -71,16 +72,12 @@ export function parseIcs(input: string | Uint8Array, opts: IcsParseOptions = {})
 // ---------------------------------------------------------------------------------------------
 // Phase 1: split the logical lines into calendars, events and time zones.
 
-interface RawEvent {
-  /** Index of the BEGIN:VEVENT line and of the END:VEVENT line (exclusive range of content). */
-  begin: number;
-  end: number;
-}
 
 interface CalendarScan {
   /** Index range of the calendar's own property lines (depth 1). */
   propLines: number[];
-  events: RawEvent[];
+  /** VEVENTs as pairs of line indexes: BEGIN:VEVENT, END:VEVENT (numbers, not objects: there are many). */
+  events: number[];
   vtimezones: Map<string, VTimezoneInfo>;
 }
 
@@ -161,7 +158,7 @@ function scanComponents(lines: ContentLines): Scan {
     }
     const { end, closed } = findEnd(lines, i, m.name);
     if (m.name === 'VEVENT') {
-      if (closed) scope().events.push({ begin: i, end });
+      if (closed) scope().events.push(i, end);
       else {
         const why = end < lines.count ? `a new component begins at line ${lines.lineNo(end)}` : 'the file ends';
         const line = lines.lineNo(i);
@@ -285,8 +282,9 @@ class CalendarContext {
   private wallsUsing(tzid: string): number[] {
     const walls: number[] = [];
     const want = tzid.trim();
-    for (const ev of this.cal.events) {
-      for (let j = ev.begin + 1; j < ev.end; j++) {
+    const events = this.cal.events;
+    for (let k = 0; k < events.length; k += 2) {
+      for (let j = events[k] + 1; j < events[k + 1]; j++) {
         const line = this.lines.get(j);
         if (!line.includes(want)) continue;
         const ne = nameEnd(line);
@@ -666,8 +664,8 @@ class EventReader {
   }
 }
 
-function mapEvent(lines: ContentLines, raw: RawEvent, ctx: CalendarContext): CalendarEvent | ParseIssue {
-  const startLine = lines.lineNo(raw.begin);
+function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: CalendarContext): CalendarEvent | ParseIssue {
+  const startLine = lines.lineNo(begin);
   const r = new EventReader(ctx);
   let uid: string | undefined;
   let title: string | undefined;
@@ -695,7 +693,7 @@ function mapEvent(lines: ContentLines, raw: RawEvent, ctx: CalendarContext): Cal
   const made = { name: '' };
 
   let depth = 0;
-  for (let j = raw.begin + 1; j < raw.end; j++) {
+  for (let j = begin + 1; j < endLine; j++) {
     const c0 = lines.firstChar(j) | 0x20;
     let line: string | undefined;
     if (c0 === 98 || c0 === 101) {
@@ -753,8 +751,8 @@ function mapEvent(lines: ContentLines, raw: RawEvent, ctx: CalendarContext): Cal
         let rule = line.slice(vs + 1).trim();
         if (/^RRULE:/i.test(rule)) rule = rule.slice(6);
         if (!rule) break;
-        const list = code === P_RRULE ? (rrule ??= []) : (exrule ??= []);
-        if (!list.includes(rule)) list.push(rule);
+        if (code === P_RRULE) rrule = appendNew(rrule, rule);
+        else exrule = appendNew(exrule, rule);
         break;
       }
       case P_RDATE:
@@ -792,17 +790,17 @@ function mapEvent(lines: ContentLines, raw: RawEvent, ctx: CalendarContext): Cal
         organizer = person(readProperty(line, ne, vs));
         break;
       case P_ATTENDEE:
-        (attendees ??= []).push(attendee(readProperty(line, ne, vs)));
+        attendees = append(attendees, attendee(readProperty(line, ne, vs)));
         break;
       case P_CATEGORIES:
         for (const v of readProperty(line, ne, vs).values) {
           if (typeof v !== 'string') continue;
           const t = v.trim();
-          if (t && !(categories ??= []).includes(t)) categories.push(t);
+          if (t) categories = appendNew(categories, t);
         }
         break;
       case P_RESOURCES:
-        for (const v of splitTextList(line.slice(vs + 1))) if (!(resources ??= []).includes(v)) resources.push(v);
+        for (const v of splitTextList(line.slice(vs + 1))) resources = appendNew(resources, v);
         break;
       case P_SEQUENCE: {
         const t = line.slice(vs + 1).trim();
@@ -832,7 +830,7 @@ function mapEvent(lines: ContentLines, raw: RawEvent, ctx: CalendarContext): Cal
               break;
             }
           }
-          (xProps ??= []).push(x);
+          xProps = append(xProps, x);
         }
       }
     }
@@ -970,7 +968,7 @@ function resolveEnd(start: EventTime, dtend: { value: string; tzid?: string; lin
 }
 
 function readTimeList(raws: { value: string; tzid?: string }[], start: EventTime, name: string, r: EventReader): EventTime[] {
-  const out: EventTime[] = [];
+  let out: EventTime[] | undefined;
   const keys: string[] = [];
   for (const { value, tzid } of raws) {
     const t = readTime(value, tzid, r);
@@ -983,9 +981,9 @@ function readTimeList(raws: { value: string; tzid?: string }[], start: EventTime
     const key = timeKey(norm);
     if (keys.includes(key)) continue;
     keys.push(key);
-    out.push(norm);
+    out = append(out, norm);
   }
-  return out;
+  return out ?? [];
 }
 
 function stripMailto(v: unknown): string | undefined {
@@ -1025,9 +1023,9 @@ function attendee(p: PropertyRead): EventAttendee {
 /** Room ids: X-KALTURA-RESOURCE-IDS (comma list), attendees that are rooms or resources, RESOURCES values; in that order, de-duplicated. */
 function roomsOf(xProps: XProperty[] | undefined, attendees: EventAttendee[] | undefined, resources: string[] | undefined): string[] | undefined {
   if (!xProps && !attendees && !resources) return undefined;
-  const rooms: string[] = [];
+  let rooms: string[] | undefined;
   const add = (id: string) => {
-    if (id && !rooms.includes(id)) rooms.push(id);
+    if (id) rooms = appendNew(rooms, id);
   };
   for (const x of xProps ?? []) {
     if (x.name !== 'X-KALTURA-RESOURCE-IDS') continue;
@@ -1036,7 +1034,21 @@ function roomsOf(xProps: XProperty[] | undefined, attendees: EventAttendee[] | u
   }
   for (const a of attendees ?? []) if ((a.type === 'ROOM' || a.type === 'RESOURCE') && a.email) add(a.email);
   for (const r of resources ?? []) add(r);
-  return rooms.length ? rooms : undefined;
+  return rooms;
+}
+
+// Lists kept in events start as one-element literals: an array grown by push from [] reserves 17
+// slots, which across 20,000 events is megabytes for the garbage collector to copy.
+function append<T>(list: T[] | undefined, v: T): T[] {
+  if (!list) return [v];
+  list.push(v);
+  return list;
+}
+
+function appendNew<T>(list: T[] | undefined, v: T): T[] {
+  if (!list) return [v];
+  if (!list.includes(v)) list.push(v);
+  return list;
 }
 
 /**

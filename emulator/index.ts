@@ -78,6 +78,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     modules: [google, graph], faults, log,
   });
   const url = await server.start();
+  graph.setBaseUrl(url);
   return {
     url,
     close: () => server.close(),

@@ -110,7 +110,7 @@ function operationKind(rest: string[], method: string): string {
 }
 
 /** `now` is the emulator clock (admin hooks run outside requests, so it is passed in). */
-export function createGraphModule(now: () => number = Date.now): ApiModule & { admin: GraphAdmin } {
+export function createGraphModule(now: () => number = Date.now): ApiModule & { admin: GraphAdmin; setBaseUrl(url: string): void } {
   const store = new GraphStore();
   let authRequired = true;
   let tokenLifetimeS = 3599;
@@ -185,8 +185,13 @@ export function createGraphModule(now: () => number = Date.now): ApiModule & { a
     throw new GraphHttpError(405, 'BadRequest', `The HTTP method '${m}' is not allowed for this resource.`);
   }
 
-  const module: ApiModule & { admin: GraphAdmin } = {
+  const module: ApiModule & { admin: GraphAdmin; setBaseUrl(url: string): void } = {
     name: 'graph',
+
+    /** The server's URL, for links in answers of admin hooks run before any request. */
+    setBaseUrl(url: string): void {
+      lastBaseUrl = url;
+    },
 
     claim(req: EmuRequest): RequestScope | undefined {
       const route = parseRoute(req.path);

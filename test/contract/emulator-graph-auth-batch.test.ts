@@ -228,6 +228,8 @@ describe('the emulator clock drives the Graph module', () => {
     const emu = await startEmulator({ now: () => base });
     try {
       emu.graph.createMailbox(ROOM, { room: true });
+      // Before any request: links still use the server's URL.
+      expect(emu.graph.seedEvent(ROOM, event('Early', '2031-06-02T07:00:00', '2031-06-02T08:00:00')).webLink).toMatch(new RegExp(`^${emu.url}/owa/`));
       const token = emu.graph.issueToken({ lifetimeS: 600 });
       const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8'));
       expect(claims.iat).toBe(base / 1000);

@@ -116,14 +116,14 @@ export function describeWriteError(err: unknown): ErrorInfo {
   return { message: e?.message ?? String(err), retryable: false, scope: 'op' };
 }
 
-function toWriteOp(p: PlannedOp, syncId: string): WriteOp | string {
+function toWriteOp(p: PlannedOp, syncId: string, runId: string): WriteOp | string {
   if (p.action === 'delete') {
     if (!p.targetId) return 'delete op without targetId';
     return { op: 'delete', calendarId: p.calendarId, key: p.key, targetId: p.targetId };
   }
   if (!p.event || !p.fingerprint) return `${p.action} op without event/fingerprint`;
   const stamp = { syncId, sourceKey: p.key, fingerprint: p.fingerprint };
-  if (p.action === 'create') return { op: 'create', calendarId: p.calendarId, key: p.key, event: p.event, stamp };
+  if (p.action === 'create') return { op: 'create', calendarId: p.calendarId, key: p.key, event: p.event, stamp, runId };
   if (!p.targetId) return 'update op without targetId';
   return { op: 'update', calendarId: p.calendarId, key: p.key, targetId: p.targetId, event: p.event, stamp, ...(p.etag ? { etag: p.etag } : {}) };
 }
@@ -212,7 +212,7 @@ export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts
     // Invalid planned ops are reported, not thrown: one bad op never sinks the rest.
     const items: Item[] = [];
     for (const p of planned) {
-      const w = toWriteOp(p, plan.syncId);
+      const w = toWriteOp(p, plan.syncId, String(plan.now));
       if (typeof w === 'string') {
         report.failed++;
         failedSoFar++;

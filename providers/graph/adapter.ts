@@ -335,7 +335,7 @@ export class GraphCalendarProvider implements CalendarProvider {
     try {
       switch (op.op) {
         case 'create':
-          return { id: '', method: 'POST', url: base, body: toGraphEvent(op.event, op.stamp, { ...this.mapOpts, create: true }) };
+          return { id: '', method: 'POST', url: base, body: toGraphEvent(op.event, op.stamp, { ...this.mapOpts, create: true, ...(op.runId !== undefined ? { runId: op.runId } : {}) }) };
         case 'update': {
           const headers: Record<string, string> = {};
           if (op.etag) headers['If-Match'] = op.etag;

@@ -9,8 +9,8 @@
  *   key, fingerprint), so any worker can recognise and re-sync the event.
  * - Attendees and organizer are NOT written: on a room mailbox Graph would send invitations to
  *   every attendee from the room. They are read back for information only.
- * - `transactionId` on create: a GUID-shaped hash of (syncId, sourceKey, fingerprint), so a
- *   retried POST (same op, same content) is dropped by the server as a duplicate.
+ * - `transactionId` on create: a GUID-shaped hash of (syncId, sourceKey, fingerprint, run id), so a
+ *   retried POST (same op, same content, same run) is dropped by the server as a duplicate.
  *
  * Reading (requests send `Prefer: outlook.timezone="UTC"` so parsing is uniform, but any zone
  * Graph returns is handled): times come back as UTC instants and are re-expressed in the event's
@@ -87,9 +87,14 @@ export class GraphMappingError extends Error {
   }
 }
 
-/** Deterministic `transactionId` for creating this stamped event: 36 characters, GUID-shaped. */
-export function transactionIdFor(stamp: OwnershipStamp): string {
-  const h = sha256Hex(`calendar-relay/graph/tx\u001f${stamp.syncId}\u001f${stamp.sourceKey}\u001f${stamp.fingerprint}`);
+/**
+ * Deterministic `transactionId` for creating this stamped event: 36 characters, GUID-shaped. With
+ * `runId` (the plan's `now`) a retry within the run reuses it — Graph drops the repeated POST —
+ * while a later run that re-creates the event (a person deleted it) sends a new one, which Graph
+ * cannot mistake for the earlier create.
+ */
+export function transactionIdFor(stamp: OwnershipStamp, runId?: string): string {
+  const h = sha256Hex(`calendar-relay/graph/tx\u001f${stamp.syncId}\u001f${stamp.sourceKey}\u001f${stamp.fingerprint}${runId !== undefined ? `\u001f${runId}` : ''}`);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
@@ -135,7 +140,7 @@ export function stampProperties(stamp: OwnershipStamp): GraphExtendedProperty[] 
  * transactionId (Graph refuses to change it later, so updates leave it out). A recurring master
  * must fit patternedRecurrence (see capabilities.seriesSupport); otherwise this throws.
  */
-export function toGraphEvent(event: CalendarEvent, stamp: OwnershipStamp, opts: GraphMapOptions & { create?: boolean } = {}): GraphEvent {
+export function toGraphEvent(event: CalendarEvent, stamp: OwnershipStamp, opts: GraphMapOptions & { create?: boolean; runId?: string } = {}): GraphEvent {
   const out: GraphEvent = {
     subject: event.title ?? '',
     body: { contentType: 'text', content: event.description ?? '' },
@@ -160,7 +165,7 @@ export function toGraphEvent(event: CalendarEvent, stamp: OwnershipStamp, opts: 
     // An update of a former series into a single event must clear the pattern.
     out.recurrence = null;
   }
-  if (opts.create) out.transactionId = transactionIdFor(stamp);
+  if (opts.create) out.transactionId = transactionIdFor(stamp, opts.runId);
   return out;
 }
 

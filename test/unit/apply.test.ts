@@ -43,6 +43,16 @@ describe('applyPlan', () => {
     expect(r2.calendars.A.unchanged).toBe(25);
   });
 
+  test("creates carry the plan's run id (its now), the same on every retry of the run", async () => {
+    const p = new MemoryCalendarProvider({ maxBatchSize: 5 });
+    p.faults.op = (_op, attempt) => (attempt === 1 ? new ProviderError('throttled', { status: 429, retryable: true }) : undefined);
+    const report = await applyPlan(await planFor(p, many('A', 3), ['A']), p, { sleep: async () => {} });
+    expect(report.ok).toBe(true);
+    const creates = p.requests.flatMap((r) => r.ops).filter((o) => o.op === 'create');
+    expect(creates).toHaveLength(6);
+    expect(new Set(creates.map((o) => o.runId))).toEqual(new Set([String(NOW)]));
+  });
+
   test('429 with Retry-After: only the failed ops are retried, after the largest Retry-After', async () => {
     const p = new MemoryCalendarProvider({ maxBatchSize: 5 });
     const throttled = new Set(['A-1', 'A-3', 'A-7']);

@@ -185,6 +185,21 @@ export function parseRRule(value: string): RRule {
   return rule as RRule;
 }
 
+/**
+ * Why `value` is not a usable RRULE/EXRULE — parseRRule's message naming the bad part, e.g.
+ * `BYDAY=XX: "XX" is not a weekday like MO, 2TU or -1FR …` — or undefined when it is one. Pure and
+ * cheap, so readers can warn while parsing instead of only at expansion (which ignores such a rule).
+ */
+export function validateRRule(value: string): string | undefined {
+  try {
+    parseRRule(value);
+    return undefined;
+  } catch (err) {
+    if (err instanceof RRuleError) return err.message;
+    throw err;
+  }
+}
+
 function pad(n: number, w = 2): string {
   return String(n).padStart(w, '0');
 }

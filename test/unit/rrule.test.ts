@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { formatRRule, iterateRRule, parseRRule, RecurrenceLimitError, RRuleError, type RRule } from '../../core/recurrence';
+import { expandOccurrences, formatRRule, iterateRRule, parseRRule, RecurrenceLimitError, RRuleError, validateRRule, type RRule } from '../../core/recurrence';
 import { formatWall, parseWall } from '../../core/time';
 
 const W = (s: string) => parseWall(s);
@@ -63,6 +63,38 @@ describe('parseRRule', () => {
       const text = formatRRule(clean);
       expect(parseRRule(text)).toEqual(clean);
       expect(formatRRule(parseRRule(text))).toBe(text);
+    }), { numRuns: 300 });
+  });
+});
+
+describe('validateRRule', () => {
+  test.each([
+    ['FREQ=WEEKLY;BYDAY=XX', /^BYDAY=XX: "XX" is not a weekday/],
+    ['FREQ=DAILY;INTERVAL=12345678901234567890', /^INTERVAL=12345678901234567890: must be a whole number/],
+    ['FREQ=DAILY;COUNT=99999999999', /^COUNT=99999999999/],
+    ['BYDAY=MO', /FREQ is missing/],
+    ['FREQ=MONTHLY;BYMONTHDAY=32', /^BYMONTHDAY=32: out of range/],
+  ])('%j → a message naming the bad part', (text, message) => {
+    expect(validateRRule(text)).toMatch(message);
+  });
+
+  test.each(['FREQ=WEEKLY;BYDAY=MO,WE', 'RRULE:freq=monthly;byday=-1fr', 'FREQ=YEARLY;X-VENDOR=1', 'FREQ=WEEKLY;BYWEEKNO=3'])('%j is valid', (text) => {
+    expect(validateRRule(text)).toBeUndefined();
+  });
+
+  test('property: exactly the rules validateRRule rejects are reported (and ignored) by expandOccurrences', () => {
+    const part = fc.oneof(
+      fc.constantFrom('FREQ=DAILY', 'FREQ=WEEKLY', 'FREQ=SOMETIMES', 'INTERVAL=2', 'INTERVAL=0', 'INTERVAL=123456789012', 'COUNT=3', 'COUNT=x',
+        'BYDAY=MO', 'BYDAY=XX', 'BYDAY=2TU', 'BYMONTHDAY=31', 'BYMONTHDAY=0', 'BYMONTH=13', 'UNTIL=20270101', 'UNTIL=2027', 'WKST=SU', 'X-FOO=1', 'BOGUS=1', ''),
+    );
+    fc.assert(fc.property(fc.array(part, { minLength: 1, maxLength: 4 }), (parts) => {
+      const text = parts.join(';');
+      const event = { uid: 'v', title: 'v', start: { dateTime: '2026-01-05T09:00:00Z' }, end: { dateTime: '2026-01-05T10:00:00Z' }, recurrence: { rrule: [text], rdate: [], exdate: [] } };
+      const problem = validateRRule(text);
+      const { errors } = expandOccurrences([event], '2026-01-01', '2026-03-01');
+      const reported = errors.filter((e) => e.message.includes('ignored'));
+      if (problem === undefined) expect(reported).toEqual([]);
+      else expect(reported.map((e) => e.message)).toEqual([`UID v: RRULE "${text}" ignored: ${problem}`]);
     }), { numRuns: 300 });
   });
 });

@@ -17,7 +17,7 @@ const USAGE = `usage: calendar-relay <command> [options]
   expand <file|url|-> --from <ISO> --to <ISO> [--preset …] [--map <json>]
   export <events.json|-> [--method PUBLISH] [--name <calendar name>]
   sync   --config <relay.yaml> [--dry-run] [--json] [--force] [--allow-empty-source]
-  emulator --port <N> [--https] [--latency <ms>] [--no-limits] [--rooms <a@x,b@y>]
+  emulator --port <N> [--host <addr>] [--https [--cert-out <file>]] [--latency <ms>] [--no-limits] [--rooms <a@x,b@y>]
   demo   [--keep] [--latency <ms>] [--port <N>]`;
 
 type Command = (argv: string[], io: CommandIo) => Promise<number>;

@@ -179,6 +179,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         outcomes.push(outcome);
         if (!outcome.ok) print(`  ✗ ${outcome.guard?.message ?? outcome.sources.find((s) => !s.ok)?.failure ?? outcome.rooms.flatMap((r) => r.errors)[0] ?? 'failed'}`);
         for (const u of outcome.unmapped) if (verbose) print(`  · not routed: "${u.title}" — ${u.reason}`);
+        // Series a target cannot store as a series (Graph: moved/cancelled occurrences, EXDATEs) are batched as single events.
+        for (const w of outcome.warnings) if (verbose && / written as \d+ single event/.test(w)) print(`  · ${w}`);
       }
       const after = emu!.log.byKind;
       const diff = (pred: (k: string) => boolean) => Object.keys(after).filter(pred).reduce((n, k) => n + (after[k] - (before[k] ?? 0)), 0);
@@ -227,13 +229,18 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const graphToken = emu.graph.issueToken({ lifetimeS: 86_400 });
     print('');
     print('━━ Where to look');
+    print(opts.keepUntil
+      ? `  The emulator keeps running on ${emu.url} until you press Ctrl-C: try these now.`
+      : '  Note: the emulator stops when the demo ends, so these lines only work with `npm run demo -- --keep`.');
     print(`  Google room calendar:   curl -s -H "Authorization: Bearer ${googleToken}" '${emu.url}/calendar/v3/calendars/${encodeURIComponent(GOOGLE_PERSONAL.room)}/events'`);
+    print(`  …its series with every occurrence (moved and cancelled ones too): add ?singleEvents=true to that URL`);
     print(`  Microsoft 365 mailbox:  curl -s -H "Authorization: Bearer ${graphToken}" '${emu.url}/v1.0/users/${GRAPH_PERSONAL.room}/events'`);
-    print(`  Configs used (run one yourself: calendar-relay sync --config <file> [--dry-run], with the DEMO_* variables set):`);
+    print(`  Configs used (run one yourself: calendar-relay sync --config <file> [--dry-run], with the emulator kept running and these variables set):`);
     for (const f of configFiles) print(`    ${relative(process.cwd(), f) || f}`);
+    for (const [k, v] of Object.entries(env)) print(`    export ${k}='${v}'`);
     print(`  Sample feeds: test/fixtures/feeds/ (the demo edits copies in ${feeds})`);
     print(`  Config format: docs/config.md; real-service examples: examples/*.yaml`);
-    if (!opts.keepUntil) print('  (the emulator stops now: run `npm run demo -- --keep` to keep it running and try the curl lines)');
+    if (!opts.keepUntil) print('  (the emulator stops now: run `npm run demo -- --keep` to keep it running and try the lines above)');
 
     const ok = first.outcomes.every((o) => o.ok) && second.requests.writes === 0 && third.totals.deleted === REMOVALS.length && personalEventsUntouched
       && emu.internalErrors.length === 0 && first.totals.created > 0;
@@ -244,8 +251,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     };
     if (opts.keepUntil) {
       print('');
-      print(`The emulator keeps running on ${emu.url} (tokens above are valid for 24 h). Export for your own runs:`);
-      for (const [k, v] of Object.entries(env)) print(`  export ${k}='${v}'`);
+      print(`The emulator keeps running on ${emu.url} (tokens above are valid for 24 h; the export lines above set up your own runs).`);
       if (shift) {
         // Your own runs use the real clock (token signatures are checked against the emulator's).
         emu.clock.advance(-shift);

@@ -39,6 +39,13 @@ describe('demo', () => {
     expect(out).toMatch(/Run 2[^]*0 event writes/);
     expect(out).toContain('✓ deleted 1 event(s) from studio-b@media.example');
     expect(out).toContain('curl -s -H "Authorization: Bearer');
+    // Where to look: it says up front that the emulator stops, and how to run a config by hand.
+    const where = out.slice(out.indexOf('━━ Where to look'));
+    expect(where.indexOf('the emulator stops when the demo ends')).toBeGreaterThan(-1);
+    expect(where.indexOf('the emulator stops when the demo ends')).toBeLessThan(where.indexOf('curl -s'));
+    expect(where).toMatch(/export DEMO_EMULATOR='http:\/\/127\.0\.0\.1:\d+'/);
+    expect(where).toContain('export DEMO_CLIENT_SECRET=');
+    expect(where).toContain('singleEvents=true');
     expect(out).toContain('examples/demo/ckalender-google.yaml');
     expect(out).toMatch(/✓ demo finished in/);
   });

@@ -184,9 +184,18 @@ export function wallToEventTime(wallMs: number, like: EventTime): EventTime {
  */
 export function instantToEventTime(utcMs: number, like: EventTime): EventTime {
   if (like.date !== undefined || like.dateTime?.endsWith('Z') || !like.timeZone) return wallToEventTime(utcMs, like);
-  const wall = utcToWall(utcMs, like.timeZone);
-  if (wallToUtc(wall, like.timeZone) !== utcMs) return { dateTime: formatUtc(utcMs) };
-  return { dateTime: formatWall(wall), timeZone: like.timeZone };
+  return instantInZone(utcMs, like.timeZone);
+}
+
+/**
+ * The instant `utcMs` as a zoned EventTime in the IANA zone `tz` — or as UTC when it lies in the
+ * second pass through the hour repeated when DST ends (see instantToEventTime). For mappers that
+ * receive instants (an API's RFC 3339 time with offset) and want the zone's wall clock.
+ */
+export function instantInZone(utcMs: number, tz: string): EventTime {
+  const wall = utcToWall(utcMs, tz);
+  if (wallToUtc(wall, tz) !== utcMs) return { dateTime: formatUtc(utcMs) };
+  return { dateTime: formatWall(wall), timeZone: tz };
 }
 
 /**

@@ -2,7 +2,9 @@
  * Property: for random desired sets and random target states (earlier syncs, duplicates after a
  * crash, stale fingerprints, people's own events, other syncs' events), planning and applying to
  * the in-memory provider yields the desired state inside the window, re-planning is a no-op,
- * foreign events are untouched and no key is duplicated — also when writes fail transiently.
+ * foreign events are untouched and no key is duplicated — also when writes fail transiently, for
+ * a Graph-like target that expands series with overrides, with a failed source (untouched) and
+ * unmapped events (kept); identity 'content' is stable under any permutation of the feed.
  */
 import fc from 'fast-check';
 import type { CalendarEvent } from '../../core/event';
@@ -234,6 +236,42 @@ describe("identity 'content' (property)", () => {
         expect({ create: plan2.counts.create, update: plan2.counts.update, delete: plan2.counts.delete }).toEqual({ create: 0, update: 0, delete: 0 });
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('expanded series, a failed source and unmapped events (property)', () => {
+  // Graph-like target: a series with overrides cannot be stored as a series and is expanded.
+  const graphLike: SyncPolicy = { ...policy, seriesSupport: (_m, overrides) => (overrides.length ? 'has overrides' : true) };
+
+  test('failed source untouched, unmapped copies kept, everything else converges with no duplicates', async () => {
+    await fc.assert(
+      fc.asyncProperty(arbScenario, fc.boolean(), fc.boolean(), async (s, failS2, unmapG) => {
+        const provider = new MemoryCalendarProvider({ maxBatchSize: 4, maxConcurrencyPerCalendar: 2 });
+        await applyPlan(buildPlan(s.before.flatMap(toDesired), [], graphLike, NOW), provider, { sleep: async () => {} });
+        const ownedOf = (src: string | undefined) => CALENDARS.flatMap((c) => provider.events(c)).filter((t) => t.stamp?.syncId === policy.syncId && t.stamp.sourceKey.split(' ')[1] === (src ?? '-')).map((t) => `${t.id}|${t.stamp!.sourceKey}|${t.stamp!.fingerprint}`).sort();
+        const s2Before = ownedOf('s2');
+        const all = s.after.flatMap(toDesired);
+        const isUnmapped = (d: DesiredEvent) => unmapG && d.event.uid === 'g';
+        const desired = { routed: all.filter((d) => !isUnmapped(d)), unmapped: all.filter(isUnmapped).map((d) => ({ event: d.event, reason: 'room "G" not in the room map' })) };
+        const p: SyncPolicy = { ...graphLike, ...(failS2 ? { failedSources: [{ id: 's2', failure: 'HTTP 500' }], keepFailedSources: true } : {}) };
+        const actual = await listAll(provider);
+        const plan = buildPlan(desired, actual, p, NOW);
+        // Unmapped events keep their copies: no delete of a key that belongs to one of them.
+        const unmappedKeys = desired.unmapped.map((u) => `k1 ${u.event.sourceId ?? '-'} u:${u.event.uid}`);
+        expect(plan.ops.filter((o) => o.action === 'delete' && !o.duplicate && unmappedKeys.some((k) => o.key === k || o.key.startsWith(`${k} `)))).toEqual([]);
+        const report = await applyPlan(plan, provider, { sleep: async () => {} });
+        expect(report.ok).toBe(true);
+        if (failS2) expect(ownedOf('s2')).toEqual(s2Before);
+        // Re-planning finds nothing to write, and no key is duplicated.
+        const again = buildPlan(desired, await listAll(provider), p, NOW);
+        expect({ create: again.counts.create, update: again.counts.update, delete: again.counts.delete }).toEqual({ create: 0, update: 0, delete: 0 });
+        for (const c of CALENDARS) {
+          const keys = provider.events(c).filter((t) => t.stamp?.syncId === policy.syncId).map((t) => t.stamp!.sourceKey);
+          expect(new Set(keys).size).toBe(keys.length);
+        }
+      }),
+      { numRuns: 150 },
     );
   });
 });

@@ -43,23 +43,24 @@ export function parseIcs(input: string | Uint8Array, opts: IcsParseOptions = {})
   const errors: ParseIssue[] = scan.errors;
   const mapped: MappedEvents = { events: [], lines: [] };
   const defaultZone = opts.defaultTimeZone ? canonicalTimeZone(opts.defaultTimeZone) : undefined;
-  const names = new Map<string, string>();
   for (const cal of scan.calendars) {
-    const ctx = new CalendarContext(cal, lines, defaultZone, names);
+    const ctx = new CalendarContext(cal, lines, defaultZone);
     for (let k = 0; k < cal.events.length; k += 2) {
       const begin = cal.events[k];
-      let result: CalendarEvent | ParseIssue;
+      const issuesBefore = errors.length;
+      let event: CalendarEvent | undefined;
       try {
-        result = mapEvent(lines, begin, cal.events[k + 1], ctx);
+        event = mapEvent(lines, begin, cal.events[k + 1], ctx, errors);
       } catch (err) {
+        errors.length = issuesBefore;
         const line = lines.lineNo(begin);
-        result = { line, message: `VEVENT starting at line ${line}: ${(err as Error).message}` };
+        errors.push({ line, message: `VEVENT starting at line ${line}: ${(err as Error).message}` });
       }
-      if ('start' in result) {
-        if (opts.sourceId !== undefined) result.sourceId = opts.sourceId;
-        mapped.events.push(result);
+      if (event) {
+        if (opts.sourceId !== undefined) event.sourceId = opts.sourceId;
+        mapped.events.push(event);
         mapped.lines.push(lines.lineNo(begin));
-      } else errors.push(result);
+      }
     }
   }
   errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
@@ -241,7 +242,10 @@ class CalendarContext {
   readonly calendarZoneWarning?: string;
   private readonly zones = new Map<string, ZoneHandling>();
 
-  constructor(private readonly cal: CalendarScan, private readonly lines: ContentLines, defaultZone: string | undefined, readonly names: Map<string, string>) {
+  /** X- property names seen in this calendar as written (upper case), matched in place and shared by every event. */
+  readonly xNames: string[] = [];
+
+  constructor(private readonly cal: CalendarScan, private readonly lines: ContentLines, defaultZone: string | undefined) {
     const wr = calendarProp(cal, lines, 'X-WR-TIMEZONE')?.trim();
     const wrZone = wr ? this.zoneFor(wr) : undefined;
     if (wrZone?.kind === 'iana') this.calendarZone = wrZone.timeZone;
@@ -624,18 +628,30 @@ for (const [name, code] of CODE_BY_NAME) (NAMES_BY_LENGTH[name.length] ??= []).p
  * spaces (nearly all lines) are compared in place; anything else goes through `propertyName`.
  * `name` is set for the caller when it had to be made (X- properties keep it).
  */
-function propertyCode(line: string, ne: number, out: { name: string }): number {
+function propertyCode(line: string, ne: number, out: { name: string }, xNames: string[]): number {
+  const c0 = line.charCodeAt(0);
   const candidates = NAMES_BY_LENGTH[ne];
   if (candidates !== undefined) {
-    const c0 = line.charCodeAt(0);
     for (let k = 0; k < candidates.length; k++) {
       const known = candidates[k];
       if (known.first === c0 && line.startsWith(known.name)) return known.code;
     }
   }
+  // X- names already met in this calendar, written the same way (a feed repeats its own).
+  if (c0 === 88 /* X */) {
+    for (let k = 0; k < xNames.length; k++) {
+      const x = xNames[k];
+      if (x.length === ne && line.startsWith(x)) {
+        out.name = x;
+        return P_OTHER;
+      }
+    }
+  }
   const name = propertyName(line, ne);
   out.name = name;
-  return CODE_BY_NAME.get(name) ?? P_OTHER;
+  const code = CODE_BY_NAME.get(name) ?? P_OTHER;
+  if (code === P_OTHER && xNames.length < 32 && name.startsWith('X-') && name.length === ne && line.startsWith(name)) xNames.push(name);
+  return code;
 }
 
 /** A DTSTART / DTEND / RECURRENCE-ID / RDATE / EXDATE value as written, with its TZID. */
@@ -650,6 +666,8 @@ class EventReader {
   warnings: string[] | undefined = undefined;
   /** Bit set of the once-only properties (codes P_UID…P_LAST_MODIFIED) already read. */
   seen = 0;
+  /** The current line's property name, when propertyCode had to make it. */
+  name = '';
   constructor(readonly ctx: CalendarContext) {}
 
   /** True the first time a once-only property is met; a repeat is ignored with a warning. */
@@ -664,7 +682,8 @@ class EventReader {
   }
 }
 
-function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: CalendarContext): CalendarEvent | ParseIssue {
+/** One VEVENT → an event, or undefined with the reason pushed onto `errors`. */
+function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: CalendarContext, errors: ParseIssue[]): CalendarEvent | undefined {
   const startLine = lines.lineNo(begin);
   const r = new EventReader(ctx);
   let uid: string | undefined;
@@ -690,7 +709,6 @@ function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: Cale
   let created: string | undefined;
   let lastModified: string | undefined;
   let xProps: XProperty[] | undefined;
-  const made = { name: '' };
 
   let depth = 0;
   for (let j = begin + 1; j < endLine; j++) {
@@ -714,7 +732,7 @@ function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: Cale
       addWarning(r, `line ${lines.lineNo(j)} is not a content line ("${line.length > 40 ? line.slice(0, 40) + '…' : line}"): ignored`);
       continue;
     }
-    const code = propertyCode(line, ne, made);
+    const code = propertyCode(line, ne, r, ctx.xNames);
     if (code === P_IGNORED) continue;
     if (code !== P_OTHER && code <= LAST_SINGLE && !r.first(code, lines.lineNo(j))) continue;
     switch (code) {
@@ -820,9 +838,9 @@ function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: Cale
         break;
       }
       default: {
-        const name = made.name;
+        const name = r.name;
         if (name.startsWith('X-')) {
-          const x: XProperty = { name: intern(ctx.names, name), value: line.slice(vs + 1) };
+          const x: XProperty = { name, value: line.slice(vs + 1) };
           if (line.charCodeAt(ne) === 59 /* ; */) {
             const params = parseParams(line, ne, vs);
             for (const _key in params) {
@@ -843,18 +861,18 @@ function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: Cale
     // RDATE-only event its first RDATE, which is where the occurrence is.
     const stand = recurrenceId ?? rdateRaw?.[0];
     const t = stand ? readTime(stand.value, stand.tzid, r) : undefined;
-    if (!t || typeof t === 'string') return { line: startLine, uid, message: `VEVENT starting at line ${startLine}${uid ? ` (UID ${uid})` : ''} has no DTSTART; event skipped` };
+    if (!t || typeof t === 'string') return skipped(errors, { line: startLine, uid, message: `VEVENT starting at line ${startLine}${uid ? ` (UID ${uid})` : ''} has no DTSTART; event skipped` });
     addWarning(r, `no DTSTART: ${recurrenceId ? 'RECURRENCE-ID' : 'first RDATE'} used as the start`);
     start = t;
   }
-  if (typeof start === 'string') return { line: startLine, uid, message: `VEVENT starting at line ${startLine}${uid ? ` (UID ${uid})` : ''}: DTSTART (line ${dtstart!.line}) ${start}; event skipped` };
+  if (typeof start === 'string') return skipped(errors, { line: startLine, uid, message: `VEVENT starting at line ${startLine}${uid ? ` (UID ${uid})` : ''}: DTSTART (line ${dtstart!.line}) ${start}; event skipped` });
 
   const end = resolveEnd(start, dtend, duration, r);
 
   const event: CalendarEvent = { uid: uid ?? '', title: title ?? '', start, end };
   if (recurrenceId) {
     const rid = readTime(recurrenceId.value, recurrenceId.tzid, r);
-    if (typeof rid === 'string') return { line: startLine, uid, message: `VEVENT starting at line ${startLine}${uid ? ` (UID ${uid})` : ''}: RECURRENCE-ID (line ${recurrenceId.line}) ${rid}; event skipped` };
+    if (typeof rid === 'string') return skipped(errors, { line: startLine, uid, message: `VEVENT starting at line ${startLine}${uid ? ` (UID ${uid})` : ''}: RECURRENCE-ID (line ${recurrenceId.line}) ${rid}; event skipped` });
     event.recurrenceId = rid;
   }
   if (description !== undefined) event.description = description;
@@ -893,12 +911,9 @@ function valueIs(line: string, vs: number, word: string): boolean {
   return line.length === vs + 1 + word.length && line.startsWith(word, vs + 1);
 }
 
-/** One string per distinct name in a parse, so repeated X- names are not kept thousands of times. */
-function intern(names: Map<string, string>, s: string): string {
-  const hit = names.get(s);
-  if (hit !== undefined) return hit;
-  names.set(s, s);
-  return s;
+function skipped(errors: ParseIssue[], issue: ParseIssue): undefined {
+  errors.push(issue);
+  return undefined;
 }
 
 /**
@@ -1105,34 +1120,44 @@ function hash53(s: string): number {
  */
 function groupSeries(mapped: MappedEvents): CalendarEvent[] {
   const { events, lines } = mapped;
-  // Indexes by UID; a UID seen once (nearly all) needs no array.
-  const groups = new Map<string, number | number[]>();
+  // One Set insert per event finds the UIDs that repeat; usually none do, and the order is final.
+  const seen = new Set<string>();
+  let repeated: Set<string> | undefined;
   for (let i = 0; i < events.length; i++) {
     const uid = events[i].uid;
+    const size = seen.size;
+    if (seen.add(uid).size === size) (repeated ??= new Set()).add(uid);
+  }
+  if (!repeated) return events;
+  const groups = new Map<string, number[]>();
+  for (let i = 0; i < events.length; i++) {
+    const uid = events[i].uid;
+    if (!repeated.has(uid)) continue;
     const g = groups.get(uid);
-    if (g === undefined) groups.set(uid, i);
-    else if (typeof g === 'number') groups.set(uid, [g, i]);
-    else g.push(i);
+    if (g) g.push(i);
+    else groups.set(uid, [i]);
   }
   const out: CalendarEvent[] = [];
-  for (const group of groups.values()) {
-    if (typeof group === 'number') {
-      out.push(events[group]);
+  for (let i = 0; i < events.length; i++) {
+    const group = groups.get(events[i].uid);
+    if (!group) {
+      out.push(events[i]);
       continue;
     }
-    const masters = group.filter((i) => !events[i].recurrenceId);
-    const overrides = group.filter((i) => events[i].recurrenceId);
+    if (group[0] !== i) continue; // the series was placed where its UID first appeared
+    const masters = group.filter((k) => !events[k].recurrenceId);
+    const overrides = group.filter((k) => events[k].recurrenceId);
     const master = masters.length ? events[masters[0]] : undefined;
     const firstAt = new Map<string, number>();
-    for (const i of [...masters, ...overrides]) {
-      const e = events[i];
+    for (const k of [...masters, ...overrides]) {
+      const e = events[k];
       if (e.recurrenceId && master) e.recurrenceId = toFrameOf(e.recurrenceId, master.start);
       const key = e.recurrenceId ? timeKey(e.recurrenceId) : '';
       const prev = firstAt.get(key);
       if (prev !== undefined) {
         const w = `another VEVENT with the same UID${key ? ' and RECURRENCE-ID' : ''} starts at line ${prev}`;
         e.warnings = e.warnings ? [...e.warnings, w] : [w];
-      } else firstAt.set(key, lines[i]);
+      } else firstAt.set(key, lines[k]);
       out.push(e);
     }
   }

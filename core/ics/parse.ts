@@ -3,9 +3,12 @@
  *
  * Why not `ICAL.parse(wholeFile)` + `ICAL.Event`: ical.js throws on the whole file when one line
  * is bad, and its per-event exception lookup is quadratic. So we split the file into components
- * ourselves (with line numbers, so problems can name them), hand each content line to ical.js's
- * line parser (`ICAL.parse.property` → jCal property), and map the jCal straight onto our model.
- * A broken VEVENT becomes a ParseIssue; everything else in the feed is still returned.
+ * ourselves (with line numbers, so problems can name them) and read the common lines directly
+ * (names matched in place, TEXT unescaped exactly as ical.js does, date-times at fixed positions).
+ * ical.js does what it is good at: VTIMEZONE definitions (`ICAL.parse` + `ICAL.Timezone`) and the
+ * lines whose parameters need its quoting rules (ORGANIZER, ATTENDEE, CATEGORIES, TEXT with
+ * parameters, via `ICAL.parse.property`). A broken VEVENT becomes a ParseIssue; everything else
+ * in the feed is still returned. docs/ics-input.md#performance says why it is built this way.
  */
 import ICAL from 'ical.js';
 import type { CalendarEvent, CalendarMeta, EventAttendee, EventPerson, EventTime, ParseIssue, ParseResult, XProperty } from '../event';

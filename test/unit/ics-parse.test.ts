@@ -231,6 +231,21 @@ describe('parseIcs: real-world mess', () => {
     ), { numRuns: 60 });
   });
 
+  test.each([
+    ['a fold inside an escape sequence', ['DESCRIPTION:one\\', ' ntwo\\', ' ,three'], 'one\ntwo,three'],
+    ['blank lines and mixed line ends between a line and its continuations', ['DESCRIPTION:a\r', '\n\r\n b', '\r c'], 'abc'],
+    ['a continuation of only spaces adds its spaces minus one', ['DESCRIPTION:a', '   ', ' b'], 'a  b'],
+  ])('unfolding: %s', (_name, parts, description) => {
+    const text = ics([['UID:u', 'DTSTART:20240101T100000Z', '@']]).replace('@', parts.join('\r\n'));
+    expect(parseIcs(text).events[0].description).toBe(description);
+  });
+
+  test('a continuation line at the very start (nothing to continue) is a line of its own, trimmed', () => {
+    const r = parseIcs('  \r\n  BEGIN:VCALENDAR\r\n' + ics([['UID:o', 'DTSTART:20240101T100000Z']]).split('\r\n').slice(1).join('\r\n'));
+    expect(r.errors).toEqual([]);
+    expect(r.events.map((e) => e.uid)).toEqual(['o']);
+  });
+
   test('property: TEXT values survive RFC 5545 escaping and folding', () => {
     fc.assert(fc.property(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 80 }).filter((s) => ![...s].some((ch) => ch.charCodeAt(0) < 32 && ch !== '\n') && s.trim() === s), (title) => {
       const escaped = title.replace(/\\/g, '\\\\').replace(/;/g, '\\;').replace(/,/g, '\\,').replace(/\n/g, '\\n');

@@ -1042,16 +1042,15 @@ function attendee(p: PropertyRead): EventAttendee {
 function roomsOf(xProps: XProperty[] | undefined, attendees: EventAttendee[] | undefined, resources: string[] | undefined): string[] | undefined {
   if (!xProps && !attendees && !resources) return undefined;
   let rooms: string[] | undefined;
-  const add = (id: string) => {
-    if (id) rooms = appendNew(rooms, id);
-  };
   for (const x of xProps ?? []) {
     if (x.name !== 'X-KALTURA-RESOURCE-IDS') continue;
-    if (!x.value.includes(',')) add(x.value.trim());
-    else for (const id of x.value.split(',')) add(id.trim());
+    for (const id of x.value.includes(',') ? x.value.split(',') : [x.value]) {
+      const t = id.trim();
+      if (t) rooms = appendNew(rooms, t);
+    }
   }
-  for (const a of attendees ?? []) if ((a.type === 'ROOM' || a.type === 'RESOURCE') && a.email) add(a.email);
-  for (const r of resources ?? []) add(r);
+  for (const a of attendees ?? []) if ((a.type === 'ROOM' || a.type === 'RESOURCE') && a.email) rooms = appendNew(rooms, a.email);
+  for (const r of resources ?? []) rooms = appendNew(rooms, r);
   return rooms;
 }
 

@@ -13,8 +13,9 @@
 import ICAL from 'ical.js';
 import type { CalendarEvent, CalendarMeta, EventAttendee, EventPerson, EventTime, ParseIssue, ParseResult, XProperty } from '../event';
 import { timeKey } from '../event';
-import { addDuration, canonicalTimeZone, eventTimeToUtc, formatDate, formatUtc, formatWall, parseDuration, utcFields, utcToWall } from '../time';
+import { addDuration, canonicalTimeZone, disambiguateEnd, eventTimeToUtc, formatDate, formatUtc, formatWall, parseDuration, utcFields, utcToWall } from '../time';
 import { componentMarker, ContentLines, decodeIcsText, nameEnd, propertyName, valueStart, type ComponentMarker } from './lines';
+import { validateRRule } from '../recurrence/rrule';
 import { buildVTimezone, fixedOffsetZone, ianaFromName, instantMatchWarning, matchVTimezone, vtimezoneWallToUtc, type VTimezoneInfo } from './timezones';
 
 export interface IcsParseOptions {
@@ -772,6 +773,11 @@ function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: Cale
         let rule = line.slice(vs + 1).trim();
         if (/^RRULE:/i.test(rule)) rule = rule.slice(6);
         if (!rule) break;
+        {
+          // Kept either way (export must not lose it), but say now that expansion will ignore it.
+          const problem = validateRRule(rule);
+          if (problem) addWarning(r, `${code === P_RRULE ? 'RRULE' : 'EXRULE'} "${rule}" (line ${lines.lineNo(j)}): ${problem}; ignored when expanding`);
+        }
         if (code === P_RRULE) rrule = appendNew(rrule, rule);
         else exrule = appendNew(exrule, rule);
         break;
@@ -947,11 +953,13 @@ function resolveEnd(start: EventTime, dtend: { value: string; tzid?: string; lin
   const fallback = (): EventTime => (start.date !== undefined ? { date: formatDate(Date.parse(start.date + 'T00:00:00Z') + DAY) } : start);
   if (dtend) {
     if (duration !== undefined) addWarning(r, 'both DTEND and DURATION given: DTEND used');
-    const end = readTime(dtend.value, dtend.tzid, r);
-    if (typeof end === 'string') {
-      addWarning(r, `DTEND (line ${dtend.line}) ${end}: default end used`);
+    const read = readTime(dtend.value, dtend.tzid, r);
+    if (typeof read === 'string') {
+      addWarning(r, `DTEND (line ${dtend.line}) ${read}: default end used`);
       return fallback();
     }
+    // An end in the repeated hour of a DST fall-back means its second pass when the first would precede the start.
+    const end = disambiguateEnd(start, read);
     if ((end.date === undefined) !== (start.date === undefined)) {
       addWarning(r, 'DTEND is not the same value type (DATE / DATE-TIME) as DTSTART: default end used');
       return fallback();

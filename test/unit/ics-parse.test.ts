@@ -417,3 +417,26 @@ describe('parseIcs: determinism', () => {
     expect(JSON.parse(JSON.stringify(a))).toStrictEqual(a);
   });
 });
+
+describe('warnings that depend on other modules', () => {
+  const cal = (body: string[]) => ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//t//EN', ...body, 'END:VCALENDAR', ''].join('\r\n');
+
+  test('an RRULE expansion will ignore is warned about at parse time, and kept for export', () => {
+    const r = parseIcs(cal(['BEGIN:VEVENT', 'UID:bad@t', 'DTSTART:20261101T090000Z', 'RRULE:FREQ=WEEKLY;BYDAY=XX', 'END:VEVENT']));
+    expect(r.errors).toEqual([]);
+    expect(r.events[0].recurrence?.rrule).toEqual(['FREQ=WEEKLY;BYDAY=XX']);
+    expect(r.events[0].warnings).toEqual([expect.stringMatching(/^RRULE "FREQ=WEEKLY;BYDAY=XX" \(line 7\): BYDAY=XX: .*ignored when expanding$/)]);
+    const good = parseIcs(cal(['BEGIN:VEVENT', 'UID:ok@t', 'DTSTART:20261101T090000Z', 'RRULE:FREQ=WEEKLY;COUNT=3', 'END:VEVENT']));
+    expect(good.events[0].warnings).toBeUndefined();
+  });
+
+  test('a DTEND in the repeated DST hour that would precede DTSTART means its second pass', () => {
+    const r = parseIcs(cal(['BEGIN:VEVENT', 'UID:o@t', 'DTSTART;TZID=Europe/Berlin:20261025T024500', 'DTEND;TZID=Europe/Berlin:20261025T023000', 'END:VEVENT']));
+    expect(r.events[0].end).toEqual({ dateTime: '2026-10-25T01:30:00Z' });
+    expect(r.events[0].warnings).toBeUndefined();
+    // An unambiguous end before the start is still a zero-length event with a warning.
+    const back = parseIcs(cal(['BEGIN:VEVENT', 'UID:b@t', 'DTSTART;TZID=Europe/Berlin:20261026T100000', 'DTEND;TZID=Europe/Berlin:20261026T090000', 'END:VEVENT']));
+    expect(back.events[0].end).toEqual(back.events[0].start);
+    expect(back.events[0].warnings).toEqual(['DTEND is before DTSTART: zero-length event at DTSTART']);
+  });
+});

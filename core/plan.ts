@@ -23,6 +23,7 @@ import { contentIdentity, contentKey, occurrenceKey, occurrenceToken, overrideKe
 import type { CalendarPlanStats, PlanAction, PlannedOp, PlanTargetEvent as TargetEvent, SeriesExpander, SyncPlan, SyncPolicy, UnmappedEvent } from './sync-types';
 import { eventSpan, overlapsWindow, resolveWindow, spanOverlaps } from './sync-window';
 import { expandOccurrences } from './recurrence';
+import { eventTimeToUtc } from './time';
 
 export type { SyncPlan, SyncPolicy, PlannedOp, PlanAction } from './sync-types';
 
@@ -50,6 +51,8 @@ interface DesiredEntry {
   inWindow: boolean;
   phase: 'main' | 'series-override';
   masterKey?: string;
+  /** An occurrence the source no longer overrides, kept on the target as its series has it (see restoredOccurrence). */
+  restored?: boolean;
 }
 
 interface CalendarWork {
@@ -60,6 +63,8 @@ interface CalendarWork {
   protectedPrefixes: Array<{ prefix: string; reason: string }>;
   /** Keys that are absent because the source cancelled them (for the reason line). */
   cancelled: Set<string>;
+  /** Master keys of the series desired here as expanded single events (`<master> o:<start>` keys). */
+  expandedMasters: Set<string>;
 }
 
 /**
@@ -106,13 +111,14 @@ function unmappedKeysOf(events: CalendarEvent[], identity: 'uid' | 'content'): U
     } catch {
       continue; // an unreadable time: no content key to recognise
     }
-    const own = e.recurrenceId && identity === 'uid' ? overrideKey(base, e.recurrenceId) : base;
+    // An override alone: the keys of both forms it may have been written in (instance, single event).
+    const own = e.recurrenceId && identity === 'uid' ? [overrideKey(base, e.recurrenceId), occurrenceKey(base, e.recurrenceId)] : [base];
     if (e.status === 'CANCELLED') {
-      out.cancelled.add(own);
+      for (const k of own) out.cancelled.add(k);
       continue;
     }
-    out.exact.add(own);
-    if (own !== base) continue; // an override alone: just its own key
+    for (const k of own) out.exact.add(k);
+    if (own[0] !== base) continue;
     out.prefixes.push(`${base} r:`, `${base} o:`);
     if (identity === 'content') out.prefixes.push(`${base}.`);
   }
@@ -208,6 +214,51 @@ function rankIdenticalEvents(groups: Iterable<Group>): Map<DesiredEvent, number>
 }
 
 /**
+ * Whether an event has something to show inside the window. A series counts only when one of its
+ * occurrences overlaps it: its span alone is not enough (COUNT counts as unbounded there, and a
+ * series whose every occurrence is cancelled or routed elsewhere has none). Targets that list
+ * series by their instances (Google timeMin/timeMax) apply the same test, so desired and actual
+ * agree. A rule the expander cannot read falls back to the span. Throws on unreadable times.
+ */
+export function showsInWindow(e: CalendarEvent, window: { from: number; to: number }, floatingZone: string): boolean {
+  if (!overlapsWindow(e, window, floatingZone)) return false;
+  if (!isRecurringMaster(e)) return true;
+  const { recurrenceId: _rid, ...master } = e;
+  const r = expandOccurrences([master], window.from, window.to, { floatingZone, maxOccurrencesPerSeries: 1 });
+  return r.occurrences.length > 0 || r.errors.length > 0;
+}
+
+/**
+ * An owned instance override (`<master> r:<rid>`) that the source no longer overrides, while its
+ * series is still desired here as a series: the occurrence follows its series again. Targets
+ * without a "remove this exception" call (Google) keep it as an exception, so it stays desired —
+ * stamped, with the series' content at that occurrence — and a later change of the series
+ * reaches it as an update. Undefined when the series has no such occurrence any more (then the
+ * override is deleted) or the target event is not an instance.
+ */
+function restoredOccurrence(key: string, target: TargetEvent, w: CalendarWork, floatingZone: string): DesiredEntry | undefined {
+  const r = / r:[^ ]+$/.exec(key);
+  const rid = target.event.recurrenceId;
+  if (!r || !rid) return undefined;
+  const masterKey = key.slice(0, r.index);
+  const m = w.desired.get(masterKey);
+  if (!m || m.phase !== 'main' || !isRecurringMaster(m.event)) return undefined;
+  let occurrence: { recurrenceId: EventTime | null; start: EventTime; end: EventTime } | undefined;
+  try {
+    const at = eventTimeToUtc(rid, floatingZone);
+    const { recurrenceId: _rid, ...master } = m.event;
+    occurrence = expandOccurrences([master], at, at + 1, { floatingZone }).occurrences
+      .find((o) => eventTimeToUtc(o.recurrenceId ?? o.start, floatingZone) === at);
+  } catch {
+    return undefined;
+  }
+  if (!occurrence) return undefined;
+  const event: CalendarEvent = { ...m.event, recurrenceId: occurrence.recurrenceId ?? occurrence.start, start: occurrence.start, end: occurrence.end };
+  delete event.recurrence;
+  return { key, event, fingerprint: fingerprint(event), inWindow: m.inWindow, phase: 'series-override', masterKey, restored: true };
+}
+
+/**
  * Plans one sync. `desired` is either routed ({calendarId, event} pairs or a RoutingResult) or
  * plain events for policy.calendarId; `actual` holds the target events of all those calendars
  * (owned ones from listOwned; foreign ones may be included and are only ever skipped).
@@ -238,7 +289,7 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
   const work = (calendarId: string): CalendarWork => {
     let w = calendars.get(calendarId);
     if (!w) {
-      w = { desired: new Map(), protectedKeys: new Map(), protectedPrefixes: [], cancelled: new Set() };
+      w = { desired: new Map(), protectedKeys: new Map(), protectedPrefixes: [], cancelled: new Set(), expandedMasters: new Set() };
       calendars.set(calendarId, w);
       stats[calendarId] ??= { desired: 0, owned: 0, ownedInWindow: 0 };
     }
@@ -352,7 +403,9 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
       if (support === true) {
         let inWindow: boolean;
         try {
-          inWindow = overlapsWindow(series, window, fz);
+          // Inside when an occurrence is: a series whose occurrences are all cancelled, routed
+          // elsewhere or outside the window has nothing to show (and Google does not list it).
+          inWindow = showsInWindow(series, window, fz) || live.some((o) => overlapsWindow(o, window, fz));
         } catch (err) {
           skip(calendarId, key, `invalid event time: ${(err as Error).message}`);
           w.protectedKeys.set(key, 'source event has an invalid time');
@@ -401,16 +454,19 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
         delete single.recurrenceId;
         delete single.recurrence;
         addDesired(calendarId, { key: occurrenceKey(key, original), event: single, phase: 'main', inWindow: true });
+        w.expandedMasters.add(key);
         n++;
       }
       warnings.push(`${label} written as ${n} single event(s) inside the window: ${support}`);
     }
 
-    // Overrides whose calendar has no master of their own: written as plain single events.
+    // Overrides whose calendar has no master of their own: written as plain single events, keyed
+    // as the occurrence they stand for (not as an instance override: if their series moves into
+    // this calendar later, the form changes and the single event must go).
     for (const o of g.overrides) {
       if (masterCalendars.has(o.calendarId) && isRecurringMaster(firstMaster.get(o.calendarId)!.event)) continue;
       const base = identity === 'uid' ? uidKey(o.event) : masterKeyOf(o, { ...o.event, recurrenceId: undefined });
-      const key = overrideKey(base, o.event.recurrenceId!);
+      const key = occurrenceKey(base, o.event.recurrenceId!);
       if (o.event.status === 'CANCELLED') {
         work(o.calendarId).cancelled.add(key);
         continue;
@@ -444,8 +500,8 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
     try {
       const r = / r:[^ ]+$/.exec(t.stamp!.sourceKey);
       const master = r ? byKey.get(t.stamp!.sourceKey.slice(0, r.index))?.[0] : undefined;
-      if (master) return overlapsWindow(master.event, window, fz) || overlapsWindow(t.event, window, fz);
-      return overlapsWindow(t.event, window, fz);
+      if (master) return showsInWindow(master.event, window, fz) || overlapsWindow(t.event, window, fz);
+      return showsInWindow(t.event, window, fz);
     } catch {
       return undefined;
     }
@@ -458,18 +514,21 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
   for (const [calendarId, w] of calendars) {
     const byKey = owned.get(calendarId) ?? new Map<string, TargetEvent[]>();
     const deletedMasters = new Set<string>();
-    // Masters whose series is desired as expanded occurrences here (`<master> o:<start>` keys).
-    const expandedMasters = new Set<string>();
-    for (const k of w.desired.keys()) {
-      const o = / o:[^ ]+$/.exec(k);
-      if (o) expandedMasters.add(k.slice(0, o.index));
-    }
+    const expandedMasters = w.expandedMasters;
     const keys = new Set<string>([...w.desired.keys(), ...byKey.keys()]);
     // Masters before overrides so "deleted with its series" can be decided.
     const sorted = [...keys].sort((a, b) => (/ r:[^ ]+$/.test(a) ? 1 : 0) - (/ r:[^ ]+$/.test(b) ? 1 : 0) || (a < b ? -1 : a > b ? 1 : 0));
     for (const key of sorted) {
-      const d = w.desired.get(key);
-      const targets = [...(byKey.get(key) ?? [])];
+      let targets = [...(byKey.get(key) ?? [])];
+      let d = w.desired.get(key);
+      if (d?.phase === 'series-override') {
+        // An override written as a single event earlier (keys of an older version): the instance
+        // must be written and the single event go, or the occurrence would show twice.
+        const singles = targets.filter((t) => !t.event.recurrenceId);
+        for (const t of singles) ops.push({ action: 'delete', calendarId, key, targetId: t.id, reason: 'single event replaced by an override of its series', replaced: true });
+        targets = targets.filter((t) => t.event.recurrenceId);
+      }
+      if (!d && targets.length && !isUnmapped(key)) d = restoredOccurrence(key, targets[0], w, fz);
       let a: TargetEvent | undefined;
       if (targets.length) {
         targets.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
@@ -497,13 +556,14 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
         if (!d.inWindow && aIn === false) {
           skip(calendarId, key, 'outside sync window', { targetId: a.id });
         } else if (a.stamp!.fingerprint === d.fingerprint) {
-          ops.push({ action: 'unchanged', calendarId, key, targetId: a.id, fingerprint: d.fingerprint, reason: 'unchanged' });
+          ops.push({ action: 'unchanged', calendarId, key, targetId: a.id, fingerprint: d.fingerprint, reason: d.restored ? 'unchanged (occurrence as its series has it)' : 'unchanged' });
         } else {
           ops.push({
             action: 'update', calendarId, key, targetId: a.id, event: d.event, fingerprint: d.fingerprint, phase: d.phase,
             ...(d.masterKey ? { masterKey: d.masterKey } : {}),
             ...(a.etag ? { etag: a.etag } : {}),
-            reason: a.stamp!.fingerprint ? `changed in source (fingerprint ${a.stamp!.fingerprint}→${d.fingerprint})` : 'no fingerprint on target: rewriting',
+            reason: d.restored ? `no override in source: occurrence rewritten as its series has it (fingerprint ${a.stamp!.fingerprint}→${d.fingerprint})`
+              : a.stamp!.fingerprint ? `changed in source (fingerprint ${a.stamp!.fingerprint}→${d.fingerprint})` : 'no fingerprint on target: rewriting',
           });
         }
         continue;
@@ -546,7 +606,14 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
           ops.push({ action: 'delete', calendarId, key, targetId: a.id, reason: o ? 'single events replaced by the series' : 'series rewritten as single events', replaced: true });
           continue;
         }
-        const elsewhere = desiredIn.get(key);
+        // An instance override whose series is no longer stored here while the override still is,
+        // now as a single event (`<master> o:<same start>`), or an older version's key for it.
+        const asSingle = r ? `${key.slice(0, r.index)} o:${key.slice(r.index + 3)}` : undefined;
+        if (asSingle && w.desired.has(asSingle)) {
+          ops.push({ action: 'delete', calendarId, key, targetId: a.id, reason: 'override replaced by a single event (its series is not stored in this calendar)', replaced: true });
+          continue;
+        }
+        const elsewhere = desiredIn.get(key) ?? (asSingle ? desiredIn.get(asSingle) : undefined);
         const reason = w.cancelled.has(key) || unmappedKeys.cancelled.has(key) ? 'cancelled in source'
           : elsewhere ? `no longer routed to this calendar (now in ${elsewhere})`
           : r ? 'override removed from source (occurrence follows its series again)'

@@ -5,8 +5,11 @@
  *
  *   k1 <source> u:<uid>                 single event or series master   (identity 'uid')
  *   k1 <source> c:<hash>[.n]            same, identity 'content' (n-th identical event)
- *   <master key> r:<recurrence id>      override of a series written as a series
- *   <master key> o:<occurrence start>   occurrence of a series the target could not store as a series
+ *   <master key> r:<recurrence id>      override written as an instance of its series (the series is
+ *                                       stored as a series in that calendar)
+ *   <master key> o:<occurrence start>   one occurrence written as a single event: of a series the
+ *                                       target could not store as a series, or an override whose
+ *                                       series is not stored as a series in that calendar
  *   k1 <source> h:<sha256>              any of the above when longer than MAX_KEY_LENGTH
  *
  * <source> is the percent-encoded sourceId ('-' when none; hashed when very long) so several
@@ -73,12 +76,20 @@ export function contentKey(e: CalendarEvent, n = 1): string {
   return limit(`${KEY_VERSION} ${source} c:${contentIdentity(e)}${n > 1 ? `.${n}` : ''}`, source);
 }
 
-/** Key of an override written as its own op (series stored as a series). */
+/**
+ * Key of an override written as an instance of its series (the series is stored as a series in the
+ * same calendar). An override written as a single event has an occurrenceKey instead: the two forms
+ * are different target events, so a change of form is a delete + create, never an update that
+ * would leave the other form in place.
+ */
 export function overrideKey(masterKey: string, recurrenceId: EventTime): string {
   return limit(`${masterKey} r:${occurrenceToken(recurrenceId)}`, sourcePartOfKey(masterKey) ?? '-');
 }
 
-/** Key of one occurrence of a series that was expanded into single events. */
+/**
+ * Key of one occurrence written as a single event: an occurrence of a series that was expanded
+ * into single events, or an override whose calendar does not hold its series as a series.
+ */
 export function occurrenceKey(masterKey: string, originalStart: EventTime): string {
   return limit(`${masterKey} o:${occurrenceToken(originalStart)}`, sourcePartOfKey(masterKey) ?? '-');
 }

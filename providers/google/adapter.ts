@@ -276,7 +276,24 @@ export class GoogleCalendarProvider implements CalendarProvider {
       return this.eventsUrl(calendarId, undefined, q);
     }, what);
     if (r.res) throw this.listFailure(r.res, what);
-    return r.items.filter((g) => this.isOwnedEntry(g, syncId));
+    const owned = r.items.filter((g) => this.isOwnedEntry(g, syncId));
+    return [...owned, ...await this.mastersOfListed(calendarId, syncId, owned)];
+  }
+
+  /**
+   * Google lists a series master only when one of its own occurrences is in the window; an
+   * exception moved into the window from a slot outside it comes alone. Its master is read by id
+   * (one GET per such series), so the planner sees the series it belongs to.
+   */
+  private async mastersOfListed(calendarId: string, syncId: string, owned: GoogleEvent[]): Promise<GoogleEvent[]> {
+    const have = new Set(owned.map((g) => g.id));
+    const missing = [...new Set(owned.map((g) => g.recurringEventId).filter((id): id is string => !!id && !have.has(id)))];
+    const out: GoogleEvent[] = [];
+    for (const id of missing) {
+      const master = await this.getRaw(calendarId, id);
+      if (master && master.status !== 'cancelled' && this.isOwnedEntry(master, syncId)) out.push(master);
+    }
+    return out;
   }
 
   /** Owned and worth reporting: live events, and cancelled overrides (they say "this occurrence is off"). */
@@ -580,26 +597,54 @@ export class GoogleCalendarProvider implements CalendarProvider {
         // occurrence deleted by a person): find the live series and its occurrence instead.
         if (answer && answer.status === 'cancelled' && op.event.status !== 'CANCELLED') return () => this.patchInstanceByLookup(calendarId, op);
         if (isOk(res.status)) return { op, ok: true, targetId: answer?.id ?? targetId };
+        if (res.status === 412 && op.op === 'update') return () => this.overrideAfterConflict(calendarId, op);
         if (res.status === 404 || res.status === 410 || res.status === 412) return () => this.patchInstanceByLookup(calendarId, op);
         return this.errorResult(op, res, `patch occurrence ${targetId} in ${calendarId}`);
       },
     };
   }
 
-  /** Finds the series master by its stamp and the occurrence by its original start, then patches it. */
-  private async patchInstanceByLookup(calendarId: string, op: Extract<WriteOp, { op: 'create' | 'update' }>): Promise<WriteResult> {
-    const masterKey = this.masterKeyOf(op);
+  /**
+   * 412 on an override update: the target changed since it was listed (another worker, a person).
+   * Re-read it: gone → find the occurrence through its series; still ours and an occurrence of a
+   * series → patch with the fresh ETag; anything else (not ours, not an instance) → error. The
+   * lookup is never used while the target is live, so no second event is stamped with its key.
+   */
+  private async overrideAfterConflict(calendarId: string, op: Extract<WriteOp, { op: 'update' }>): Promise<WriteResult> {
+    const current = await this.getRaw(calendarId, op.targetId);
+    if (!current || current.status === 'cancelled') return this.patchInstanceByLookup(calendarId, op);
+    if (current.extendedProperties?.private?.[STAMP_SYNC_ID] !== op.stamp.syncId) {
+      return { op, ok: false, error: new ProviderError(`update ${op.targetId} in ${calendarId}: the event no longer carries this sync's stamp`, { status: 412, code: 'notOwned', retryable: false }) };
+    }
+    if (!current.recurringEventId) {
+      return { op, ok: false, error: new ProviderError(`update ${op.key} in ${calendarId}: target ${op.targetId} is not an occurrence of a series (the next plan replaces it)`, { status: 412, code: 'notAnInstance', retryable: false }) };
+    }
+    const headers = current.etag ? { 'If-Match': current.etag } : undefined;
+    const res = await this.send({ method: 'PATCH', url: this.eventsUrl(calendarId, op.targetId), headers, body: toGoogleInstancePatch(op.event, this.writeOptions(op.stamp)) });
+    if (isOk(res.status)) return { op, ok: true, targetId: op.targetId, note: 'changed in the target meanwhile — overwritten' };
+    return this.errorResult(op, res, `patch occurrence ${op.targetId} in ${calendarId}`);
+  }
+
+  /** Live events of this sync stamped with `key` (first chunk of the stamp: keys ≤ 1024 characters). */
+  private async liveWithKey(calendarId: string, syncId: string, key: string, what: string): Promise<{ items: GoogleEvent[]; res?: HttpResponse }> {
     const q = new URLSearchParams({ singleEvents: 'false', showDeleted: 'false', maxResults: '50' });
-    q.append('privateExtendedProperty', `${STAMP_SYNC_ID}=${op.stamp.syncId}`);
-    q.append('privateExtendedProperty', `${STAMP_KEY}=${masterKey.slice(0, STAMP_VALUE_MAX)}`);
-    const what = `find the series of ${op.key} in ${calendarId}`;
+    q.append('privateExtendedProperty', `${STAMP_SYNC_ID}=${syncId}`);
+    q.append('privateExtendedProperty', `${STAMP_KEY}=${key.slice(0, STAMP_VALUE_MAX)}`);
     const found = await this.listAll((pageToken) => {
       if (pageToken) q.set('pageToken', pageToken);
       return this.eventsUrl(calendarId, undefined, q);
     }, what);
+    const items = found.items.filter((g) => g.status !== 'cancelled' && fromGoogleEvent({ ...g, start: g.start ?? { date: '1970-01-01' } }, this.tz).stamp?.sourceKey === key);
+    return found.res ? { items, res: found.res } : { items };
+  }
+
+  /** Finds the series master by its stamp and the occurrence by its original start, then patches it. */
+  private async patchInstanceByLookup(calendarId: string, op: Extract<WriteOp, { op: 'create' | 'update' }>): Promise<WriteResult> {
+    const masterKey = this.masterKeyOf(op);
+    const what = `find the series of ${op.key} in ${calendarId}`;
+    const found = await this.liveWithKey(calendarId, op.stamp.syncId, masterKey, what);
     if (found.res) return this.errorResult(op, found.res, what);
-    const master = found.items.find((g) => !g.recurringEventId && g.status !== 'cancelled' && g.recurrence?.length
-      && fromGoogleEvent({ ...g, start: g.start ?? { date: '1970-01-01' } }, this.tz).stamp?.sourceKey === masterKey);
+    const master = found.items.find((g) => !g.recurringEventId && g.recurrence?.length);
     if (!master?.id) {
       return { op, ok: false, error: new ProviderError(`${op.op} ${op.key}: its series master is not in ${calendarId} (write the master first)`, { code: 'masterNotFound', retryable: true }) };
     }
@@ -622,6 +667,15 @@ export class GoogleCalendarProvider implements CalendarProvider {
     });
     if (!instance?.id) {
       return { op, ok: false, error: new ProviderError(`${op.op} ${op.key}: the series ${master.id} has no occurrence at ${rid.date ?? rid.dateTime}${rid.timeZone ? ` ${rid.timeZone}` : ''}`, { code: 'noSuchOccurrence', retryable: false }) };
+    }
+    // Never give the key to a second live event: one that holds it already and is not this
+    // occurrence (e.g. the override written as a single event before its series moved here) stays
+    // the only one; the planner replaces it.
+    const holders = await this.liveWithKey(calendarId, op.stamp.syncId, op.stamp.sourceKey, `events holding ${op.key} in ${calendarId}`);
+    if (holders.res) return this.errorResult(op, holders.res, `events holding ${op.key} in ${calendarId}`);
+    const other = holders.items.find((g) => g.id !== instance.id);
+    if (other) {
+      return { op, ok: false, error: new ProviderError(`${op.op} ${op.key}: event ${other.id} in ${calendarId} already holds this key and is not the occurrence ${instance.id}`, { code: 'keyTaken', retryable: false }) };
     }
     const res = await this.send({ method: 'PATCH', url: this.eventsUrl(calendarId, instance.id), body: toGoogleInstancePatch(op.event, this.writeOptions(op.stamp)) });
     if (!isOk(res.status)) return this.errorResult(op, res, `patch occurrence ${instance.id} in ${calendarId}`);

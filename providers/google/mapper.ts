@@ -15,7 +15,7 @@
  */
 import type { CalendarEvent, EventAttendee, EventTime, EventRecurrence, EventStatus } from '../../core/event';
 import { isRecurringMaster } from '../../core/event';
-import { isKnownTimeZone, formatUtc, formatWall, parseWall, utcToWall, wallToUtc, TimeFormatError } from '../../core/time';
+import { isKnownTimeZone, formatUtc, instantInZone, parseWall, wallToUtc, TimeFormatError } from '../../core/time';
 import type { OwnershipStamp } from '../port';
 import { stampFromProperties, stampToProperties } from './ids';
 
@@ -226,7 +226,9 @@ export function fromGoogleTime(t: GoogleEventTime | undefined, field = 'start', 
     throw err;
   }
   if (!zone || isUtcZone(zone)) return { dateTime: formatUtc(utc) };
-  return { dateTime: formatWall(utcToWall(utc, zone)), timeZone: zone };
+  // instantInZone: an instant in the second pass of a repeated hour (DST end) has no wall clock
+  // of its own in the zone and comes back as UTC instead of losing an hour.
+  return instantInZone(utc, zone);
 }
 
 function expandCompact(v: string): string {

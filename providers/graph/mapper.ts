@@ -17,7 +17,7 @@
  * `originalStartTimeZone` when that is a known zone, so a series reads back in its own zone.
  */
 import type { CalendarEvent, EventStatus, EventTime } from '../../core/event';
-import { formatDate, formatWall, parseWall, utcToWall, wallToUtc } from '../../core/time';
+import { formatDate, formatWall, instantInZone, parseWall, utcToWall, wallToUtc } from '../../core/time';
 import { sha256Hex } from '../../core/fingerprint';
 import type { OwnershipStamp, TargetEvent } from '../port';
 import { fitRecurrence, recurrenceToRRule, type GraphPatternedRecurrence, type SeriesFrame } from './recurrence';
@@ -185,7 +185,8 @@ export function fromGraphTime(t: GraphDateTimeTimeZone, displayZone?: string): E
   if (displayZone && displayZone !== zone) {
     const utc = wallToUtc(parseWall(wall), zone);
     if (displayZone === 'UTC') return { dateTime: formatWall(utc) + 'Z' };
-    return { dateTime: formatWall(utcToWall(utc, displayZone)), timeZone: displayZone };
+    // Second pass of a repeated hour (DST end): UTC, not the wall clock an hour early.
+    return instantInZone(utc, displayZone);
   }
   if (zone === 'UTC') return { dateTime: wall + 'Z' };
   return { dateTime: wall, timeZone: zone };

@@ -385,11 +385,105 @@ describe('with the planner and applyPlan', () => {
 
     const changed = [source[0], { ...source[1], title: 'Holiday' }, source[2]]; // override and cancellation dropped
     const third = await run(changed);
-    expect(third.plan.counts).toMatchObject({ create: 0, delete: 1 });
-    expect(third.plan.counts.update).toBeGreaterThanOrEqual(2); // all-day title + series EXDATE gone
+    // The dropped override is not deleted: its occurrence is rewritten as the series has it (and stays tracked).
+    expect(third.plan.counts).toMatchObject({ create: 0, delete: 0 });
+    expect(third.plan.counts.update).toBeGreaterThanOrEqual(3); // all-day title + series EXDATE gone + the restored occurrence
     const fourth = await run(changed);
     expect(fourth.plan.counts).toMatchObject({ create: 0, update: 0, delete: 0 });
     expect(live().filter((g) => !g.recurringEventId)).toHaveLength(3);
+  });
+});
+
+describe('changes of form, the window and restored occurrences (found by the chaos test)', () => {
+  const ROOM_B = 'room-b@resource.calendar.google.com';
+  const now = Date.UTC(2026, 10, 20);
+  const w: TimeWindow = { from: now - 7 * 86_400_000, to: now + 150 * 86_400_000 };
+  const berlin = (d: string, t: string) => ({ dateTime: `${d}T${t}:00`, timeZone: 'Europe/Berlin' });
+  const series = ev('course', { title: 'Course', location: 'A', start: berlin('2026-12-01', '09:00'), end: berlin('2026-12-01', '10:00'), recurrence: { rrule: ['FREQ=WEEKLY;COUNT=4'], rdate: [], exdate: [] } });
+  const rid = berlin('2026-12-08', '09:00');
+  const moved = ev('course', { title: 'Moved', location: 'B', recurrenceId: rid, start: berlin('2026-12-08', '11:00'), end: berlin('2026-12-08', '12:00') });
+  const policy = (p: GoogleCalendarProvider) => ({ syncId: SYNC, window: { from: w.from, to: w.to }, floatingTimeZone: 'Europe/Berlin', seriesSupport: p.capabilities.seriesSupport });
+  type Routed = Array<{ calendarId: string; event: CalendarEvent }>;
+  async function run(p: GoogleCalendarProvider, desired: Routed) {
+    const actual = [...await p.listOwned(ROOM, SYNC, w), ...await p.listOwned(ROOM_B, SYNC, w)];
+    const plan = planSync(desired, actual, policy(p), now);
+    const report = await applyPlan(plan, p, { sleep: async () => undefined });
+    return { plan, report };
+  }
+  const writes = (plan: ReturnType<typeof planSync>) => plan.ops.filter((o) => o.action === 'create' || o.action === 'update' || o.action === 'delete').map((o) => `${o.action} ${o.key}: ${o.reason}`);
+  const liveIn = (room: string) => emu.google.listRaw(room).filter((g) => g.status !== 'cancelled');
+  const duplicateKeys = (room: string) => {
+    const keys = liveIn(room).map((g) => (g.extendedProperties as { private?: Record<string, string> } | undefined)?.private?.crKey).filter(Boolean);
+    return keys.filter((k, i) => keys.indexOf(k) !== i);
+  };
+  const shown = async (p: GoogleCalendarProvider, room: string) => (await p.listEvents(room, w, { expandSeries: true })).map((t) => `${t.event.start.dateTime} ${t.event.title}`);
+
+  beforeEach(() => {
+    emu.google.createCalendar(ROOM_B, { timeZone: 'Europe/Berlin' });
+  });
+
+  it('an override kept as a single event in another room, then its series moves there (two workers at once): shown once, one event per key', async () => {
+    const p = provider();
+    await run(p, [{ calendarId: ROOM, event: series }, { calendarId: ROOM_B, event: moved }]);
+    expect(await shown(p, ROOM_B)).toEqual(['2026-12-08T11:00:00 Moved']);
+    const movedIn: Routed = [{ calendarId: ROOM_B, event: { ...series, location: 'B' } }, { calendarId: ROOM_B, event: moved }];
+    const [a, b] = await Promise.all([run(provider(), movedIn), run(provider(), movedIn)]);
+    expect(a.plan.ops.some((o) => o.action === 'delete' && o.replaced && o.calendarId === ROOM_B)).toBe(true);
+    expect(duplicateKeys(ROOM_B)).toEqual([]);
+    if (!a.report.ok || !b.report.ok) await run(p, movedIn);
+    expect(await shown(p, ROOM_B)).toEqual(['2026-12-01T09:00:00 Course', '2026-12-08T11:00:00 Moved', '2026-12-15T09:00:00 Course', '2026-12-22T09:00:00 Course']);
+    expect(await shown(p, ROOM)).toEqual([]);
+    expect(writes((await run(p, movedIn)).plan)).toEqual([]);
+  });
+
+  it('an override update aimed at an event that is not an instance never stamps the instance too (412 path)', async () => {
+    const p = provider();
+    const single = { ...moved };
+    delete single.recurrenceId;
+    const key = overrideKey(uidKey(series), rid);
+    const stamp = { syncId: SYNC, sourceKey: key, fingerprint: 'fp1' };
+    const [standalone] = await p.write(ROOM, [{ op: 'create', calendarId: ROOM, key, event: single, stamp }]);
+    await p.write(ROOM, [create(series)]);
+    const [r] = await p.write(ROOM, [{ op: 'update', calendarId: ROOM, key, targetId: standalone.targetId!, etag: '"stale"', event: moved, stamp: { ...stamp, fingerprint: 'fp2' } }]);
+    expect(r).toMatchObject({ ok: false, error: { code: 'notAnInstance' } });
+    expect(liveIn(ROOM).filter((g) => (g.extendedProperties as { private?: Record<string, string> }).private?.crKey === key).map((g) => g.id)).toEqual([standalone.targetId]);
+  });
+
+  it('a series with no occurrence left in the window is neither re-created nor rewritten: re-sync writes nothing', async () => {
+    const p = provider();
+    const all = ['01', '08', '15', '22'].map((d) => ev('course', { recurrenceId: berlin(`2026-12-${d}`, '09:00'), status: 'CANCELLED' }));
+    await run(p, [{ calendarId: ROOM, event: series }]);
+    const cancelled = await run(p, [{ calendarId: ROOM, event: series }, ...all.map((event) => ({ calendarId: ROOM, event }))]);
+    expect(writes(cancelled.plan)).toEqual([expect.stringMatching(/^update k1 feed u:course: changed in source/)]);
+    expect(await shown(p, ROOM)).toEqual([]);
+    expect(writes((await run(p, [{ calendarId: ROOM, event: series }, ...all.map((event) => ({ calendarId: ROOM, event }))])).plan)).toEqual([]);
+    const fresh = ev('other', { recurrence: { rrule: ['FREQ=DAILY;COUNT=2'], rdate: [], exdate: [berlin('2026-12-01', '09:00'), berlin('2026-12-02', '09:00')] } });
+    expect(writes((await run(p, [{ calendarId: ROOM, event: fresh }])).plan)).toEqual([]);
+  });
+
+  it('lists the master of an exception moved into the window from a slot outside it', async () => {
+    const p = provider();
+    const early = ev('early', { start: berlin('2026-10-27', '09:00'), end: berlin('2026-10-27', '10:00'), recurrence: { rrule: ['FREQ=WEEKLY;COUNT=2'], rdate: [], exdate: [] } });
+    const intoWindow = ev('early', { title: 'Moved in', recurrenceId: berlin('2026-11-03', '09:00'), start: berlin('2026-11-20', '09:00'), end: berlin('2026-11-20', '10:00') });
+    const desired = [{ calendarId: ROOM, event: early }, { calendarId: ROOM, event: intoWindow }];
+    expect((await run(p, desired)).report.ok).toBe(true);
+    expect((await p.listOwned(ROOM, SYNC, w)).map((t) => t.stamp!.sourceKey).sort()).toEqual([uidKey(early), overrideKey(uidKey(early), intoWindow.recurrenceId!)]);
+    expect(writes((await run(p, desired)).plan)).toEqual([]);
+  });
+
+  it('an override removed from the source: the occurrence follows later changes of its series', async () => {
+    const p = provider();
+    const here = { ...moved, location: 'A' };
+    await run(p, [{ calendarId: ROOM, event: series }, { calendarId: ROOM, event: here }]);
+    expect(await shown(p, ROOM)).toContain('2026-12-08T11:00:00 Moved');
+    const dropped = await run(p, [{ calendarId: ROOM, event: series }]);
+    expect(writes(dropped.plan)).toEqual([expect.stringMatching(/^update k1 feed u:course r:20261208T080000Z: no override in source/)]);
+    expect(await shown(p, ROOM)).toEqual(['2026-12-01T09:00:00 Course', '2026-12-08T09:00:00 Course', '2026-12-15T09:00:00 Course', '2026-12-22T09:00:00 Course']);
+    const retitled = [{ calendarId: ROOM, event: { ...series, title: 'Course (renamed)', description: 'New notes' } }];
+    expect((await run(p, retitled)).report.ok).toBe(true);
+    expect(await shown(p, ROOM)).toEqual(['2026-12-01T09:00:00 Course (renamed)', '2026-12-08T09:00:00 Course (renamed)', '2026-12-15T09:00:00 Course (renamed)', '2026-12-22T09:00:00 Course (renamed)']);
+    expect((await p.listEvents(ROOM, w, { expandSeries: true })).every((t) => t.event.description === 'New notes')).toBe(true);
+    expect(writes((await run(p, retitled)).plan)).toEqual([]);
   });
 });
 

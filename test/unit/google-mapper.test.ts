@@ -294,3 +294,18 @@ describe('ids', () => {
     expect(stampFromProperties({ crSyncId: 's', crFp: 'f' })).toBeUndefined();
   });
 });
+
+describe('reading an instant in the second pass of the repeated hour (DST end)', () => {
+  // 2026-10-25 in Berlin: 02:00–03:00 happens twice; 01:30Z is 02:30 CET, the second pass.
+  const secondPass = Date.UTC(2026, 9, 25, 1, 30);
+  test('an end at 01:30Z read in Europe/Berlin keeps its instant (not 02:30 CEST, an hour earlier)', () => {
+    const g = { id: 'x', summary: 'Night', start: { dateTime: '2026-10-25T02:00:00+02:00', timeZone: 'Europe/Berlin' }, end: { dateTime: '2026-10-25T01:30:00Z', timeZone: 'Europe/Berlin' } };
+    const { event } = fromGoogleEvent(g, 'Europe/Berlin');
+    expect(wallToUtc(Date.parse(`${event.end.dateTime!.replace(/Z$/, '')}Z`), event.end.timeZone ?? 'UTC')).toBe(secondPass);
+    expect(event.start).toEqual({ dateTime: '2026-10-25T02:00:00', timeZone: 'Europe/Berlin' });
+  });
+  test('the first pass still reads as Berlin wall clock', () => {
+    expect(fromGoogleTime({ dateTime: '2026-10-25T00:30:00Z', timeZone: 'Europe/Berlin' })).toEqual({ dateTime: '2026-10-25T02:30:00', timeZone: 'Europe/Berlin' });
+    expect(fromGoogleTime({ dateTime: '2026-10-25T01:30:00Z', timeZone: 'Europe/Berlin' })).toEqual({ dateTime: '2026-10-25T01:30:00Z' });
+  });
+});

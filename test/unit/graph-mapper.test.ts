@@ -206,3 +206,15 @@ describe('zone names', () => {
     }
   });
 });
+
+describe('fromGraphEvent: an instant in the second pass of the repeated hour (DST end)', () => {
+  test('an end at 01:30 UTC on 2026-10-25 shown in Europe/Berlin keeps its instant', () => {
+    const t = fromGraphEvent({
+      id: 'e1', subject: 'Night', originalStartTimeZone: 'W. Europe Standard Time', originalEndTimeZone: 'W. Europe Standard Time',
+      start: { dateTime: '2026-10-25T00:00:00.0000000', timeZone: 'UTC' }, end: { dateTime: '2026-10-25T01:30:00.0000000', timeZone: 'UTC' },
+    } as GraphEvent, 'room@example.com');
+    // 02:00 CEST, then 02:30 CET (the second pass): as a Berlin wall clock 02:30 would mean 00:30Z.
+    expect(t.event.start).toEqual({ dateTime: '2026-10-25T02:00:00', timeZone: 'Europe/Berlin' });
+    expect(t.event.end).toEqual({ dateTime: '2026-10-25T01:30:00Z' });
+  });
+});

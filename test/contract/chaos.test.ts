@@ -25,7 +25,6 @@ import type { CalendarEvent } from '../../core/event';
 import { syncCalendars, type SyncRunResult } from '../../providers/sync';
 import type { ApplyOptions } from '../../providers/apply';
 import type { CalendarProvider } from '../../providers/port';
-import type { PlannedOp } from '../../core/sync-types';
 import {
   CHAOS, NOW, Rng, SourceModel, chaosPolicy, desiredState, diffTarget, diffVisible, expectedVisible, fastSleep, googleHarness, graphHarness, type Harness,
 } from './chaos-helpers';
@@ -34,8 +33,6 @@ const SEED = Number(process.env.CHAOS_SEED ?? 20261122);
 const ROUNDS = Number(process.env.CHAOS_ROUNDS ?? 25);
 const ROOMS = Number(process.env.CHAOS_ROOMS ?? 5);
 const MAX_RUNS = 12;
-/** CHAOS_STRICT=1: no known-gap exemptions (for whoever fixes them). */
-const STRICT = process.env.CHAOS_STRICT === '1';
 
 jest.setTimeout(120_000);
 
@@ -74,43 +71,13 @@ describe.each(['google', 'graph'] as const)(`%s under chaos (seed ${SEED})`, (ki
     throw new Error(`no run completed in ${MAX_RUNS} attempts (seed ${SEED}):\n${failures.join('\n')}`);
   }
 
-  /**
-   * Known gap (Google only; docs/performance.md "Known gaps"): when an override is removed from
-   * the source, the provider restores the occurrence by patching the instance with the master's
-   * fields of that moment and removing its stamp. The instance stays an exception, so it does not
-   * follow later changes of the master (a retitled series shows the old title on that date).
-   * Recognised narrowly: a missing and an unexpected occurrence with the same start and end, at
-   * the date of a restored (unstamped) exception of one of our series.
-   *
-   * Known gap (Google only): an override routed to a room without its master is written as a
-   * standalone event keyed `<master> r:<rid>`; when the series later moves into that room, the
-   * key and fingerprint are the same as for an instance override, so the planner leaves the
-   * standalone event ("unchanged") and the master's own occurrence at the original time is
-   * visible as well. Recognised narrowly: an unexpected occurrence titled like one of our series
-   * in that room which also holds one of its overrides as a standalone event.
-   */
-  function explainRestored(visible: string[]): string[] {
-    const suffix = (line: string) => line.split(' | ').slice(-2).join(' | ');
-    const out: string[] = [];
-    for (const p of visible) {
-      const m = /^(\S+): (occurrence not visible|unexpected visible occurrence): (.*)$/.exec(p);
-      const room = m?.[1] ?? '';
-      const twin = m && visible.find((q) => q !== p && q.startsWith(`${room}: `) && suffix(q) === suffix(m[3]) && q.includes(m[2] === 'occurrence not visible' ? 'unexpected visible' : 'not visible'));
-      if (STRICT) out.push(p);
-      else if (m && twin && h.restoredOccurrences(room).has(suffix(m[3]))) knownGaps.push(`restored occurrence not following its series: ${p}`);
-      else if (m && m[2] === 'unexpected visible occurrence' && h.seriesWithStandaloneOverride(room).has(m[3].split(' | ')[0])) knownGaps.push(`standalone override beside its series' own occurrence: ${p}`);
-      else out.push(p);
-    }
-    return out;
-  }
-
   /** Stored events vs the desired state, what a person sees vs the source expanded, foreign events. */
   async function problems(provider: CalendarProvider, desired: CalendarEvent[]): Promise<string[]> {
     emu.faults.enabled = false; // the oracle's own reads are not under test
     try {
       return [
         ...diffTarget(h.rooms, desiredState(provider, desired, h.routing, chaosPolicy()), h.readOwned),
-        ...explainRestored(await diffVisible(h.rooms, expectedVisible(desired, h.routing), (room) => h.readVisible(room))),
+        ...await diffVisible(h.rooms, expectedVisible(desired, h.routing), (room) => h.readVisible(room)),
         ...h.foreignProblems(),
       ];
     } finally {
@@ -123,32 +90,12 @@ describe.each(['google', 'graph'] as const)(`%s under chaos (seed ${SEED})`, (ki
     return keys.filter((k, i) => keys.indexOf(k) !== i).map((k) => `${room}: ${k}`);
   });
 
-  /**
-   * Known gap (Google only; see docs/performance.md "Known gaps"): a series every occurrence of
-   * which is cancelled or routed to another room has no instances, so Google's list with
-   * timeMin/timeMax does not return its master, while the planner (COUNT treated as unbounded)
-   * still wants it: each run re-sends the create, which the deterministic id turns into "already
-   * there". Not a duplicate and not a wrong target — one wasted write per run. Recognised
-   * narrowly: a create of a COUNT series whose EXDATEs cover every occurrence, for a key the
-   * target already holds with exactly that fingerprint.
-   */
-  const knownGaps: string[] = [];
-  function isUnlistableEmptySeries(o: PlannedOp): boolean {
-    const rec = o.event?.recurrence;
-    const count = rec ? /COUNT=(\d+)/.exec(rec.rrule.join(';'))?.[1] : undefined;
-    return !STRICT && kind === 'google' && o.action === 'create' && !!rec && count !== undefined && rec.exdate.length >= Number(count)
-      && h.readOwned(o.calendarId).some((r) => r.key === o.key && r.fingerprint === o.fingerprint);
-  }
-
   /** With the faults paused: planning again writes nothing (the target describes itself fully). */
   async function expectNoOpReplan(provider: CalendarProvider, desired: CalendarEvent[], label: string): Promise<void> {
     emu.faults.enabled = false;
     try {
       const dry = await syncCalendars({ provider, desired, routing: h.routing, policy: chaosPolicy(), now: NOW, dryRun: true });
-      const planned = dry.plan.ops.filter((o) => o.action === 'create' || o.action === 'update' || o.action === 'delete');
-      const gaps = planned.filter(isUnlistableEmptySeries);
-      knownGaps.push(...gaps.map((o) => `${label}: ${o.calendarId} ${o.key}`));
-      const writes = planned.filter((o) => !gaps.includes(o)).map((o) => `${o.action} ${o.calendarId} ${o.key}: ${o.reason}`);
+      const writes = dry.plan.ops.filter((o) => o.action === 'create' || o.action === 'update' || o.action === 'delete').map((o) => `${o.action} ${o.calendarId} ${o.key}: ${o.reason}`);
       expect({ label, writes }).toEqual({ label, writes: [] });
     } finally {
       emu.faults.enabled = true;
@@ -170,7 +117,7 @@ describe.each(['google', 'graph'] as const)(`%s under chaos (seed ${SEED})`, (ki
       acc[k] = (acc[k] ?? 0) + 1;
       return acc;
     }, {});
-    console.log(`${kind} chaos (seed ${SEED}): ${stats.rounds} rounds, ${stats.runs} runs (${stats.notOk} incomplete and re-run), ${emu.log.total} requests, faults ${JSON.stringify(injected)}; known gaps met: ${knownGaps.length ? knownGaps.join(', ') : 'none'}`);
+    console.log(`${kind} chaos (seed ${SEED}): ${stats.rounds} rounds, ${stats.runs} runs (${stats.notOk} incomplete and re-run), ${emu.log.total} requests, faults ${JSON.stringify(injected)}`);
   });
   afterEach(() => {
     expect(emu.internalErrors).toEqual([]);

@@ -10,7 +10,7 @@ import {
   findInstance, graphTimeToUtc, masterInstance, parseWindowBound, renderInstance, seriesOf, viewInstances,
   type GraphDateTime, type Instance, type OutputZone, type RenderOptions,
 } from './instances';
-import { MAX_TOP, parsePrefer, parseQuery, sameExtPropId, type QueryOptions } from './odata';
+import { matchesFilter, MAX_TOP, parsePrefer, parseQuery, sameExtPropId, type QueryOptions } from './odata';
 import { validateRecurrence, type PatternedRecurrence } from './recurrence';
 import {
   newChangeKey, newICalUId, newItemId, type DeltaState, type ExtendedProperty, type GraphStore, type Json, type Mailbox, type StoredEvent,
@@ -223,7 +223,7 @@ export function listEvents(call: GraphCall): EmuResponse {
   let items = eventsOfCalendar(call).map(masterInstance);
   if (q.filter) {
     const f = q.filter;
-    items = items.filter((i) => i.event.extendedProperties.some((p) => sameExtPropId(p.id, f.id) && (f.value === undefined || p.value === f.value)));
+    items = items.filter((i) => matchesFilter(f, { type: i.type, startMs: i.startMs, endMs: i.endMs, extendedProperties: i.event.extendedProperties }));
   }
   if (q.orderByStart) items.sort((a, b) => (a.startMs - b.startMs) * (q.orderByStart === 'desc' ? -1 : 1));
   else items.sort((a, b) => a.event.createdMs - b.event.createdMs || a.id.localeCompare(b.id));

@@ -11,7 +11,9 @@ import {
   calendarView, calendarViewDelta, createEvent, deleteEvent, expireDeltaStates, getEvent, listEvents, patchEvent, type GraphCall, type PageShaper,
 } from './events';
 import { checkBearer, handleToken, issueToken } from './oauth';
+import { serveMailboxSettings } from './mailbox-settings';
 import { listRoomLists, listRooms, listRoomsOfList } from './places';
+import { zoneToIana } from './zones';
 import { GraphStore, type Json, type Mailbox, type Room } from './store';
 
 export type { BatchOrder } from './batch';
@@ -69,6 +71,10 @@ export interface GraphAdmin {
   setPageShaper(shaper: PageShaper | undefined): void;
   /** Seeded random page sizes from 0 to the requested size (empty pages keep their nextLink). */
   randomShortPages(seed?: number): void;
+  /** mailboxSettings.timeZone of one mailbox (Windows or IANA name, answered verbatim; default "UTC"). */
+  setMailboxTimeZone(mailbox: string, zone: string): void;
+  /** The zone of mailboxes created from now on (until reset; default "UTC"). */
+  setDefaultMailboxTimeZone(zone: string): void;
 }
 
 type Route =
@@ -101,6 +107,7 @@ function operationKind(rest: string[], method: string): string {
   const low = rest.map((s) => s.toLowerCase());
   const i = low[0] === 'calendar' ? 1 : low[0] === 'calendars' && low.length > 2 ? 2 : 0;
   const tail = low.slice(i);
+  if (low[0] === 'mailboxsettings') return 'mailboxSettings';
   if (tail[0] === 'calendarview') return tail[1] === 'delta' ? 'delta' : 'calendarView';
   if (tail[0] === 'events') {
     if (tail.length === 1) return method === 'POST' ? 'create' : 'list';
@@ -153,6 +160,7 @@ export function createGraphModule(now: () => number = Date.now): ApiModule & { a
       const c = mb.calendars.get(mb.defaultCalendarId)!;
       return { status: 200, body: { id: c.id, name: c.name, isDefaultCalendar: true, canEdit: true, owner: { name: mb.displayName, address: mb.upn } } };
     }
+    if (low[0] === 'mailboxsettings') return serveMailboxSettings(req, mb, route.rest, baseUrl, route.user ?? mb.upn);
     let calendarId: string | undefined;
     let rest = route.rest;
     let collectionPath = userPath;
@@ -344,6 +352,14 @@ export function createGraphModule(now: () => number = Date.now): ApiModule & { a
       },
       setPageShaper(shaper) {
         pageShaper = shaper;
+      },
+      setMailboxTimeZone(mailbox, zone) {
+        if (!zoneToIana(zone)) throw new Error(`graph admin setMailboxTimeZone: '${zone}' is neither a Windows nor an IANA time zone`);
+        mustMailbox(mailbox).timeZone = zone;
+      },
+      setDefaultMailboxTimeZone(zone) {
+        if (!zoneToIana(zone)) throw new Error(`graph admin setDefaultMailboxTimeZone: '${zone}' is neither a Windows nor an IANA time zone`);
+        store.defaultMailboxTimeZone = zone;
       },
       randomShortPages(seed = 7) {
         let a = seed >>> 0;

@@ -1,15 +1,47 @@
 /**
  * A small, strict reader for the OData query options Calendar Relay uses. Anything outside these
  * shapes is a 400 naming what was not understood, never silently ignored:
- * - $filter=singleValueExtendedProperties/Any(ep: ep/id eq '…' [and ep/value eq '…'])
+ * - $filter: `and`/`or`/parentheses over singleValueExtendedProperties/Any(ep: ep/id eq '…'
+ *   [and ep/value eq '…']), start/dateTime|end/dateTime ge|gt|le|lt|eq '<ISO>' (no offset = UTC;
+ *   a series master compares its own first occurrence, as Graph's /events does) and
+ *   type eq 'singleInstance'|'seriesMaster'
  * - $expand=singleValueExtendedProperties[($filter=id eq '…' [or id eq '…']…)]
  * - $select=a,b,c   $top=N   $skip=N   $orderby=start/dateTime [asc|desc]
  */
 import { GraphHttpError } from './errors';
 
-export interface ExtPropFilter {
-  id: string;
-  value?: string;
+/** A parsed $filter: a tree of the clauses above. */
+export type FilterExpr =
+  | { kind: 'ext'; id: string; value?: string }
+  | { kind: 'time'; field: 'start' | 'end'; op: 'ge' | 'gt' | 'le' | 'lt' | 'eq'; atMs: number }
+  | { kind: 'type'; value: 'singleInstance' | 'seriesMaster' }
+  | { kind: 'and' | 'or'; parts: FilterExpr[] };
+
+/** What a filter is tested against: one /events row. */
+export interface FilterSubject {
+  type: string;
+  startMs: number;
+  endMs: number;
+  extendedProperties: Array<{ id: string; value: string }>;
+}
+
+export function matchesFilter(f: FilterExpr, e: FilterSubject): boolean {
+  switch (f.kind) {
+    case 'ext': return e.extendedProperties.some((p) => sameExtPropId(p.id, f.id) && (f.value === undefined || p.value === f.value));
+    case 'type': return e.type === f.value;
+    case 'and': return f.parts.every((x) => matchesFilter(x, e));
+    case 'or': return f.parts.some((x) => matchesFilter(x, e));
+    case 'time': {
+      const t = f.field === 'start' ? e.startMs : e.endMs;
+      switch (f.op) {
+        case 'ge': return t >= f.atMs;
+        case 'gt': return t > f.atMs;
+        case 'le': return t <= f.atMs;
+        case 'lt': return t < f.atMs;
+        case 'eq': return t === f.atMs;
+      }
+    }
+  }
 }
 
 export interface QueryOptions {
@@ -18,7 +50,7 @@ export interface QueryOptions {
   skip?: number;
   skiptoken?: string;
   deltatoken?: string;
-  filter?: ExtPropFilter;
+  filter?: FilterExpr;
   /** undefined: not expanded; [] expand all; otherwise the ids asked for. */
   expandExtProps?: string[];
   orderByStart?: 'asc' | 'desc';
@@ -37,12 +69,60 @@ const ANY_RE = new RegExp(
 const EXPAND_RE = /^singleValueExtendedProperties(?:\(\s*\$filter\s*=\s*(.*)\))?$/i;
 const EXPAND_ID_RE = new RegExp(`^id\\s+eq\\s+${STR}$`, 'i');
 
-export function parseFilter(raw: string): ExtPropFilter {
-  const m = ANY_RE.exec(raw.trim());
-  if (!m) {
-    throw bad(`Invalid filter clause: the emulator supports only "singleValueExtendedProperties/Any(ep: ep/id eq '...' and ep/value eq '...')", got "${raw}"`);
-  }
-  return m[3] === undefined ? { id: unquote(m[2]) } : { id: unquote(m[2]), value: unquote(m[3]) };
+const TIME_RE = new RegExp(`^(start|end)/datetime\\s+(ge|gt|le|lt|eq)\\s+${STR}`, 'i');
+const TYPE_RE = new RegExp(`^type\\s+eq\\s+${STR}`, 'i');
+// The Any(...) clause anchored at the start only (ANY_RE also anchors its end).
+const ANY_TERM_RE = new RegExp(ANY_RE.source.slice(0, -1), 'i');
+const ISO_RE = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?(Z)?$/;
+
+/** Recursive descent over the clauses the header comment lists; anything else → 400. */
+export function parseFilter(raw: string): FilterExpr {
+  let rest = raw.trim();
+  const fail = (): never => {
+    throw bad(`Invalid filter clause: the emulator supports singleValueExtendedProperties/Any(ep: ep/id eq '...' and ep/value eq '...'), start/dateTime or end/dateTime compared with '<ISO date-time>', type eq 'seriesMaster'|'singleInstance', joined by and/or with parentheses; got "${raw}" (stuck at "${rest.slice(0, 40)}")`);
+  };
+  const eat = (re: RegExp): RegExpExecArray | undefined => {
+    const m = re.exec(rest);
+    if (!m) return undefined;
+    rest = rest.slice(m[0].length).trimStart();
+    return m;
+  };
+  const term = (): FilterExpr => {
+    if (eat(/^\(/)) {
+      const inner = disjunction();
+      if (!eat(/^\)/)) fail();
+      return inner;
+    }
+    const any = eat(ANY_TERM_RE);
+    if (any) return any[3] === undefined ? { kind: 'ext', id: unquote(any[2]) } : { kind: 'ext', id: unquote(any[2]), value: unquote(any[3]) };
+    const time = eat(TIME_RE);
+    if (time) {
+      const iso = ISO_RE.exec(unquote(time[3]));
+      if (!iso) throw bad(`Invalid filter clause: '${time[3]}' is not a date-time literal (yyyy-MM-ddTHH:mm:ss[Z])`);
+      const atMs = Date.parse(`${iso[1]}T${iso[2].length === 5 ? iso[2] + ':00' : iso[2]}Z`);
+      return { kind: 'time', field: time[1].toLowerCase() as 'start' | 'end', op: time[2].toLowerCase() as 'ge', atMs };
+    }
+    const type = eat(TYPE_RE);
+    if (type) {
+      const v = unquote(type[1]);
+      if (v !== 'singleInstance' && v !== 'seriesMaster') throw bad(`Invalid filter clause: type '${v}' (events lists only singleInstance and seriesMaster)`);
+      return { kind: 'type', value: v };
+    }
+    return fail();
+  };
+  const conjunction = (): FilterExpr => {
+    const parts = [term()];
+    while (eat(/^and\s+/i)) parts.push(term());
+    return parts.length === 1 ? parts[0] : { kind: 'and', parts };
+  };
+  const disjunction = (): FilterExpr => {
+    const parts = [conjunction()];
+    while (eat(/^or\s+/i)) parts.push(conjunction());
+    return parts.length === 1 ? parts[0] : { kind: 'or', parts };
+  };
+  const expr = disjunction();
+  if (rest.length) fail();
+  return expr;
 }
 
 export function parseExpand(raw: string): string[] {

@@ -5,9 +5,12 @@
  * - Reads send `Prefer: outlook.timezone="UTC"` and `outlook.body-content-type="text"`, so every
  *   time parses the same way; the mapper re-expresses times in the event's own zone.
  * - listOwned: `GET /users/{id}/events` (series masters, not expanded) filtered on our sync-id
- *   extended property, with the three stamp properties expanded, following @odata.nextLink. It
- *   returns the owned events that end after the window's start — also those beyond its end: an
- *   owned event the planner did not see could be created twice. No delta here: delta
+ *   extended property and, server-side, on `end/dateTime ge <window start> or type eq
+ *   'seriesMaster'` (a master's own end is its first occurrence's), with the three stamp
+ *   properties expanded, following @odata.nextLink. It returns the owned events that end after
+ *   the window's start — also those beyond its end: an owned event the planner did not see could
+ *   be created twice. A server that rejects the combined filter (400) is asked again with the
+ *   stamp filter alone, and the window is applied here (remembered per provider). No delta here: delta
  *   (calendarView/delta) expands series and supports neither $filter nor $expand on extended
  *   properties. `listChanges` offers calendarView/delta with a SyncStateStore for callers that
  *   want incremental reads (triggers).
@@ -29,7 +32,7 @@ import { buildBatchBody, MAX_BATCH_REQUESTS, parseBatchResponse, providerErrorFr
 import { fromGraphEvent, GraphMappingError, PROPERTY_IDS, seriesFrameOf, toGraphEvent, type GraphEvent, type GraphMapOptions } from './mapper';
 import { fitRecurrence } from './recurrence';
 import { withReadRetries, type ReadRetryOptions } from '../retry';
-import type { TimeZoneStyle } from './timezones';
+import { graphZoneToIana, type TimeZoneStyle } from './timezones';
 import { eventTimeToUtc, formatUtc, MS, parseWall } from '../../core/time';
 import { overlapsWindow } from '../../core/sync-window';
 
@@ -51,7 +54,11 @@ export interface GraphProviderOptions {
   stateStore?: SyncStateStore;
   /** Zone names written: 'iana' (default) or 'windows'. */
   timeZoneStyle?: TimeZoneStyle;
-  /** IANA zone for floating times and all-day events (default 'UTC'). */
+  /**
+   * IANA zone for floating times and all-day events. Unset: each mailbox's own zone, read once
+   * from `GET /users/{id}/mailboxSettings/timeZone` (Windows or IANA name; needs
+   * MailboxSettings.Read) and cached per mailbox.
+   */
   defaultTimeZone?: string;
   /** $top for event listings (default 500; Outlook's maximum is 1000). */
   pageSize?: number;
@@ -133,10 +140,17 @@ export class GraphCalendarProvider implements CalendarProvider {
   private readonly now: () => number;
   private readonly stateStore?: SyncStateStore;
   private readonly gate = new MailboxGate(MAILBOX_CONCURRENCY);
+  /** Set when the zone is configured; otherwise each mailbox's zone is looked up. */
+  private readonly configuredZone?: string;
+  private readonly mailboxZones = new Map<string, Promise<string>>();
+  /** False once the server rejected the combined window filter of listOwned. */
+  private serverWindowFilter = true;
 
   constructor(opts: GraphProviderOptions) {
     this.http = withReadRetries(opts.http, opts.readRetry === false ? false : { now: opts.now, ...opts.readRetry });
     this.baseUrl = (opts.baseUrl ?? GRAPH_BASE_URL).replace(/\/+$/, '');
+    this.configuredZone = opts.defaultTimeZone;
+    // seriesSupport has no mailbox; whether an RRULE fits does not depend on the zone it is read in.
     this.mapOpts = { timeZoneStyle: opts.timeZoneStyle ?? 'iana', defaultTimeZone: opts.defaultTimeZone ?? 'UTC' };
     this.pageSize = Math.min(Math.max(1, opts.pageSize ?? 500), 1000);
     this.now = opts.now ?? Date.now;
@@ -171,6 +185,38 @@ export class GraphCalendarProvider implements CalendarProvider {
     const fit = fitRecurrence(master, seriesFrameOf(master, this.mapOpts));
     if (!fit.ok) return `RRULE does not fit Microsoft 365's recurrence patterns exactly: ${fit.reason}`;
     return true;
+  }
+
+  /**
+   * The IANA zone floating times and all-day events of `calendarId` are placed in: the configured
+   * `defaultTimeZone`, else the mailbox's own (mailboxSettings.timeZone, Windows or IANA), read
+   * once per mailbox. A failed lookup is not cached (the next call asks again) and fails the
+   * operation with the reason: guessing a zone would shift all-day events by a day.
+   */
+  async mailboxTimeZone(calendarId: string): Promise<string> {
+    if (this.configuredZone) return this.configuredZone;
+    const key = calendarId.toLowerCase();
+    let zone = this.mailboxZones.get(key);
+    if (!zone) {
+      zone = this.lookUpMailboxZone(calendarId);
+      this.mailboxZones.set(key, zone);
+      zone.catch(() => this.mailboxZones.delete(key));
+    }
+    return zone;
+  }
+
+  private async lookUpMailboxZone(calendarId: string): Promise<string> {
+    const what = `time zone of mailbox ${calendarId} (mailboxSettings; set target.defaultTimeZone to skip this lookup)`;
+    const body = await this.getJson<{ value?: unknown }>(calendarId, `${this.baseUrl}${this.userPath(calendarId)}/mailboxSettings/timeZone`, what);
+    const name = typeof body.value === 'string' ? body.value : '';
+    const iana = graphZoneToIana(name);
+    if (!iana) throw new ProviderError(`${what}: "${name}" is not a known Windows or IANA zone`, { retryable: false, code: 'mailboxTimeZone', scope: 'calendar' });
+    return iana;
+  }
+
+  private async mapOptsFor(calendarId: string): Promise<GraphMapOptions> {
+    const zone = await this.mailboxTimeZone(calendarId);
+    return zone === this.mapOpts.defaultTimeZone ? this.mapOpts : { ...this.mapOpts, defaultTimeZone: zone };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -220,29 +266,33 @@ export class GraphCalendarProvider implements CalendarProvider {
   /**
    * Owned events that end after `window.from` (series: whose last possible occurrence does). Not
    * those that end later than the window: an event moved into the window from beyond it must be
-   * found and updated, not created twice. The listing itself still reads every owned event (the
-   * filter is applied here: Graph's $filter on end/dateTime cannot be tested against the emulator
-   * yet), so this saves planning work, not requests.
+   * found and updated, not created twice. The server leaves out single events that ended before
+   * the window (`end/dateTime ge`), so the listing no longer grows with every event ever written;
+   * series masters are all listed (a master's `end` is its first occurrence's) and judged here
+   * by their whole span.
    */
   async listOwned(calendarId: string, syncId: string, window?: TimeWindow): Promise<TargetEvent[]> {
-    const filter = `singleValueExtendedProperties/Any(ep: ep/id eq '${PROPERTY_IDS.syncId}' and ep/value eq '${odataString(syncId)}')`;
-    const url = `${this.baseUrl}${this.userPath(calendarId)}/events?$filter=${encodeURIComponent(filter)}&$expand=${encodeURIComponent(EXPAND_STAMP)}&$top=${this.pageSize}`;
-    const { items } = await this.getAllPages<GraphEvent>(calendarId, url, `list owned events of ${calendarId}`);
+    const mapOpts = await this.mapOptsFor(calendarId);
+    const owned = `singleValueExtendedProperties/Any(ep: ep/id eq '${PROPERTY_IDS.syncId}' and ep/value eq '${odataString(syncId)}')`;
+    const listUrl = (filter: string) => `${this.baseUrl}${this.userPath(calendarId)}/events?$filter=${encodeURIComponent(filter)}&$expand=${encodeURIComponent(EXPAND_STAMP)}&$top=${this.pageSize}`;
+    const what = `list owned events of ${calendarId}`;
+    let items: GraphEvent[] | undefined;
+    if (window && this.serverWindowFilter) {
+      try {
+        ({ items } = await this.getAllPages<GraphEvent>(calendarId, listUrl(`${owned} and (end/dateTime ge '${isoUtc(window.from)}' or type eq 'seriesMaster')`), what));
+      } catch (e) {
+        // A service that does not take the combined filter: list by stamp alone, filter here.
+        if (!(e instanceof ProviderError) || e.status !== 400) throw e;
+        this.serverWindowFilter = false;
+      }
+    }
+    if (!items) ({ items } = await this.getAllPages<GraphEvent>(calendarId, listUrl(owned), what));
     return items
       .filter((e) => e.type !== 'occurrence' && e.type !== 'exception')
-      .map((e) => fromGraphEvent(e, calendarId, this.mapOpts))
+      .map((e) => fromGraphEvent(e, calendarId, mapOpts))
       // The server filtered already; this guards against a server that ignored $filter.
       .filter((t) => t.stamp?.syncId === syncId)
-      .filter((t) => !window || this.endsAfter(t, window.from));
-  }
-
-  /** Whether an event (a series: its whole span, unbounded without UNTIL) ends after `from`; unreadable times count as yes. */
-  private endsAfter(t: TargetEvent, from: number): boolean {
-    try {
-      return overlapsWindow(t.event, { from, to: Number.POSITIVE_INFINITY }, this.mapOpts.defaultTimeZone ?? 'UTC');
-    } catch {
-      return true;
-    }
+      .filter((t) => !window || endsAfter(t, window.from, mapOpts.defaultTimeZone ?? 'UTC'));
   }
 
   async listEvents(calendarId: string, window: TimeWindow, opts: { expandSeries?: boolean; maxResults?: number } = {}): Promise<TargetEvent[]> {
@@ -253,27 +303,11 @@ export class GraphCalendarProvider implements CalendarProvider {
     } else {
       url = `${this.baseUrl}${this.userPath(calendarId)}/calendarView?startDateTime=${encodeURIComponent(isoUtc(window.from))}&endDateTime=${encodeURIComponent(isoUtc(window.to))}&$expand=${encodeURIComponent(EXPAND_STAMP)}&$top=${top}`;
     }
+    const mapOpts = await this.mapOptsFor(calendarId);
     const { items } = await this.getAllPages<GraphEvent>(calendarId, url, `list events of ${calendarId}`, opts.maxResults);
-    let out = items.map((e) => fromGraphEvent(e, calendarId, this.mapOpts));
-    if (opts.expandSeries === false) out = out.filter((t) => this.mayOverlap(t, window));
+    let out = items.map((e) => fromGraphEvent(e, calendarId, mapOpts));
+    if (opts.expandSeries === false) out = out.filter((t) => mayOverlap(t, window, mapOpts.defaultTimeZone));
     return opts.maxResults !== undefined ? out.slice(0, opts.maxResults) : out;
-  }
-
-  /** Overlap test for unexpanded listings: masters count from their start to their range end. */
-  private mayOverlap(t: TargetEvent, window: TimeWindow): boolean {
-    const zone = this.mapOpts.defaultTimeZone;
-    try {
-      const start = eventTimeToUtc(t.event.start, zone);
-      if (t.event.recurrence) {
-        const until = /UNTIL=(\d{4})(\d{2})(\d{2})/.exec(t.event.recurrence.rrule[0] ?? '');
-        const end = until ? parseWall(`${until[1]}-${until[2]}-${until[3]}`) + 2 * MS.DAY : Infinity;
-        return start < window.to && end > window.from;
-      }
-      const end = eventTimeToUtc(t.event.end, zone);
-      return start < window.to && end > window.from;
-    } catch {
-      return true;
-    }
   }
 
   async getEvent(calendarId: string, targetId: string): Promise<TargetEvent | undefined> {
@@ -281,7 +315,7 @@ export class GraphCalendarProvider implements CalendarProvider {
     const res = await this.send(calendarId, { method: 'GET', url, headers: this.readHeaders() });
     if (res.status === 404) return undefined;
     if (res.status < 200 || res.status >= 300) throw providerErrorFrom(res.status, res.headers, res.body, `get event ${targetId} of ${calendarId}`, this.now());
-    return fromGraphEvent(JSON.parse(res.body) as GraphEvent, calendarId, this.mapOpts);
+    return fromGraphEvent(JSON.parse(res.body) as GraphEvent, calendarId, await this.mapOptsFor(calendarId));
   }
 
   /**
@@ -304,11 +338,12 @@ export class GraphCalendarProvider implements CalendarProvider {
       result = await this.getAllPages<GraphEvent>(calendarId, initial, `delta of ${calendarId} (full after 410)`);
     }
     if (this.stateStore && result.deltaLink) await this.stateStore.set(key, result.deltaLink);
+    const mapOpts = await this.mapOptsFor(calendarId);
     const events: TargetEvent[] = [];
     const removedIds: string[] = [];
     for (const item of result.items) {
       if (item['@removed']) removedIds.push(item.id ?? '');
-      else events.push(fromGraphEvent(item, calendarId, this.mapOpts));
+      else events.push(fromGraphEvent(item, calendarId, mapOpts));
     }
     return { events, removedIds, full };
   }
@@ -330,16 +365,16 @@ export class GraphCalendarProvider implements CalendarProvider {
   // Writes
 
   /** The request an op becomes (url relative to the version root), or the reason it cannot be sent. */
-  private requestFor(calendarId: string, op: WriteOp): BatchRequestItem | ProviderError {
+  private requestFor(calendarId: string, op: WriteOp, mapOpts: GraphMapOptions): BatchRequestItem | ProviderError {
     const base = `${this.userPath(calendarId)}/events`;
     try {
       switch (op.op) {
         case 'create':
-          return { id: '', method: 'POST', url: base, body: toGraphEvent(op.event, op.stamp, { ...this.mapOpts, create: true, ...(op.runId !== undefined ? { runId: op.runId } : {}) }) };
+          return { id: '', method: 'POST', url: base, body: toGraphEvent(op.event, op.stamp, { ...mapOpts, create: true, ...(op.runId !== undefined ? { runId: op.runId } : {}) }) };
         case 'update': {
           const headers: Record<string, string> = {};
           if (op.etag) headers['If-Match'] = op.etag;
-          return { id: '', method: 'PATCH', url: `${base}/${encodeURIComponent(op.targetId)}`, headers, body: toGraphEvent(op.event, op.stamp, this.mapOpts) };
+          return { id: '', method: 'PATCH', url: `${base}/${encodeURIComponent(op.targetId)}`, headers, body: toGraphEvent(op.event, op.stamp, mapOpts) };
         }
         case 'delete':
           return { id: '', method: 'DELETE', url: `${base}/${encodeURIComponent(op.targetId)}` };
@@ -372,8 +407,18 @@ export class GraphCalendarProvider implements CalendarProvider {
     if (ops.length > MAX_BATCH_REQUESTS) throw new Error(`GraphCalendarProvider.write: ${ops.length} ops exceed the $batch limit of ${MAX_BATCH_REQUESTS}`);
     const results: (WriteResult | undefined)[] = new Array(ops.length);
     const pending: { index: number; item: BatchRequestItem }[] = [];
+    let mapOpts = this.mapOpts;
+    if (ops.some((op) => op.op !== 'delete')) {
+      try {
+        mapOpts = await this.mapOptsFor(calendarId);
+      } catch (e) {
+        // No zone for this mailbox (unknown mailbox, no permission): every op fails with that reason.
+        const error = e instanceof ProviderError ? e : new ProviderError(String((e as Error)?.message ?? e), { retryable: true, code: 'mailboxTimeZone' });
+        return ops.map((op) => ({ op, ok: false, error }));
+      }
+    }
     ops.forEach((op, index) => {
-      const req = this.requestFor(calendarId, op);
+      const req = this.requestFor(calendarId, op, mapOpts);
       if (req instanceof ProviderError) results[index] = { op, ok: false, error: req };
       else pending.push({ index, item: { ...req, id: String(index + 1) } });
     });
@@ -404,6 +449,31 @@ export class GraphCalendarProvider implements CalendarProvider {
       }
     }
     return results as WriteResult[];
+  }
+}
+
+/** Whether an event (a series: its whole span, unbounded without UNTIL) ends after `from`; unreadable times count as yes. */
+function endsAfter(t: TargetEvent, from: number, zone: string): boolean {
+  try {
+    return overlapsWindow(t.event, { from, to: Number.POSITIVE_INFINITY }, zone);
+  } catch {
+    return true;
+  }
+}
+
+/** Overlap test for unexpanded listings: masters count from their start to their range end. */
+function mayOverlap(t: TargetEvent, window: TimeWindow, zone: string | undefined): boolean {
+  try {
+    const start = eventTimeToUtc(t.event.start, zone);
+    if (t.event.recurrence) {
+      const until = /UNTIL=(\d{4})(\d{2})(\d{2})/.exec(t.event.recurrence.rrule[0] ?? '');
+      const end = until ? parseWall(`${until[1]}-${until[2]}-${until[3]}`) + 2 * MS.DAY : Infinity;
+      return start < window.to && end > window.from;
+    }
+    const end = eventTimeToUtc(t.event.end, zone);
+    return start < window.to && end > window.from;
+  } catch {
+    return true;
   }
 }
 

@@ -401,6 +401,37 @@ describe('singleValueExtendedProperties', () => {
     expect(byId.value.map((e: any) => e.subject).sort()).toEqual(['one', 'two']);
   });
 
+  test.each([
+    // [filter, subjects] — "one"/"two" 09:00–10:00Z and "plain" 11:00–12:00Z on 2024-06-03, "weekly" a series from 2024-05-06 09:00Z
+    [`end/dateTime ge '2024-06-03T11:30:00Z'`, ['plain']],
+    [`end/dateTime ge '2024-06-03T10:00:00'`, ['one', 'plain', 'two']],
+    [`end/dateTime gt '2024-06-03T10:00:00Z'`, ['plain']],
+    [`start/dateTime lt '2024-06-03T09:00:00Z'`, ['weekly']],
+    [`type eq 'seriesMaster'`, ['weekly']],
+    [`singleValueExtendedProperties/Any(ep: ep/id eq '${PROP}') and end/dateTime ge '2024-06-03T00:00:00Z'`, ['one', 'two']],
+    [`singleValueExtendedProperties/Any(ep: ep/id eq '${PROP}') and (end/dateTime ge '2024-06-04T00:00:00Z' or type eq 'seriesMaster')`, ['weekly']],
+    [`(type eq 'seriesMaster' or end/dateTime le '2024-06-03T10:00:00Z') and singleValueExtendedProperties/Any(ep: ep/id eq '${OTHER}' and ep/value eq 'fp-uid-1')`, ['one']],
+  ])('$filter %s (a master compares its first occurrence, as Graph does)', async (filter, subjects) => {
+    fx.emu.graph.seedEvent(ALICE, event('weekly', '2024-05-06T09:00:00', '2024-05-06T10:00:00', 'UTC', {
+      recurrence: { pattern: { type: 'weekly', interval: 1, daysOfWeek: ['monday'], firstDayOfWeek: 'monday' }, range: { type: 'noEnd', startDate: '2024-05-06' } },
+      singleValueExtendedProperties: [{ id: PROP, value: 'uid-w' }],
+    }));
+    const res = await fx.raw('GET', `/v1.0/users/${ALICE}/events?$filter=${encodeURIComponent(filter)}`);
+    expect(res.status).toBe(200);
+    expect(res.json.value.map((e: any) => e.subject).sort()).toEqual(subjects);
+  });
+
+  test.each([
+    `end/dateTime ge 'tomorrow'`,
+    `type eq 'occurrence'`,
+    `end/dateTime ge '2024-06-03T00:00:00Z' and`,
+    `(type eq 'seriesMaster'`,
+  ])('malformed $filter %s → 400 naming the clause', async (filter) => {
+    const res = await fx.raw('GET', `/v1.0/users/${ALICE}/events?$filter=${encodeURIComponent(filter)}`);
+    expect(res.status).toBe(400);
+    expect(res.json.error.message).toMatch(/filter/i);
+  });
+
   test('patch merges properties by id', async () => {
     const one = (await fx.client.api(`/users/${ALICE}/events`).filter(`singleValueExtendedProperties/Any(ep: ep/id eq '${PROP}' and ep/value eq 'uid-1')`).get()).value[0];
     await fx.client.api(`/users/${ALICE}/events/${one.id}`).patch({ singleValueExtendedProperties: [{ id: OTHER, value: 'fp-new' }] });
@@ -417,6 +448,39 @@ describe('singleValueExtendedProperties', () => {
     const res = await fx.raw('GET', `/v1.0/users/${ALICE}/events?${opt}=${encodeURIComponent(value)}`);
     expect(res.status).toBe(400);
     expect(res.json.error.message).toMatch(/emulator/);
+  });
+});
+
+describe('mailboxSettings', () => {
+  test('timeZone: "UTC" by default, then as the admin set it (Windows or IANA, verbatim); the whole settings object', async () => {
+    const first = await fx.client.api(`/users/${ROOM}/mailboxSettings/timeZone`).get();
+    expect(first.value).toBe('UTC');
+    expect(first['@odata.context']).toMatch(/mailboxSettings\/timeZone$/);
+    fx.emu.graph.setMailboxTimeZone(ROOM, 'W. Europe Standard Time');
+    fx.emu.graph.setMailboxTimeZone(ALICE, 'America/New_York');
+    expect((await fx.client.api(`/users/${ROOM}/mailboxSettings/timeZone`).get()).value).toBe('W. Europe Standard Time');
+    const all = await fx.client.api(`/users/${ALICE}/mailboxSettings`).get();
+    expect(all).toMatchObject({ timeZone: 'America/New_York', userPurpose: 'user', workingHours: { timeZone: { name: 'America/New_York' } } });
+    expect((await fx.client.api(`/users/${ROOM}/mailboxSettings`).get()).userPurpose).toBe('room');
+    expect(() => fx.emu.graph.setMailboxTimeZone(ROOM, 'Mars/Olympus')).toThrow(/neither a Windows nor an IANA/);
+  });
+
+  test('setDefaultMailboxTimeZone applies to mailboxes created afterwards; reset restores UTC', async () => {
+    fx.emu.graph.setDefaultMailboxTimeZone('Tokyo Standard Time');
+    fx.emu.graph.createMailbox('late@contoso.example');
+    expect((await fx.raw('GET', '/v1.0/users/late@contoso.example/mailboxSettings/timeZone')).json.value).toBe('Tokyo Standard Time');
+    expect((await fx.raw('GET', `/v1.0/users/${ALICE}/mailboxSettings/timeZone`)).json.value).toBe('UTC');
+  });
+
+  test('PATCH timeZone (validated); other settings, unknown mailbox and wrong methods answered like Graph', async () => {
+    const patched = await fx.raw('PATCH', `/v1.0/users/${ALICE}/mailboxSettings`, { body: { timeZone: 'Europe/Berlin' } });
+    expect(patched.status).toBe(200);
+    expect(patched.json.timeZone).toBe('Europe/Berlin');
+    expect((await fx.raw('PATCH', `/v1.0/users/${ALICE}/mailboxSettings`, { body: { timeZone: 'Nowhere/Land' } })).json.error.code).toBe('TimeZoneNotSupportedException');
+    expect((await fx.raw('PATCH', `/v1.0/users/${ALICE}/mailboxSettings`, { body: { dateFormat: 'yyyy' } })).status).toBe(400);
+    expect((await fx.raw('GET', '/v1.0/users/ghost@contoso.example/mailboxSettings/timeZone')).json.error.code).toBe('ErrorInvalidUser');
+    expect((await fx.raw('DELETE', `/v1.0/users/${ALICE}/mailboxSettings/timeZone`)).status).toBe(405);
+    expect(fx.emu.log.count({ api: 'graph', kind: 'mailboxSettings' })).toBe(5);
   });
 });
 

@@ -385,7 +385,7 @@ describe('delta, rooms', () => {
   test('the filter sent for listOwned names our extended property', async () => {
     const p = providerFor();
     await p.listOwned(ROOM, "it's-mine", WINDOW);
-    const [req] = emu.log.recent({ api: 'graph' });
+    const [req] = emu.log.recent({ api: 'graph', kind: 'list' });
     expect(new URLSearchParams(req.query).get('$filter')).toContain(PROPERTY_IDS.syncId);
     expect(new URLSearchParams(req.query).get('$filter')).toContain("'it''s-mine'");
   });
@@ -436,5 +436,104 @@ describe('end to end: planSync → applyPlan → GraphCalendarProvider', () => {
     expect(third.counts.delete).toBe(1);
     expect((await applyPlan(third, p, { sleep: async () => {} })).ok).toBe(true);
     expect(emu.graph.listRaw(ROOM)).toHaveLength(1 + 3);
+  });
+});
+
+describe('listOwned: window filtered on the server', () => {
+  const weekly = (uid: string): CalendarEvent => ({
+    ...single(uid, 1), start: { dateTime: '2023-06-05T09:00:00', timeZone: 'Europe/Berlin' }, end: { dateTime: '2023-06-05T10:00:00', timeZone: 'Europe/Berlin' },
+    recurrence: { rrule: ['FREQ=WEEKLY;BYDAY=MO'], rdate: [], exdate: [] },
+  });
+  const past = (uid: string): CalendarEvent => ({ ...single(uid, 1), start: { dateTime: '2023-05-01T09:00:00', timeZone: 'Europe/Berlin' }, end: { dateTime: '2023-05-01T10:00:00', timeZone: 'Europe/Berlin' } });
+
+  test('single events that ended before the window are not sent; a series that began before it is', async () => {
+    const p = providerFor();
+    expectOk(await p.write(ROOM, [create(ROOM, 'old', past('old')), create(ROOM, 'now', single('now', 4)), create(ROOM, 'series', weekly('series'))]));
+    emu.log.reset();
+    const owned = await p.listOwned(ROOM, SYNC, WINDOW);
+    expect(owned.map((t) => t.stamp?.sourceKey).sort()).toEqual(['now', 'series']);
+    const [list] = emu.log.recent({ api: 'graph', kind: 'list' });
+    const filter = new URLSearchParams(list.query).get('$filter')!;
+    expect(filter).toContain("end/dateTime ge '2024-01-01T00:00:00Z'");
+    expect(filter).toContain("type eq 'seriesMaster'");
+    // The server's own answer leaves the old event out (not just our client-side check).
+    const raw = await fetch(`${emu.url}/v1.0/users/${ROOM}/events?$filter=${encodeURIComponent(filter)}`, { headers: { authorization: `Bearer ${emu.graph.issueToken()}` } });
+    const body = (await raw.json()) as { value: Array<{ subject: string }> };
+    expect(body.value.map((e) => e.subject).sort()).toEqual(['Lecture now', 'Lecture series']);
+  });
+
+  test('a server that rejects the combined filter (400) is asked by stamp alone; the window is applied client-side', async () => {
+    emu.graph.registerApp('client-1', 'secret-1', 'tenant-1');
+    const transport = fetchHttpPort();
+    const tokenSource = clientCredentialsTokenSource({ http: transport, tenantId: 'tenant-1', clientId: 'client-1', clientSecret: 'secret-1', authority: emu.url });
+    const baseUrl = `${emu.url}/v1.0`;
+    const strict = createGraphHttpPort({ tokenSource, baseUrl, transport });
+    let rejected = 0;
+    const http: typeof strict = async (req) => {
+      if (/end%2FdateTime/i.test(req.url)) {
+        rejected++;
+        return { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'BadRequest', message: 'This filter query is not supported.' } }) };
+      }
+      return strict(req);
+    };
+    const p = new GraphCalendarProvider({ http, baseUrl });
+    expectOk(await p.write(ROOM, [create(ROOM, 'old', past('old')), create(ROOM, 'now', single('now', 4))]));
+    expect((await p.listOwned(ROOM, SYNC, WINDOW)).map((t) => t.stamp?.sourceKey)).toEqual(['now']);
+    expect((await p.listOwned(ROOM, SYNC, WINDOW)).map((t) => t.stamp?.sourceKey)).toEqual(['now']);
+    expect(rejected).toBe(1); // remembered: the second listing goes straight to the stamp filter
+  });
+});
+
+describe('mailbox time zone (mailboxSettings) when no defaultTimeZone is configured', () => {
+  const allDay = (uid: string) => single(uid, 1, { start: { date: '2024-03-01' }, end: { date: '2024-03-02' } });
+
+  test('all-day and floating events are written in the mailbox zone (Windows name), looked up once per mailbox', async () => {
+    emu.graph.setMailboxTimeZone(ROOM, 'W. Europe Standard Time');
+    const p = providerFor();
+    const floating = single('fl', 5, { start: { dateTime: '2024-03-05T09:00:00' }, end: { dateTime: '2024-03-05T10:00:00' } });
+    expectOk(await p.write(ROOM, [create(ROOM, 'ad', allDay('ad')), create(ROOM, 'fl', floating)]));
+    expectOk(await p.write(ROOM, [create(ROOM, 'ad2', allDay('ad2'))]));
+    await p.listOwned(ROOM, SYNC, WINDOW);
+    expect(emu.log.count({ api: 'graph', kind: 'mailboxSettings' })).toBe(1);
+    expect(await p.mailboxTimeZone(ROOM)).toBe('Europe/Berlin');
+    const raw = emu.graph.listRaw(ROOM);
+    const ad = raw.find((e) => (e.fields.subject as string) === 'Lecture ad')!;
+    expect(ad.fields.start).toEqual({ dateTime: '2024-03-01T00:00:00', timeZone: 'Europe/Berlin' });
+    const fl = raw.find((e) => (e.fields.subject as string) === 'Lecture fl')!;
+    expect(fl.fields.start).toEqual({ dateTime: '2024-03-05T09:00:00', timeZone: 'Europe/Berlin' });
+    // Read back as the dates written, although reads come in UTC (23:00 the day before).
+    const owned = await p.listOwned(ROOM, SYNC, WINDOW);
+    expect(owned.find((t) => t.stamp?.sourceKey === 'ad')!.event.start).toEqual({ date: '2024-03-01' });
+  });
+
+  test('each mailbox has its own zone; a configured defaultTimeZone wins without any lookup', async () => {
+    emu.graph.setMailboxTimeZone(ROOM, 'Pacific Standard Time');
+    emu.graph.setMailboxTimeZone(ROOM_B, 'Asia/Tokyo');
+    const looked = providerFor();
+    expect(await looked.mailboxTimeZone(ROOM)).toBe('America/Los_Angeles');
+    expect(await looked.mailboxTimeZone(ROOM_B)).toBe('Asia/Tokyo');
+    emu.log.reset();
+    const configured = providerFor({ defaultTimeZone: 'Europe/Berlin' });
+    expectOk(await configured.write(ROOM, [create(ROOM, 'ad', allDay('ad'))]));
+    expect(emu.log.count({ api: 'graph', kind: 'mailboxSettings' })).toBe(0);
+    expect(emu.graph.listRaw(ROOM)[0].fields.start).toEqual({ dateTime: '2024-03-01T00:00:00', timeZone: 'Europe/Berlin' });
+  });
+
+  test('a failed lookup fails the listing with the reason and is asked again next time', async () => {
+    emu.graph.registerApp('client-1', 'secret-1', 'tenant-1');
+    const transport = fetchHttpPort();
+    const tokenSource = clientCredentialsTokenSource({ http: transport, tenantId: 'tenant-1', clientId: 'client-1', clientSecret: 'secret-1', authority: emu.url });
+    const baseUrl = `${emu.url}/v1.0`;
+    const real = createGraphHttpPort({ tokenSource, baseUrl, transport });
+    let denied = 0;
+    const http: typeof real = async (req) => {
+      if (req.url.includes('/mailboxSettings/') && denied++ === 0) {
+        return { status: 403, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: { code: 'ErrorAccessDenied', message: 'Access is denied. Check credentials and try again.' } }) };
+      }
+      return real(req);
+    };
+    const p = new GraphCalendarProvider({ http, baseUrl });
+    await expect(p.listOwned(ROOM, SYNC, WINDOW)).rejects.toThrow(/time zone of mailbox room-a@contoso.example.*HTTP 403/);
+    await expect(p.listOwned(ROOM, SYNC, WINDOW)).resolves.toEqual([]);
   });
 });

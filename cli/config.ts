@@ -279,8 +279,8 @@ class Validator {
       const baseUrl = this.url('target.baseUrl', o.baseUrl);
       const timeZoneStyle = this.oneOf('target.timeZoneStyle', o.timeZoneStyle, ['iana', 'windows'] as const, 'iana');
       // Graph all-day events are midnight-to-midnight in a named zone; in any zone but the rooms'
-      // own they show up shifted across two days, so there is no safe default.
-      if (o.defaultTimeZone === undefined) this.fail('target.defaultTimeZone', 'is required for Microsoft 365: the time zone of the room mailboxes (all-day events are written at midnight in it, floating times are placed in it), e.g. Europe/Berlin');
+      // own they show up shifted across two days. Unset, the provider reads each mailbox's own zone
+      // (mailboxSettings.timeZone, needs MailboxSettings.Read); set, it wins without a lookup.
       const auth = this.microsoftAuth(o.auth);
       if (!auth) return undefined;
       return { provider, auth, ...(baseUrl ? { baseUrl } : {}), ...(timeZoneStyle ? { timeZoneStyle } : {}), ...(defaultTimeZone ? { defaultTimeZone } : {}) };

@@ -101,6 +101,12 @@ describe('a minimal config', () => {
     expect(load(edit('provider: google', 'provider: google\n  listMode: incremental')).target).toMatchObject({ listMode: 'incremental' });
   });
 
+  it('Microsoft 365 without defaultTimeZone: left unset (the provider reads each mailbox zone); set, it is kept', () => {
+    const ms = (extra: string) => load(edit('provider: google\n  auth: { accessToken: abc }', `provider: microsoft\n${extra}  auth: { accessToken: abc }`)).target as { defaultTimeZone?: string };
+    expect(ms('').defaultTimeZone).toBeUndefined();
+    expect(ms('  defaultTimeZone: Europe/Vienna\n').defaultTimeZone).toBe('Europe/Vienna');
+  });
+
   it('substitutes ${NAME} and ${NAME:-default}', () => {
     const c = load(edit('accessToken: abc', 'accessToken: "${TOKEN}"').replace('room@x', '"${ROOM:-fallback@x}"'), { TOKEN: 'from-env' });
     expect(c.target.auth).toEqual({ kind: 'accessToken', accessToken: 'from-env' });
@@ -120,7 +126,7 @@ describe('bad configs name the path and what is wrong', () => {
     ['google refresh token without client', edit('auth: { accessToken: abc }', 'auth: { refreshToken: r }'), 'target.auth.clientId', 'is required'],
     ['microsoft setting on google', edit('provider: google', 'provider: google\n  timeZoneStyle: windows'), 'target.timeZoneStyle', 'is a Microsoft setting'],
     ['microsoft without tenant', edit('provider: google\n  auth: { accessToken: abc }', 'provider: microsoft\n  auth: { clientId: c, clientSecret: s }'), 'target.auth.tenantId', 'is required'],
-    ['microsoft without the mailbox zone', edit('provider: google\n  auth: { accessToken: abc }', 'provider: microsoft\n  auth: { accessToken: abc }'), 'target.defaultTimeZone', 'is required for Microsoft 365: the time zone of the room mailboxes'],
+    ['microsoft with an unknown mailbox zone', edit('provider: google\n  auth: { accessToken: abc }', 'provider: microsoft\n  defaultTimeZone: Europe/Atlantis\n  auth: { accessToken: abc }'), 'target.defaultTimeZone', 'unknown IANA time zone "Europe/Atlantis"'],
     ['listMode on microsoft', edit('provider: google\n  auth: { accessToken: abc }', 'provider: microsoft\n  defaultTimeZone: UTC\n  listMode: incremental\n  auth: { accessToken: abc }'), 'target.listMode', 'is a Google setting'],
     ['bad listMode', edit('provider: google', 'provider: google\n  listMode: delta'), 'target.listMode', 'must be one of full, incremental'],
     ['bad timeZoneStyle', edit('provider: google\n  auth: { accessToken: abc }', 'provider: microsoft\n  timeZoneStyle: olson\n  auth: { accessToken: abc }'), 'target.timeZoneStyle', 'must be one of iana, windows'],

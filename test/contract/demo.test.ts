@@ -14,7 +14,7 @@ describe('demo', () => {
 
     expect(result.rooms.google.length).toBeGreaterThanOrEqual(4);
     expect(result.rooms.microsoft.length).toBeGreaterThanOrEqual(4);
-    expect(result.configFiles).toHaveLength(6);
+    expect(result.configFiles).toHaveLength(7);
     const [first, second, third] = result.runs;
     expect(first.totals.created).toBeGreaterThan(20);
     expect(first.totals.failed).toBe(0);
@@ -27,10 +27,19 @@ describe('demo', () => {
     expect(second.requests.lists).toBeGreaterThan(0);
     expect(second.totals.unchanged).toBe(first.totals.created);
 
-    expect(third.totals.deleted).toBe(2);
+    // The CKalender removal reaches its Google room and the Microsoft overview mailbox.
+    expect(third.totals.deleted).toBe(3);
     expect(third.totals.created + third.totals.updated).toBe(0);
     const deletedFrom = third.outcomes.flatMap((o) => o.rooms.filter((r) => r.deleted > 0).map((r) => r.calendarId));
-    expect(deletedFrom.sort()).toEqual(['rathaus-schulungsraum@resource.calendar.google.com', 'studio-b@media.example']);
+    expect(deletedFrom.sort()).toEqual(['foyer-overview@campus.example', 'rathaus-schulungsraum@resource.calendar.google.com', 'studio-b@media.example']);
+
+    // Microsoft 365: series with moved/cancelled occurrences are written as single events (the
+    // report says so), batched — the overview mailbox needs a full $batch of 20.
+    const run1 = out.slice(out.indexOf('━━ Run 1'), out.indexOf('━━ Run 2'));
+    expect(run1).toMatch(/series "Teamrunde Bauamt" .* in foyer-overview@campus\.example written as \d+ single event\(s\)/);
+    expect(run1).toMatch(/series "Lecture: Introduction to Pharmacology" .* written as \d+ single event\(s\)/);
+    expect(run1).toMatch(/batch requests, the largest with 20\)/);
+    expect(first.requests.largestBatch).toBe(20);
 
     expect(result.personalEventsUntouched).toBe(true);
     expect(result.ok).toBe(true);

@@ -501,7 +501,15 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
       const r = / r:[^ ]+$/.exec(t.stamp!.sourceKey);
       const master = r ? byKey.get(t.stamp!.sourceKey.slice(0, r.index))?.[0] : undefined;
       if (master) return showsInWindow(master.event, window, fz) || overlapsWindow(t.event, window, fz);
-      return showsInWindow(t.event, window, fz);
+      if (showsInWindow(t.event, window, fz)) return true;
+      if (!isRecurringMaster(t.event)) return false;
+      // As on the desired side: a series whose own occurrences are all outside still is inside
+      // when one of its overrides (live) is.
+      const prefix = `${t.stamp!.sourceKey} r:`;
+      for (const [k, list] of byKey) {
+        if (k.startsWith(prefix) && list.some((o) => o.event.status !== 'CANCELLED' && overlapsWindow(o.event, window, fz))) return true;
+      }
+      return false;
     } catch {
       return undefined;
     }
@@ -555,14 +563,15 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
       if (d) {
         if (!d.inWindow && aIn === false) {
           skip(calendarId, key, 'outside sync window', { targetId: a.id });
-        } else if (a.stamp!.fingerprint === d.fingerprint) {
+        } else if (a.stamp!.fingerprint === d.fingerprint && !(a.event.status === 'CANCELLED' && d.event.status !== 'CANCELLED')) {
           ops.push({ action: 'unchanged', calendarId, key, targetId: a.id, fingerprint: d.fingerprint, reason: d.restored ? 'unchanged (occurrence as its series has it)' : 'unchanged' });
         } else {
           ops.push({
             action: 'update', calendarId, key, targetId: a.id, event: d.event, fingerprint: d.fingerprint, phase: d.phase,
             ...(d.masterKey ? { masterKey: d.masterKey } : {}),
             ...(a.etag ? { etag: a.etag } : {}),
-            reason: d.restored ? `no override in source: occurrence rewritten as its series has it (fingerprint ${a.stamp!.fingerprint}→${d.fingerprint})`
+            reason: a.stamp!.fingerprint === d.fingerprint ? 'cancelled on the target: rewriting'
+              : d.restored ? `no override in source: occurrence rewritten as its series has it (fingerprint ${a.stamp!.fingerprint}→${d.fingerprint})`
               : a.stamp!.fingerprint ? `changed in source (fingerprint ${a.stamp!.fingerprint}→${d.fingerprint})` : 'no fingerprint on target: rewriting',
           });
         }
@@ -585,6 +594,12 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
         const r = / r:[^ ]+$/.exec(key);
         if (r && deletedMasters.has(key.slice(0, r.index))) {
           skip(calendarId, key, 'deleted with its series master', { targetId: a.id });
+          continue;
+        }
+        if (r && a.event.status === 'CANCELLED' && !w.cancelled.has(key)) {
+          // What deleting an instance override leaves on targets that keep exceptions (Google: a
+          // cancelled, still stamped instance): nothing to do until the occurrence is wanted again.
+          skip(calendarId, key, 'occurrence already cancelled on the target', { targetId: a.id });
           continue;
         }
         if (!w.cancelled.has(key) && isUnmapped(key)) {

@@ -27,9 +27,9 @@ import { buildBatch, parseBatchResponse, BatchFormatError, type BatchPartRespons
 import { googleProviderError } from './errors';
 import { withReadRetries, type ReadRetryOptions } from '../retry';
 import {
-  googleEventId, googleInstanceId, masterIdOfInstance, MAX_ID_GENERATION, STAMP_FINGERPRINT, STAMP_KEY, STAMP_KEY_MAX_CHUNKS, STAMP_SYNC_ID, STAMP_VALUE_MAX,
+  googleEventId, googleInstanceId, masterIdOfInstance, MAX_ID_GENERATION, STAMP_KEY, STAMP_SYNC_ID, STAMP_VALUE_MAX,
 } from './ids';
-import { fromGoogleEvent, fromGoogleTime, toGoogleEvent, toGoogleInstancePatch, type GoogleEvent, type GoogleEventTime } from './mapper';
+import { fromGoogleEvent, fromGoogleTime, toGoogleEvent, toGoogleInstancePatch, type GoogleEvent } from './mapper';
 
 export const GOOGLE_ROOT_URL = 'https://www.googleapis.com/';
 export const GOOGLE_DIRECTORY_ROOT_URL = 'https://admin.googleapis.com/';
@@ -491,7 +491,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
 
   private firstStep(calendarId: string, op: WriteOp): Step {
     if (op.op === 'delete') {
-      if (masterIdOfInstance(op.targetId)) return { run: () => this.restoreOccurrence(calendarId, op) };
+      if (masterIdOfInstance(op.targetId)) return { run: () => this.cancelOccurrence(calendarId, op) };
       return {
         call: { method: 'DELETE', url: this.eventsUrl(calendarId, op.targetId) },
         then: (res) => {
@@ -683,38 +683,16 @@ export class GoogleCalendarProvider implements CalendarProvider {
   }
 
   /**
-   * Deleting an override means the occurrence is back to what its series says (DELETE would cancel
-   * it). The instance is patched from the master and loses our stamp, so it is no longer listed
-   * as an owned override.
+   * Deleting an override key: the series, as written now, has no such occurrence (its rule or start
+   * changed, or the occurrence is an EXDATE). Google keeps exceptions, and one restored and
+   * unstamped would reappear with stale content should the occurrence come back, so the instance
+   * is cancelled and keeps our stamp: the planner leaves a cancelled override alone and, when the
+   * occurrence is wanted again, updates it (the PATCH sets `status` back to confirmed).
    */
-  private async restoreOccurrence(calendarId: string, op: Extract<WriteOp, { op: 'delete' }>): Promise<WriteResult> {
-    const masterId = masterIdOfInstance(op.targetId)!;
-    const instance = await this.getRaw(calendarId, op.targetId);
-    const master = await this.getRaw(calendarId, masterId);
-    if (!instance || !master || master.status === 'cancelled' || !instance.originalStartTime) {
-      return { op, ok: true, targetId: op.targetId, note: 'already gone' };
-    }
-    const start = instance.originalStartTime;
-    const end = this.shiftLike(master, start);
-    const unstamp: Record<string, null> = { [STAMP_SYNC_ID]: null, [STAMP_KEY]: null, [STAMP_FINGERPRINT]: null };
-    for (let i = 1; i < STAMP_KEY_MAX_CHUNKS; i++) if (instance.extendedProperties?.private?.[`${STAMP_KEY}${i}`] !== undefined) unstamp[`${STAMP_KEY}${i}`] = null;
-    const body: GoogleEvent = {
-      summary: master.summary ?? null, description: master.description ?? null, location: master.location ?? null,
-      start, end, status: 'confirmed', transparency: master.transparency ?? 'opaque',
-      extendedProperties: { private: unstamp },
-    };
-    const res = await this.send({ method: 'PATCH', url: this.eventsUrl(calendarId, op.targetId), body });
+  private async cancelOccurrence(calendarId: string, op: Extract<WriteOp, { op: 'delete' }>): Promise<WriteResult> {
+    const res = await this.send({ method: 'PATCH', url: this.eventsUrl(calendarId, op.targetId), body: { status: 'cancelled' } });
     if (res.status === 404 || res.status === 410) return { op, ok: true, targetId: op.targetId, note: 'already gone' };
-    if (!isOk(res.status)) return this.errorResult(op, res, `restore occurrence ${op.targetId} in ${calendarId}`);
-    return { op, ok: true, targetId: op.targetId, note: 'override removed — occurrence restored from its series' };
-  }
-
-  /** The end of an occurrence starting at `start`, with the master's duration. */
-  private shiftLike(master: GoogleEvent, start: GoogleEventTime): GoogleEventTime {
-    const ms = (t: GoogleEventTime | undefined) => eventTimeToUtc(fromGoogleTime(t, 'start', this.tz), this.tz);
-    const duration = ms(master.end) - ms(master.start);
-    if (start.date) return { date: new Date(parseWall(start.date) + duration).toISOString().slice(0, 10) };
-    const endUtc = ms(start) + duration;
-    return { dateTime: new Date(endUtc).toISOString().replace('.000Z', 'Z'), ...(start.timeZone ? { timeZone: start.timeZone } : {}) };
+    if (!isOk(res.status)) return this.errorResult(op, res, `cancel occurrence ${op.targetId} in ${calendarId}`);
+    return { op, ok: true, targetId: op.targetId, note: 'override removed — occurrence cancelled (kept stamped)' };
   }
 }

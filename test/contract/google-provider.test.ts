@@ -228,7 +228,7 @@ describe('recurring series', () => {
   });
   const cancelledOverride = ev('weekly', { recurrenceId: { dateTime: '2026-12-22T09:00:00', timeZone: 'Europe/Berlin' }, status: 'CANCELLED' });
 
-  it('writes RRULE/EXDATE, moves one occurrence as an instance patch, cancels another, restores on delete', async () => {
+  it('writes RRULE/EXDATE, moves one occurrence as an instance patch, cancels another; a deleted override key is cancelled, stamped, and can be revived', async () => {
     const p = provider();
     const [m] = await p.write(ROOM, [create(master)]);
     expect(m.ok).toBe(true);
@@ -255,13 +255,19 @@ describe('recurring series', () => {
     // Updating the override patches the instance.
     const [u] = await p.write(ROOM, [update({ ...moved, title: 'Seminar (moved again)' }, ownedMoved.id, 'fp2')]);
     expect(u.ok).toBe(true);
-    // The source drops both overrides: the occurrences follow the series again.
-    const restored = await p.write(ROOM, [del(stampOf(moved).sourceKey, ownedMoved.id), del(stampOf(cancelledOverride).sourceKey, x.targetId!)]);
-    expect(restored.map((r) => r.note)).toEqual(['override removed — occurrence restored from its series', 'override removed — occurrence restored from its series']);
+    // Deleting an override key (the planner does so when the series no longer has that occurrence;
+    // a dropped override is an update to the series' content instead): the instance is cancelled
+    // and keeps the stamp, so it cannot come back later as a stale, unowned exception.
+    const deleted = await p.write(ROOM, [del(stampOf(moved).sourceKey, ownedMoved.id), del(stampOf(cancelledOverride).sourceKey, x.targetId!)]);
+    expect(deleted.map((r) => r.note)).toEqual(['override removed — occurrence cancelled (kept stamped)', 'override removed — occurrence cancelled (kept stamped)']);
     const back = await p.listEvents(ROOM, WINDOW, { expandSeries: true });
-    expect(back.map((t) => t.event.start.dateTime)).toEqual(['2026-12-01T09:00:00', '2026-12-08T09:00:00', '2026-12-22T09:00:00', '2026-12-29T09:00:00']);
-    expect(back.every((t) => t.event.title === 'Seminar')).toBe(true);
-    expect((await p.listOwned(ROOM, SYNC, WINDOW)).map((t) => t.stamp!.sourceKey)).toEqual([uidKey(master)]);
+    expect(back.map((t) => t.event.start.dateTime)).toEqual(['2026-12-01T09:00:00', '2026-12-29T09:00:00']);
+    const after = await p.listOwned(ROOM, SYNC, WINDOW);
+    expect(after.map((t) => `${t.stamp!.sourceKey} ${t.event.status ?? ''}`).sort()).toEqual([`${uidKey(master)} CONFIRMED`, `${stampOf(moved).sourceKey} CANCELLED`, `${stampOf(cancelledOverride).sourceKey} CANCELLED`].sort());
+    // Wanted again (as the series has it): the update brings the occurrence back.
+    const [revived] = await p.write(ROOM, [update({ ...master, recurrence: undefined, recurrenceId: moved.recurrenceId, start: moved.recurrenceId!, end: { dateTime: '2026-12-08T10:30:00', timeZone: 'Europe/Berlin' } }, ownedMoved.id, 'fp3')]);
+    expect(revived.ok).toBe(true);
+    expect((await p.listEvents(ROOM, WINDOW, { expandSeries: true })).map((t) => `${t.event.start.dateTime} ${t.event.title}`)).toEqual(['2026-12-01T09:00:00 Seminar', '2026-12-08T09:00:00 Seminar', '2026-12-29T09:00:00 Seminar']);
   });
 
   it('all-day series: instance ids use the date; an override of a re-created series is found by lookup', async () => {

@@ -162,6 +162,20 @@ describe('an override removed from the source: the occurrence follows its series
     expect(plan.ops.find((o) => o.key === overrideKey(mk, rid))).toMatchObject({ action: 'delete', reason: 'override removed from source (occurrence follows its series again)' });
   });
 
+  test('a cancelled instance left by a deleted override key is left alone, and revived when the occurrence is wanted again', () => {
+    const key = overrideKey(mk, rid);
+    const cancelled: TargetEvent = { id: 'i1', calendarId: 'A', event: { ...movedHere, status: 'CANCELLED' }, stamp: { syncId: 'sync-1', sourceKey: key, fingerprint: fingerprint(movedHere) } };
+    const away = { ...master, recurrence: { ...master.recurrence!, exdate: [rid] } };
+    const mOwned = (e: CalendarEvent): TargetEvent => ({ id: 'm', calendarId: 'A', event: e, stamp: { syncId: 'sync-1', sourceKey: mk, fingerprint: fingerprint(e) } });
+    const still = planSync([{ calendarId: 'A', event: away }], [mOwned(away), cancelled], policy, NOW);
+    expect(still.ops.find((o) => o.key === key)).toMatchObject({ action: 'skip', reason: 'occurrence already cancelled on the target' });
+    const back = planSync([{ calendarId: 'A', event: master }], [mOwned(master), cancelled], policy, NOW);
+    expect(back.ops.find((o) => o.key === key)).toMatchObject({ action: 'update', event: { title: 'Course', start: rid } });
+    // The same override wanted again (same fingerprint as the cancelled copy still carries): rewritten, not "unchanged".
+    const again = planSync([{ calendarId: 'A', event: master }, { calendarId: 'A', event: movedHere }], [mOwned(master), cancelled], policy, NOW);
+    expect(again.ops.find((o) => o.key === key)).toMatchObject({ action: 'update', reason: 'cancelled on the target: rewriting' });
+  });
+
   test('an unmapped override keeps its copy as it is', () => {
     const first = sync([{ calendarId: 'A', event: master }, { calendarId: 'A', event: movedHere }], []).after;
     const plan = planSync({ routed: [{ calendarId: 'A', event: master }], unmapped: [{ event: { ...moved, location: 'Nowhere' }, reason: 'no room' }] }, first, policy, NOW);

@@ -116,6 +116,17 @@ export function describeWriteError(err: unknown): ErrorInfo {
   return { message: e?.message ?? String(err), retryable: false, scope: 'op' };
 }
 
+/**
+ * The run id creates carry (Graph folds it into `transactionId`): the hour the plan was made in.
+ * Retries within a run and two workers syncing the same room at the same time share it, so the
+ * server drops their repeated creates (issue 4: concurrent syncs make no duplicates); a run in a
+ * later hour that re-creates an event a person deleted sends a new one, which a server that
+ * remembers the old transactionId cannot mistake for the earlier create.
+ */
+export function runIdFor(now: number): string {
+  return `h${Math.floor(now / 3_600_000)}`;
+}
+
 function toWriteOp(p: PlannedOp, syncId: string, runId: string): WriteOp | string {
   if (p.action === 'delete') {
     if (!p.targetId) return 'delete op without targetId';
@@ -212,7 +223,7 @@ export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts
     // Invalid planned ops are reported, not thrown: one bad op never sinks the rest.
     const items: Item[] = [];
     for (const p of planned) {
-      const w = toWriteOp(p, plan.syncId, String(plan.now));
+      const w = toWriteOp(p, plan.syncId, runIdFor(plan.now));
       if (typeof w === 'string') {
         report.failed++;
         failedSoFar++;

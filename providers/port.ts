@@ -75,7 +75,7 @@ export interface TimeWindow {
 }
 
 export type WriteOp =
-  /** `runId` (applyPlan: the plan's `now`) is the same for every retry within a run and differs between runs (Graph folds it into the create's transactionId). */
+  /** `runId` (applyPlan: the hour of the plan's `now`, see runIdFor) is the same for every retry within a run and for concurrent runs, and differs for runs in later hours (Graph folds it into the create's transactionId). */
   | { op: 'create'; calendarId: string; key: string; event: CalendarEvent; stamp: OwnershipStamp; runId?: string }
   | { op: 'update'; calendarId: string; key: string; targetId: string; event: CalendarEvent; stamp: OwnershipStamp; etag?: string }
   | { op: 'delete'; calendarId: string; key: string; targetId: string };

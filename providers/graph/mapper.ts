@@ -89,8 +89,9 @@ export class GraphMappingError extends Error {
 
 /**
  * Deterministic `transactionId` for creating this stamped event: 36 characters, GUID-shaped. With
- * `runId` (the plan's `now`) a retry within the run reuses it — Graph drops the repeated POST —
- * while a later run that re-creates the event (a person deleted it) sends a new one, which Graph
+ * `runId` (applyPlan's runIdFor: the hour of the plan) a retry within the run, and a second worker
+ * syncing the same room at the same time, reuse it — Graph drops the repeated POST — while a run
+ * in a later hour that re-creates the event (a person deleted it) sends a new one, which Graph
  * cannot mistake for the earlier create.
  */
 export function transactionIdFor(stamp: OwnershipStamp, runId?: string): string {

@@ -1,7 +1,7 @@
 import type { CalendarEvent } from '../../core/event';
 import { buildPlan, type DesiredEvent } from '../../core/plan';
 import type { SyncPlan, SyncPolicy } from '../../core/sync-types';
-import { applyPlan, type ApplyProgress } from '../../providers/apply';
+import { applyPlan, runIdFor, type ApplyProgress } from '../../providers/apply';
 import { MemoryCalendarProvider } from '../../providers/memory';
 import { syncCalendars } from '../../providers/sync';
 import { ProviderError, TransportError, type WriteOp } from '../../providers/port';
@@ -50,7 +50,15 @@ describe('applyPlan', () => {
     expect(report.ok).toBe(true);
     const creates = p.requests.flatMap((r) => r.ops).filter((o) => o.op === 'create');
     expect(creates).toHaveLength(6);
-    expect(new Set(creates.map((o) => o.runId))).toEqual(new Set([String(NOW)]));
+    expect(new Set(creates.map((o) => o.runId))).toEqual(new Set([runIdFor(NOW)]));
+  });
+
+  test('the run id is shared by runs in the same hour (concurrent workers) and differs an hour later', () => {
+    const hour = 3_600_000;
+    const start = Math.floor(NOW / hour) * hour;
+    expect(runIdFor(start)).toBe(runIdFor(start + 59 * 60_000));
+    expect(runIdFor(start + 5_000)).toBe(runIdFor(start + 9_000));
+    expect(runIdFor(start)).not.toBe(runIdFor(start + hour));
   });
 
   test('429 with Retry-After: only the failed ops are retried, after the largest Retry-After', async () => {

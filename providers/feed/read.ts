@@ -13,6 +13,7 @@
  * (same get/set shape as the providers' sync-state stores), so the CLI can keep it in a file and
  * the bridge in its database.
  */
+import type { KeyValueStore } from '../state';
 import { readFile, stat } from 'node:fs/promises';
 
 export interface FeedSource {
@@ -29,21 +30,8 @@ export interface FeedSource {
   maxBytes?: number;
 }
 
-export interface FeedStateStore {
-  get(key: string): string | undefined | Promise<string | undefined>;
-  set(key: string, value: string | undefined): void | Promise<void>;
-}
-
-export class MemoryFeedStateStore implements FeedStateStore {
-  private readonly data = new Map<string, string>();
-  get(key: string): string | undefined {
-    return this.data.get(key);
-  }
-  set(key: string, value: string | undefined): void {
-    if (value === undefined) this.data.delete(key);
-    else this.data.set(key, value);
-  }
-}
+export type FeedStateStore = KeyValueStore;
+export { MemoryKeyValueStore as MemoryFeedStateStore } from '../state';
 
 /** What is kept per URL source between reads. */
 interface FeedState {

@@ -16,6 +16,7 @@
  *   Deleting an override restores the occurrence from its master (a plain DELETE would cancel it).
  * Follow-up requests (reconcile, fallback) are single requests after the batch, in op order.
  */
+import { MemoryKeyValueStore, type KeyValueStore } from '../state';
 import type {
   CalendarProvider, HttpPort, HttpRequest, HttpResponse, OwnershipStamp, ProviderCapabilities, Room, TargetEvent, TimeWindow, WriteOp, WriteResult,
 } from '../port';
@@ -39,25 +40,9 @@ export const GOOGLE_MAX_CONCURRENCY_PER_CALENDAR = 4;
 const MAX_PAGE_SIZE = 2500;
 const MAX_PAGES = 100_000;
 
-/**
- * Where incremental listing keeps its sync token (and snapshot) per (calendarId, syncId). Same
- * shape as the Graph provider's store, so one bridge/n8n store serves both.
- */
-export interface SyncStateStore {
-  get(key: string): string | undefined | Promise<string | undefined>;
-  set(key: string, value: string | undefined): void | Promise<void>;
-}
-
-export class MemorySyncStateStore implements SyncStateStore {
-  private readonly data = new Map<string, string>();
-  get(key: string): string | undefined {
-    return this.data.get(key);
-  }
-  set(key: string, value: string | undefined): void {
-    if (value === undefined) this.data.delete(key);
-    else this.data.set(key, value);
-  }
-}
+/** Where incremental listing keeps its sync token (and snapshot) per (calendarId, syncId). */
+export type SyncStateStore = KeyValueStore;
+export { MemoryKeyValueStore as MemorySyncStateStore } from '../state';
 
 export interface GoogleProviderOptions {
   /** Transport that carries auth (n8n's authenticated request, or createGoogleHttpPort). */
@@ -147,7 +132,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     this.root = withSlash(opts.rootUrl ?? GOOGLE_ROOT_URL);
     this.directoryRoot = withSlash(opts.directoryRootUrl ?? opts.rootUrl ?? GOOGLE_DIRECTORY_ROOT_URL);
     this.tz = opts.defaultTimeZone ?? 'UTC';
-    this.store = opts.stateStore ?? new MemorySyncStateStore();
+    this.store = opts.stateStore ?? new MemoryKeyValueStore();
     this.listMode = opts.listMode ?? 'full';
     this.attendees = opts.attendees ?? 'omit';
     this.pageSize = Math.max(1, Math.min(MAX_PAGE_SIZE, opts.pageSize ?? MAX_PAGE_SIZE));

@@ -8,14 +8,13 @@
  * concurrent callers, and drops the cache on `invalidate()` (called after a 401).
  */
 import { createSign } from 'node:crypto';
-import type { HttpPort, HttpResponse } from '../port';
+import type { HttpPort, HttpResponse, TokenSource } from '../port';
 import { ProviderError } from '../port';
 
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 export const CALENDAR_SCOPE = 'https://www.googleapis.com/auth/calendar';
 export const DIRECTORY_RESOURCE_SCOPE = 'https://www.googleapis.com/auth/admin.directory.resource.calendar.readonly';
 
-import type { TokenSource } from '../port';
 export type { TokenSource };
 
 export interface ServiceAccountCredentials {

@@ -23,6 +23,7 @@
  *   Writes never: failures are per-op ProviderErrors with retryable/retryAfterMs/scope (see
  *   batch.ts providerErrorFrom); providers/apply.ts decides.
  */
+import type { KeyValueStore } from '../state';
 import type { CalendarEvent } from '../../core/event';
 import type {
   CalendarProvider, HttpPort, HttpRequest, HttpResponse, OwnershipStamp, ProviderCapabilities, Room, TargetEvent, TimeWindow, WriteOp, WriteResult,
@@ -41,10 +42,7 @@ export const GRAPH_BASE_URL = 'https://graph.microsoft.com/v1.0';
 export const MAILBOX_CONCURRENCY = 4;
 
 /** Where delta links are kept between runs (bridge store, n8n static data, memory). */
-export interface SyncStateStore {
-  get(key: string): string | undefined | Promise<string | undefined>;
-  set(key: string, value: string | undefined): void | Promise<void>;
-}
+export type SyncStateStore = KeyValueStore;
 
 export interface GraphProviderOptions {
   /** Authenticated transport (n8n's httpRequestWithAuthentication, createGraphHttpPort, tests). */

@@ -8,10 +8,9 @@
  * Tokens are cached until shortly before they expire; concurrent callers share one request.
  * `invalidate()` drops the cache (after a 401), so the next getToken fetches a fresh one.
  */
-import { ProviderError, type HttpPort } from '../port';
+import { ProviderError, type HttpPort, type TokenSource } from '../port';
 import { retryAfterMs } from './batch';
 
-import type { TokenSource } from '../port';
 export type { TokenSource };
 
 export const DEFAULT_AUTHORITY = 'https://login.microsoftonline.com';

@@ -42,18 +42,10 @@ export interface SourceOutcome {
   failure?: string;
 }
 
-export interface RoomOutcome {
-  calendarId: string;
-  created: number;
-  updated: number;
-  deleted: number;
-  unchanged: number;
-  skipped: number;
-  failed: number;
-  notAttempted: number;
-  stopped?: string;
+/** A room's line in the report: applyPlan's counts (or the plan's, on a dry run), errors as text. */
+export type RoomOutcome = Pick<CalendarApplyReport, 'calendarId' | 'created' | 'updated' | 'deleted' | 'unchanged' | 'skipped' | 'failed' | 'notAttempted' | 'stopped'> & {
   errors: string[];
-}
+};
 
 export interface GuardStop {
   guard: 'SourceEmptyError' | 'DeleteLimitError';

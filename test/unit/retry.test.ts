@@ -222,7 +222,7 @@ describe('withReadRetries: the one place reads are retried, over any HttpPort', 
     expect(g.seen).toHaveLength(2);
     const m = scripted([{ status: 429, headers: { 'retry-after': '1' }, body: '{"error":{"code":"ApplicationThrottled"}}' }, { status: 200, headers: {}, body: '{"value":[]}' }]);
     const sleeps: number[] = [];
-    const graph = new GraphCalendarProvider({ http: m.port, baseUrl: 'https://graph.test/v1.0', readRetry: { sleep: async (ms) => { sleeps.push(ms); } } });
+    const graph = new GraphCalendarProvider({ http: m.port, baseUrl: 'https://graph.test/v1.0', defaultTimeZone: 'UTC', readRetry: { sleep: async (ms) => { sleeps.push(ms); } } });
     expect(await graph.listOwned('room@x', 's', { from: 0, to: 1 })).toEqual([]);
     expect(sleeps).toEqual([1000]);
   });

@@ -1128,6 +1128,13 @@ function hash53(s: string): number {
  * override and occurrence compare as equal values. Repeated UID + RECURRENCE-ID pairs are kept
  * (the feed said so) but warned about.
  */
+/**
+ * Puts each series together (master first, then its overrides, where its UID first appeared).
+ * UID + RECURRENCE-ID is the identity everything downstream relies on, so when a feed repeats one
+ * (an update appended to an old export, a copy-paste), one copy is kept — the higher SEQUENCE,
+ * then the later LAST-MODIFIED, then the later in the file, as RFC 5546 orders revisions — and it
+ * carries a warning naming the line of each older revision it replaced.
+ */
 function groupSeries(mapped: MappedEvents): CalendarEvent[] {
   const { events, lines } = mapped;
   // One Set insert per event finds the UIDs that repeat; usually none do, and the order is final.
@@ -1157,19 +1164,40 @@ function groupSeries(mapped: MappedEvents): CalendarEvent[] {
     if (group[0] !== i) continue; // the series was placed where its UID first appeared
     const masters = group.filter((k) => !events[k].recurrenceId);
     const overrides = group.filter((k) => events[k].recurrenceId);
-    const master = masters.length ? events[masters[0]] : undefined;
-    const firstAt = new Map<string, number>();
+    const master = masters.length ? events[masters[masters.reduce((best, k, idx) => (newerRevision(events[k], lines[k], events[masters[best]], lines[masters[best]]) ? idx : best), 0)]] : undefined;
+    const kept = new Map<string, number>();
     for (const k of [...masters, ...overrides]) {
       const e = events[k];
       if (e.recurrenceId && master) e.recurrenceId = toFrameOf(e.recurrenceId, master.start);
       const key = e.recurrenceId ? timeKey(e.recurrenceId) : '';
-      const prev = firstAt.get(key);
-      if (prev !== undefined) {
-        const w = `another VEVENT with the same UID${key ? ' and RECURRENCE-ID' : ''} starts at line ${prev}`;
-        e.warnings = e.warnings ? [...e.warnings, w] : [w];
-      } else firstAt.set(key, lines[k]);
-      out.push(e);
+      const prev = kept.get(key);
+      if (prev === undefined || newerRevision(e, lines[k], events[prev], lines[prev])) kept.set(key, k);
+    }
+    const keptIndexes = new Set(kept.values());
+    for (const k of [...masters, ...overrides]) {
+      const e = events[k];
+      if (keptIndexes.has(k)) {
+        out.push(e);
+        continue;
+      }
+      const winner = events[kept.get(e.recurrenceId ? timeKey(e.recurrenceId) : '')!];
+      const w = `${SUPERSEDES} at line ${lines[k]} (same UID${e.recurrenceId ? ' and RECURRENCE-ID' : ''}; kept the higher SEQUENCE, then the later LAST-MODIFIED, then the later in the file)`;
+      winner.warnings = winner.warnings ? [...winner.warnings, w] : [w];
     }
   }
   return out;
+}
+
+/** The start of the warning on an event that replaced an older revision of itself. */
+export const SUPERSEDES = 'replaces an older revision of this event';
+
+/** True when `a` (at line `la`) supersedes `b`: higher SEQUENCE, then later LAST-MODIFIED, then later in the file. */
+function newerRevision(a: CalendarEvent, la: number, b: CalendarEvent, lb: number): boolean {
+  const sa = a.sequence ?? 0;
+  const sb = b.sequence ?? 0;
+  if (sa !== sb) return sa > sb;
+  const ma = a.lastModified ?? '';
+  const mb = b.lastModified ?? '';
+  if (ma !== mb) return ma > mb;
+  return la > lb;
 }

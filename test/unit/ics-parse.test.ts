@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { IcsInputError, parseIcs } from '../../core/ics/parse';
+import { IcsInputError, parseIcs, SUPERSEDES } from '../../core/ics/parse';
+import { expandOccurrences } from '../../core/recurrence';
 import type { CalendarEvent } from '../../core/event';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'ics');
@@ -438,5 +439,36 @@ describe('warnings that depend on other modules', () => {
     const back = parseIcs(cal(['BEGIN:VEVENT', 'UID:b@t', 'DTSTART;TZID=Europe/Berlin:20261026T100000', 'DTEND;TZID=Europe/Berlin:20261026T090000', 'END:VEVENT']));
     expect(back.events[0].end).toEqual(back.events[0].start);
     expect(back.events[0].warnings).toEqual(['DTEND is before DTSTART: zero-length event at DTSTART']);
+  });
+});
+
+describe('repeated UID + RECURRENCE-ID: one revision is kept', () => {
+  const cal = (body: string[]) => ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//t//EN', ...body, 'END:VCALENDAR', ''].join('\r\n');
+  const ev = (uid: string, extra: string[]) => ['BEGIN:VEVENT', `UID:${uid}`, 'DTSTART:20261201T090000Z', 'DTEND:20261201T100000Z', ...extra, 'END:VEVENT'];
+
+  test.each([
+    ['higher SEQUENCE wins even when it comes first', [...ev('d', ['SEQUENCE:3', 'SUMMARY:new']), ...ev('d', ['SEQUENCE:1', 'SUMMARY:old'])], 'new', 11],
+    ['equal SEQUENCE: later LAST-MODIFIED wins', [...ev('d', ['LAST-MODIFIED:20261102T000000Z', 'SUMMARY:new']), ...ev('d', ['LAST-MODIFIED:20261101T000000Z', 'SUMMARY:old'])], 'new', 11],
+    ['all equal: the later copy in the file wins', [...ev('d', ['SUMMARY:old']), ...ev('d', ['SUMMARY:new'])], 'new', 4],
+  ])('%s', (_name, body, title, droppedLine) => {
+    const r = parseIcs(cal(body as string[]));
+    expect(r.errors).toEqual([]);
+    expect(r.events.map((e) => e.title)).toEqual([title]);
+    expect(r.events[0].warnings).toEqual([`${SUPERSEDES} at line ${droppedLine} (same UID; kept the higher SEQUENCE, then the later LAST-MODIFIED, then the later in the file)`]);
+  });
+
+  test('two overrides of one occurrence: expand shows the occurrence once, as the newer revision', () => {
+    const body = [
+      'BEGIN:VEVENT', 'UID:s', 'DTSTART:20261201T090000Z', 'DTEND:20261201T100000Z', 'RRULE:FREQ=DAILY;COUNT=3', 'SUMMARY:series', 'END:VEVENT',
+      'BEGIN:VEVENT', 'UID:s', 'RECURRENCE-ID:20261202T090000Z', 'DTSTART:20261202T110000Z', 'DTEND:20261202T120000Z', 'SEQUENCE:2', 'SUMMARY:moved v2', 'END:VEVENT',
+      'BEGIN:VEVENT', 'UID:s', 'RECURRENCE-ID:20261202T090000Z', 'DTSTART:20261202T100000Z', 'DTEND:20261202T110000Z', 'SEQUENCE:1', 'SUMMARY:moved v1', 'END:VEVENT',
+    ];
+    const r = parseIcs(cal(body));
+    const { occurrences } = expandOccurrences(r.events, '2026-12-01T00:00:00Z', '2026-12-05T00:00:00Z');
+    expect(occurrences.map((o) => [o.start.dateTime, o.title])).toEqual([
+      ['2026-12-01T09:00:00Z', 'series'],
+      ['2026-12-02T11:00:00Z', 'moved v2'],
+      ['2026-12-03T09:00:00Z', 'series'],
+    ]);
   });
 });

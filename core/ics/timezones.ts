@@ -52,8 +52,23 @@ function asIana(name: string): string | undefined {
   return canonicalTimeZone(name);
 }
 
+/**
+ * Windows ids Microsoft has retired, so today's CLDR table no longer lists them, but old
+ * Outlook/Exchange exports still carry (Windows registry history; each zone's current IANA
+ * equivalent). An id in the CLDR table always wins.
+ */
+const RETIRED_WINDOWS_IDS: ReadonlyArray<[string, string]> = [
+  ['Mid-Atlantic Standard Time', 'Atlantic/South_Georgia'],
+  ['Kamchatka Standard Time', 'Asia/Kamchatka'],
+  ['Armenian Standard Time', 'Asia/Yerevan'],
+  ['Mexico Standard Time', 'America/Mexico_City'],
+  ['Mexico Standard Time 2', 'America/Chihuahua'],
+  ['Russia TZ 11 Standard Time', 'Asia/Kamchatka'],
+];
+
 const windowsById = new Map<string, string>();
 const windowsByDisplay = new Map<string, string>();
+for (const [id, iana] of RETIRED_WINDOWS_IDS) windowsById.set(id.toLowerCase(), iana);
 for (const [id, display, iana] of WINDOWS_ZONES) {
   windowsById.set(id.toLowerCase(), iana);
   windowsByDisplay.set(normaliseDisplayName(display), iana);

@@ -161,3 +161,19 @@ describe('resolveTimeZone with a VTIMEZONE definition', () => {
     expect(resolveTimeZone('Europe/Berlin', defs)).toEqual({ timeZone: 'Europe/Berlin' });
   });
 });
+
+describe('retired Windows ids still found in old Outlook exports', () => {
+  test.each([
+    ['Mid-Atlantic Standard Time', 'Atlantic/South_Georgia'],
+    ['Kamchatka Standard Time', 'Asia/Kamchatka'],
+    ['Armenian Standard Time', 'Asia/Yerevan'],
+    ['mexico standard time', 'America/Mexico_City'],
+  ])('%s → %s', (name, zone) => {
+    expect(windowsToIana(name)).toBe(zone);
+    expect(resolveTimeZone(name)).toEqual({ timeZone: zone });
+  });
+
+  test('an id CLDR still lists is never overridden by the retired table', () => {
+    for (const [id, , iana] of WINDOWS_ZONES) expect(windowsToIana(id)).toBe(canonicalTimeZone(iana) ?? iana);
+  });
+});

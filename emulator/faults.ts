@@ -11,6 +11,7 @@
  *   (the real services' quotas).
  */
 import type { FaultDecision, RequestScope } from './types';
+import { seededRandom } from './prng';
 
 export type FaultSpec = Exclude<FaultDecision, { kind: 'none' }>;
 type Api = RequestScope['api'];
@@ -71,17 +72,6 @@ export interface InjectedFault {
   limit?: 'rate' | 'concurrency';
 }
 
-/** mulberry32: tiny, fast, good enough for reproducible chaos. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface RequestFacts {
   method: string;
@@ -104,14 +94,14 @@ export class FaultController {
   private windows = new Map<string, number[]>();
 
   constructor(private readonly now: () => number, defaults: Partial<Record<Api, LimitConfig>> = {}, seed = 1) {
-    this.random = prng(seed);
+    this.random = seededRandom(seed);
     this.defaultLimits = new Map(Object.entries(defaults) as [Api, LimitConfig][]);
     for (const [api, cfg] of this.defaultLimits) this.limits.set(api, { ...cfg });
   }
 
   /** Re-seeds the PRNG used by chaos rules. */
   seed(n: number): void {
-    this.random = prng(n);
+    this.random = seededRandom(n);
   }
 
   /**

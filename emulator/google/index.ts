@@ -8,6 +8,7 @@ import { handleBatch } from './batch';
 import { badRequest, googleError, googleFaultResponse, notFound, unauthorized } from './errors';
 import { deleteEvent, getEvent, importEvent, insertEvent, listEvents, listInstances, patchEvent, seedEvent, type EventsEnv, type PageShaper } from './events';
 import { GoogleStore, type EventJson, type Room } from './store';
+import { seededRandom } from '../prng';
 
 export type { PageShaper } from './events';
 export type { Room } from './store';
@@ -44,16 +45,6 @@ export interface GoogleAdmin {
 
 const CAL_RE = /^\/calendar\/v3\/calendars\/([^/]+)(?:\/events(?:\/([^/]+)(?:\/(instances))?)?)?$/;
 const ROOMS_RE = /^\/admin\/directory\/v1\/customer\/([^/]+)\/resources\/calendars(?:\/([^/]+))?$/;
-
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `now` is the emulator clock (admin seeding happens outside requests, so it is passed in). */
 export function createGoogleModule(now: () => number = Date.now): ApiModule & { admin: GoogleAdmin } {

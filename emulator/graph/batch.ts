@@ -9,6 +9,7 @@
 import type { EmuContext, EmuRequest, EmuResponse } from '../types';
 import { GraphHttpError } from './errors';
 import type { Json } from './store';
+import { seededRandom } from '../prng';
 
 export const MAX_BATCH = 20;
 export const BATCH_PARALLELISM = 4;
@@ -99,13 +100,7 @@ function innerRequest(outer: EmuRequest, it: BatchItem): EmuRequest {
 }
 
 function seededShuffle<T>(xs: T[], seed: number): T[] {
-  let a = seed >>> 0;
-  const rnd = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = seededRandom(seed);
   const out = [...xs];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1));

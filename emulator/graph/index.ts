@@ -15,6 +15,7 @@ import { serveMailboxSettings } from './mailbox-settings';
 import { listRoomLists, listRooms, listRoomsOfList } from './places';
 import { zoneToIana } from './zones';
 import { GraphStore, type Json, type Mailbox, type Room } from './store';
+import { seededRandom } from '../prng';
 
 export type { BatchOrder } from './batch';
 export type { PageShaper as GraphPageShaper } from './events';
@@ -362,13 +363,7 @@ export function createGraphModule(now: () => number = Date.now): ApiModule & { a
         store.defaultMailboxTimeZone = zone;
       },
       randomShortPages(seed = 7) {
-        let a = seed >>> 0;
-        const rnd = () => {
-          a = (a + 0x6d2b79f5) >>> 0;
-          let t = Math.imul(a ^ (a >>> 15), a | 1);
-          t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-          return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-        };
+        const rnd = seededRandom(seed);
         pageShaper = (size) => Math.floor(rnd() * (size + 1));
       },
     },

@@ -19,6 +19,7 @@ import { TransportError, type CalendarProvider, type HttpPort } from '../../prov
 import type { Sleep } from '../../providers/retry';
 import { GoogleCalendarProvider, stampFromProperties, stampToProperties } from '../../providers/google';
 import { GraphCalendarProvider, PROPERTY_IDS } from '../../providers/graph';
+import { seededRandom } from '../../emulator/prng';
 
 export const SYNC_ID = 'chaos-sync';
 export const OTHER_SYNC_ID = 'someone-elses-sync';
@@ -32,22 +33,11 @@ const BASE_DAY = Date.UTC(2026, 10, 30);
 
 // ---- seeded randomness ----------------------------------------------------------------------
 
-/** mulberry32: small and reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class Rng {
   readonly next: () => number;
   constructor(seed: number) {
-    this.next = prng(seed);
+    this.next = seededRandom(seed);
   }
   int(n: number): number {
     return Math.floor(this.next() * n);

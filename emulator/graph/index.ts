@@ -23,16 +23,8 @@ export type { PageShaper as GraphPageShaper } from './events';
 /** Outlook's per app-and-mailbox limits, for the fault layer (emulator/index.ts DEFAULT_LIMITS). */
 export const GRAPH_DEFAULT_LIMITS = { windowMs: 600_000, maxRequests: 10_000, maxConcurrent: 4 } as const;
 
-export interface RoomSpec {
-  email: string;
-  displayName?: string;
-  capacity?: number;
-  building?: string;
-  floorNumber?: number;
-  bookingType?: string;
-  isWheelChairAccessible?: boolean;
-  tags?: string[];
-}
+/** What a test gives to add a room: the stored Room's fields, keyed by email, id generated. */
+export type RoomSpec = { email: string; displayName?: string } & Omit<Room, 'id' | 'emailAddress' | 'displayName'>;
 
 /** A stored event as the emulator holds it (for assertions), not as Graph renders it. */
 export interface RawEvent {

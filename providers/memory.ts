@@ -98,7 +98,17 @@ export class MemoryCalendarProvider implements CalendarProvider {
     try {
       if (overlapsWindow(t.event, window)) return true;
       const m = t.stamp && OVERRIDE_SUFFIX.exec(t.stamp.sourceKey);
-      if (!m) return false;
+      if (!m) {
+        // A master whose own occurrences lie outside the window still shows there through an
+        // override moved into it (Google lists such masters too, see providers/google).
+        if (!t.stamp) return false;
+        for (const o of all.values()) {
+          if (o === t || o.stamp?.syncId !== t.stamp.syncId) continue;
+          const om = OVERRIDE_SUFFIX.exec(o.stamp.sourceKey);
+          if (om && o.stamp.sourceKey.slice(0, om.index) === t.stamp.sourceKey && overlapsWindow(o.event, window)) return true;
+        }
+        return false;
+      }
       const masterKey = t.stamp!.sourceKey.slice(0, m.index);
       for (const o of all.values()) if (o.stamp?.syncId === t.stamp!.syncId && o.stamp.sourceKey === masterKey && overlapsWindow(o.event, window)) return true;
       return false;

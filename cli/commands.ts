@@ -1,6 +1,6 @@
 /** The stable `parse`, `expand` and `export` commands (contract in docs/cli.md). */
 import type { EventTime, ParseIssue } from '../core/event';
-import { validateEventItems } from '../core/event-validate';
+import { eventItemsOf, validateEventItems } from '../core/event-validate';
 import { fieldMapProblem } from '../core/json';
 import { parseCalendarInput, INPUT_PRESETS, type InputPreset } from '../core/input';
 import { expandOccurrences, type Occurrence } from '../core/recurrence';
@@ -135,7 +135,7 @@ export async function exportCommand(argv: string[], io: CommandIo): Promise<numb
   } catch (err) {
     throw new InputNotEventsError(`input is not JSON: ${(err as Error).message}`);
   }
-  const items = Array.isArray(json) ? json : json && typeof json === 'object' && Array.isArray((json as { events?: unknown }).events) ? (json as { events: unknown[] }).events : undefined;
+  const items = eventItemsOf(json);
   if (!items) throw new InputNotEventsError('input must be a JSON array of events or an object with an "events" array (the output of `calendar-relay parse`)');
   const { events, errors } = validateEventItems(items);
   for (const issue of errors) io.stderr(`error: ${describeIssue(issue)} (event skipped)\n`);

@@ -162,10 +162,17 @@ export function validateEventItems(items: unknown[]): { events: CalendarEvent[];
   return { events, errors };
 }
 
+/** The items of event JSON: the array itself, or the `events` array of `{ "events": [...] }` (what `parse` prints). */
+export function eventItemsOf(json: unknown): unknown[] | undefined {
+  if (Array.isArray(json)) return json;
+  const events = json && typeof json === 'object' ? (json as { events?: unknown }).events : undefined;
+  return Array.isArray(events) ? events : undefined;
+}
+
 /** True when `json` looks like Calendar Relay's own event JSON (what `parse` prints and nodes emit). */
 export function looksLikeEventModel(json: unknown): boolean {
-  const list = Array.isArray(json) ? json : json && typeof json === 'object' ? (json as { events?: unknown }).events : undefined;
-  if (!Array.isArray(list) || list.length === 0) return false;
+  const list = eventItemsOf(json);
+  if (!list || list.length === 0) return false;
   const first = list[0] as Record<string, unknown> | null;
   if (!first || typeof first !== 'object' || typeof first.uid !== 'string') return false;
   const start = first.start as Record<string, unknown> | null;

@@ -6,7 +6,7 @@
 import type { ParseResult } from './event';
 import { parseIcs, IcsInputError } from './ics/parse';
 import { parseJsonEvents, type FieldMap, type JsonPreset } from './json';
-import { looksLikeEventModel, validateEventItems } from './event-validate';
+import { eventItemsOf, looksLikeEventModel, validateEventItems } from './event-validate';
 
 /** `events` is Calendar Relay's own event JSON (what `parse` prints and the nodes emit). */
 export type InputPreset = 'auto' | 'ics' | 'events' | JsonPreset;
@@ -65,8 +65,8 @@ function parseIcsOrThrow(input: string | Uint8Array, opts: ParseInputOptions): P
 
 /** Calendar Relay's own event JSON: an array of events or `{ "events": [...] }`, each item checked. */
 function parseEventModel(json: unknown, opts: ParseInputOptions): ParseResult {
-  const list = Array.isArray(json) ? json : json && typeof json === 'object' ? (json as { events?: unknown }).events : undefined;
-  if (!Array.isArray(list)) throw new CalendarInputError('event JSON must be an array of events or an object with an "events" array');
+  const list = eventItemsOf(json);
+  if (!list) throw new CalendarInputError('event JSON must be an array of events or an object with an "events" array');
   const { events, errors } = validateEventItems(list);
   const withSource = opts.sourceId ? events.map((e) => (e.sourceId ? e : { ...e, sourceId: opts.sourceId })) : events;
   return { events: withSource, errors };

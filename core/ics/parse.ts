@@ -790,29 +790,12 @@ function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: Cale
         for (const part of line.slice(vs + 1).split(',')) if (part.trim()) list.push({ value: part, tzid, line: lineNo });
         break;
       }
-      case P_STATUS: {
-        if (valueIs(line, vs, 'CONFIRMED')) {
-          status = 'CONFIRMED';
-          break;
-        }
-        const s = line.slice(vs + 1).trim().toUpperCase();
-        if (s === 'CONFIRMED') status = 'CONFIRMED';
-        else if (s === 'TENTATIVE') status = 'TENTATIVE';
-        else if (s === 'CANCELLED') status = 'CANCELLED';
-        else if (s) addWarning(r, `STATUS "${s}" is not CONFIRMED, TENTATIVE or CANCELLED: ignored`);
+      case P_STATUS:
+        status = enumValue(line, vs, STATUSES, 'STATUS', r) ?? status;
         break;
-      }
-      case P_TRANSP: {
-        if (valueIs(line, vs, 'OPAQUE')) {
-          transparency = 'OPAQUE';
-          break;
-        }
-        const t = line.slice(vs + 1).trim().toUpperCase();
-        if (t === 'OPAQUE') transparency = 'OPAQUE';
-        else if (t === 'TRANSPARENT') transparency = 'TRANSPARENT';
-        else if (t) addWarning(r, `TRANSP "${t}" is not OPAQUE or TRANSPARENT: ignored`);
+      case P_TRANSP:
+        transparency = enumValue(line, vs, TRANSPARENCIES, 'TRANSP', r) ?? transparency;
         break;
-      }
       case P_ORGANIZER:
         organizer = person(readProperty(line, ne, vs));
         break;
@@ -918,6 +901,22 @@ function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: Cale
 /** True when the value after `vs` is exactly `word` (the usual spelling; others take the long way). */
 function valueIs(line: string, vs: number, word: string): boolean {
   return line.length === vs + 1 + word.length && line.startsWith(word, vs + 1);
+}
+
+const STATUSES = ['CONFIRMED', 'TENTATIVE', 'CANCELLED'] as const;
+const TRANSPARENCIES = ['OPAQUE', 'TRANSPARENT'] as const;
+
+/**
+ * An enumerated value (STATUS, TRANSP): the exact spelling is matched in place (the common case,
+ * no string made), anything else trimmed and upper-cased; an unknown value is warned about and
+ * ignored (undefined), an empty one ignored silently.
+ */
+function enumValue<T extends string>(line: string, vs: number, values: readonly T[], name: string, r: EventReader): T | undefined {
+  for (const v of values) if (valueIs(line, vs, v)) return v;
+  const text = line.slice(vs + 1).trim().toUpperCase();
+  const hit = values.find((v) => v === text);
+  if (!hit && text) addWarning(r, `${name} "${text}" is not ${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}: ignored`);
+  return hit;
 }
 
 function skipped(errors: ParseIssue[], issue: ParseIssue): undefined {

@@ -472,3 +472,18 @@ describe('repeated UID + RECURRENCE-ID: one revision is kept', () => {
     ]);
   });
 });
+
+describe('STATUS and TRANSP values', () => {
+  const one = (lines: string[]) => parseIcs(['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//t//EN', 'BEGIN:VEVENT', 'UID:s@t', 'DTSTART:20261201T090000Z', ...lines, 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n')).events[0];
+  test.each([
+    [['STATUS:TENTATIVE', 'TRANSP:TRANSPARENT'], 'TENTATIVE', 'TRANSPARENT', undefined],
+    [['STATUS: cancelled ', 'TRANSP:opaque'], 'CANCELLED', 'OPAQUE', undefined],
+    [['STATUS:MAYBE', 'TRANSP:SOMETIMES'], undefined, undefined, ['STATUS "MAYBE" is not CONFIRMED, TENTATIVE or CANCELLED: ignored', 'TRANSP "SOMETIMES" is not OPAQUE or TRANSPARENT: ignored']],
+    [['STATUS:', 'TRANSP:'], undefined, undefined, undefined],
+  ])('%j', (lines, status, transparency, warnings) => {
+    const e = one(lines as string[]);
+    expect(e.status).toBe(status);
+    expect(e.transparency).toBe(transparency);
+    expect(e.warnings).toEqual(warnings);
+  });
+});

@@ -1,5 +1,5 @@
 /**
- * caldn Event-API (GET /event/:prokey, docs in ../shared/seeds/003_…, German). One API "event" is
+ * caldn Event-API (GET /event/:prokey, vendor docs in German). One API "event" is
  * a series of dates; each entry of `dates[]` is its own occurrence with its own name, times, zone,
  * location, status, availability, organizer and attendee. Mapping choices (docs/json-input.md):
  * - uid: `${prokey}` for a single date, `${prokey}-${index}` for several (stable while the dates

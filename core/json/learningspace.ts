@@ -1,5 +1,5 @@
 /**
- * LearningSpace public calendar JSON (`/w/api/v2/public_calendar.json`, ../shared/seeds/001_…).
+ * LearningSpace public calendar JSON (`/w/api/v2/public_calendar.json`).
  * Its schema is not published; this preset assumes the plausible shape below and is only a
  * field map, so a real feed that differs is adapted with `--map` (docs/json-input.md):
  *

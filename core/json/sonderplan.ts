@@ -1,7 +1,7 @@
 /**
- * Sonderplan bookings (REST API v2, ../shared/seeds/004_…). The list endpoints answer
+ * Sonderplan bookings (REST API v2). The list endpoints answer
  * `{ data: [...], meta: { pagination: {...} } }` and take `fields=id,name,start,duration_min`;
- * the booking model itself is not in the seed, so this preset assumes the plausible shape below
+ * the booking model itself is not in the vendor's documentation, so this preset assumes the plausible shape below
  * (start as unix seconds or ISO, length in minutes, resources with ids) and is only a field map:
  *
  * ```json

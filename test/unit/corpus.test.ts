@@ -1,5 +1,5 @@
 /**
- * Walks every .ics file of the shared real-world corpus (../shared/corpus, 300 files from Google,
+ * Walks every .ics file of the shared real-world corpus (test/fixtures/corpus, 300 files from Google,
  * Outlook/Exchange, Apple, Thunderbird, libical/ical4j test data, fuzz inputs …) and checks the
  * parser against MANIFEST.tsv: no throwing, every VEVENT accounted for (event or error), no
  * errors in files that are not known to be broken, well-formed times with IANA zones.
@@ -9,8 +9,9 @@ import * as path from 'node:path';
 import { checkEventTime, type CalendarEvent, type ParseResult } from '../../core/event';
 import { canonicalTimeZone } from '../../core/time';
 import { IcsInputError, parseIcs, SUPERSEDES } from '../../core/ics/parse';
+import { CORPUS_DIR, fixtureFile } from '../fixtures-path';
 
-const CORPUS = path.resolve(__dirname, '..', '..', '..', 'shared', 'corpus');
+const CORPUS = CORPUS_DIR;
 
 interface ManifestRow {
   path: string;
@@ -21,7 +22,7 @@ interface ManifestRow {
 
 function readManifest(): Map<string, ManifestRow> {
   const rows = new Map<string, ManifestRow>();
-  const [, ...lines] = fs.readFileSync(path.join(CORPUS, 'MANIFEST.tsv'), 'utf8').split('\n');
+  const [, ...lines] = fs.readFileSync(fixtureFile(CORPUS, 'MANIFEST.tsv'), 'utf8').split('\n');
   for (const line of lines) {
     if (!line.trim()) continue;
     const c = line.split('\t');

@@ -1,18 +1,18 @@
 /**
  * RRULE → patternedRecurrence exact-fit check.
  * 1. A table of rules: which fit (and as what) and which do not (and why).
- * 2. Exactness against oracle data: for every RRULE test vector (shared/rrule-vectors) that the
+ * 2. Exactness against oracle data: for every RRULE test vector (test/fixtures/rrule-vectors) that the
  *    check accepts, the Graph emulator's independent patternedRecurrence expander must produce
  *    exactly the vector's expected occurrence dates. A rule we accept wrongly fails here.
  * 3. Round trip: patternedRecurrence → RRULE → patternedRecurrence is the identity.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import fc from 'fast-check';
 import type { CalendarEvent, EventTime } from '../../core/event';
 import { parseWall, MS } from '../../core/time';
 import { fitRecurrence, recurrenceToRRule, type GraphPatternedRecurrence } from '../../providers/graph/recurrence';
 import { occurrenceDates } from '../../emulator/graph/recurrence';
+import { fixtureFile, RRULE_VECTORS_DIR } from '../fixtures-path';
 
 function master(start: EventTime, rrule: string | string[], extra: Partial<CalendarEvent['recurrence']> = {}): Pick<CalendarEvent, 'start' | 'recurrence'> {
   return { start, recurrence: { rrule: Array.isArray(rrule) ? rrule : [rrule], rdate: [], exdate: [], ...extra } };
@@ -116,10 +116,7 @@ function isoOf(compact: string): string {
   return `${m[1]}-${m[2]}-${m[3]}` + (m[4] ? `T${m[4]}:${m[5]}:${m[6]}` : '');
 }
 
-const vectorsPath = path.join(__dirname, '../../../shared/rrule-vectors/vectors.jsonl');
-const vectors: Vector[] = fs.existsSync(vectorsPath)
-  ? fs.readFileSync(vectorsPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Vector)
-  : [];
+const vectors: Vector[] = fs.readFileSync(fixtureFile(RRULE_VECTORS_DIR, 'vectors.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Vector);
 
 describe('fitRecurrence is exact on the shared RRULE vectors', () => {
   const usable = vectors.filter((v) => v.rrule && Array.isArray(v.expected) && v.expected.length > 0 && !v.start_at

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
+import { CORPUS_DIR, fixtureFile } from '../fixtures-path';
 import { IcsInputError, parseIcs, SUPERSEDES } from '../../core/ics/parse';
 import { expandOccurrences } from '../../core/recurrence';
 import type { CalendarEvent } from '../../core/event';
@@ -174,7 +175,7 @@ describe('parseIcs: values that must re-parse identically after serializing', ()
   });
 
   test.each(['icalendar/multiple_timezones.ics', 'libical/issue252.ics'])('corpus %s: events whose recurrence values are all unreadable have no recurrence', (rel) => {
-    const r = parseIcs(new Uint8Array(fs.readFileSync(path.join(__dirname, '../../../shared/corpus', rel))));
+    const r = parseIcs(new Uint8Array(fs.readFileSync(fixtureFile(CORPUS_DIR, rel))));
     const warned = r.events.filter((e) => e.warnings?.some((w) => /^RDATE value .*: ignored$/.test(w)));
     expect(warned.length).toBeGreaterThan(0);
     for (const e of warned) expect(e.recurrence).toBeUndefined();

@@ -1,5 +1,5 @@
 /**
- * Oracle vectors (../shared/rrule-vectors): libical, ical.net, dateutil, ical.js test data and the
+ * Oracle vectors (test/fixtures/rrule-vectors): libical, ical.net, dateutil, ical.js test data and the
  * RFC 5545 §3.8.5.3 examples. Computes the pass rate of the usable vectors, asserts ≥ 98 %, and
  * pins the known failures by id so a new regression fails and a fix gets noticed.
  *
@@ -17,12 +17,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { iterateRRule, parseRRule, RRuleError, RecurrenceLimitError } from '../../core/recurrence/rrule';
 import { utcToWall, wallToUtc } from '../../core/time';
+import { fixtureFile, RRULE_VECTORS_DIR } from '../fixtures-path';
 
-const DIR = path.resolve(process.env.RRULE_VECTORS_DIR ?? path.join(__dirname, '../../../shared/rrule-vectors'));
-// CI runs with ../shared beside the clone: missing vectors are an error, never a silent skip.
-if (!fs.existsSync(path.join(DIR, 'vectors.jsonl')) || !fs.existsSync(path.join(DIR, 'rfc5545_examples.jsonl'))) {
-  throw new Error(`RRULE oracle vectors not found in ${DIR} (vectors.jsonl, rfc5545_examples.jsonl): check out the shared/ folder beside this clone`);
-}
+const DIR = RRULE_VECTORS_DIR;
+// Missing vectors are an error naming the file, never a silent skip.
+fixtureFile(DIR, 'vectors.jsonl');
+fixtureFile(DIR, 'rfc5545_examples.jsonl');
 
 /**
  * Pass floors per source (the current results, docs/recurrence.md): a regression in one source

@@ -1,6 +1,6 @@
 // Installs the project's dependencies on a fresh machine (or when package-lock.json changed).
 // Used by `npm test` and `npm run demo`, so each is one command that does all set-up.
-import { execSync } from 'node:child_process';
+import { execSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -8,18 +8,61 @@ import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-export function ensureDependencies() {
-  const lock = join(root, 'package-lock.json');
+/** The recommended Node major version (README "Node versions"): n8n 2.x runs on it, and every dev tool installs without warnings. */
+export const RECOMMENDED_NODE_MAJOR = 24;
+
+/** True when node_modules was installed from exactly this package-lock.json. */
+export function dependenciesInstalled() {
   const stamp = join(root, 'node_modules', '.calendar-relay-lock-hash');
-  const hash = createHash('sha256').update(readFileSync(lock)).digest('hex');
-  const installed = existsSync(stamp) && readFileSync(stamp, 'utf8') === hash && existsSync(join(root, 'node_modules', '.bin', 'jest'));
-  if (installed) return;
-  // `npm install` rather than `npm ci`: the lock file lists only the platform bindings of
-  // napi packages (@unrs/resolver-binding-*) that the registry serves, which `npm ci` rejects as
-  // "missing from lock file"; `npm install` installs exactly the locked versions all the same.
-  console.log('[setup] installing dependencies (npm install from package-lock.json; scripts are off, see .npmrc)…');
-  execSync('npm install --no-fund --no-audit', { cwd: root, stdio: 'inherit' });
+  const hash = createHash('sha256').update(readFileSync(join(root, 'package-lock.json'))).digest('hex');
+  return { installed: existsSync(stamp) && readFileSync(stamp, 'utf8') === hash && existsSync(join(root, 'node_modules', '.bin', 'jest')), stamp, hash };
+}
+
+export function ensureDependencies() {
+  const { installed, stamp, hash } = dependenciesInstalled();
+  if (installed) return false;
+  // `npm ci`: installs exactly the lock file and never rewrites it, so a clone stays clean
+  // (`git status`). The lock file is complete for every platform (scripts/lock.mjs regenerates
+  // and checks it; docs/development.md).
+  console.log('[setup] installing dependencies (npm ci from package-lock.json; scripts are off, see .npmrc)…');
+  const r = spawnSync('npm', ['ci', '--no-fund', '--no-audit'], { cwd: root, stdio: ['inherit', 'inherit', 'pipe'], encoding: 'utf8' });
+  process.stderr.write(summariseEngineWarnings(r.stderr ?? ''));
+  if (r.status !== 0) throw Object.assign(new Error(`[setup] npm ci failed (exit ${r.status})`), { status: r.status || 1 });
   writeFileSync(stamp, hash);
+  return true;
+}
+
+/**
+ * npm prints five lines per package whose `engines` this Node does not meet. On Node 24 there are
+ * none; on Node 20 (end of life, still tested) they come from dev tools that declare Node 22/24
+ * (the Google client library, node-ical, n8n-workflow's isolated-vm), so they become one line
+ * naming each package and what it wants. Every other line of npm's output passes unchanged.
+ */
+export function summariseEngineWarnings(stderr, nodeVersion = process.version) {
+  const kept = [];
+  const wants = [];
+  let current = null;
+  for (const line of stderr.split('\n')) {
+    if (!/^npm warn EBADENGINE/.test(line)) {
+      kept.push(line);
+      continue;
+    }
+    if (/Unsupported engine \{/.test(line)) current = {};
+    const pkg = /package: '([^']+)'/.exec(line);
+    if (pkg && current) current.pkg = pkg[1];
+    const req = /required: \{ node: '([^']+)'/.exec(line);
+    if (req && current) current.node = req[1];
+    if (/EBADENGINE \}$/.test(line) && current) {
+      wants.push(`${current.pkg ?? '?'} wants Node ${current.node ?? '?'}`);
+      current = null;
+    }
+  }
+  let out = kept.join('\n');
+  if (wants.length) {
+    const summary = `[setup] Node ${nodeVersion}: ${wants.length} package(s) declare a newer Node (${wants.join(', ')}). They are dev tools; the package and the suite run on this Node too (CI checks Node 20 and 24). Node ${RECOMMENDED_NODE_MAJOR} is recommended and installs without warnings (README, "Node versions").`;
+    out = `${out.replace(/\n*$/, '')}${out.trim() ? '\n' : ''}${summary}\n`;
+  }
+  return out.trim() ? out : '';
 }
 
 export function run(cmd, opts = {}) {
@@ -28,5 +71,5 @@ export function run(cmd, opts = {}) {
 }
 
 if (process.argv[1] && statSync(process.argv[1]).isFile() && fileURLToPath(import.meta.url) === process.argv[1]) {
-  ensureDependencies();
+  if (!ensureDependencies()) console.log('[setup] dependencies are up to date (installed from this package-lock.json); nothing to install');
 }

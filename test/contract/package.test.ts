@@ -1,12 +1,14 @@
 /**
  * The package as n8n would install it: built with esbuild into a fresh folder that has no
  * node_modules beside it, it must run on its own (no runtime dependencies), declare only
- * n8n-workflow as a peer, and carry the notices of the code it bundles.
+ * n8n-workflow as a peer, and carry the notices of the code it bundles. And as a newcomer meets
+ * it: `npm run pack` in a fresh, unbuilt clone builds first and ships dist/ without source maps,
+ * and the `calendar-relay` command of an unbuilt clone says what to run.
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const root = join(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -19,11 +21,12 @@ describe('packaging', () => {
     execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--outdir', dist], { cwd: root, stdio: 'pipe' });
     copyFileSync(join(root, 'test', 'fixtures', 'feeds', 'kaltura.ics'), join(dir, 'kaltura.ics'));
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   test('package.json: no runtime dependencies, n8n-workflow the only peer, a bin, MIT', () => {
     expect(pkg.dependencies ?? {}).toEqual({});
     expect(Object.keys(pkg.peerDependencies)).toEqual(['n8n-workflow']);
-    expect(pkg.bin['calendar-relay']).toBe('dist/cli.js');
+    expect(pkg.bin['calendar-relay']).toBe('bin/calendar-relay.js');
     expect(pkg.license).toBe('MIT');
     expect(pkg.main).toBe('dist/index.js');
     expect(pkg.files).toContain('dist');
@@ -54,5 +57,51 @@ describe('packaging', () => {
       expect(notices).toMatch(new RegExp(`## ${name.replace('.', '\\.')} \\S+ — ${licence}`));
     }
     expect(notices).toContain('Redistribution and use in source and binary forms'); // rrule's BSD text itself
+  });
+});
+
+/** A fresh clone: the files git would check out (tracked and new, not ignored), no dist/, no node_modules. */
+function freshClone(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cr-clone-'));
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: root, encoding: 'utf8' }).split('\0').filter(Boolean);
+  for (const f of files) {
+    if (!existsSync(join(root, f))) continue; // deleted in the working tree
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    copyFileSync(join(root, f), join(dir, f));
+  }
+  return dir;
+}
+
+describe('a fresh clone', () => {
+  const clone = freshClone();
+  afterAll(() => rmSync(clone, { recursive: true, force: true }));
+
+  test('has no dist/, and its calendar-relay command says to build first (exit 1), not "not found"', () => {
+    expect(existsSync(join(clone, 'dist'))).toBe(false);
+    const r = spawnSync(process.execPath, [join(clone, pkg.bin['calendar-relay']), '--help'], { cwd: clone, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/not built yet/);
+    expect(r.stderr).toContain('npm run build');
+  });
+
+  test('`npm run pack` builds first: the tarball has dist/ and the bin, no source maps, no test data', () => {
+    // The build needs the dev tools (esbuild, the bundled libraries): borrow this checkout's.
+    symlinkSync(join(root, 'node_modules'), join(clone, 'node_modules'), 'dir');
+    const out = execFileSync('npm', ['run', '--silent', 'pack', '--', '--dry-run', '--json'], { cwd: clone, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const [report] = JSON.parse(out.slice(out.search(/^\[$/m))) as { files: { path: string; size: number }[]; size: number }[];
+    const paths = report.files.map((f) => f.path);
+    for (const f of ['dist/cli.js', 'dist/index.js', 'dist/THIRD-PARTY-NOTICES.md', 'bin/calendar-relay.js', 'README.md', 'LICENSE', 'package.json']) expect(paths).toContain(f);
+    expect(paths.filter((p) => p.endsWith('.map'))).toEqual([]);
+    expect(paths.filter((p) => !/^(dist|bin|docs)\/|^(README\.md|LICENSE|package\.json)$/.test(p))).toEqual([]);
+    expect(report.size).toBeLessThan(3_000_000); // packed (gzip) size; the maps alone were 3.9 MB unpacked
+  });
+
+  test('the built clone runs the command through the bin, with its arguments and exit code', () => {
+    // dist/ was built by the pack step above.
+    const ok = spawnSync(process.execPath, [join(clone, pkg.bin['calendar-relay']), 'parse', join(clone, 'test', 'fixtures', 'feeds', 'kaltura.ics')], { cwd: clone, encoding: 'utf8' });
+    expect(ok.status).toBe(0);
+    expect(JSON.parse(ok.stdout).events.length).toBeGreaterThan(0);
+    const bad = spawnSync(process.execPath, [join(clone, pkg.bin['calendar-relay']), 'no-such-command'], { cwd: clone, encoding: 'utf8' });
+    expect(bad.status).toBe(2);
   });
 });

@@ -230,12 +230,17 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     if (emu.internalErrors.length) print(`  ✗ emulator internal errors: ${emu.internalErrors.map((e) => e.message).join('; ')}`);
 
     // --- 5. where to look ----------------------------------------------------------------------------
-    const googleToken = emu.google.issueAccessToken({ lifetimeSeconds: 86_400 });
-    const graphToken = emu.graph.issueToken({ lifetimeS: 86_400 });
+    // With --keep the emulator goes on for your own runs on the real clock: return to it *before*
+    // issuing the tokens printed below, so they stay valid for the stated 24 h from now.
+    if (opts.keepUntil && shift) emu.clock.advance(-shift);
+    const tokenLifetimeS = 86_400;
+    const validUntil = `${new Date(emu.clock.now() + tokenLifetimeS * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+    const googleToken = emu.google.issueAccessToken({ lifetimeSeconds: tokenLifetimeS });
+    const graphToken = emu.graph.issueToken({ lifetimeS: tokenLifetimeS });
     print('');
     print('━━ Where to look');
     print(opts.keepUntil
-      ? `  The emulator keeps running on ${emu.url} until you press Ctrl-C: try these now.`
+      ? `  The emulator keeps running on ${emu.url} until you press Ctrl-C: try these now (the tokens are valid for 24 h, until ${validUntil}).`
       : '  Note: the emulator stops when the demo ends, so these lines only work with `npm run demo -- --keep`.');
     print(`  Google room calendar:   curl -s -H "Authorization: Bearer ${googleToken}" '${emu.url}/calendar/v3/calendars/${encodeURIComponent(GOOGLE_PERSONAL.room)}/events'`);
     print(`  …its series with every occurrence (moved and cancelled ones too): add ?singleEvents=true to that URL`);
@@ -258,10 +263,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     };
     if (opts.keepUntil) {
       print('');
-      print(`The emulator keeps running on ${emu.url} (tokens above are valid for 24 h; the export lines above set up your own runs).`);
+      print(`The emulator keeps running on ${emu.url} (the tokens above are valid until ${validUntil}; the export lines above set up your own runs).`);
       if (shift) {
-        // Your own runs use the real clock (token signatures are checked against the emulator's).
-        emu.clock.advance(-shift);
+        // Your own runs use the real clock (the clock went back before the tokens were issued).
         print(`(The emulator's clock is back on real time for your own runs; the sample events are dated ${new Date(DEMO_EPOCH).toISOString().slice(0, 7)}, so widen window: in a copied config to see them.)`);
       }
       print('Press Ctrl-C to stop.');

@@ -60,6 +60,42 @@ describe('demo', () => {
   });
 });
 
+describe('demo --keep', () => {
+  it('prints curl lines that work while the emulator runs on, with tokens valid for the stated 24 h', async () => {
+    const lines: string[] = [];
+    let release!: () => void;
+    const keepUntil = new Promise<void>((r) => { release = r; });
+    let keeping!: () => void;
+    const kept = new Promise<'kept'>((r) => { keeping = () => r('kept'); });
+    const done = runDemo({ print: (l) => { lines.push(l); if (l === 'Press Ctrl-C to stop.') keeping(); }, latencyMs: 0, keepUntil });
+    try {
+      expect(await Promise.race([kept, done.then(() => 'ended')])).toBe('kept');
+      const out = lines.join('\n');
+      const stated = /try these now \(the tokens are valid for 24 h, until (\d{4}-\d\d-\d\d) (\d\d:\d\d) UTC\)/.exec(out);
+      expect(stated).not.toBeNull();
+      const untilMs = Date.parse(`${stated![1]}T${stated![2]}:00Z`);
+      // Stated against the real clock (the sample feeds' clock of the runs is weeks away from it).
+      expect(untilMs).toBeGreaterThan(Date.now() + 23.5 * 3_600_000);
+      expect(untilMs).toBeLessThan(Date.now() + 24.5 * 3_600_000);
+      const curls = lines.map((l) => /curl -s -H "Authorization: Bearer ([^"]+)" '([^']+)'/.exec(l)).filter((m): m is RegExpExecArray => m !== null);
+      expect(curls).toHaveLength(2);
+      for (const [, token, url] of curls) {
+        const res = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+        expect(`${res.status} ${url}`).toBe(`200 ${url}`);
+        const body = (await res.json()) as { items?: unknown[]; value?: unknown[] };
+        expect((body.items ?? body.value ?? []).length).toBeGreaterThan(0);
+      }
+      // The Microsoft token says its own expiry: not before the stated time.
+      const graphToken = curls.find(([, , url]) => url.includes('/v1.0/'))![1];
+      const { exp } = JSON.parse(Buffer.from(graphToken.split('.')[1], 'base64url').toString('utf8')) as { exp: number };
+      expect(exp * 1000).toBeGreaterThanOrEqual(untilMs);
+    } finally {
+      release();
+      await done;
+    }
+  });
+});
+
 describe('source edits used by the demo', () => {
   it('removeVevent drops every component of a UID and nothing else', () => {
     const ics = 'BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:b\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:a\r\nRECURRENCE-ID:20260101T000000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n';

@@ -7,6 +7,7 @@
  * Stops on Ctrl-C.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -51,6 +52,19 @@ export function makeEmulatorCommand(deps: EmulatorCommandDeps = {}) {
       ...(optionValue(args, 'host') ? { host: optionValue(args, 'host') } : {}),
     }, print);
     const files = await mkdtemp(join(tmpdir(), 'calendar-relay-emulator-'));
+    // The folder holds a generated private key: it goes when the emulator stops — close(), Ctrl-C
+    // (runEmulatorCli's SIGINT/SIGTERM handler calls close()) or any other exit of the process.
+    const removeFiles = () => rmSync(files, { recursive: true, force: true });
+    process.once('exit', removeFiles);
+    const closeServer = emu.close.bind(emu);
+    emu.close = async () => {
+      try {
+        await closeServer();
+      } finally {
+        removeFiles();
+        process.removeListener('exit', removeFiles);
+      }
+    };
 
     // Rooms: Google Directory resources (with their calendars) and Microsoft 365 room mailboxes (places).
     for (const r of rooms) {

@@ -4,6 +4,8 @@
  * third run deletes what was removed from the sources, people's own bookings survive, and the
  * printed output says so.
  */
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { runDemo, removeVevent, removeJsonItem } from '../../cli/demo';
 
 describe('demo', () => {
@@ -93,6 +95,10 @@ describe('demo --keep', () => {
       release();
       await done;
     }
+    // Stopped: the folder with the generated service-account key is gone.
+    const keyFile = /\(key in (\S+google-service-account\.json)\)/.exec(lines.join('\n'))?.[1];
+    expect(keyFile).toBeDefined();
+    expect(existsSync(dirname(keyFile!))).toBe(false);
   });
 });
 

@@ -2,6 +2,7 @@
 //
 //   node scripts/lock.mjs          re-resolve package.json (+ workspaces) against the lock file
 //   node scripts/lock.mjs --check  only check: exit 1 naming every dependency missing from the lock
+//                                  (`--lock <file>` checks another file)
 //
 // Why: napi packages (e.g. unrs-resolver, via eslint) list one optional binding package per
 // platform (@unrs/resolver-binding-darwin-arm64, …-win32-x64-msvc, …). A lock file written by an
@@ -87,7 +88,10 @@ function regenerate() {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   if (process.argv.includes('--check')) {
-    const missing = missingFromLock(JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')));
+    // `--lock <file>` checks another lock file (tests use it).
+    const at = process.argv.indexOf('--lock');
+    const lockFile = at === -1 ? join(root, 'package-lock.json') : process.argv[at + 1];
+    const missing = missingFromLock(JSON.parse(readFileSync(lockFile, 'utf8')));
     if (missing.length) {
       console.error(`[lock] package-lock.json is incomplete (npm ci would refuse it); run \`node scripts/lock.mjs\`. Missing:\n  ${missing.join('\n  ')}`);
       process.exitCode = 1;

@@ -3,7 +3,7 @@ import type { CalendarEvent, EventTime } from '../../core/event';
 import { expandOccurrences, ExpansionWindowError } from '../../core/recurrence';
 import { eventTimeToUtc, utcToWall, formatWall, instantToEventTime, zoneOffsetMs } from '../../core/time';
 import { PassThrough } from 'node:stream';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../cli';
@@ -284,6 +284,7 @@ describe('expandOccurrences', () => {
 
     describe('through the CLI contract', () => {
       const dir = mkdtempSync(join(tmpdir(), 'cr-expand-'));
+      afterAll(() => rmSync(dir, { recursive: true, force: true }));
       async function cli(argv: string[], ics: string) {
         const file = join(dir, `f${Math.random().toString(36).slice(2)}.ics`);
         writeFileSync(file, ics);

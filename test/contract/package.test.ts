@@ -8,7 +8,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 
 const root = join(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -92,8 +92,20 @@ describe('a fresh clone', () => {
     const paths = report.files.map((f) => f.path);
     for (const f of ['dist/cli.js', 'dist/index.js', 'dist/THIRD-PARTY-NOTICES.md', 'bin/calendar-relay.js', 'README.md', 'LICENSE', 'package.json']) expect(paths).toContain(f);
     expect(paths.filter((p) => p.endsWith('.map'))).toEqual([]);
-    expect(paths.filter((p) => !/^(dist|bin|docs)\/|^(README\.md|LICENSE|package\.json)$/.test(p))).toEqual([]);
+    expect(paths.filter((p) => !/^(dist|bin|docs)\/|^examples\/[^/]+\.yaml$|^emulator\/(graph\/)?README\.md$|^(README\.md|LICENSE|package\.json)$/.test(p))).toEqual([]);
     expect(report.size).toBeLessThan(3_000_000); // packed (gzip) size; the maps alone were 3.9 MB unpacked
+    // The packaged Markdown links only to what is in the package (a file, or a folder of it).
+    const broken: string[] = [];
+    for (const md of paths.filter((p) => p.endsWith('.md') && !p.startsWith('dist/'))) {
+      const text = readFileSync(join(clone, md), 'utf8').replace(/```[\s\S]*?```/g, '');
+      for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = m[1].split('#')[0];
+        if (!target || /^[a-z][a-z0-9+.-]*:/i.test(target)) continue;
+        const resolved = posix.normalize(posix.join(posix.dirname(md), target)).replace(/\/$/, '');
+        if (!paths.some((p) => p === resolved || p.startsWith(`${resolved}/`))) broken.push(`${md}: ${m[1]}`);
+      }
+    }
+    expect(broken).toEqual([]);
   });
 
   test('the built clone runs the command through the bin, with its arguments and exit code', () => {

@@ -20,7 +20,10 @@ export function dependenciesInstalled() {
 
 export function ensureDependencies() {
   const { installed, stamp, hash } = dependenciesInstalled();
-  if (installed) return false;
+  if (installed) {
+    ensureNativeModules();
+    return false;
+  }
   // `npm ci`: installs exactly the lock file and never rewrites it, so a clone stays clean
   // (`git status`). The lock file is complete for every platform (scripts/lock.mjs regenerates
   // and checks it; docs/development.md).
@@ -28,8 +31,30 @@ export function ensureDependencies() {
   const r = spawnSync('npm', ['ci', '--no-fund', '--no-audit'], { cwd: root, stdio: ['inherit', 'inherit', 'pipe'], encoding: 'utf8' });
   process.stderr.write(summariseEngineWarnings(r.stderr ?? ''));
   if (r.status !== 0) throw Object.assign(new Error(`[setup] npm ci failed (exit ${r.status})`), { status: r.status || 1 });
+  ensureNativeModules();
   writeFileSync(stamp, hash);
   return true;
+}
+
+/**
+ * Native addons that must be built here, since install scripts are off (.npmrc). A build is for
+ * one Node ABI, and CI runs Node 20 and then Node 24 on the same node_modules, so each package
+ * remembers the ABI it was built for and is rebuilt when another Node runs set-up. Packages not
+ * installed are skipped.
+ */
+export const NATIVE_PACKAGES = ['better-sqlite3'];
+
+export function ensureNativeModules() {
+  const abi = `${process.versions.modules}-${process.platform}-${process.arch}`;
+  for (const name of NATIVE_PACKAGES) {
+    const dir = join(root, 'node_modules', name);
+    if (!existsSync(join(dir, 'package.json'))) continue;
+    const built = join(dir, '.calendar-relay-node-abi');
+    if (existsSync(built) && readFileSync(built, 'utf8') === abi) continue;
+    console.log(`[setup] building ${name} for Node ${process.version} (npm rebuild --ignore-scripts=false ${name})…`);
+    execSync(`npm rebuild --ignore-scripts=false ${name}`, { cwd: root, stdio: 'inherit' });
+    writeFileSync(built, abi);
+  }
 }
 
 /**

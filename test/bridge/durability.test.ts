@@ -94,10 +94,12 @@ interface PushOutcome {
   ackedBeforeKill: boolean;
   delivery?: string;
   attempts: number;
+  /** The 2xx came from the receipt: an earlier attempt was stored but its answer was lost. */
+  answeredAsDuplicate?: boolean;
 }
 
 /** Sends pushes 0..n-1 with bounded concurrency; each push is retried (same delivery id) until a 2xx. */
-async function sendAll(n: number, target: (i: number) => { port: number }, tokens: string[], state: { killed: boolean }, onAck: (count: number) => void | Promise<void>): Promise<PushOutcome[]> {
+async function sendAll(n: number, target: (i: number) => { port: number }, tokens: string[], state: { killed: boolean; inFlight: number }, onAck: (count: number) => void | Promise<void>): Promise<PushOutcome[]> {
   const outcomes: PushOutcome[] = Array.from({ length: n }, () => ({ acked: false, ackedBeforeKill: false, attempts: 0 }));
   let next = 0;
   let acked = 0;
@@ -108,11 +110,13 @@ async function sendAll(n: number, target: (i: number) => { port: number }, token
       while (!o.acked) {
         o.attempts++;
         try {
-          const r = await httpRequest(`http://127.0.0.1:${target(i).port}`, { method: 'POST', url: `/hooks/s${i % SOURCES}`, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % SOURCES]}`, 'x-delivery-id': `push-${i}` }, payload: pushBody(i) });
+          state.inFlight++;
+          const r = await httpRequest(`http://127.0.0.1:${target(i).port}`, { method: 'POST', url: `/hooks/s${i % SOURCES}`, headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[i % SOURCES]}`, 'x-delivery-id': `push-${i}` }, payload: pushBody(i) }).finally(() => state.inFlight--);
           if (r.statusCode >= 200 && r.statusCode < 300) {
             o.acked = true;
             o.ackedBeforeKill = !state.killed;
             o.delivery = r.json().delivery;
+            o.answeredAsDuplicate = r.json().duplicate === true;
             await onAck(++acked);
             break;
           }
@@ -182,13 +186,15 @@ describe.each(['sqlite', 'postgres'] as const)('kill -9 during 1,000 pushes (%s)
     const cfg = writeConfig(dir, receiver.url, tokens);
     const port = await freePort();
     let inst = await startInstance(cfg, dir, port, 'first', databaseUrl);
-    const state = { killed: false };
+    const state = { killed: false, inFlight: 0 };
     const started = Date.now();
     let restart: Promise<void> | undefined;
+    let inFlightAtKill = 0;
     const outcomes = await sendAll(PUSHES, () => ({ port }), tokens, state, async (count) => {
       if (count === 300) await receiver.up();
       if (count === 500 && !state.killed) {
         state.killed = true;
+        inFlightAtKill = state.inFlight;
         await killHard(inst); // mid-flight: up to CONCURRENCY requests are cut off
         await receiver.down();
         restart = (async () => {
@@ -205,7 +211,8 @@ describe.each(['sqlite', 'postgres'] as const)('kill -9 during 1,000 pushes (%s)
     const f = await figures(outcomes, receiver, store);
     await store.close();
     await receiver.down();
-    console.log(`durability (${engine}): sent ${f.sent}, acknowledged ${f.acknowledged} (${f.ackedBeforeKill} before the kill), stored ${f.stored}, delivered ${f.delivered}, duplicates ${f.duplicates} (redeliveries of one id dropped by the receiver: ${f.redeliveries}), lost ${f.lost}; ${outcomes.reduce((a, o) => a + o.attempts, 0)} requests in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`durability (${engine}): sent ${f.sent}, acknowledged ${f.acknowledged} (${f.ackedBeforeKill} before the kill), stored ${f.stored}, delivered ${f.delivered}, duplicates ${f.duplicates} (redeliveries of one id dropped by the receiver: ${f.redeliveries}), lost ${f.lost}; ${inFlightAtKill} requests in flight at the kill, ${outcomes.filter((o) => o.answeredAsDuplicate).length} stored before the kill but answered only on retry; ${outcomes.reduce((a, o) => a + o.attempts, 0)} requests in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    expect(inFlightAtKill).toBeGreaterThan(CONCURRENCY / 2);
     expect(f.ackedBeforeKill).toBeGreaterThanOrEqual(500);
     expect(f.ackedBeforeKill).toBeLessThan(PUSHES);
     expect(f).toMatchObject({ sent: PUSHES, acknowledged: PUSHES, stored: PUSHES, delivered: PUSHES, duplicates: 0, lost: 0 });
@@ -222,7 +229,7 @@ describe('two bridge instances on one PostgreSQL', () => {
     const tokens = Array.from({ length: SOURCES }, () => randomBytes(18).toString('base64url'));
     const cfg = writeConfig(dir, receiver.url, tokens);
     const [a, b] = await Promise.all([freePort(), freePort()].map(async (p) => startInstance(cfg, dir, await p, `inst-${await p}`, databaseUrl)));
-    const outcomes = await sendAll(400, (i) => (i % 2 ? a : b), tokens, { killed: false }, () => undefined);
+    const outcomes = await sendAll(400, (i) => (i % 2 ? a : b), tokens, { killed: false, inFlight: 0 }, () => undefined);
     await waitFor(() => receiver.deliveries.length >= 400, 60_000, '400 deliveries');
     await new Promise((r) => setTimeout(r, 500)); // room for any double delivery to show up
     await Promise.all([stopGracefully(a), stopGracefully(b)]);

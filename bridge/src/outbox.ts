@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { OutboxConfig } from './config';
 import type { OutboxEntry, Store } from './store/types';
 import { signPush } from './tokens';
+import type { Metrics } from './metrics';
 
 export interface DispatcherOptions {
   store: Store;
@@ -16,6 +17,7 @@ export interface DispatcherOptions {
   instanceId: string;
   deliverySecret?: string;
   log: Logger;
+  metrics?: Metrics;
   now?: () => number;
   random?: () => number;
 }
@@ -98,6 +100,7 @@ export class OutboxDispatcher {
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) {
         await this.o.store.markDelivered(e.id, this.now());
+        this.o.metrics?.inc('calendar_relay_bridge_deliveries_total', { result: 'delivered' });
         this.o.log.debug({ deliveryId: e.deliveryId, source: e.source, attempts: e.attempts }, 'outbox: delivered');
         return;
       }
@@ -106,6 +109,7 @@ export class OutboxDispatcher {
       const cause = (err as { cause?: { code?: string } }).cause;
       error = cause?.code ?? (err as Error).name;
     }
+    this.o.metrics?.inc('calendar_relay_bridge_deliveries_total', { result: 'failed' });
     const wait = backoffMs(e.attempts, this.o.config.baseBackoffMs, this.o.config.maxBackoffMs, this.random);
     this.o.log.info({ deliveryId: e.deliveryId, source: e.source, attempts: e.attempts, error, retryInMs: wait }, 'outbox: delivery failed, will retry');
     await this.o.store.markFailed(e.id, this.now() + wait, error);

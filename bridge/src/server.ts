@@ -17,6 +17,7 @@ import { diffSnapshots, isEmptyDiff, snapshotEntries, type SnapshotEntry } from 
 import { bearerOf, checkSignature, newFeedToken, secretEquals, tokenHash } from './tokens';
 import { RequestBudget } from './budget';
 import { OutboxDispatcher } from './outbox';
+import { Metrics } from './metrics';
 
 export interface BridgeDeps {
   store: Store;
@@ -70,7 +71,8 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   const now = deps.now ?? Date.now;
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: config.bodyLimit, return503OnClosing: true });
   const budget = new RequestBudget(config.feedBudget.requests, config.feedBudget.windowSec);
-  const dispatcher = new OutboxDispatcher({ store, config: config.outbox, instanceId: config.instanceId, deliverySecret: config.deliverySecret, log, now });
+  const metrics = new Metrics();
+  const dispatcher = new OutboxDispatcher({ store, config: config.outbox, instanceId: config.instanceId, deliverySecret: config.deliverySecret, log, metrics, now });
   const rendered = new Map<string, Rendered>();
   let listening = '';
   const baseUrl = () => config.publicUrl ?? listening;
@@ -98,7 +100,30 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
 
   const feedUrls = (token: string) => ({ subscribeUrl: `${baseUrl()}/feeds/${token}.ics`, jsonUrl: `${baseUrl()}/feeds/${token}.json` });
 
+  // Route templates, not URLs, label the request counter: no feed token becomes a label.
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.inc('calendar_relay_bridge_http_requests_total', { route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) });
+  });
+
   app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await store.outboxStats();
+      return { ready: true };
+    } catch (err) {
+      return reply.code(503).send({ ready: false, error: `store unavailable: ${(err as Error).message}` });
+    }
+  });
+  app.get('/metrics', { onRequest: requireAdmin }, async (_req, reply) => {
+    const stats = await store.outboxStats();
+    const age = stats.oldestPendingAt === undefined ? 0 : Math.max(0, (now() - stats.oldestPendingAt) / 1000);
+    const text = metrics.render([
+      { name: 'calendar_relay_bridge_outbox_pending', help: 'Outbox entries not yet delivered (all instances)', value: stats.pending },
+      { name: 'calendar_relay_bridge_outbox_oldest_pending_age_seconds', help: 'Age of the oldest undelivered outbox entry', value: age },
+      { name: 'calendar_relay_bridge_outbox_delivered', help: 'Outbox entries delivered (all instances, since the database was created)', value: stats.delivered },
+    ]);
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text);
+  });
 
   // ---- Feeds: publish (admin) -------------------------------------------------------------------
   app.put<{ Params: { name: string } }>('/api/feeds/:name', { onRequest: requireAdmin }, async (req, reply) => {
@@ -121,6 +146,7 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     const ics = serializeIcs(events, { now: at, method: 'PUBLISH', calendarName: parsed.calendar?.name ?? name });
     const { record, changed } = await store.publishFeed({ feed: name, hash: sha256Hex(json), json, ics, now: at, newToken: newFeedToken() });
     req.log.info({ feed: name, version: record.current?.version, changed, events: events.length }, 'feed published');
+    metrics.inc('calendar_relay_bridge_feed_publishes_total', { result: changed ? 'new_version' : 'unchanged' });
     return { feed: name, version: record.current?.version, changed, hash: record.current?.hash, events: events.length, ...feedUrls(record.token) };
   });
 
@@ -285,6 +311,7 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
       },
     });
     if (!result.duplicate && result.response.delivery) dispatcher.wake();
+    metrics.inc('calendar_relay_bridge_pushes_total', { source: name, result: result.duplicate ? 'duplicate' : result.response.unchanged ? 'unchanged' : 'stored' });
     req.log.info({ source: name, version: result.response.version, duplicate: result.duplicate }, 'push stored');
     return reply.header('x-relay-duplicate', String(result.duplicate)).send({ ...result.response, duplicate: result.duplicate });
   });

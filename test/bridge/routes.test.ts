@@ -275,6 +275,23 @@ describe('bridge routes (SQLite)', () => {
     });
   });
 
+  test('/readyz answers from the store; /metrics (admin) counts requests, pushes and deliveries without tokens', async () => {
+    expect((await inject({ method: 'GET', url: '/readyz' })).json()).toEqual({ ready: true });
+    expect((await inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(401);
+    const m = await inject({ method: 'GET', url: '/metrics', headers: admin });
+    expect(m.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const value = (line: string) => Number(m.body.split('\n').find((l) => l.startsWith(line + ' '))?.slice(line.length + 1));
+    expect(value('calendar_relay_bridge_pushes_total{source="signed",result="duplicate"}')).toBe(1);
+    expect(value('calendar_relay_bridge_pushes_total{source="signed",result="stored"}')).toBe(3);
+    expect(value('calendar_relay_bridge_deliveries_total{result="delivered"}')).toBe(receiver.deliveries.length);
+    expect(value('calendar_relay_bridge_deliveries_total{result="failed"}')).toBeGreaterThanOrEqual(1);
+    expect(value('calendar_relay_bridge_http_requests_total{route="/feeds/:file",method="GET",status="304"}')).toBe(2);
+    expect(value('calendar_relay_bridge_http_requests_total{route="/feeds/:file",method="GET",status="429"}')).toBe(1);
+    expect(value('calendar_relay_bridge_outbox_pending')).toBe((await bridge.store.outboxStats()).pending);
+    const feed = await inject({ method: 'GET', url: '/api/feeds/rooms', headers: admin });
+    expect(m.body).not.toContain(tokenOf(feed.json().subscribeUrl));
+  });
+
   test('no token, secret or signature appears in the logs', async () => {
     await bridge.dispatcher.stop();
     const feed = await inject({ method: 'GET', url: '/api/feeds/rooms', headers: admin });

@@ -85,7 +85,7 @@ describe.each<Engine>(['sqlite', 'postgres'])('store on %s', (engine) => {
     await expect(store.recordPush({ source: 's', deliveryId: 'd3', now: 4, plan: () => { throw new Error('refused'); } })).rejects.toThrow('refused');
     expect(await store.hasReceipt('s', 'd3')).toBe(false);
     expect((await store.latestSnapshot('s'))?.version).toBe(2);
-    expect(await store.outboxStats()).toEqual({ pending: 2, delivered: 0 });
+    expect(await store.outboxStats()).toEqual({ pending: 2, delivered: 0, oldestPendingAt: 1 });
     // The same delivery id under another source is another push.
     expect((await store.recordPush({ source: 't', deliveryId: 'd1', now: 5, plan: plan(9) })).duplicate).toBe(false);
   });
@@ -108,7 +108,7 @@ describe.each<Engine>(['sqlite', 'postgres'])('store on %s', (engine) => {
     await store.markFailed(first[1].id, 500, 'HTTP 503');
     expect((await store.claimOutbox(200, 10, 1000)).map((e) => e.deliveryId)).toEqual(['o1']); // b waits for its retry time
     expect((await store.claimOutbox(1300, 10, 1000)).map((e) => [e.deliveryId, e.attempts])).toEqual([['o1', 2], ['o2', 2]]); // o1's lease expired: a crash before marking means redelivery
-    expect(await store.outboxStats()).toEqual({ pending: 3, delivered: 1 });
+    expect(await store.outboxStats()).toEqual({ pending: 3, delivered: 1, oldestPendingAt: 0 });
   });
 });
 

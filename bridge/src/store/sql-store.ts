@@ -159,8 +159,10 @@ export class SqlStore implements Store {
 
   outboxStats(): Promise<OutboxStats> {
     return this.engine.tx(async (q) => {
-      const [r] = await q('SELECT SUM(CASE WHEN delivered_at IS NULL THEN 1 ELSE 0 END) AS pending, SUM(CASE WHEN delivered_at IS NULL THEN 0 ELSE 1 END) AS delivered FROM outbox');
-      return { pending: num(r.pending ?? 0), delivered: num(r.delivered ?? 0) };
+      const [r] = await q('SELECT SUM(CASE WHEN delivered_at IS NULL THEN 1 ELSE 0 END) AS pending, SUM(CASE WHEN delivered_at IS NULL THEN 0 ELSE 1 END) AS delivered, MIN(CASE WHEN delivered_at IS NULL THEN created_at END) AS oldest FROM outbox');
+      const stats: OutboxStats = { pending: num(r.pending ?? 0), delivered: num(r.delivered ?? 0) };
+      if (r.oldest !== null && r.oldest !== undefined) stats.oldestPendingAt = num(r.oldest);
+      return stats;
     });
   }
 }

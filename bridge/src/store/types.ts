@@ -77,6 +77,8 @@ export interface OutboxEntry {
 export interface OutboxStats {
   pending: number;
   delivered: number;
+  /** created_at of the oldest undelivered entry (epoch ms), when there is one. */
+  oldestPendingAt?: number;
 }
 
 export interface Store {

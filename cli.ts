@@ -6,7 +6,7 @@
  */
 import { UsageError } from './cli/args';
 import { InputReadError } from './cli/io';
-import { parseCommand, expandCommand, exportCommand, InputNotEventsError, type CommandIo } from './cli/commands';
+import { parseCommand, expandCommand, exportCommand, bridgeCommand, InputNotEventsError, type CommandIo } from './cli/commands';
 import { CalendarInputError } from './core/input';
 import { syncCommand } from './cli/sync';
 import { emulatorCommand } from './cli/emulator-command';
@@ -18,7 +18,8 @@ const USAGE = `usage: calendar-relay <command> [options]
   export <events.json|-> [--method PUBLISH] [--name <calendar name>]
   sync   --config <relay.yaml> [--dry-run] [--json] [--force] [--allow-empty-source]
   emulator --port <N> [--host <addr>] [--https [--cert-out <file>]] [--latency <ms>] [--no-limits] [--rooms <a@x,b@y>]
-  demo   [--keep] [--latency <ms>] [--port <N>]`;
+  demo   [--keep] [--latency <ms>] [--port <N>]
+  bridge [--config <file>] [--port <N>] [--data-dir <dir>] [--database-url <url>] …  (calendar-relay bridge --help)`;
 
 type Command = (argv: string[], io: CommandIo) => Promise<number>;
 const commands: Record<string, Command> = {
@@ -28,6 +29,7 @@ const commands: Record<string, Command> = {
   sync: syncCommand,
   emulator: emulatorCommand,
   demo: demoCommand,
+  bridge: bridgeCommand,
 };
 
 export async function main(argv: string[], io: CommandIo): Promise<number> {
@@ -41,7 +43,8 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     return 0;
   }
   const command = commands[name];
-  if (Object.prototype.hasOwnProperty.call(commands, name) && (rest.includes('--help') || rest.includes('-h'))) {
+  // The bridge prints its own, longer usage.
+  if (Object.prototype.hasOwnProperty.call(commands, name) && name !== 'bridge' && (rest.includes('--help') || rest.includes('-h'))) {
     io.stdout(USAGE + '\n');
     return 0;
   }

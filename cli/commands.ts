@@ -8,6 +8,7 @@ import { serializeIcs } from '../core/ics/serialize';
 import { eventTimeToUtc, formatUtc } from '../core/time';
 import { parseArgs, optionValue, UsageError, type ParsedArgs } from './args';
 import { readInput } from './io';
+import { createRequire } from 'node:module';
 
 export interface CommandIo {
   stdout: (text: string) => void;
@@ -151,3 +152,34 @@ export class InputNotEventsError extends Error {
     this.name = 'InputNotEventsError';
   }
 }
+
+/**
+ * `calendar-relay bridge [options]`: the bridge server lives in its own workspace package
+ * (bridge/, `calendar-relay-bridge`) because it has runtime dependencies (Fastify, SQLite,
+ * PostgreSQL client) that this bundled, dependency-free package must not carry. It is loaded at
+ * run time, never bundled; when it is absent the command says how to install it.
+ */
+export const BRIDGE_PACKAGE = 'calendar-relay-bridge';
+
+interface BridgeModule {
+  runBridge: (argv: string[], io: { stdout: (t: string) => void; stderr: (t: string) => void; env?: NodeJS.ProcessEnv }) => Promise<number>;
+}
+
+export function makeBridgeCommand(load: () => BridgeModule = () => createRequire(__filename)(BRIDGE_PACKAGE) as BridgeModule) {
+  return async (argv: string[], io: CommandIo): Promise<number> => {
+    let bridge: BridgeModule;
+    try {
+      bridge = load();
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code !== 'MODULE_NOT_FOUND' || !e.message.includes(BRIDGE_PACKAGE)) throw err;
+      io.stderr(`calendar-relay: the bridge is a separate package (${BRIDGE_PACKAGE}: Fastify, SQLite, PostgreSQL client) and is not installed here.\n` +
+        `  From a checkout of the repository: run \`npm install\` at its root (bridge/ is an npm workspace), then \`calendar-relay bridge\` or \`npm run bridge\`.\n` +
+        `  Elsewhere: install ${BRIDGE_PACKAGE} next to this package (npm install ${BRIDGE_PACKAGE}). See docs/bridge.md.\n`);
+      return 1;
+    }
+    return bridge.runBridge(argv, { stdout: io.stdout, stderr: io.stderr, env: process.env });
+  };
+}
+
+export const bridgeCommand = makeBridgeCommand();

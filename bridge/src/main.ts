@@ -1,0 +1,79 @@
+/**
+ * Starting the bridge: `calendar-relay bridge [flags]`, `npx calendar-relay-bridge [flags]` or
+ * `npm run bridge -- [flags]`. Runs in the foreground until SIGINT/SIGTERM, then finishes
+ * in-flight requests and deliveries and closes the store.
+ */
+import { randomBytes } from 'node:crypto';
+import type { DestinationStream } from 'pino';
+import { BridgeConfigError, loadBridgeConfig, type BridgeConfig } from './config';
+import { createLogger } from './logging';
+import { openStore } from './store';
+import { createBridge, type Bridge } from './server';
+
+export const BRIDGE_USAGE = `usage: calendar-relay bridge [options]   (also: npx calendar-relay-bridge, npm run bridge --)
+  --config <file.yaml|json>   sources, delivery URL, budgets (env CALENDAR_RELAY_BRIDGE_CONFIG)
+  --host <addr> --port <N>    listen address (default 127.0.0.1:8787)
+  --public-url <url>          base of subscribe URLs handed out (default the listen address)
+  --data-dir <dir>            SQLite file location (default ./.calendar-relay-bridge)
+  --database-url <url>        PostgreSQL instead of SQLite (env DATABASE_URL)
+  --admin-token <token>       bearer token of /api (env CALENDAR_RELAY_ADMIN_TOKEN; generated if absent)
+  --delivery-url <url>        n8n webhook URL that receives diffs (env CALENDAR_RELAY_DELIVERY_URL)
+  --feed-budget <n/window>    requests per feed token, e.g. 20/hour (default)
+  --body-limit <bytes> --log-level <level> --instance-id <name>
+See docs/bridge.md.`;
+
+export interface BridgeIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface StartOptions {
+  logDestination?: DestinationStream;
+}
+
+/** Opens the store, builds the server and starts listening and delivering. */
+export async function startBridge(config: BridgeConfig, opts: StartOptions = {}): Promise<Bridge & { url: string }> {
+  const log = createLogger(config.logLevel, opts.logDestination);
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const bridge = createBridge(config, { store, log });
+  const url = await bridge.listen();
+  return Object.assign(bridge, { url });
+}
+
+export async function runBridge(argv: string[], io: BridgeIo): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.stdout(BRIDGE_USAGE + '\n');
+    return 0;
+  }
+  let config: BridgeConfig;
+  try {
+    config = loadBridgeConfig(argv, io.env ?? process.env);
+  } catch (err) {
+    if (err instanceof BridgeConfigError) {
+      io.stderr(`calendar-relay bridge: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  let generated = false;
+  if (!config.adminToken) {
+    config.adminToken = randomBytes(24).toString('base64url');
+    generated = true;
+  }
+  const bridge = await startBridge(config);
+  io.stdout(`calendar-relay bridge listening on ${bridge.url} (store: ${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`}; sources: ${Object.keys(config.sources).join(', ') || 'none'})\n`);
+  // Printed once, never logged; set CALENDAR_RELAY_ADMIN_TOKEN to keep it across restarts.
+  if (generated) io.stdout(`admin token for this run (set CALENDAR_RELAY_ADMIN_TOKEN to choose your own): ${config.adminToken}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await bridge.close();
+  return 0;
+}

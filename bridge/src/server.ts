@@ -1,0 +1,337 @@
+/**
+ * The bridge's HTTP face (Fastify): feed publishing and serving, webhook intake. Routes are thin:
+ * parsing is core's parseCalendarInput, rendering core's serializeIcs, change detection
+ * diffSnapshots, persistence the Store, delivery the OutboxDispatcher.
+ */
+import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { CalendarEvent, ParseIssue } from '../../core/event';
+import { parseCalendarInput, CalendarInputError, type InputPreset } from '../../core/input';
+import { serializeIcs, serializeEventIcs } from '../../core/ics/serialize';
+import { sha256Hex } from '../../core/fingerprint';
+import type { BridgeConfig, SourceConfig } from './config';
+import type { PushSnapshot, Store } from './store/types';
+import { diffSnapshots, isEmptyDiff, snapshotEntries, type SnapshotEntry } from './diff';
+import { bearerOf, checkSignature, newFeedToken, secretEquals, tokenHash } from './tokens';
+import { RequestBudget } from './budget';
+import { OutboxDispatcher } from './outbox';
+import { Metrics } from './metrics';
+
+export interface BridgeDeps {
+  store: Store;
+  log: Logger;
+  now?: () => number;
+}
+
+export interface Bridge {
+  app: FastifyInstance;
+  store: Store;
+  dispatcher: OutboxDispatcher;
+  /** The base URL subscribe links use (publicUrl, or the listening address once started). */
+  baseUrl: () => string;
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** A request we refuse with a status and a JSON body (thrown inside a store transaction, it rolls back). */
+class HttpRefusal extends Error {
+  constructor(readonly status: number, readonly body: Record<string, unknown>) {
+    super(String(body.error));
+  }
+}
+
+const NAME = /^[A-Za-z0-9._-]{1,100}$/;
+const DELIVERY_ID = /^[\x21-\x7e]{1,200}$/;
+const MEDIA_TYPES = ['application/json', 'text/calendar'];
+
+function mediaType(req: FastifyRequest): string {
+  return String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+}
+
+function snapshotHash(entries: SnapshotEntry[]): string {
+  return sha256Hex(entries.map((e) => `${e.key}\u001e${e.fingerprint}`).sort().join('\n'));
+}
+
+function issueList(errors: ParseIssue[]): ParseIssue[] {
+  return errors.slice(0, 1000);
+}
+
+interface Rendered {
+  etag: string;
+  lastModified: number;
+  ics: { body: Buffer; gz: Buffer };
+  json: { body: Buffer; gz: Buffer };
+  events: CalendarEvent[];
+}
+
+export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
+  const { store, log } = deps;
+  const now = deps.now ?? Date.now;
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: config.bodyLimit, return503OnClosing: true });
+  const budget = new RequestBudget(config.feedBudget.requests, config.feedBudget.windowSec);
+  const metrics = new Metrics();
+  const dispatcher = new OutboxDispatcher({ store, config: config.outbox, instanceId: config.instanceId, deliverySecret: config.deliverySecret, log, metrics, now });
+  const rendered = new Map<string, Rendered>();
+  let listening = '';
+  const baseUrl = () => config.publicUrl ?? listening;
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(MEDIA_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: { statusCode?: number; message: string; code?: string }, req, reply) => {
+    if (err instanceof HttpRefusal) return reply.code(err.status).send(err.body);
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) req.log.error({ err: { message: err.message, code: err.code } }, 'request failed');
+    let message = status >= 500 ? 'internal error' : err.message;
+    if (status === 413) message = `request body is larger than ${config.bodyLimit} bytes`;
+    if (status === 415) message = `unsupported content type; send ${MEDIA_TYPES.join(' or ')}`;
+    return reply.code(status).send({ error: message });
+  });
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'not found' }));
+
+  const requireAdmin = async (req: FastifyRequest, reply: FastifyReply) => {
+    const token = bearerOf(req.headers.authorization);
+    if (!config.adminToken || !token || !secretEquals(token, config.adminToken)) {
+      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong admin token' });
+    }
+  };
+
+  const feedUrls = (token: string) => ({ subscribeUrl: `${baseUrl()}/feeds/${token}.ics`, jsonUrl: `${baseUrl()}/feeds/${token}.json` });
+
+  // Route templates, not URLs, label the request counter: no feed token becomes a label.
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.inc('calendar_relay_bridge_http_requests_total', { route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) });
+  });
+
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await store.outboxStats();
+      return { ready: true };
+    } catch (err) {
+      return reply.code(503).send({ ready: false, error: `store unavailable: ${(err as Error).message}` });
+    }
+  });
+  app.get('/metrics', { onRequest: requireAdmin }, async (_req, reply) => {
+    const stats = await store.outboxStats();
+    const age = stats.oldestPendingAt === undefined ? 0 : Math.max(0, (now() - stats.oldestPendingAt) / 1000);
+    const text = metrics.render([
+      { name: 'calendar_relay_bridge_outbox_pending', help: 'Outbox entries not yet delivered (all instances)', value: stats.pending },
+      { name: 'calendar_relay_bridge_outbox_oldest_pending_age_seconds', help: 'Age of the oldest undelivered outbox entry', value: age },
+      { name: 'calendar_relay_bridge_outbox_delivered', help: 'Outbox entries delivered (all instances, since the database was created)', value: stats.delivered },
+    ]);
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text);
+  });
+
+  // ---- Feeds: publish (admin) -------------------------------------------------------------------
+  app.put<{ Params: { name: string } }>('/api/feeds/:name', { onRequest: requireAdmin }, async (req, reply) => {
+    const name = req.params.name;
+    if (!NAME.test(name)) return reply.code(400).send({ error: 'feed name may only use letters, digits, . _ - (1–100 characters)' });
+    const body = req.body as Buffer | undefined;
+    if (!body || body.length === 0) return reply.code(400).send({ error: 'empty body: send {"events":[...]} or text/calendar' });
+    const preset: InputPreset = mediaType(req) === 'text/calendar' ? 'ics' : 'events';
+    let parsed;
+    try {
+      parsed = parseCalendarInput(body, { preset });
+    } catch (err) {
+      if (err instanceof CalendarInputError) return reply.code(400).send({ error: err.message, items: [] });
+      throw err;
+    }
+    if (parsed.errors.length) return reply.code(400).send({ error: `${parsed.errors.length} invalid item(s); nothing published`, items: issueList(parsed.errors) });
+    const events = parsed.events;
+    const json = JSON.stringify({ events });
+    const at = now();
+    const ics = serializeIcs(events, { now: at, method: 'PUBLISH', calendarName: parsed.calendar?.name ?? name });
+    const { record, changed } = await store.publishFeed({ feed: name, hash: sha256Hex(json), json, ics, now: at, newToken: newFeedToken() });
+    req.log.info({ feed: name, version: record.current?.version, changed, events: events.length }, 'feed published');
+    metrics.inc('calendar_relay_bridge_feed_publishes_total', { result: changed ? 'new_version' : 'unchanged' });
+    return { feed: name, version: record.current?.version, changed, hash: record.current?.hash, events: events.length, ...feedUrls(record.token) };
+  });
+
+  app.get<{ Params: { name: string } }>('/api/feeds/:name', { onRequest: requireAdmin }, async (req, reply) => {
+    const record = await store.getFeed(req.params.name);
+    if (!record) return reply.code(404).send({ error: `no feed named "${req.params.name}"` });
+    return { feed: record.name, version: record.current?.version ?? 0, hash: record.current?.hash, publishedAt: record.current ? new Date(record.current.createdAt).toISOString() : null, tokenRotatedAt: new Date(record.tokenRotatedAt).toISOString(), ...feedUrls(record.token) };
+  });
+
+  app.post<{ Params: { name: string } }>('/api/feeds/:name/rotate-token', { onRequest: requireAdmin }, async (req, reply) => {
+    const record = await store.rotateFeedToken(req.params.name, newFeedToken(), now());
+    if (!record) return reply.code(404).send({ error: `no feed named "${req.params.name}"` });
+    req.log.info({ feed: record.name }, 'feed token rotated');
+    return { feed: record.name, version: record.current?.version ?? 0, ...feedUrls(record.token) };
+  });
+
+  // ---- Feeds: subscribe ---------------------------------------------------------------------------
+  async function feedFor(token: string, reply: FastifyReply): Promise<Rendered | undefined> {
+    const record = /^[A-Za-z0-9_-]{22,128}$/.test(token) ? await store.getFeedByTokenHash(tokenHash(token)) : undefined;
+    // Looked up by the token's SHA-256 and then compared in constant time: a wrong token is a plain 404.
+    if (!record || !secretEquals(token, record.token) || !record.current) {
+      reply.code(404).send({ error: 'not found' });
+      return undefined;
+    }
+    const allowed = budget.take(tokenHash(token), now());
+    if (!allowed.ok) {
+      reply.code(429).header('retry-after', String(allowed.retryAfterSec)).send({ error: 'request budget for this feed exhausted', retryAfterSec: allowed.retryAfterSec });
+      return undefined;
+    }
+    const v = record.current;
+    const key = `${v.feed}\u001f${v.version}`;
+    let r = rendered.get(key);
+    if (!r) {
+      const ics = Buffer.from(v.ics, 'utf8');
+      const json = Buffer.from(v.json, 'utf8');
+      r = { etag: v.hash.slice(0, 32), lastModified: v.createdAt, ics: { body: ics, gz: gzipSync(ics) }, json: { body: json, gz: gzipSync(json) }, events: (JSON.parse(v.json) as { events: CalendarEvent[] }).events };
+      if (rendered.size >= 64) rendered.delete(rendered.keys().next().value as string);
+      rendered.set(key, r);
+    }
+    return r;
+  }
+
+  function notModified(req: FastifyRequest, etags: string[], lastModified: number): boolean {
+    const inm = req.headers['if-none-match'];
+    if (inm !== undefined) {
+      if (inm.trim() === '*') return true;
+      const given = inm.split(',').map((t) => t.trim().replace(/^W\//, ''));
+      return given.some((t) => etags.includes(t));
+    }
+    const ims = req.headers['if-modified-since'];
+    if (ims) {
+      const t = Date.parse(ims);
+      return !Number.isNaN(t) && Math.floor(lastModified / 1000) * 1000 <= t;
+    }
+    return false;
+  }
+
+  function send(req: FastifyRequest, reply: FastifyReply, r: Rendered, etagBase: string, type: string, body: { body: Buffer; gz: Buffer }) {
+    const gzip = /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(String(req.headers['accept-encoding'] ?? ''));
+    const etags = [`"${etagBase}"`, `"${etagBase}-gz"`];
+    reply.header('etag', gzip ? etags[1] : etags[0]);
+    reply.header('last-modified', new Date(r.lastModified).toUTCString());
+    reply.header('cache-control', 'no-cache');
+    reply.header('vary', 'Accept-Encoding');
+    if (notModified(req, etags, r.lastModified)) return reply.code(304).send();
+    reply.type(type);
+    if (gzip) {
+      reply.header('content-encoding', 'gzip');
+      return reply.send(body.gz);
+    }
+    return reply.send(body.body);
+  }
+
+  app.get<{ Params: { file: string } }>('/feeds/:file', async (req, reply) => {
+    const m = /^(.+)\.(ics|json)$/.exec(req.params.file);
+    if (!m) return reply.code(404).send({ error: 'not found' });
+    const r = await feedFor(m[1], reply);
+    if (!r) return reply;
+    return m[2] === 'ics' ? send(req, reply, r, `${r.etag}-ics`, 'text/calendar; charset=utf-8', r.ics) : send(req, reply, r, `${r.etag}-json`, 'application/json; charset=utf-8', r.json);
+  });
+
+  app.get<{ Params: { token: string; file: string } }>('/feeds/:token/events/:file', async (req, reply) => {
+    const r = await feedFor(req.params.token, reply);
+    if (!r) return reply;
+    if (!req.params.file.endsWith('.ics')) return reply.code(404).send({ error: 'not found' });
+    const uid = req.params.file.slice(0, -4);
+    const events = r.events.filter((e) => e.uid === uid);
+    if (!events.length) return reply.code(404).send({ error: 'no event with that UID in this feed' });
+    const body = Buffer.from(serializeEventIcs(events, { now: r.lastModified, method: 'PUBLISH' }), 'utf8');
+    return send(req, reply, r, `${r.etag}-${sha256Hex(uid).slice(0, 12)}`, 'text/calendar; charset=utf-8', { body, gz: gzipSync(body) });
+  });
+
+  // ---- Intake -----------------------------------------------------------------------------------
+  const sourceOf = (req: FastifyRequest<{ Params: { source: string } }>): SourceConfig | undefined =>
+    Object.prototype.hasOwnProperty.call(config.sources, req.params.source) ? config.sources[req.params.source] : undefined;
+
+  // Before the body is read: unknown source, missing credentials.
+  const intakeGate = async (req: FastifyRequest<{ Params: { source: string } }>, reply: FastifyReply) => {
+    const source = sourceOf(req);
+    if (!source) return reply.code(404).send({ error: 'not found' });
+    if (source.bearerToken !== undefined) {
+      const token = bearerOf(req.headers.authorization);
+      if (!token || !secretEquals(token, source.bearerToken)) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong bearer token' });
+    } else if (!req.headers['x-relay-signature'] || !req.headers['x-relay-timestamp']) {
+      return reply.code(401).send({ error: 'this source needs X-Relay-Timestamp and X-Relay-Signature (HMAC-SHA256)' });
+    }
+  };
+
+  app.post<{ Params: { source: string } }>('/hooks/:source', { onRequest: intakeGate }, async (req, reply) => {
+    const name = req.params.source;
+    const source = sourceOf(req) as SourceConfig;
+    const body = req.body as Buffer | undefined;
+    if (!body) return reply.code(415).send({ error: `send a body as ${MEDIA_TYPES.join(' or ')}` });
+    if (source.hmacSecret !== undefined) {
+      const check = checkSignature(source.hmacSecret, req.headers['x-relay-timestamp'] as string | undefined, req.headers['x-relay-signature'] as string | undefined, body, now(), config.signatureToleranceSec);
+      if (!check.ok) return reply.code(401).send({ error: check.reason });
+    }
+    const rawId = req.headers['x-delivery-id'] ?? req.headers['idempotency-key'];
+    const pushId = typeof rawId === 'string' ? rawId : undefined;
+    if (rawId !== undefined && (pushId === undefined || !DELIVERY_ID.test(pushId))) return reply.code(400).send({ error: 'X-Delivery-Id must be 1–200 printable ASCII characters' });
+    const preset: InputPreset = mediaType(req) === 'text/calendar' ? 'ics' : source.preset ?? 'auto';
+    let parsed;
+    try {
+      parsed = parseCalendarInput(body, { preset, map: source.map, sourceId: name, defaultTimeZone: source.defaultTimeZone });
+    } catch (err) {
+      if (err instanceof CalendarInputError) return reply.code(400).send({ error: err.message, items: [] });
+      throw err;
+    }
+    if (parsed.errors.length && !source.partial) return reply.code(400).send({ error: `${parsed.errors.length} invalid item(s); nothing stored`, items: issueList(parsed.errors) });
+    const entries = snapshotEntries(parsed.events);
+    const hash = snapshotHash(entries);
+    const allowEmpty = req.headers['x-relay-allow-empty'] === 'true';
+    const deliveryUrl = source.deliveryUrl ?? config.deliveryUrl;
+    const at = now();
+    const result = await store.recordPush({
+      source: name,
+      deliveryId: pushId,
+      now: at,
+      plan: (prev: PushSnapshot | undefined) => {
+        const previousVersion = prev?.version ?? 0;
+        const rejected = issueList(parsed.errors);
+        if (prev && snapshotHash(prev.entries) === hash) {
+          return { response: { source: name, version: previousVersion, previousVersion, unchanged: true, added: 0, changed: 0, removed: 0, delivery: null, rejected } };
+        }
+        // A source that suddenly sends nothing would delete everything downstream: refuse unless asked.
+        if (entries.length === 0 && prev && prev.entries.length > 0 && !allowEmpty) {
+          throw new HttpRefusal(409, { error: `push has no valid events but the stored snapshot has ${prev.entries.length}; send X-Relay-Allow-Empty: true to clear the source`, items: rejected });
+        }
+        const diff = diffSnapshots(prev?.entries, parsed.events);
+        const version = previousVersion + 1;
+        let outbox;
+        if (deliveryUrl && !isEmptyDiff(diff)) {
+          const deliveryId = randomUUID();
+          const payload = JSON.stringify({ deliveryId, source: name, version, previousVersion, pushId: pushId ?? null, receivedAt: new Date(at).toISOString(), counts: { added: diff.added.length, changed: diff.changed.length, removed: diff.removed.length }, ...diff });
+          outbox = { deliveryId, url: deliveryUrl, payload };
+        }
+        return {
+          snapshot: { hash, entries },
+          outbox,
+          response: { source: name, version, previousVersion, unchanged: false, added: diff.added.length, changed: diff.changed.length, removed: diff.removed.length, delivery: outbox?.deliveryId ?? null, rejected },
+        };
+      },
+    });
+    if (!result.duplicate && result.response.delivery) dispatcher.wake();
+    metrics.inc('calendar_relay_bridge_pushes_total', { source: name, result: result.duplicate ? 'duplicate' : result.response.unchanged ? 'unchanged' : 'stored' });
+    req.log.info({ source: name, version: result.response.version, duplicate: result.duplicate }, 'push stored');
+    return reply.header('x-relay-duplicate', String(result.duplicate)).send({ ...result.response, duplicate: result.duplicate });
+  });
+
+  return {
+    app,
+    store,
+    dispatcher,
+    baseUrl,
+    async listen() {
+      const address = await app.listen({ host: config.host, port: config.port });
+      const u = new URL(address);
+      listening = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${u.port}`;
+      dispatcher.start();
+      return listening;
+    },
+    async close() {
+      await dispatcher.stop();
+      await app.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * The store on SQL, shared by both engines: each engine supplies a transaction runner with
+ * PostgreSQL-style `$n` parameters (sqlite.ts rewrites them). Row locks (`FOR UPDATE`,
+ * `SKIP LOCKED`) are PostgreSQL's; SQLite has one writer at a time, which gives the same guarantees.
+ */
+import { MIGRATIONS, type Dialect } from './migrations';
+import type { FeedRecord, FeedVersion, OutboxEntry, OutboxStats, PublishInput, PublishResult, PushInput, PushResult, PushSnapshot, Store } from './types';
+import { tokenHash } from '../tokens';
+
+export type Row = Record<string, unknown>;
+export type Query = (sql: string, params?: unknown[]) => Promise<Row[]>;
+
+export interface SqlEngine {
+  dialect: Dialect;
+  /** Runs `fn` in one transaction (write-locked from the start on SQLite), committing on success. */
+  tx<T>(fn: (q: Query) => Promise<T>): Promise<T>;
+  /** A lock that keeps two instances from migrating at once, taken inside the migration transaction. */
+  migrationLock(q: Query): Promise<void>;
+  close(): Promise<void>;
+}
+
+const num = (v: unknown) => Number(v);
+
+export class SqlStore implements Store {
+  readonly kind: Dialect;
+  constructor(private readonly engine: SqlEngine) {
+    this.kind = engine.dialect;
+  }
+
+  private get forUpdate() {
+    return this.kind === 'postgres' ? ' FOR UPDATE' : '';
+  }
+
+  async migrate(): Promise<void> {
+    await this.engine.tx(async (q) => {
+      await this.engine.migrationLock(q);
+      await q(`CREATE TABLE IF NOT EXISTS schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ${this.kind === 'postgres' ? 'BIGINT' : 'INTEGER'} NOT NULL)`);
+      const done = new Set((await q('SELECT id FROM schema_migrations')).map((r) => num(r.id)));
+      for (const m of MIGRATIONS) {
+        if (done.has(m.id)) continue;
+        for (const stmt of m.sql(this.kind)) await q(stmt);
+        await q('INSERT INTO schema_migrations (id, name, applied_at) VALUES ($1, $2, $3)', [m.id, m.name, Date.now()]);
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.engine.close();
+  }
+
+  private async feedRecord(q: Query, row: Row | undefined): Promise<FeedRecord | undefined> {
+    if (!row) return undefined;
+    const rec: FeedRecord = { name: String(row.name), token: String(row.token), tokenRotatedAt: num(row.token_rotated_at) };
+    const version = num(row.current_version);
+    if (version > 0) {
+      const [v] = await q('SELECT feed, version, hash, json, ics, created_at FROM feed_versions WHERE feed = $1 AND version = $2', [rec.name, version]);
+      if (v) rec.current = { feed: String(v.feed), version: num(v.version), hash: String(v.hash), json: String(v.json), ics: String(v.ics), createdAt: num(v.created_at) } satisfies FeedVersion;
+    }
+    return rec;
+  }
+
+  publishFeed(input: PublishInput): Promise<PublishResult> {
+    return this.engine.tx(async (q) => {
+      await q('INSERT INTO feeds (name, token, token_hash, token_rotated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING', [input.feed, input.newToken, tokenHash(input.newToken), input.now]);
+      const [row] = await q(`SELECT name, token, token_rotated_at, current_version FROM feeds WHERE name = $1${this.forUpdate}`, [input.feed]);
+      const current = await this.feedRecord(q, row);
+      if (current?.current && current.current.hash === input.hash) return { record: current, changed: false };
+      const version = num(row.current_version) + 1;
+      await q('INSERT INTO feed_versions (feed, version, hash, json, ics, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [input.feed, version, input.hash, input.json, input.ics, input.now]);
+      await q('UPDATE feeds SET current_version = $2 WHERE name = $1', [input.feed, version]);
+      const record = (await this.feedRecord(q, { ...row, current_version: version })) as FeedRecord;
+      return { record, changed: true };
+    });
+  }
+
+  getFeed(name: string): Promise<FeedRecord | undefined> {
+    return this.engine.tx(async (q) => this.feedRecord(q, (await q('SELECT name, token, token_rotated_at, current_version FROM feeds WHERE name = $1', [name]))[0]));
+  }
+
+  getFeedByTokenHash(hash: string): Promise<FeedRecord | undefined> {
+    return this.engine.tx(async (q) => this.feedRecord(q, (await q('SELECT name, token, token_rotated_at, current_version FROM feeds WHERE token_hash = $1', [hash]))[0]));
+  }
+
+  rotateFeedToken(name: string, token: string, now: number): Promise<FeedRecord | undefined> {
+    return this.engine.tx(async (q) => {
+      const rows = await q('UPDATE feeds SET token = $2, token_hash = $3, token_rotated_at = $4 WHERE name = $1 RETURNING name, token, token_rotated_at, current_version', [name, token, tokenHash(token), now]);
+      return this.feedRecord(q, rows[0]);
+    });
+  }
+
+  recordPush(input: PushInput): Promise<PushResult> {
+    return this.engine.tx(async (q) => {
+      await q('INSERT INTO sources (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [input.source]);
+      // The source row lock serialises pushes of one source (and retries of one delivery id).
+      const [src] = await q(`SELECT current_version FROM sources WHERE name = $1${this.forUpdate}`, [input.source]);
+      if (input.deliveryId !== undefined) {
+        const [receipt] = await q('SELECT response FROM receipts WHERE source = $1 AND delivery_id = $2', [input.source, input.deliveryId]);
+        if (receipt) return { duplicate: true, response: JSON.parse(String(receipt.response)) as Record<string, unknown> };
+      }
+      const current = num(src.current_version);
+      let prev: PushSnapshot | undefined;
+      if (current > 0) {
+        const [snap] = await q('SELECT version, entries FROM snapshots WHERE source = $1 AND version = $2', [input.source, current]);
+        prev = { version: current, entries: JSON.parse(String(snap.entries)) };
+      }
+      const plan = input.plan(prev);
+      if (plan.snapshot) {
+        const version = current + 1;
+        await q('INSERT INTO snapshots (source, version, hash, entries, delivery_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [input.source, version, plan.snapshot.hash, JSON.stringify(plan.snapshot.entries), input.deliveryId ?? null, input.now]);
+        await q('UPDATE sources SET current_version = $2 WHERE name = $1', [input.source, version]);
+      }
+      if (plan.outbox) {
+        await q('INSERT INTO outbox (delivery_id, source, url, payload, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)', [plan.outbox.deliveryId, input.source, plan.outbox.url, plan.outbox.payload, input.now]);
+      }
+      if (input.deliveryId !== undefined) {
+        await q('INSERT INTO receipts (source, delivery_id, response, created_at) VALUES ($1, $2, $3, $4)', [input.source, input.deliveryId, JSON.stringify(plan.response), input.now]);
+      }
+      return { duplicate: false, response: plan.response };
+    });
+  }
+
+  latestSnapshot(source: string): Promise<PushSnapshot | undefined> {
+    return this.engine.tx(async (q) => {
+      const [row] = await q('SELECT s.version, s.entries FROM snapshots s JOIN sources c ON c.name = s.source AND c.current_version = s.version WHERE s.source = $1', [source]);
+      return row ? { version: num(row.version), entries: JSON.parse(String(row.entries)) } : undefined;
+    });
+  }
+
+  hasReceipt(source: string, deliveryId: string): Promise<boolean> {
+    return this.engine.tx(async (q) => (await q('SELECT 1 AS one FROM receipts WHERE source = $1 AND delivery_id = $2', [source, deliveryId])).length > 0);
+  }
+
+  claimOutbox(now: number, limit: number, leaseMs: number): Promise<OutboxEntry[]> {
+    const lock = this.kind === 'postgres' ? ' FOR UPDATE OF o SKIP LOCKED' : '';
+    return this.engine.tx(async (q) => {
+      const rows = await q(
+        `UPDATE outbox SET locked_until = $2, attempts = attempts + 1
+         WHERE id IN (
+           SELECT o.id FROM outbox o
+           WHERE o.delivered_at IS NULL AND o.next_attempt_at <= $1 AND o.locked_until <= $1
+             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.source = o.source AND p.id < o.id AND p.delivered_at IS NULL)
+           ORDER BY o.id LIMIT $3${lock})
+         RETURNING id, delivery_id, source, url, payload, attempts`,
+        [now, now + leaseMs, limit],
+      );
+      return rows
+        .map((r) => ({ id: num(r.id), deliveryId: String(r.delivery_id), source: String(r.source), url: String(r.url), payload: String(r.payload), attempts: num(r.attempts) }))
+        .sort((a, b) => a.id - b.id);
+    });
+  }
+
+  async markDelivered(id: number, now: number): Promise<void> {
+    await this.engine.tx((q) => q('UPDATE outbox SET delivered_at = $2, locked_until = 0, last_error = NULL WHERE id = $1', [id, now]));
+  }
+
+  async markFailed(id: number, nextAttemptAt: number, error: string): Promise<void> {
+    await this.engine.tx((q) => q('UPDATE outbox SET next_attempt_at = $2, locked_until = 0, last_error = $3 WHERE id = $1', [id, nextAttemptAt, error.slice(0, 500)]));
+  }
+
+  outboxStats(): Promise<OutboxStats> {
+    return this.engine.tx(async (q) => {
+      const [r] = await q('SELECT SUM(CASE WHEN delivered_at IS NULL THEN 1 ELSE 0 END) AS pending, SUM(CASE WHEN delivered_at IS NULL THEN 0 ELSE 1 END) AS delivered, MIN(CASE WHEN delivered_at IS NULL THEN created_at END) AS oldest FROM outbox');
+      const stats: OutboxStats = { pending: num(r.pending ?? 0), delivered: num(r.delivered ?? 0) };
+      if (r.oldest !== null && r.oldest !== undefined) stats.oldestPendingAt = num(r.oldest);
+      return stats;
+    });
+  }
+}

@@ -1,0 +1,131 @@
+/** Shared pieces of the bridge tests: a throwaway PostgreSQL cluster, a webhook receiver, a log sink. */
+import { execFileSync } from 'node:child_process';
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Client } from 'pg';
+
+const root = join(__dirname, '..', '..');
+
+export interface Postgres {
+  url: string;
+  dir: string;
+}
+
+/**
+ * Starts a cluster through scripts/postgres.mjs (installing PostgreSQL if needed). Returns
+ * undefined only when CALENDAR_RELAY_SKIP_POSTGRES=1 and no server exists — never on CI.
+ */
+export function startPostgres(): Postgres | undefined {
+  const out = execFileSync(process.execPath, [join(root, 'scripts', 'postgres.mjs'), 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = JSON.parse(out.trim().split('\n').pop() as string) as Postgres & { skipped?: string };
+  if (r.skipped) {
+    if (process.env.CI) throw new Error(`PostgreSQL is required on CI: ${r.skipped}`);
+    console.warn(`PostgreSQL suite skipped: ${r.skipped}`);
+    return undefined;
+  }
+  return r;
+}
+
+export function stopPostgres(pg: Postgres | undefined): void {
+  if (pg) execFileSync(process.execPath, [join(root, 'scripts', 'postgres.mjs'), 'stop', pg.dir], { stdio: 'inherit' });
+}
+
+/** A database of its own for each test group, on the shared throwaway cluster. */
+export async function createDatabase(pg: Postgres, name: string): Promise<string> {
+  const c = new Client({ connectionString: pg.url });
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  return pg.url.replace(/\/postgres$/, `/${name}`);
+}
+
+export interface Delivery {
+  id: string;
+  instance: string;
+  body: Record<string, unknown>;
+  headers: IncomingMessage['headers'];
+}
+
+/** The "n8n webhook": records every delivery; can be taken down and brought back on the same port. */
+export class Receiver {
+  readonly deliveries: Delivery[] = [];
+  private server: Server | undefined;
+  port = 0;
+  /** Answer with this status instead of 200 (e.g. 503 to refuse). */
+  status = 200;
+
+  async up(): Promise<void> {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (this.status === 200) {
+          this.deliveries.push({ id: String(req.headers['x-relay-delivery-id']), instance: String(req.headers['x-relay-instance']), body: JSON.parse(Buffer.concat(chunks).toString('utf8')), headers: req.headers });
+        }
+        res.writeHead(this.status, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', () => resolve()));
+    this.port = (server.address() as AddressInfo).port;
+    this.server = server;
+  }
+
+  async down(): Promise<void> {
+    const s = this.server;
+    this.server = undefined;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/webhook/relay`;
+  }
+}
+
+/** Collects everything a logger writes, as text. */
+export class LogSink extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.text += chunk.toString('utf8');
+    cb();
+  }
+}
+
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export interface HttpReply {
+  statusCode: number;
+  headers: IncomingMessage['headers'];
+  rawPayload: Buffer;
+  body: string;
+  json: () => any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/**
+ * A plain HTTP request (no automatic decompression, unlike fetch), shaped like Fastify's inject.
+ * Fastify's inject cannot run under Jest here (light-my-request needs an ESM-only `cookie`).
+ */
+export async function httpRequest(base: string, opts: { method: string; url: string; headers?: Record<string, string>; payload?: string | Buffer }): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    const req = request(base + opts.url, { method: opts.method, headers: opts.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, rawPayload: raw, body: raw.toString('utf8'), json: () => JSON.parse(raw.toString('utf8')) });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(opts.payload);
+  });
+}

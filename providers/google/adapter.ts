@@ -13,7 +13,8 @@
  * - delete: DELETE; 404/410 → success "already gone".
  * - overrides (events with recurrenceId) are instance patches: PATCH `{masterId}_{originalStart}`;
  *   when that id guess 404s the instance is looked up through `events/{master}/instances`.
- *   Deleting an override restores the occurrence from its master (a plain DELETE would cancel it).
+ *   Deleting an override cancels that instance and keeps our stamp on it (cancelOccurrence: Google
+ *   has no "remove this exception" call, and an unstamped exception could come back stale).
  * Follow-up requests (reconcile, fallback) are single requests after the batch, in op order.
  */
 import { MemoryKeyValueStore, type KeyValueStore } from '../state';
@@ -31,6 +32,7 @@ import {
   googleEventId, googleInstanceId, masterIdOfInstance, MAX_ID_GENERATION, STAMP_KEY, STAMP_SYNC_ID, STAMP_VALUE_MAX,
 } from './ids';
 import { fromGoogleEvent, fromGoogleTime, toGoogleEvent, toGoogleInstancePatch, type GoogleEvent } from './mapper';
+import { googleCopyReason } from './ownership';
 
 export const GOOGLE_ROOT_URL = 'https://www.googleapis.com/';
 export const GOOGLE_DIRECTORY_ROOT_URL = 'https://admin.googleapis.com/';
@@ -197,17 +199,23 @@ export class GoogleCalendarProvider implements CalendarProvider {
   // ---- reading ------------------------------------------------------------------------------
 
   private toTarget(calendarId: string, g: GoogleEvent): TargetEvent {
-    let mapped: { event: CalendarEvent; stamp?: OwnershipStamp };
+    let mapped: { event: CalendarEvent; stamp?: OwnershipStamp; edited?: string[] };
     try {
       mapped = fromGoogleEvent(g, this.tz);
     } catch (err) {
       // One unreadable event must not sink the listing: keep it (ownership still counts) with a warning.
       const props = g.extendedProperties?.private ?? undefined;
       const partial = fromGoogleEvent({ id: g.id, extendedProperties: { private: props }, start: { date: '1970-01-01' } }, this.tz);
-      mapped = { ...partial, event: { ...partial.event, title: g.summary ?? '', warnings: [(err as Error).message] } };
+      mapped = { ...(partial.stamp ? { stamp: partial.stamp } : {}), event: { ...partial.event, title: g.summary ?? '', warnings: [(err as Error).message] } };
     }
     const t: TargetEvent = { id: g.id ?? '', calendarId, event: mapped.event };
-    if (mapped.stamp) t.stamp = mapped.stamp;
+    if (mapped.stamp) {
+      t.stamp = mapped.stamp;
+      // Ownership is the id, not the stamp (a person's copy carries the stamp too); see ownership.ts.
+      const copy = googleCopyReason(g, mapped.stamp);
+      if (copy) t.copy = copy;
+      if (mapped.edited) t.edited = mapped.edited;
+    }
     if (g.etag) t.etag = g.etag;
     return t;
   }

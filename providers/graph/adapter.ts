@@ -118,7 +118,7 @@ class MailboxGate {
   }
 }
 
-const EXPAND_STAMP = `singleValueExtendedProperties($filter=${[PROPERTY_IDS.syncId, PROPERTY_IDS.sourceKey, PROPERTY_IDS.fingerprint].map((id) => `id eq '${id}'`).join(' or ')})`;
+const EXPAND_STAMP = `singleValueExtendedProperties($filter=${[PROPERTY_IDS.syncId, PROPERTY_IDS.sourceKey, PROPERTY_IDS.fingerprint, PROPERTY_IDS.digest].map((id) => `id eq '${id}'`).join(' or ')})`;
 
 function odataString(s: string): string {
   return s.replace(/'/g, "''");

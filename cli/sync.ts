@@ -67,6 +67,8 @@ export interface RelaySyncOutcome {
   unmapped: SyncPlan['unmapped'];
   /** People's copies of synced events, and edits kept: never written, shown here. */
   conflicts?: SyncPlan['conflicts'];
+  /** Synced events a person had edited, written back to the source's version (policy targetEdits 'restore'). */
+  restored?: Array<{ calendarId: string; targetId: string; reason: string }>;
   warnings: string[];
   guard?: GuardStop;
   /** The plan (always for a dry run; the refused plan when a guard stopped the run). */
@@ -193,6 +195,7 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
   const ok = result.ok && failedSources.length === 0 && rooms.every((r) => roomOk(r));
   return {
     ...base, ok, window: windowOf(result.plan.window), rooms, unmapped: result.plan.unmapped, conflicts: result.plan.conflicts,
+    restored: result.plan.ops.filter((op) => op.restored).map((op) => ({ calendarId: op.calendarId, targetId: op.targetId ?? '', reason: op.reason })),
     warnings: [...warnings, ...result.plan.warnings], ...(opts.dryRun ? { plan: result.plan } : {}),
   };
 }
@@ -361,6 +364,11 @@ export function formatReport(o: RelaySyncOutcome): string {
   if (conflicts.length) {
     lines.push(`Conflicts (${conflicts.length}) — left as they are, for a person to look at:`);
     for (const c of conflicts) lines.push(`  ${c.calendarId}: event ${c.targetId}: ${c.reason}`);
+  }
+  const restored = o.restored ?? o.plan?.ops.filter((op) => op.restored).map((op) => ({ calendarId: op.calendarId, targetId: op.targetId ?? '', reason: op.reason })) ?? [];
+  if (restored.length) {
+    lines.push(`Restored (${restored.length}) — edited on the target by a person, ${o.dryRun || o.guard ? 'would be ' : ''}written back to the source's version:`);
+    for (const r of restored) lines.push(`  ${r.calendarId}: event ${r.targetId}: ${r.reason}`);
   }
   const otherWarnings = o.warnings.filter((x) => !x.startsWith('not routed: '));
   if (otherWarnings.length) {

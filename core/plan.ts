@@ -360,121 +360,8 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
     w.desired.set(entry.key, { ...entry, inWindow, fingerprint: fingerprint(entry.event) });
   };
 
-  for (const g of groups.values()) {
-    const masterCalendars = new Set<string>();
-    const firstMaster = new Map<string, DesiredEvent>();
-    for (const m of g.masters) {
-      if (firstMaster.has(m.calendarId) && identity === 'uid') {
-        skip(m.calendarId, uidKey(m.event), 'duplicate in source: same UID twice (kept the first)');
-        continue;
-      }
-      if (!firstMaster.has(m.calendarId)) firstMaster.set(m.calendarId, m);
-      masterCalendars.add(m.calendarId);
-      if (identity === 'content' && firstMaster.get(m.calendarId) !== m) {
-        // A second event with the same UID under content identity: a plain single event of its own.
-        const key = masterKeyOf(m);
-        if (m.event.status === 'CANCELLED') work(m.calendarId).cancelled.add(key);
-        else addDesired(m.calendarId, { key, event: m.event, phase: 'main' });
-      }
-    }
-
-    for (const [calendarId, m] of firstMaster) {
-      const master = m.event;
-      const key = masterKeyOf(m);
-      const w = work(calendarId);
-      if (!isRecurringMaster(master)) {
-        if (master.status === 'CANCELLED') w.cancelled.add(key);
-        else addDesired(calendarId, { key, event: master, phase: 'main' });
-        // Overrides of a non-recurring event have nothing to attach to: they become orphans below.
-        continue;
-      }
-      const own = g.overrides.filter((o) => o.calendarId === calendarId).map((o) => o.event);
-      // Cancelled occurrences, and occurrences moved to another calendar, are EXDATEs here.
-      const movedAway = g.overrides.filter((o) => o.calendarId !== calendarId).map((o) => o.event.recurrenceId!);
-      const cancelled = own.filter((o) => o.status === 'CANCELLED').map((o) => o.recurrenceId!);
-      const live = own.filter((o) => o.status !== 'CANCELLED');
-      const series = withExdates(master, [...cancelled, ...movedAway]);
-      const support = policy.seriesSupport ? policy.seriesSupport(series, live) : true;
-      if (master.status === 'CANCELLED') {
-        w.cancelled.add(key);
-        continue;
-      }
-      if (support === true) {
-        let inWindow: boolean;
-        try {
-          // Inside when an occurrence is: a series whose occurrences are all cancelled, routed
-          // elsewhere or outside the window has nothing to show (and Google does not list it).
-          inWindow = showsInWindow(series, window, fz) || live.some((o) => overlapsWindow(o, window, fz));
-        } catch (err) {
-          skip(calendarId, key, `invalid event time: ${(err as Error).message}`);
-          w.protectedKeys.set(key, 'source event has an invalid time');
-          w.protectedPrefixes.push({ prefix: `${key} r:`, reason: 'its series master has an invalid time' });
-          continue;
-        }
-        addDesired(calendarId, { key, event: series, phase: 'main', inWindow });
-        for (const o of live) {
-          // Overrides follow their master in and out of the window: a series is written whole.
-          addDesired(calendarId, { key: overrideKey(key, o.recurrenceId!), event: o, phase: 'series-override', masterKey: key, inWindow });
-        }
-        continue;
-      }
-      // The target cannot store this series: single events inside the window instead.
-      const label = `series "${master.title}" (UID ${master.uid}) in ${calendarId}`;
-      const expandSeries = policy.expandSeries === undefined ? recurrenceExpander(fz) : policy.expandSeries;
-      if (!expandSeries) {
-        warnings.push(`${label} cannot be stored as a series (${support}) and no expander is configured: left as it is on the target`);
-        skip(calendarId, key, `series not supported by target (${support}) and no expander configured`);
-        w.protectedPrefixes.push({ prefix: `${key} o:`, reason: 'series could not be expanded' });
-        continue;
-      }
-      let expanded: { events: CalendarEvent[]; errors: string[] };
-      try {
-        expanded = expandSeries(series, live, window);
-      } catch (err) {
-        warnings.push(`${label} could not be expanded: ${(err as Error).message}; its events on the target are left as they are`);
-        skip(calendarId, key, `series could not be expanded: ${(err as Error).message}`);
-        w.protectedPrefixes.push({ prefix: `${key} o:`, reason: 'series could not be expanded' });
-        continue;
-      }
-      for (const msg of expanded.errors) warnings.push(`${label}: ${msg}`);
-      let n = 0;
-      for (const occ of expanded.events) {
-        if (occ.status === 'CANCELLED') continue;
-        const original = occ.recurrenceId ?? occ.start;
-        let inside: boolean;
-        try {
-          inside = spanOverlaps(eventSpan(occ, fz), window);
-        } catch (err) {
-          warnings.push(`${label}: occurrence ${canonTime(original)} has an invalid time: ${(err as Error).message}`);
-          continue;
-        }
-        if (!inside) continue;
-        const single: CalendarEvent = { ...occ, uid: `${master.uid}#${occurrenceToken(original)}`, recurrenceId: undefined, recurrence: undefined };
-        delete single.recurrenceId;
-        delete single.recurrence;
-        addDesired(calendarId, { key: occurrenceKey(key, original), event: single, phase: 'main', inWindow: true });
-        w.expandedMasters.add(key);
-        n++;
-      }
-      warnings.push(`${label} written as ${n} single event(s) inside the window: ${support}`);
-    }
-
-    // Overrides whose calendar has no master of their own: written as plain single events, keyed
-    // as the occurrence they stand for (not as an instance override: if their series moves into
-    // this calendar later, the form changes and the single event must go).
-    for (const o of g.overrides) {
-      if (masterCalendars.has(o.calendarId) && isRecurringMaster(firstMaster.get(o.calendarId)!.event)) continue;
-      const base = identity === 'uid' ? uidKey(o.event) : masterKeyOf(o, { ...o.event, recurrenceId: undefined });
-      const key = occurrenceKey(base, o.event.recurrenceId!);
-      if (o.event.status === 'CANCELLED') {
-        work(o.calendarId).cancelled.add(key);
-        continue;
-      }
-      const single: CalendarEvent = { ...o.event };
-      delete single.recurrenceId;
-      addDesired(o.calendarId, { key, event: single, phase: 'main' });
-    }
-  }
+  const desireCtx: DesireContext = { policy, window, fz, identity, warnings, work, skip, add: addDesired, masterKeyOf };
+  for (const g of groups.values()) desireGroup(g, desireCtx);
 
   // --- actual side ------------------------------------------------------------------------------
   const owned = new Map<string, Map<string, TargetEvent[]>>(); // calendarId → key → events
@@ -539,6 +426,164 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
   for (const u of unmapped) warnings.push(`not routed: "${u.title}" (UID ${u.uid}): ${u.reason}`);
   const conflicts = ops.filter((o) => o.conflict).map((o) => ({ calendarId: o.calendarId, targetId: o.targetId ?? '', key: o.key, reason: o.reason }));
   return { syncId: policy.syncId, now, window, ops, counts, unmapped, warnings, calendars: stats, sources, conflicts };
+}
+
+// --- desired side: one source event or series (source + UID) ------------------------------------
+
+/** What the desired-side cases need from buildPlan (its bookkeeping, passed in: the cases stay small and pure). */
+interface DesireContext {
+  policy: SyncPolicy;
+  window: { from: number; to: number };
+  fz: string;
+  identity: 'uid' | 'content';
+  warnings: string[];
+  work: (calendarId: string) => CalendarWork;
+  skip: (calendarId: string, key: string, reason: string) => void;
+  add: (calendarId: string, entry: Omit<DesiredEntry, 'fingerprint' | 'inWindow'> & { inWindow?: boolean }) => void;
+  masterKeyOf: (d: DesiredEvent, e?: CalendarEvent) => string;
+}
+
+/** All events of one source with one UID: the master in each calendar it is routed to, then overrides left without one. */
+function desireGroup(g: Group, ctx: DesireContext): void {
+  const firstMaster = firstMasters(g, ctx);
+  for (const [calendarId, m] of firstMaster) desireMaster(calendarId, m, g, ctx);
+  desireOrphanOverrides(g, firstMaster, ctx);
+}
+
+/** The master each calendar gets (the first); a repeated UID is reported, or (identity 'content') its own single event. */
+function firstMasters(g: Group, ctx: DesireContext): Map<string, DesiredEvent> {
+  const first = new Map<string, DesiredEvent>();
+  for (const m of g.masters) {
+    const had = first.get(m.calendarId);
+    // the same UID twice in one calendar: the first wins
+    if (had && ctx.identity === 'uid') {
+      ctx.skip(m.calendarId, uidKey(m.event), 'duplicate in source: same UID twice (kept the first)');
+      continue;
+    }
+    if (!had) {
+      first.set(m.calendarId, m);
+      continue;
+    }
+    // a second event with the same UID under content identity: a plain single event of its own
+    const key = ctx.masterKeyOf(m);
+    if (m.event.status === 'CANCELLED') ctx.work(m.calendarId).cancelled.add(key);
+    else ctx.add(m.calendarId, { key, event: m.event, phase: 'main' });
+  }
+  return first;
+}
+
+/** One master in one calendar. */
+function desireMaster(calendarId: string, m: DesiredEvent, g: Group, ctx: DesireContext): void {
+  const master = m.event;
+  const key = ctx.masterKeyOf(m);
+  const w = ctx.work(calendarId);
+  // a single event; cancelled in source means not desired (its copy is deleted). Its overrides have nothing to attach to: orphans below.
+  if (!isRecurringMaster(master)) {
+    if (master.status === 'CANCELLED') w.cancelled.add(key);
+    else ctx.add(calendarId, { key, event: master, phase: 'main' });
+    return;
+  }
+  // a cancelled series: not desired
+  if (master.status === 'CANCELLED') {
+    w.cancelled.add(key);
+    return;
+  }
+  const own = g.overrides.filter((o) => o.calendarId === calendarId).map((o) => o.event);
+  // Cancelled occurrences, and occurrences moved to another calendar, are EXDATEs here.
+  const movedAway = g.overrides.filter((o) => o.calendarId !== calendarId).map((o) => o.event.recurrenceId!);
+  const cancelled = own.filter((o) => o.status === 'CANCELLED').map((o) => o.recurrenceId!);
+  const live = own.filter((o) => o.status !== 'CANCELLED');
+  const series = withExdates(master, [...cancelled, ...movedAway]);
+  const support = ctx.policy.seriesSupport ? ctx.policy.seriesSupport(series, live) : true;
+  // the target stores it as a series
+  if (support === true) desireSeries(calendarId, key, series, live, ctx);
+  // the target cannot store it: single events inside the window instead
+  else desireExpanded(calendarId, key, master, series, live, support, ctx);
+}
+
+/** A series written as a series: the master (with its EXDATEs) and each live override after it. */
+function desireSeries(calendarId: string, key: string, series: CalendarEvent, live: CalendarEvent[], ctx: DesireContext): void {
+  const w = ctx.work(calendarId);
+  let inWindow: boolean;
+  try {
+    // Inside when an occurrence is: a series whose occurrences are all cancelled, routed
+    // elsewhere or outside the window has nothing to show (and Google does not list it).
+    inWindow = showsInWindow(series, ctx.window, ctx.fz) || live.some((o) => overlapsWindow(o, ctx.window, ctx.fz));
+  } catch (err) {
+    ctx.skip(calendarId, key, `invalid event time: ${(err as Error).message}`);
+    w.protectedKeys.set(key, 'source event has an invalid time');
+    w.protectedPrefixes.push({ prefix: `${key} r:`, reason: 'its series master has an invalid time' });
+    return;
+  }
+  ctx.add(calendarId, { key, event: series, phase: 'main', inWindow });
+  // Overrides follow their master in and out of the window: a series is written whole.
+  for (const o of live) ctx.add(calendarId, { key: overrideKey(key, o.recurrenceId!), event: o, phase: 'series-override', masterKey: key, inWindow });
+}
+
+/** A series the target cannot store: its occurrences inside the window as single events (`<master> o:<start>`). */
+function desireExpanded(calendarId: string, key: string, master: CalendarEvent, series: CalendarEvent, live: CalendarEvent[], support: string, ctx: DesireContext): void {
+  const w = ctx.work(calendarId);
+  const label = `series "${master.title}" (UID ${master.uid}) in ${calendarId}`;
+  const expandSeries = ctx.policy.expandSeries === undefined ? recurrenceExpander(ctx.fz) : ctx.policy.expandSeries;
+  // no expander: its events on the target are kept as they are
+  if (!expandSeries) {
+    ctx.warnings.push(`${label} cannot be stored as a series (${support}) and no expander is configured: left as it is on the target`);
+    ctx.skip(calendarId, key, `series not supported by target (${support}) and no expander configured`);
+    w.protectedPrefixes.push({ prefix: `${key} o:`, reason: 'series could not be expanded' });
+    return;
+  }
+  let expanded: { events: CalendarEvent[]; errors: string[] };
+  try {
+    expanded = expandSeries(series, live, ctx.window);
+  } catch (err) {
+    // the expansion failed: kept as they are too
+    ctx.warnings.push(`${label} could not be expanded: ${(err as Error).message}; its events on the target are left as they are`);
+    ctx.skip(calendarId, key, `series could not be expanded: ${(err as Error).message}`);
+    w.protectedPrefixes.push({ prefix: `${key} o:`, reason: 'series could not be expanded' });
+    return;
+  }
+  for (const msg of expanded.errors) ctx.warnings.push(`${label}: ${msg}`);
+  let n = 0;
+  for (const occ of expanded.events) {
+    if (occ.status === 'CANCELLED') continue;
+    const original = occ.recurrenceId ?? occ.start;
+    let inside: boolean;
+    try {
+      inside = spanOverlaps(eventSpan(occ, ctx.fz), ctx.window);
+    } catch (err) {
+      ctx.warnings.push(`${label}: occurrence ${canonTime(original)} has an invalid time: ${(err as Error).message}`);
+      continue;
+    }
+    if (!inside) continue;
+    const single: CalendarEvent = { ...occ, uid: `${master.uid}#${occurrenceToken(original)}` };
+    delete single.recurrenceId;
+    delete single.recurrence;
+    ctx.add(calendarId, { key: occurrenceKey(key, original), event: single, phase: 'main', inWindow: true });
+    w.expandedMasters.add(key);
+    n++;
+  }
+  ctx.warnings.push(`${label} written as ${n} single event(s) inside the window: ${support}`);
+}
+
+/**
+ * Overrides whose calendar has no recurring master of their own: plain single events, keyed as the
+ * occurrence they stand for (not as an instance override: if their series moves into this calendar
+ * later, the form changes and the single event must go).
+ */
+function desireOrphanOverrides(g: Group, firstMaster: Map<string, DesiredEvent>, ctx: DesireContext): void {
+  for (const o of g.overrides) {
+    const m = firstMaster.get(o.calendarId);
+    if (m && isRecurringMaster(m.event)) continue;
+    const base = ctx.identity === 'uid' ? uidKey(o.event) : ctx.masterKeyOf(o, { ...o.event, recurrenceId: undefined });
+    const key = occurrenceKey(base, o.event.recurrenceId!);
+    if (o.event.status === 'CANCELLED') {
+      ctx.work(o.calendarId).cancelled.add(key);
+      continue;
+    }
+    const single: CalendarEvent = { ...o.event };
+    delete single.recurrenceId;
+    ctx.add(o.calendarId, { key, event: single, phase: 'main' });
+  }
 }
 
 // --- matching: one key of one calendar ----------------------------------------------------------

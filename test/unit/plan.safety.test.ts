@@ -2,6 +2,7 @@
  * Sync safety in the planner (issue 7): what a source could not read is kept, the guards every
  * caller gets by default, people's copies and edits of synced events, and the key reader.
  */
+import fc from 'fast-check';
 import type { CalendarEvent } from '../../core/event';
 import { fingerprint } from '../../core/fingerprint';
 import { DEFAULT_MAX_DELETES, DeleteLimitError, SourceEmptyError, SourceShrankError, allowedDeletes, guardViolations, runStateOf } from '../../core/guards';
@@ -176,5 +177,41 @@ describe('parseKey: the one reader of the key format', () => {
     const r = overrideKey(base, { dateTime: '2025-01-20T09:00:00Z' });
     expect(otherFormKey(parseKey(r))).toBe(occurrenceKey(base, { dateTime: '2025-01-20T09:00:00Z' }));
     expect(otherFormKey(parseKey(base))).toBeUndefined();
+  });
+});
+
+describe('safety invariants over random plans (property)', () => {
+  const item = fc.record({
+    inSource: fc.boolean(), owned: fc.boolean(), copy: fc.boolean(), edited: fc.boolean(), unreadable: fc.boolean(), changed: fc.boolean(),
+  });
+  test("copies are never written, unreadable items never lose an event, kept edits are never written, restored edits are", () => {
+    fc.assert(fc.property(fc.array(item, { maxLength: 12 }), fc.constantFrom<'restore' | 'keep'>('restore', 'keep'), (items, targetEdits) => {
+      const desired: CalendarEvent[] = [];
+      const actual: TargetEvent[] = [];
+      const unreadable: Array<{ uid: string }> = [];
+      items.forEach((it, i) => {
+        const e = ev(`u${i}`);
+        const inSource = it.inSource && !it.unreadable;
+        if (inSource) desired.push(it.changed ? { ...e, title: 'changed' } : e);
+        if (it.unreadable) unreadable.push({ uid: e.uid });
+        if (it.owned) actual.push({ ...owned(e), id: `own${i}`, ...(it.edited ? { edited: ['title'] } : {}) });
+        if (it.copy) actual.push({ ...owned(e), id: `copy${i}`, copy: 'a person copied it' });
+      });
+      const plan = buildPlan(desired, actual, { ...policy, unreadable, targetEdits }, NOW);
+      const written = new Set(plan.ops.filter((o) => o.action === 'update' || o.action === 'delete').map((o) => o.targetId));
+      items.forEach((it, i) => {
+        if (it.copy) {
+          expect(written.has(`copy${i}`)).toBe(false);
+          expect(plan.conflicts.some((c) => c.targetId === `copy${i}`)).toBe(true);
+        }
+        if (it.owned && it.unreadable) expect(written.has(`own${i}`)).toBe(false);
+        if (it.owned && it.edited && targetEdits === 'keep') expect(written.has(`own${i}`)).toBe(false);
+        if (it.owned && it.edited && targetEdits === 'restore' && it.inSource && !it.unreadable) {
+          expect(plan.ops.find((o) => o.targetId === `own${i}`)).toMatchObject({ action: 'update', restored: true });
+        }
+        // A copy never stands in for our event: a desired event without an owned one is created.
+        if (it.inSource && !it.unreadable && !it.owned) expect(plan.ops.some((o) => o.action === 'create' && o.key === uidKey(ev(`u${i}`)))).toBe(true);
+      });
+    }), { numRuns: 300 });
   });
 });

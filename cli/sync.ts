@@ -321,7 +321,8 @@ export async function createProvider(config: RelayConfig, store: FeedStateStore,
   } else tokenSource = fixed(a.accessToken);
   const http = createGraphHttpPort({ tokenSource, baseUrl: t.baseUrl, transport });
   return new GraphCalendarProvider({
-    http, now,
+    // The ids of the events it created (ownership: a stamped event that is not one of them is a person's copy) live next to the feed state.
+    http, now, stateStore: store,
     ...(t.baseUrl ? { baseUrl: t.baseUrl } : {}), ...(t.timeZoneStyle ? { timeZoneStyle: t.timeZoneStyle } : {}),
     ...(t.defaultTimeZone ? { defaultTimeZone: t.defaultTimeZone } : {}),
   });

@@ -25,6 +25,8 @@ export interface GoogleAdmin {
   copyEvent(calendarId: string, eventId: string): EventJson;
   /** A person edits an event (or one instance, `{masterId}_{time}`) in the calendar UI: a PATCH of `changes`. Returns the result. */
   editEvent(calendarId: string, eventId: string, changes: EventJson): EventJson;
+  /** A person deletes an event, or one occurrence of a series (`{masterId}_{time}`), in the calendar UI. */
+  deleteEvent(calendarId: string, eventId: string): void;
   /** Every stored event of a calendar, deleted ones (status "cancelled") and exceptions included. */
   listRaw(calendarId: string): EventJson[];
   /** Invalidates every sync token issued so far for the calendar (next incremental list → 410). */
@@ -80,6 +82,12 @@ export function createGoogleModule(now: () => number = Date.now): ApiModule & { 
       const res = patchEvent(env, cal, eventId, { method: 'PATCH', path: '', query: new URLSearchParams(), headers: {}, body: Buffer.from(JSON.stringify(changes)) }, false);
       if (res.status !== 200) throw new Error(`google admin editEvent(${eventId}): ${JSON.stringify(res.body)}`);
       return res.body as EventJson;
+    },
+    deleteEvent(calendarId, eventId) {
+      const cal = store.calendars.get(calendarId.toLowerCase());
+      if (!cal) throw new Error(`google admin deleteEvent: no calendar ${calendarId}`);
+      const res = deleteEvent(env, cal, eventId, { method: 'DELETE', path: '', query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0) });
+      if (res.status !== 204) throw new Error(`google admin deleteEvent(${eventId}): ${JSON.stringify(res.body)}`);
     },
     listRaw(calendarId) {
       return [...(store.calendars.get(calendarId.toLowerCase())?.events.values() ?? [])].map((s) => structuredClone(s.res));

@@ -24,7 +24,7 @@ import type {
 import { ProviderError, TransportError } from '../port';
 import type { CalendarEvent } from '../../core/event';
 import { eventTimeToUtc, parseWall } from '../../core/time';
-import { uidKey } from '../../core/sync-key';
+import { overrideKey, parseKey, uidKey } from '../../core/sync-key';
 import { buildBatch, parseBatchResponse, BatchFormatError, type BatchPartResponse } from './batch';
 import { googleProviderError } from './errors';
 import { withReadRetries, type ReadRetryOptions } from '../retry';
@@ -251,7 +251,24 @@ export class GoogleCalendarProvider implements CalendarProvider {
     const owned = this.listMode === 'incremental'
       ? await this.listOwnedIncremental(calendarId, syncId, window)
       : await this.listOwnedFull(calendarId, syncId, window);
-    return owned.map((g) => this.toTarget(calendarId, g));
+    return owned.map((g) => this.occurrenceChangedByAPerson(this.toTarget(calendarId, g), g));
+  }
+
+  /**
+   * An instance carrying its series' own stamp (not an override key we wrote) is an occurrence a
+   * person changed or deleted in the calendar: Google keeps it as an exception that inherited the
+   * master's extended properties. Listed under the master's key it would look like a second copy
+   * of the master; it is the override of that occurrence (`<master> r:<start>`), edited by a
+   * person, so the planner writes it back as its series has it (or keeps it: targetEdits).
+   */
+  private occurrenceChangedByAPerson(t: TargetEvent, g: GoogleEvent): TargetEvent {
+    if (!t.stamp || t.copy || !g.recurringEventId || !t.event.recurrenceId || parseKey(t.stamp.sourceKey).kind !== 'base') return t;
+    const { digest: _inherited, ...stamp } = t.stamp;
+    return {
+      ...t,
+      stamp: { ...stamp, sourceKey: overrideKey(t.stamp.sourceKey, t.event.recurrenceId) },
+      edited: [g.status === 'cancelled' ? 'occurrence deleted' : 'occurrence changed'],
+    };
   }
 
   private async listOwnedFull(calendarId: string, syncId: string, window: TimeWindow): Promise<GoogleEvent[]> {

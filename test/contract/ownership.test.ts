@@ -8,6 +8,7 @@
 import { startEmulator, type Emulator } from '../../emulator';
 import type { CalendarEvent } from '../../core/event';
 import type { SyncPolicy } from '../../core/sync-types';
+import { eventTimeToUtc } from '../../core/time';
 import { createFetchHttpPort } from '../../providers/http';
 import { GoogleCalendarProvider } from '../../providers/google';
 import { GraphCalendarProvider } from '../../providers/graph';
@@ -148,5 +149,55 @@ describe.each([['google', googleSide], ['graph', graphSide]] as const)('%s', (_k
     expect(writesOf(r)).toEqual([]);
     expect(r.plan.conflicts).toEqual(expect.arrayContaining([expect.objectContaining({ targetId: charlie.id, reason: 'edited on the target (title): kept (targetEdits: keep)' })]));
     expect(side.stamped().find((e) => e.id === charlie.id)!.title).toBe('Renamed by a person');
+  });
+});
+
+describe('google: a person deletes or moves one occurrence of a synced series', () => {
+  const room = 'series-room@resource.calendar.google.com';
+  const series = ev('s', 'Weekly seminar', 1, { recurrence: { rrule: ['FREQ=WEEKLY;COUNT=6'], rdate: [], exdate: [] } });
+  let provider: () => GoogleCalendarProvider;
+  const run = (extra: Partial<SyncPolicy> = {}) => syncCalendars({
+    provider: provider(), desired: [series], routing: { target: [room] }, now: NOW,
+    policy: { syncId: SYNC, window: { pastDays: 7, futureDays: 60 }, floatingTimeZone: ZONE, reportForeign: false, ...extra },
+  });
+  const visible = async () => {
+    const q = new URLSearchParams({ singleEvents: 'true', timeMin: '2026-11-15T00:00:00Z', timeMax: '2027-02-01T00:00:00Z' });
+    const res = await fetch(`${emu.url}/calendar/v3/calendars/${encodeURIComponent(room)}/events?${q}`, { headers: { authorization: `Bearer ${emu.google.issueAccessToken()}` } });
+    // As instants: Google may answer with an offset or with the zone the event was written in.
+    return ((await res.json()) as { items: Array<{ summary: string; start: { dateTime: string; timeZone?: string } }> }).items
+      .map((i) => `${i.summary} ${new Date(/[zZ]|[+-]\d\d:\d\d$/.test(i.start.dateTime) ? Date.parse(i.start.dateTime) : eventTimeToUtc({ dateTime: i.start.dateTime, timeZone: i.start.timeZone ?? ZONE })).toISOString()}`);
+  };
+  const masterId = () => emu.google.listRaw(room).find((e) => e.recurrence && e.status !== 'cancelled')!.id as string;
+
+  beforeAll(async () => {
+    emu.reset();
+    emu.google.createCalendar(room, { timeZone: ZONE });
+    const http = createFetchHttpPort({ token: { getToken: async () => emu.google.issueAccessToken(), invalidate: () => undefined } });
+    provider = () => new GoogleCalendarProvider({ http, rootUrl: `${emu.url}/`, defaultTimeZone: ZONE });
+    expect((await run()).ok).toBe(true);
+  });
+
+  test('a deleted occurrence is restored (not taken for a second copy of the series)', async () => {
+    const before = await visible();
+    expect(before).toHaveLength(6);
+    emu.google.deleteEvent(room, `${masterId()}_20261208T080000Z`);
+    expect(await visible()).toHaveLength(5);
+    const r = await run();
+    expect(r.ok).toBe(true);
+    expect(r.plan.ops.filter((o) => o.action !== 'unchanged').map((o) => `${o.action}: ${o.reason}`)).toEqual(['update: edited on the target (occurrence deleted): restored to the source version']);
+    expect(await visible()).toEqual(before);
+    const again = await run();
+    expect(again.plan.ops.filter((o) => o.action !== 'unchanged' && o.action !== 'skip')).toEqual([]);
+  });
+
+  test("a moved occurrence is moved back; with targetEdits 'keep' it stays where the person put it", async () => {
+    const before = await visible();
+    emu.google.editEvent(room, `${masterId()}_20261215T080000Z`, { start: { dateTime: '2026-12-16T15:00:00+01:00' }, end: { dateTime: '2026-12-16T16:00:00+01:00' } });
+    const kept = await run({ targetEdits: 'keep' });
+    expect(kept.plan.conflicts.map((c) => c.reason)).toEqual(['edited on the target (occurrence changed): kept (targetEdits: keep)']);
+    expect(await visible()).toContain('Weekly seminar 2026-12-16T14:00:00.000Z');
+    const r = await run();
+    expect(r.plan.ops.filter((o) => o.restored).map((o) => o.reason)).toEqual(['edited on the target (occurrence changed): restored to the source version']);
+    expect(await visible()).toEqual(before);
   });
 });

@@ -567,6 +567,8 @@ export interface Harness {
   editEvent(room: string, id: string, what: 'title' | 'time' | 'location'): void;
   /** The stored JSON of an event (to show it stayed untouched). */
   rawJson(room: string, id: string): string | undefined;
+  /** A person deletes one (plain) occurrence of series `id` inside the window; returns the occurrence's id (Google only: undefined elsewhere). */
+  deleteOccurrence(room: string, id: string): Promise<string | undefined>;
 }
 
 function roomMap(rooms: string[]): RoutingConfig {
@@ -662,6 +664,21 @@ export function googleHarness(emu: Emulator, roomCount: number, seed: number): H
       return problems;
     },
     copyEvent: (room, id) => emu.google.copyEvent(room, id).id as string,
+    async deleteOccurrence(room, id) {
+      const was = emu.faults.enabled;
+      emu.faults.enabled = false;
+      try {
+        const q = new URLSearchParams({ timeMin: new Date(WINDOW.from).toISOString(), timeMax: new Date(WINDOW.to).toISOString(), maxResults: '2500' });
+        const res = await fetch(`${emu.url}/calendar/v3/calendars/${encodeURIComponent(room)}/events/${encodeURIComponent(id)}/instances?${q}`, { headers: { authorization: `Bearer ${emu.google.issueAccessToken()}` } });
+        const stored = new Set(emu.google.listRaw(room).map((e) => e.id as string));
+        const plain = ((await res.json()) as { items?: Array<{ id: string }> }).items?.filter((i) => !stored.has(i.id)) ?? [];
+        if (plain.length < 2) return undefined;
+        emu.google.deleteEvent(room, plain[1].id);
+        return plain[1].id;
+      } finally {
+        emu.faults.enabled = was;
+      }
+    },
     editEvent(room, id, what) {
       emu.google.editEvent(room, id, what === 'title' ? { summary: 'Renamed by a person' } : what === 'location' ? { location: 'Moved by a person' }
         : { start: { dateTime: '2026-12-24T18:00:00Z', date: null }, end: { dateTime: '2026-12-24T19:00:00Z', date: null } });
@@ -768,6 +785,7 @@ export function graphHarness(emu: Emulator, roomCount: number, seed: number): Ha
       return problems;
     },
     copyEvent: (room, id) => emu.graph.copyEvent(room, id).id as string,
+    deleteOccurrence: async () => undefined, // not detected on Microsoft 365 (docs/sync.md, Known limits)
     editEvent(room, id, what) {
       emu.graph.editEvent(room, id, what === 'title' ? { subject: 'Renamed by a person' } : what === 'location' ? { location: { displayName: 'Moved by a person' } }
         : { start: { dateTime: '2026-12-24T18:00:00', timeZone: 'UTC' }, end: { dateTime: '2026-12-24T19:00:00', timeZone: 'UTC' } });

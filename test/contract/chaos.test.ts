@@ -224,9 +224,10 @@ describe.each(['google', 'graph'] as const)(`%s under chaos (seed ${SEED})`, (ki
     leftovers.add(seeded.id);
   });
 
-  test('people copy and edit synced events between runs: copies stay untouched (conflicts), edits are restored, under chaos', async () => {
+  test('people copy, edit and (Google) delete one occurrence of synced events between runs: copies stay untouched (conflicts), edits are restored, under chaos', async () => {
     h.injectChaos(CHAOS);
     const provider = h.makeProvider();
+    let occurrencesDeleted = 0;
     for (let round = 0; round < 4; round++) {
       const changes = source.mutate(4 + rng.int(6));
       const desired = source.events();
@@ -245,6 +246,12 @@ describe.each(['google', 'graph'] as const)(`%s under chaos (seed ${SEED})`, (ki
         const target = pick(1);
         h.editEvent(room, target.id, what);
         edited.push(`${room} ${target.id} ${what}`);
+        const series = h.readOwned(room).find((x) => x.content.recurrence && x.inWindow);
+        const occurrence = series ? await h.deleteOccurrence(room, series.id) : undefined;
+        if (occurrence) {
+          edited.push(`${room} ${occurrence} occurrence deleted`);
+          occurrencesDeleted++;
+        }
       }
       const r = await syncUntilOk(provider, desired);
       const restored = r.plan.ops.filter((o) => o.restored).map((o) => `${o.calendarId} ${o.targetId}`);
@@ -256,5 +263,7 @@ describe.each(['google', 'graph'] as const)(`%s under chaos (seed ${SEED})`, (ki
       }
       expect({ round, changes, problems: await problems(provider, desired, leftovers) }).toEqual({ round, changes, problems: [] });
     }
+    // Google lists an occurrence a person deleted and restores it; Microsoft 365 does not see it (docs/sync.md).
+    if (kind === 'google') expect(occurrencesDeleted).toBeGreaterThan(0);
   });
 });

@@ -15,7 +15,7 @@
  * kept and shown rather than deleted, and a copy whose original a person deleted is adopted.
  * Workers syncing the same mailboxes should share the store (the bridge's database, one state file).
  */
-import { sha256Hex } from '../../core/fingerprint';
+import { createHash } from 'node:crypto';
 import type { KeyValueStore } from '../state';
 import type { TargetEvent, WriteResult } from '../port';
 
@@ -27,7 +27,7 @@ interface CreatedRecord {
   ids: Record<string, string[]>;
 }
 
-const h = (s: string) => sha256Hex(s).slice(0, 16);
+const h = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex').slice(0, 16);
 
 function parseRecord(raw: string | undefined): CreatedRecord {
   try {

@@ -16,7 +16,7 @@ const USAGE = `usage: calendar-relay <command> [options]
   parse  <file|url|-> [--preset auto|ics|events|caldn|learningspace|sonderplan|generic] [--map <json>]
   expand <file|url|-> --from <ISO> --to <ISO> [--preset …] [--map <json>]
   export <events.json|-> [--method PUBLISH] [--name <calendar name>]
-  sync   --config <relay.yaml> [--dry-run] [--json] [--force] [--allow-empty-source]
+  sync   --config <relay.yaml> [--dry-run] [--json] [--force] [--allow-empty-source] [--allow-shrink]
   emulator --port <N> [--host <addr>] [--https [--cert-out <file>]] [--latency <ms>] [--no-limits] [--rooms <a@x,b@y>]
   demo   [--keep] [--latency <ms>] [--port <N>]
   bridge [--config <file>] [--port <N>] [--data-dir <dir>] [--database-url <url>] …  (calendar-relay bridge --help)`;

@@ -17,13 +17,13 @@ export { parseJsonEvents, fieldMapProblem, FIELD_MAP_KEYS, JSON_PRESETS, GENERIC
 export { expandOccurrences, parseRRule, formatRRule, iterateRRule, RRuleError, RecurrenceLimitError, type Occurrence, type ExpansionResult, type RRule } from './core/recurrence';
 // Sync planning (pure)
 export { planSync, buildPlan, recurrenceExpander, PlanInputError, type DesiredEvent, type DesiredInput, type SyncPlan, type SyncPolicy, type PlannedOp, type PlanAction } from './core/plan';
-export { SourceEmptyError, DeleteLimitError, checkGuards, guardViolations } from './core/guards';
+export { SourceEmptyError, SourceShrankError, DeleteLimitError, checkGuards, guardViolations, allowedDeletes, runStateOf, DEFAULT_MAX_DELETES } from './core/guards';
 export { routeEvents, routingTargets, RoutingConfigError, type RoutingConfig, type RoutingResult, type RoutingField } from './core/routing';
 export { fingerprint } from './core/fingerprint';
 // Providers and applying plans
 export * from './providers/port';
 export { applyPlan, type ApplyReport } from './providers/apply';
-export { syncCalendars, type SyncRunOptions, type SyncRunResult } from './providers/sync';
+export { syncCalendars, RUN_STATE_PREFIX, type SyncRunOptions, type SyncRunResult } from './providers/sync';
 export { createFetchHttpPort, fetchTransport, withBearerToken, type FetchHttpPortOptions } from './providers/http';
 export { readFeed, FeedReadError, MemoryFeedStateStore, type FeedSource, type FeedReadResult } from './providers/feed';
 export { GoogleCalendarProvider, createGoogleHttpPort, serviceAccountTokenSource, refreshTokenSource as googleRefreshTokenSource } from './providers/google';

@@ -87,8 +87,8 @@ export interface RelayConfig {
   identity: 'uid' | 'content';
   /** Target copies of events that routing no longer maps to a room: kept (default) or deleted (routing.unmapped). */
   unmapped: 'keep' | 'delete';
-  /** maxDeletes is always set: DEFAULT_MAX_DELETES when the file has none. */
-  guards: { maxDeletes: { count?: number; percent?: number }; allowEmptySource: boolean };
+  /** maxDeletes undefined: the engine's default (core/guards.ts DEFAULT_MAX_DELETES), the same for every caller. */
+  guards: { maxDeletes?: { count?: number; percent?: number; floor?: number }; allowEmptySource: boolean; allowShrink: boolean };
   /** Zone in which floating times and all-day dates are placed for the window. Default UTC. */
   floatingTimeZone?: string;
   /** Where conditional-GET validators, request budgets and last good bodies are kept between runs. */
@@ -97,8 +97,6 @@ export interface RelayConfig {
 
 type Env = Record<string, string | undefined>;
 
-/** The delete limit when `guards.maxDeletes` is not set: a run may delete at most half of a room's synced events. */
-export const DEFAULT_MAX_DELETES = { percent: 50 } as const;
 
 /** Reads and validates a config file. Throws ConfigError (with every problem) or an I/O error. */
 export async function loadConfigFile(file: string, env: Env = process.env): Promise<RelayConfig> {
@@ -482,21 +480,23 @@ class Validator {
   }
 
   private guards(x: unknown): RelayConfig['guards'] | undefined {
-    if (x === undefined || x === null) return { allowEmptySource: false, maxDeletes: { ...DEFAULT_MAX_DELETES } };
-    const o = this.object('guards', x, ['maxDeletes', 'allowEmptySource']);
+    if (x === undefined || x === null) return { allowEmptySource: false, allowShrink: false };
+    const o = this.object('guards', x, ['maxDeletes', 'allowEmptySource', 'allowShrink']);
     if (!o) return undefined;
     const allowEmptySource = this.boolean('guards.allowEmptySource', o.allowEmptySource) ?? false;
-    let maxDeletes: { count?: number; percent?: number } = { ...DEFAULT_MAX_DELETES };
+    const allowShrink = this.boolean('guards.allowShrink', o.allowShrink) ?? false;
+    let maxDeletes: { count?: number; percent?: number; floor?: number } | undefined;
     if (o.maxDeletes !== undefined && o.maxDeletes !== null) {
-      const m = this.object('guards.maxDeletes', o.maxDeletes, ['count', 'percent']);
+      const m = this.object('guards.maxDeletes', o.maxDeletes, ['count', 'percent', 'floor']);
       if (m) {
         const count = this.number('guards.maxDeletes.count', m.count, { min: 0, integer: true });
         const percent = this.number('guards.maxDeletes.percent', m.percent, { min: 0, max: 100 });
+        const floor = this.number('guards.maxDeletes.floor', m.floor, { min: 0, integer: true });
         if (m.count === undefined && m.percent === undefined) this.fail('guards.maxDeletes', 'needs count and/or percent');
-        maxDeletes = { ...(count !== undefined ? { count } : {}), ...(percent !== undefined ? { percent } : {}) };
+        maxDeletes = { ...(count !== undefined ? { count } : {}), ...(percent !== undefined ? { percent } : {}), ...(floor !== undefined ? { floor } : {}) };
       }
     }
-    return { allowEmptySource, maxDeletes };
+    return { allowEmptySource, allowShrink, ...(maxDeletes ? { maxDeletes } : {}) };
   }
 }
 

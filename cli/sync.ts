@@ -6,15 +6,18 @@
  * Safety: a source that cannot be read or parsed is reported and passed to the planner as a
  * failed source with `keepFailedSources`, so the other sources sync while its events on the
  * target are kept untouched (never "zero events, delete everything") and the exit code is 1;
- * the guards (SourceEmptyError, DeleteLimitError) stop the run with their override named.
+ * an item a parser could not read but whose UID it knows is passed as `unreadable`, so its events
+ * on the target are kept; the guards (SourceEmptyError, SourceShrankError, DeleteLimitError — their
+ * defaults live in core/guards.ts) stop the run with their override named. The "source shrank"
+ * guard's state is kept in the state file (or the feed store) next to the feed state.
  * Exit codes: 0 all rooms synced; 1 a source failed, a room failed or a guard refused; 2 bad
  * arguments or an invalid config.
  */
 import { readFile } from 'node:fs/promises';
 import type { CalendarEvent, ParseIssue } from '../core/event';
 import { parseCalendarInput, CalendarInputError } from '../core/input';
-import { DeleteLimitError, SourceEmptyError } from '../core/guards';
-import type { PlannedOp, SyncPlan, SyncPolicy } from '../core/sync-types';
+import { DeleteLimitError, SourceEmptyError, SourceShrankError } from '../core/guards';
+import type { PlannedOp, SyncPlan, SyncPolicy, UnreadableItem } from '../core/sync-types';
 import type { ApplyOptions, ApplyProgress, CalendarApplyReport } from '../providers/apply';
 import { readFeed, FeedReadError, MemoryFeedStateStore, JsonFileStateStore, redactUrl, type FeedStateStore, type FeedOrigin } from '../providers/feed';
 import { createFetchHttpPort } from '../providers/http';
@@ -48,7 +51,7 @@ export type RoomOutcome = Pick<CalendarApplyReport, 'calendarId' | 'created' | '
 };
 
 export interface GuardStop {
-  guard: 'SourceEmptyError' | 'DeleteLimitError';
+  guard: 'SourceEmptyError' | 'SourceShrankError' | 'DeleteLimitError';
   message: string;
   override: string;
 }
@@ -62,6 +65,10 @@ export interface RelaySyncOutcome {
   sources: SourceOutcome[];
   rooms: RoomOutcome[];
   unmapped: SyncPlan['unmapped'];
+  /** People's copies of synced events, and edits kept: never written, shown here. */
+  conflicts?: SyncPlan['conflicts'];
+  /** Synced events a person had edited, written back to the source's version (policy targetEdits 'restore'). */
+  restored?: Array<{ calendarId: string; targetId: string; reason: string }>;
   warnings: string[];
   guard?: GuardStop;
   /** The plan (always for a dry run; the refused plan when a guard stopped the run). */
@@ -74,6 +81,7 @@ export interface RelaySyncOptions {
   /** Overrides, like the config's guards. */
   force?: boolean;
   allowEmptySource?: boolean;
+  allowShrink?: boolean;
   /** Progress lines (one per room as it goes). */
   progress?: (line: string) => void;
   /** Feed state when the config has no stateFile (tests, the demo). */
@@ -95,17 +103,19 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
 
   // --- sources -----------------------------------------------------------------------------------
   const desired: CalendarEvent[] = [];
-  const sources = await Promise.all(config.sources.map(async (s): Promise<{ outcome: SourceOutcome; events: CalendarEvent[]; issues: string[] }> => {
+  const sources = await Promise.all(config.sources.map(async (s): Promise<{ outcome: SourceOutcome; events: CalendarEvent[]; issues: string[]; unreadable: UnreadableItem[] }> => {
     const location = s.url ? redactUrl(s.url) : s.file!;
     try {
       const read = await readFeed({ id: s.id, url: s.url, file: s.file, headers: s.headers, budget: s.budget, timeoutMs: s.timeoutMs, maxBytes: s.maxBytes }, { store, now: opts.now, fetch: opts.fetch });
       const parsed = parseCalendarInput(read.bytes, { preset: s.preset, map: s.map, sourceId: s.id, defaultTimeZone: s.defaultTimeZone });
       const issues = [...read.warnings, ...describeParseIssues(s.id, parsed.errors)];
-      return { outcome: { id: s.id, location, ok: true, origin: read.origin, events: parsed.events.length, errors: parsed.errors.length, requests: read.requests }, events: parsed.events, issues };
+      // Items the parser could not read but whose UID it knows: unknown this run, not gone.
+      const unreadable = parsed.errors.filter((i) => typeof i.uid === 'string' && i.uid !== '').map((i) => ({ sourceId: s.id, uid: i.uid!, message: i.message }));
+      return { outcome: { id: s.id, location, ok: true, origin: read.origin, events: parsed.events.length, errors: parsed.errors.length, requests: read.requests }, events: parsed.events, issues, unreadable };
     } catch (err) {
       if (!(err instanceof FeedReadError) && !(err instanceof CalendarInputError)) throw err;
       const failure = err instanceof FeedReadError ? err.message : `source "${s.id}": ${err.message}`;
-      return { outcome: { id: s.id, location, ok: false, events: 0, errors: 0, requests: 0, failure }, events: [], issues: [] };
+      return { outcome: { id: s.id, location, ok: false, events: 0, errors: 0, requests: 0, failure }, events: [], issues: [], unreadable: [] };
     }
   }));
   for (const s of sources) {
@@ -130,9 +140,12 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
     // The CLI syncs the healthy sources and reports the failed ones (exit code 1); their events
     // stay untouched. (API callers get SourceEmptyError unless they say so too.)
     keepFailedSources: true,
+    unreadable: sources.flatMap((s) => s.unreadable),
     allowEmptySource: opts.allowEmptySource || config.guards.allowEmptySource,
+    allowShrink: opts.allowShrink || config.guards.allowShrink,
     force: opts.force,
-    maxDeletes: config.guards.maxDeletes,
+    // Unset: the engine's default limit (core/guards.ts), the same as every other caller gets.
+    ...(config.guards.maxDeletes ? { maxDeletes: config.guards.maxDeletes } : {}),
     unmapped: config.unmapped,
     ...(config.floatingTimeZone ? { floatingTimeZone: config.floatingTimeZone } : {}),
   };
@@ -145,14 +158,16 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
   let result: SyncRunResult;
   try {
     result = await syncCalendars({
-      provider, desired, routing: config.routing, policy, now, dryRun: opts.dryRun,
+      provider, desired, routing: config.routing, policy, now, dryRun: opts.dryRun, stateStore: store,
       applyOptions: { ...opts.applyOptions, onProgress: (ev) => progressLine(ev, progress) },
     });
   } catch (err) {
-    if (err instanceof SourceEmptyError || err instanceof DeleteLimitError) {
+    if (err instanceof SourceEmptyError || err instanceof SourceShrankError || err instanceof DeleteLimitError) {
       const override = err instanceof SourceEmptyError
         ? `set guards.allowEmptySource: true in ${config.file}, or run once with --allow-empty-source`
-        : `raise guards.maxDeletes in ${config.file}, or run once with --force`;
+        : err instanceof SourceShrankError
+          ? `check the source; if it really lost those events, run once with --allow-shrink (or set guards.allowShrink: true in ${config.file})`
+          : `raise guards.maxDeletes in ${config.file}, or run once with --force`;
       await fileStore?.flush();
       return {
         ...base, ok: false, window: windowOf(err.plan.window), rooms: roomsFromPlan(err.plan), unmapped: err.plan.unmapped,
@@ -179,7 +194,8 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
   }
   const ok = result.ok && failedSources.length === 0 && rooms.every((r) => roomOk(r));
   return {
-    ...base, ok, window: windowOf(result.plan.window), rooms, unmapped: result.plan.unmapped,
+    ...base, ok, window: windowOf(result.plan.window), rooms, unmapped: result.plan.unmapped, conflicts: result.plan.conflicts,
+    restored: result.plan.ops.filter((op) => op.restored).map((op) => ({ calendarId: op.calendarId, targetId: op.targetId ?? '', reason: op.reason })),
     warnings: [...warnings, ...result.plan.warnings], ...(opts.dryRun ? { plan: result.plan } : {}),
   };
 }
@@ -305,7 +321,8 @@ export async function createProvider(config: RelayConfig, store: FeedStateStore,
   } else tokenSource = fixed(a.accessToken);
   const http = createGraphHttpPort({ tokenSource, baseUrl: t.baseUrl, transport });
   return new GraphCalendarProvider({
-    http, now,
+    // The ids of the events it created (ownership: a stamped event that is not one of them is a person's copy) live next to the feed state.
+    http, now, stateStore: store,
     ...(t.baseUrl ? { baseUrl: t.baseUrl } : {}), ...(t.timeZoneStyle ? { timeZoneStyle: t.timeZoneStyle } : {}),
     ...(t.defaultTimeZone ? { defaultTimeZone: t.defaultTimeZone } : {}),
   });
@@ -343,6 +360,16 @@ export function formatReport(o: RelaySyncOutcome): string {
   if (o.unmapped.length) {
     lines.push(`Unmapped events (${o.unmapped.length}) — not routed to any room:`);
     for (const u of o.unmapped) lines.push(`  "${u.title}" ${formatCliTime(u.start)}${u.sourceId ? ` from ${u.sourceId}` : ''}: ${u.reason}`);
+  }
+  const conflicts = o.plan?.conflicts ?? o.conflicts ?? [];
+  if (conflicts.length) {
+    lines.push(`Conflicts (${conflicts.length}) — left as they are, for a person to look at:`);
+    for (const c of conflicts) lines.push(`  ${c.calendarId}: event ${c.targetId}: ${c.reason}`);
+  }
+  const restored = o.restored ?? o.plan?.ops.filter((op) => op.restored).map((op) => ({ calendarId: op.calendarId, targetId: op.targetId ?? '', reason: op.reason })) ?? [];
+  if (restored.length) {
+    lines.push(`Restored (${restored.length}) — edited on the target by a person, ${o.dryRun || o.guard ? 'would be ' : ''}written back to the source's version:`);
+    for (const r of restored) lines.push(`  ${r.calendarId}: event ${r.targetId}: ${r.reason}`);
   }
   const otherWarnings = o.warnings.filter((x) => !x.startsWith('not routed: '));
   if (otherWarnings.length) {
@@ -415,7 +442,7 @@ export interface SyncCommandDeps {
 
 export function makeSyncCommand(deps: SyncCommandDeps = {}) {
   return async (argv: string[], io: CommandIo): Promise<number> => {
-    const args = parseArgs(argv, { values: ['config'], flags: ['dry-run', 'json', 'force', 'allow-empty-source'] });
+    const args = parseArgs(argv, { values: ['config'], flags: ['dry-run', 'json', 'force', 'allow-empty-source', 'allow-shrink'] });
     if (args.positionals.length) throw new UsageError(`sync takes no positional arguments (got "${args.positionals[0]}"); use --config relay.yaml`);
     const file = optionValue(args, 'config');
     if (!file) throw new UsageError('sync needs --config <relay.yaml> (format: docs/config.md)');
@@ -428,7 +455,7 @@ export function makeSyncCommand(deps: SyncCommandDeps = {}) {
       const print = json ? io.stderr : io.stdout;
       print(`calendar-relay sync ${config.syncId}: ${config.sources.length} source(s) → ${config.target.provider === 'google' ? 'Google Calendar' : 'Microsoft 365'}${dryRun ? ' (dry run)' : ''}\n`);
       outcome = await runRelaySync(config, {
-        now: io.now, dryRun, force: args.options.has('force'), allowEmptySource: args.options.has('allow-empty-source'),
+        now: io.now, dryRun, force: args.options.has('force'), allowEmptySource: args.options.has('allow-empty-source'), allowShrink: args.options.has('allow-shrink'),
         progress: (line) => print(line + '\n'), feedStore: deps.feedStore, fetch: deps.fetch, applyOptions: deps.applyOptions,
       });
     } catch (err) {

@@ -19,7 +19,7 @@ import { isRecurringMaster } from './event';
 import { fingerprint, canonTime } from './fingerprint';
 import { checkGuards } from './guards';
 import type { RoutingResult } from './routing';
-import { contentIdentity, contentKey, occurrenceKey, occurrenceToken, overrideKey, sourceKeyPart, sourcePartOfKey, uidKey } from './sync-key';
+import { contentIdentity, contentKey, occurrenceKey, occurrenceToken, otherFormKey, overrideKey, parseKey, sourceKeyPart, sourcePartOfKey, uidKey, type ParsedKey } from './sync-key';
 import type { CalendarPlanStats, PlanAction, PlannedOp, PlanTargetEvent as TargetEvent, SeriesExpander, SyncPlan, SyncPolicy, UnmappedEvent } from './sync-types';
 import { eventSpan, overlapsWindow, resolveWindow, spanOverlaps } from './sync-window';
 import { expandOccurrences } from './recurrence';
@@ -236,11 +236,10 @@ export function showsInWindow(e: CalendarEvent, window: { from: number; to: numb
  * reaches it as an update. Undefined when the series has no such occurrence any more (then the
  * override is deleted) or the target event is not an instance.
  */
-function restoredOccurrence(key: string, target: TargetEvent, w: CalendarWork, floatingZone: string): DesiredEntry | undefined {
-  const r = / r:[^ ]+$/.exec(key);
+function restoredOccurrence(k: ParsedKey, target: TargetEvent, w: CalendarWork, floatingZone: string): DesiredEntry | undefined {
   const rid = target.event.recurrenceId;
-  if (!r || !rid) return undefined;
-  const masterKey = key.slice(0, r.index);
+  if (k.kind !== 'override' || !rid) return undefined;
+  const { key, masterKey } = k;
   const m = w.desired.get(masterKey);
   if (!m || m.phase !== 'main' || !isRecurringMaster(m.event)) return undefined;
   let occurrence: { recurrenceId: EventTime | null; start: EventTime; end: EventTime } | undefined;
@@ -361,121 +360,8 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
     w.desired.set(entry.key, { ...entry, inWindow, fingerprint: fingerprint(entry.event) });
   };
 
-  for (const g of groups.values()) {
-    const masterCalendars = new Set<string>();
-    const firstMaster = new Map<string, DesiredEvent>();
-    for (const m of g.masters) {
-      if (firstMaster.has(m.calendarId) && identity === 'uid') {
-        skip(m.calendarId, uidKey(m.event), 'duplicate in source: same UID twice (kept the first)');
-        continue;
-      }
-      if (!firstMaster.has(m.calendarId)) firstMaster.set(m.calendarId, m);
-      masterCalendars.add(m.calendarId);
-      if (identity === 'content' && firstMaster.get(m.calendarId) !== m) {
-        // A second event with the same UID under content identity: a plain single event of its own.
-        const key = masterKeyOf(m);
-        if (m.event.status === 'CANCELLED') work(m.calendarId).cancelled.add(key);
-        else addDesired(m.calendarId, { key, event: m.event, phase: 'main' });
-      }
-    }
-
-    for (const [calendarId, m] of firstMaster) {
-      const master = m.event;
-      const key = masterKeyOf(m);
-      const w = work(calendarId);
-      if (!isRecurringMaster(master)) {
-        if (master.status === 'CANCELLED') w.cancelled.add(key);
-        else addDesired(calendarId, { key, event: master, phase: 'main' });
-        // Overrides of a non-recurring event have nothing to attach to: they become orphans below.
-        continue;
-      }
-      const own = g.overrides.filter((o) => o.calendarId === calendarId).map((o) => o.event);
-      // Cancelled occurrences, and occurrences moved to another calendar, are EXDATEs here.
-      const movedAway = g.overrides.filter((o) => o.calendarId !== calendarId).map((o) => o.event.recurrenceId!);
-      const cancelled = own.filter((o) => o.status === 'CANCELLED').map((o) => o.recurrenceId!);
-      const live = own.filter((o) => o.status !== 'CANCELLED');
-      const series = withExdates(master, [...cancelled, ...movedAway]);
-      const support = policy.seriesSupport ? policy.seriesSupport(series, live) : true;
-      if (master.status === 'CANCELLED') {
-        w.cancelled.add(key);
-        continue;
-      }
-      if (support === true) {
-        let inWindow: boolean;
-        try {
-          // Inside when an occurrence is: a series whose occurrences are all cancelled, routed
-          // elsewhere or outside the window has nothing to show (and Google does not list it).
-          inWindow = showsInWindow(series, window, fz) || live.some((o) => overlapsWindow(o, window, fz));
-        } catch (err) {
-          skip(calendarId, key, `invalid event time: ${(err as Error).message}`);
-          w.protectedKeys.set(key, 'source event has an invalid time');
-          w.protectedPrefixes.push({ prefix: `${key} r:`, reason: 'its series master has an invalid time' });
-          continue;
-        }
-        addDesired(calendarId, { key, event: series, phase: 'main', inWindow });
-        for (const o of live) {
-          // Overrides follow their master in and out of the window: a series is written whole.
-          addDesired(calendarId, { key: overrideKey(key, o.recurrenceId!), event: o, phase: 'series-override', masterKey: key, inWindow });
-        }
-        continue;
-      }
-      // The target cannot store this series: single events inside the window instead.
-      const label = `series "${master.title}" (UID ${master.uid}) in ${calendarId}`;
-      const expandSeries = policy.expandSeries === undefined ? recurrenceExpander(fz) : policy.expandSeries;
-      if (!expandSeries) {
-        warnings.push(`${label} cannot be stored as a series (${support}) and no expander is configured: left as it is on the target`);
-        skip(calendarId, key, `series not supported by target (${support}) and no expander configured`);
-        w.protectedPrefixes.push({ prefix: `${key} o:`, reason: 'series could not be expanded' });
-        continue;
-      }
-      let expanded: { events: CalendarEvent[]; errors: string[] };
-      try {
-        expanded = expandSeries(series, live, window);
-      } catch (err) {
-        warnings.push(`${label} could not be expanded: ${(err as Error).message}; its events on the target are left as they are`);
-        skip(calendarId, key, `series could not be expanded: ${(err as Error).message}`);
-        w.protectedPrefixes.push({ prefix: `${key} o:`, reason: 'series could not be expanded' });
-        continue;
-      }
-      for (const msg of expanded.errors) warnings.push(`${label}: ${msg}`);
-      let n = 0;
-      for (const occ of expanded.events) {
-        if (occ.status === 'CANCELLED') continue;
-        const original = occ.recurrenceId ?? occ.start;
-        let inside: boolean;
-        try {
-          inside = spanOverlaps(eventSpan(occ, fz), window);
-        } catch (err) {
-          warnings.push(`${label}: occurrence ${canonTime(original)} has an invalid time: ${(err as Error).message}`);
-          continue;
-        }
-        if (!inside) continue;
-        const single: CalendarEvent = { ...occ, uid: `${master.uid}#${occurrenceToken(original)}`, recurrenceId: undefined, recurrence: undefined };
-        delete single.recurrenceId;
-        delete single.recurrence;
-        addDesired(calendarId, { key: occurrenceKey(key, original), event: single, phase: 'main', inWindow: true });
-        w.expandedMasters.add(key);
-        n++;
-      }
-      warnings.push(`${label} written as ${n} single event(s) inside the window: ${support}`);
-    }
-
-    // Overrides whose calendar has no master of their own: written as plain single events, keyed
-    // as the occurrence they stand for (not as an instance override: if their series moves into
-    // this calendar later, the form changes and the single event must go).
-    for (const o of g.overrides) {
-      if (masterCalendars.has(o.calendarId) && isRecurringMaster(firstMaster.get(o.calendarId)!.event)) continue;
-      const base = identity === 'uid' ? uidKey(o.event) : masterKeyOf(o, { ...o.event, recurrenceId: undefined });
-      const key = occurrenceKey(base, o.event.recurrenceId!);
-      if (o.event.status === 'CANCELLED') {
-        work(o.calendarId).cancelled.add(key);
-        continue;
-      }
-      const single: CalendarEvent = { ...o.event };
-      delete single.recurrenceId;
-      addDesired(o.calendarId, { key, event: single, phase: 'main' });
-    }
-  }
+  const desireCtx: DesireContext = { policy, window, fz, identity, warnings, work, skip, add: addDesired, masterKeyOf };
+  for (const g of groups.values()) desireGroup(g, desireCtx);
 
   // --- actual side ------------------------------------------------------------------------------
   const owned = new Map<string, Map<string, TargetEvent[]>>(); // calendarId → key → events
@@ -488,6 +374,11 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
       }
       continue;
     }
+    if (t.copy) {
+      // A person's copy of a synced event carries our stamp but is not the event we wrote.
+      skip(t.calendarId, stamp.sourceKey, `copy of a synced event (${t.copy}): not ours, left alone`, { targetId: t.id, conflict: true });
+      continue;
+    }
     stats[t.calendarId].owned++;
     let byKey = owned.get(t.calendarId);
     if (!byKey) owned.set(t.calendarId, (byKey = new Map()));
@@ -496,144 +387,31 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
     else byKey.set(stamp.sourceKey, [t]);
   }
 
-  const actualInWindow = (t: TargetEvent, byKey: Map<string, TargetEvent[]>): boolean | undefined => {
-    try {
-      const r = / r:[^ ]+$/.exec(t.stamp!.sourceKey);
-      const master = r ? byKey.get(t.stamp!.sourceKey.slice(0, r.index))?.[0] : undefined;
-      if (master) return showsInWindow(master.event, window, fz) || overlapsWindow(t.event, window, fz);
-      if (showsInWindow(t.event, window, fz)) return true;
-      if (!isRecurringMaster(t.event)) return false;
-      // As on the desired side: a series whose own occurrences are all outside still is inside
-      // when one of its overrides (live) is.
-      const prefix = `${t.stamp!.sourceKey} r:`;
-      for (const [k, list] of byKey) {
-        if (k.startsWith(prefix) && list.some((o) => o.event.status !== 'CANCELLED' && overlapsWindow(o.event, window, fz))) return true;
-      }
-      return false;
-    } catch {
-      return undefined;
-    }
-  };
-
   // Where each key is desired, to explain a delete caused by re-routing.
   const desiredIn = new Map<string, string>();
   for (const [calendarId, w] of calendars) for (const k of w.desired.keys()) if (!desiredIn.has(k)) desiredIn.set(k, calendarId);
+  const unreadable = unreadableIndex(policy, identity);
+  for (const u of policy.unreadable ?? []) sourceStats(sourceKeyPart(u.sourceId)).unreadable = (sourceStats(sourceKeyPart(u.sourceId)).unreadable ?? 0) + 1;
 
   for (const [calendarId, w] of calendars) {
     const byKey = owned.get(calendarId) ?? new Map<string, TargetEvent[]>();
-    const deletedMasters = new Set<string>();
-    const expandedMasters = w.expandedMasters;
-    const keys = new Set<string>([...w.desired.keys(), ...byKey.keys()]);
+    const ctx: KeyContext = {
+      calendarId, w, byKey, deletedMasters: new Set(), window, fz, policy, failedSources, unmappedKeys, isUnmapped, desiredIn,
+      isUnreadable: (k) => unreadable.bases.has(k.masterKey) || (k.source !== undefined && unreadable.wholeSources.has(k.source)),
+    };
     // Masters before overrides so "deleted with its series" can be decided.
-    const sorted = [...keys].sort((a, b) => (/ r:[^ ]+$/.test(a) ? 1 : 0) - (/ r:[^ ]+$/.test(b) ? 1 : 0) || (a < b ? -1 : a > b ? 1 : 0));
-    for (const key of sorted) {
-      let targets = [...(byKey.get(key) ?? [])];
-      let d = w.desired.get(key);
-      if (d?.phase === 'series-override') {
-        // An override written as a single event earlier (keys of an older version): the instance
-        // must be written and the single event go, or the occurrence would show twice.
-        const singles = targets.filter((t) => !t.event.recurrenceId);
-        for (const t of singles) ops.push({ action: 'delete', calendarId, key, targetId: t.id, reason: 'single event replaced by an override of its series', replaced: true });
-        targets = targets.filter((t) => t.event.recurrenceId);
+    const keys = [...new Set<string>([...w.desired.keys(), ...byKey.keys()])].map(parseKey)
+      .sort((a, b) => (a.kind === 'override' ? 1 : 0) - (b.kind === 'override' ? 1 : 0) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    for (const k of keys) {
+      const { ops: keyOps, kept } = planKey(k, ctx);
+      ops.push(...keyOps);
+      if (kept) {
+        stats[calendarId].ownedInWindow += kept.inWindow ? 1 : 0;
+        if (kept.inWindow && (k.source === undefined || !failedSources.has(k.source))) sourceStats(k.source ?? '-').owned++;
       }
-      if (!d && targets.length && !isUnmapped(key)) d = restoredOccurrence(key, targets[0], w, fz);
-      let a: TargetEvent | undefined;
-      if (targets.length) {
-        targets.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-        const keepIdx = Math.max(0, d ? targets.findIndex((t) => t.stamp!.fingerprint === d.fingerprint) : 0);
-        a = targets[keepIdx];
-        targets.forEach((t, i) => {
-          if (i !== keepIdx) ops.push({ action: 'delete', calendarId, key, targetId: t.id, reason: 'duplicate target event for the same key', duplicate: true });
-        });
-      }
-      const aIn = a ? actualInWindow(a, byKey) : undefined;
-      if (a) {
-        const src = sourcePartOfKey(key) ?? '-';
-        if (aIn !== false) {
-          stats[calendarId].ownedInWindow++;
-          if (!failedSources.has(src)) sourceStats(src).owned++;
-        }
-      }
-      if (d && !a) {
-        if (d.inWindow) ops.push({ action: 'create', calendarId, key, event: d.event, fingerprint: d.fingerprint, reason: 'new in source', phase: d.phase, ...(d.masterKey ? { masterKey: d.masterKey } : {}) });
-        else skip(calendarId, key, 'outside sync window');
-        continue;
-      }
-      if (!a) continue;
-      if (d) {
-        if (!d.inWindow && aIn === false) {
-          skip(calendarId, key, 'outside sync window', { targetId: a.id });
-        } else if (a.stamp!.fingerprint === d.fingerprint && !(a.event.status === 'CANCELLED' && d.event.status !== 'CANCELLED')) {
-          ops.push({ action: 'unchanged', calendarId, key, targetId: a.id, fingerprint: d.fingerprint, reason: d.restored ? 'unchanged (occurrence as its series has it)' : 'unchanged' });
-        } else {
-          ops.push({
-            action: 'update', calendarId, key, targetId: a.id, event: d.event, fingerprint: d.fingerprint, phase: d.phase,
-            ...(d.masterKey ? { masterKey: d.masterKey } : {}),
-            ...(a.etag ? { etag: a.etag } : {}),
-            reason: a.stamp!.fingerprint === d.fingerprint ? 'cancelled on the target: rewriting'
-              : d.restored ? `no override in source: occurrence rewritten as its series has it (fingerprint ${a.stamp!.fingerprint}→${d.fingerprint})`
-              : a.stamp!.fingerprint ? `changed in source (fingerprint ${a.stamp!.fingerprint}→${d.fingerprint})` : 'no fingerprint on target: rewriting',
-          });
-        }
-        continue;
-      }
-      // Ours on the target, nothing desired for it.
-      const src = sourcePartOfKey(key);
-      const prot = w.protectedKeys.get(key) ?? w.protectedPrefixes.find((p) => key.startsWith(p.prefix))?.reason;
-      if (src !== undefined && failedSources.has(src)) {
-        skip(calendarId, key, 'source failed this run: kept as it is', { targetId: a.id });
-        sourceStats(src).kept! += 1;
-      } else if (prot) {
-        skip(calendarId, key, `kept: ${prot}`, { targetId: a.id });
-      } else if (aIn === undefined) {
-        skip(calendarId, key, 'target event has an unreadable time: left alone', { targetId: a.id });
-        warnings.push(`${calendarId}: event ${a.id} (key ${key}) has an unreadable time; not deleted`);
-      } else if (!aIn) {
-        skip(calendarId, key, 'outside sync window (gone from source, left alone)', { targetId: a.id });
-      } else {
-        const r = / r:[^ ]+$/.exec(key);
-        if (r && deletedMasters.has(key.slice(0, r.index))) {
-          skip(calendarId, key, 'deleted with its series master', { targetId: a.id });
-          continue;
-        }
-        if (r && a.event.status === 'CANCELLED' && !w.cancelled.has(key)) {
-          // What deleting an instance override leaves on targets that keep exceptions (Google: a
-          // cancelled, still stamped instance): nothing to do until the occurrence is wanted again.
-          skip(calendarId, key, 'occurrence already cancelled on the target', { targetId: a.id });
-          continue;
-        }
-        if (!w.cancelled.has(key) && isUnmapped(key)) {
-          // The source still has it, but routing finds no room for it (a renamed room, a typo in
-          // the map): report it and keep the copy unless the policy says to delete.
-          if (policy.unmapped !== 'delete') {
-            skip(calendarId, key, 'source event no longer maps to a room: kept', { targetId: a.id });
-            continue;
-          }
-          if (isRecurringMaster(a.event)) deletedMasters.add(key);
-          ops.push({ action: 'delete', calendarId, key, targetId: a.id, reason: 'source event no longer maps to a room (unmapped: delete)' });
-          continue;
-        }
-        if (isRecurringMaster(a.event)) deletedMasters.add(key);
-        // The same series in the other form (Graph: it gained or lost its only override/EXDATE):
-        // the content stays, so these deletes are not losses for the delete guard.
-        const o = / o:[^ ]+$/.exec(key);
-        if (expandedMasters.has(key) || (o && w.desired.has(key.slice(0, o.index)))) {
-          ops.push({ action: 'delete', calendarId, key, targetId: a.id, reason: o ? 'single events replaced by the series' : 'series rewritten as single events', replaced: true });
-          continue;
-        }
-        // An instance override whose series is no longer stored here while the override still is,
-        // now as a single event (`<master> o:<same start>`), or an older version's key for it.
-        const asSingle = r ? `${key.slice(0, r.index)} o:${key.slice(r.index + 3)}` : undefined;
-        if (asSingle && w.desired.has(asSingle)) {
-          ops.push({ action: 'delete', calendarId, key, targetId: a.id, reason: 'override replaced by a single event (its series is not stored in this calendar)', replaced: true });
-          continue;
-        }
-        const elsewhere = desiredIn.get(key) ?? (asSingle ? desiredIn.get(asSingle) : undefined);
-        const reason = w.cancelled.has(key) || unmappedKeys.cancelled.has(key) ? 'cancelled in source'
-          : elsewhere ? `no longer routed to this calendar (now in ${elsewhere})`
-          : r ? 'override removed from source (occurrence follows its series again)'
-          : 'removed from source';
-        ops.push({ action: 'delete', calendarId, key, targetId: a.id, reason });
+      for (const op of keyOps) {
+        if (op.reason === KEPT_FAILED_SOURCE) sourceStats(k.source ?? '-').kept! += 1;
+        if (op.reason === KEPT_UNREADABLE_TIME) warnings.push(`${calendarId}: event ${op.targetId} (key ${k.key}) has an unreadable time; not deleted`);
       }
     }
   }
@@ -646,5 +424,336 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
   const counts: Record<PlanAction, number> = { create: 0, update: 0, delete: 0, unchanged: 0, skip: 0 };
   for (const op of ops) counts[op.action]++;
   for (const u of unmapped) warnings.push(`not routed: "${u.title}" (UID ${u.uid}): ${u.reason}`);
-  return { syncId: policy.syncId, now, window, ops, counts, unmapped, warnings, calendars: stats, sources };
+  const conflicts = ops.filter((o) => o.conflict).map((o) => ({ calendarId: o.calendarId, targetId: o.targetId ?? '', key: o.key, reason: o.reason }));
+  return { syncId: policy.syncId, now, window, ops, counts, unmapped, warnings, calendars: stats, sources, conflicts };
+}
+
+// --- desired side: one source event or series (source + UID) ------------------------------------
+
+/** What the desired-side cases need from buildPlan (its bookkeeping, passed in: the cases stay small and pure). */
+interface DesireContext {
+  policy: SyncPolicy;
+  window: { from: number; to: number };
+  fz: string;
+  identity: 'uid' | 'content';
+  warnings: string[];
+  work: (calendarId: string) => CalendarWork;
+  skip: (calendarId: string, key: string, reason: string) => void;
+  add: (calendarId: string, entry: Omit<DesiredEntry, 'fingerprint' | 'inWindow'> & { inWindow?: boolean }) => void;
+  masterKeyOf: (d: DesiredEvent, e?: CalendarEvent) => string;
+}
+
+/** All events of one source with one UID: the master in each calendar it is routed to, then overrides left without one. */
+function desireGroup(g: Group, ctx: DesireContext): void {
+  const firstMaster = firstMasters(g, ctx);
+  for (const [calendarId, m] of firstMaster) desireMaster(calendarId, m, g, ctx);
+  desireOrphanOverrides(g, firstMaster, ctx);
+}
+
+/** The master each calendar gets (the first); a repeated UID is reported, or (identity 'content') its own single event. */
+function firstMasters(g: Group, ctx: DesireContext): Map<string, DesiredEvent> {
+  const first = new Map<string, DesiredEvent>();
+  for (const m of g.masters) {
+    const had = first.get(m.calendarId);
+    // the same UID twice in one calendar: the first wins
+    if (had && ctx.identity === 'uid') {
+      ctx.skip(m.calendarId, uidKey(m.event), 'duplicate in source: same UID twice (kept the first)');
+      continue;
+    }
+    if (!had) {
+      first.set(m.calendarId, m);
+      continue;
+    }
+    // a second event with the same UID under content identity: a plain single event of its own
+    const key = ctx.masterKeyOf(m);
+    if (m.event.status === 'CANCELLED') ctx.work(m.calendarId).cancelled.add(key);
+    else ctx.add(m.calendarId, { key, event: m.event, phase: 'main' });
+  }
+  return first;
+}
+
+/** One master in one calendar. */
+function desireMaster(calendarId: string, m: DesiredEvent, g: Group, ctx: DesireContext): void {
+  const master = m.event;
+  const key = ctx.masterKeyOf(m);
+  const w = ctx.work(calendarId);
+  // a single event; cancelled in source means not desired (its copy is deleted). Its overrides have nothing to attach to: orphans below.
+  if (!isRecurringMaster(master)) {
+    if (master.status === 'CANCELLED') w.cancelled.add(key);
+    else ctx.add(calendarId, { key, event: master, phase: 'main' });
+    return;
+  }
+  // a cancelled series: not desired
+  if (master.status === 'CANCELLED') {
+    w.cancelled.add(key);
+    return;
+  }
+  const own = g.overrides.filter((o) => o.calendarId === calendarId).map((o) => o.event);
+  // Cancelled occurrences, and occurrences moved to another calendar, are EXDATEs here.
+  const movedAway = g.overrides.filter((o) => o.calendarId !== calendarId).map((o) => o.event.recurrenceId!);
+  const cancelled = own.filter((o) => o.status === 'CANCELLED').map((o) => o.recurrenceId!);
+  const live = own.filter((o) => o.status !== 'CANCELLED');
+  const series = withExdates(master, [...cancelled, ...movedAway]);
+  const support = ctx.policy.seriesSupport ? ctx.policy.seriesSupport(series, live) : true;
+  // the target stores it as a series
+  if (support === true) desireSeries(calendarId, key, series, live, ctx);
+  // the target cannot store it: single events inside the window instead
+  else desireExpanded(calendarId, key, master, series, live, support, ctx);
+}
+
+/** A series written as a series: the master (with its EXDATEs) and each live override after it. */
+function desireSeries(calendarId: string, key: string, series: CalendarEvent, live: CalendarEvent[], ctx: DesireContext): void {
+  const w = ctx.work(calendarId);
+  let inWindow: boolean;
+  try {
+    // Inside when an occurrence is: a series whose occurrences are all cancelled, routed
+    // elsewhere or outside the window has nothing to show (and Google does not list it).
+    inWindow = showsInWindow(series, ctx.window, ctx.fz) || live.some((o) => overlapsWindow(o, ctx.window, ctx.fz));
+  } catch (err) {
+    ctx.skip(calendarId, key, `invalid event time: ${(err as Error).message}`);
+    w.protectedKeys.set(key, 'source event has an invalid time');
+    w.protectedPrefixes.push({ prefix: `${key} r:`, reason: 'its series master has an invalid time' });
+    return;
+  }
+  ctx.add(calendarId, { key, event: series, phase: 'main', inWindow });
+  // Overrides follow their master in and out of the window: a series is written whole.
+  for (const o of live) ctx.add(calendarId, { key: overrideKey(key, o.recurrenceId!), event: o, phase: 'series-override', masterKey: key, inWindow });
+}
+
+/** A series the target cannot store: its occurrences inside the window as single events (`<master> o:<start>`). */
+function desireExpanded(calendarId: string, key: string, master: CalendarEvent, series: CalendarEvent, live: CalendarEvent[], support: string, ctx: DesireContext): void {
+  const w = ctx.work(calendarId);
+  const label = `series "${master.title}" (UID ${master.uid}) in ${calendarId}`;
+  const expandSeries = ctx.policy.expandSeries === undefined ? recurrenceExpander(ctx.fz) : ctx.policy.expandSeries;
+  // no expander: its events on the target are kept as they are
+  if (!expandSeries) {
+    ctx.warnings.push(`${label} cannot be stored as a series (${support}) and no expander is configured: left as it is on the target`);
+    ctx.skip(calendarId, key, `series not supported by target (${support}) and no expander configured`);
+    w.protectedPrefixes.push({ prefix: `${key} o:`, reason: 'series could not be expanded' });
+    return;
+  }
+  let expanded: { events: CalendarEvent[]; errors: string[] };
+  try {
+    expanded = expandSeries(series, live, ctx.window);
+  } catch (err) {
+    // the expansion failed: kept as they are too
+    ctx.warnings.push(`${label} could not be expanded: ${(err as Error).message}; its events on the target are left as they are`);
+    ctx.skip(calendarId, key, `series could not be expanded: ${(err as Error).message}`);
+    w.protectedPrefixes.push({ prefix: `${key} o:`, reason: 'series could not be expanded' });
+    return;
+  }
+  for (const msg of expanded.errors) ctx.warnings.push(`${label}: ${msg}`);
+  let n = 0;
+  for (const occ of expanded.events) {
+    if (occ.status === 'CANCELLED') continue;
+    const original = occ.recurrenceId ?? occ.start;
+    let inside: boolean;
+    try {
+      inside = spanOverlaps(eventSpan(occ, ctx.fz), ctx.window);
+    } catch (err) {
+      ctx.warnings.push(`${label}: occurrence ${canonTime(original)} has an invalid time: ${(err as Error).message}`);
+      continue;
+    }
+    if (!inside) continue;
+    const single: CalendarEvent = { ...occ, uid: `${master.uid}#${occurrenceToken(original)}` };
+    delete single.recurrenceId;
+    delete single.recurrence;
+    ctx.add(calendarId, { key: occurrenceKey(key, original), event: single, phase: 'main', inWindow: true });
+    w.expandedMasters.add(key);
+    n++;
+  }
+  ctx.warnings.push(`${label} written as ${n} single event(s) inside the window: ${support}`);
+}
+
+/**
+ * Overrides whose calendar has no recurring master of their own: plain single events, keyed as the
+ * occurrence they stand for (not as an instance override: if their series moves into this calendar
+ * later, the form changes and the single event must go).
+ */
+function desireOrphanOverrides(g: Group, firstMaster: Map<string, DesiredEvent>, ctx: DesireContext): void {
+  for (const o of g.overrides) {
+    const m = firstMaster.get(o.calendarId);
+    if (m && isRecurringMaster(m.event)) continue;
+    const base = ctx.identity === 'uid' ? uidKey(o.event) : ctx.masterKeyOf(o, { ...o.event, recurrenceId: undefined });
+    const key = occurrenceKey(base, o.event.recurrenceId!);
+    if (o.event.status === 'CANCELLED') {
+      ctx.work(o.calendarId).cancelled.add(key);
+      continue;
+    }
+    const single: CalendarEvent = { ...o.event };
+    delete single.recurrenceId;
+    ctx.add(o.calendarId, { key, event: single, phase: 'main' });
+  }
+}
+
+// --- matching: one key of one calendar ----------------------------------------------------------
+
+const KEPT_FAILED_SOURCE = 'source failed this run: kept as it is';
+const KEPT_UNREADABLE_TIME = 'target event has an unreadable time: left alone';
+
+/** Items the sources could not read: the master keys they name, and (identity 'content') whole sources. */
+function unreadableIndex(policy: SyncPolicy, identity: 'uid' | 'content'): { bases: Set<string>; wholeSources: Set<string> } {
+  const bases = new Set<string>();
+  const wholeSources = new Set<string>();
+  for (const u of policy.unreadable ?? []) {
+    if (!u || typeof u.uid !== 'string' || u.uid === '') continue;
+    // Content keys hash what could not be read: no key to protect, so nothing of that source goes.
+    if (identity === 'content') wholeSources.add(sourceKeyPart(u.sourceId));
+    else bases.add(uidKey({ uid: u.uid, sourceId: u.sourceId }));
+  }
+  return { bases, wholeSources };
+}
+
+/** What planning one key of one calendar needs to know about the rest of the plan. */
+interface KeyContext {
+  calendarId: string;
+  w: CalendarWork;
+  /** Owned events of this calendar by key. */
+  byKey: Map<string, TargetEvent[]>;
+  /** Series masters deleted in this calendar so far (masters are planned before their overrides). */
+  deletedMasters: Set<string>;
+  window: { from: number; to: number };
+  fz: string;
+  policy: SyncPolicy;
+  failedSources: Set<string>;
+  unmappedKeys: UnmappedKeys;
+  isUnmapped: (key: string) => boolean;
+  isUnreadable: (k: ParsedKey) => boolean;
+  desiredIn: Map<string, string>;
+}
+
+/**
+ * The ops for one key of one calendar: what is desired under it (d) against the owned events that
+ * carry it (a, plus duplicates). `kept` is the owned event the key keeps (for the owned counts).
+ */
+function planKey(k: ParsedKey, ctx: KeyContext): { ops: PlannedOp[]; kept?: { inWindow: boolean } } {
+  const { calendarId, w, byKey } = ctx;
+  const ops: PlannedOp[] = [];
+  let targets = [...(byKey.get(k.key) ?? [])];
+  let d = w.desired.get(k.key);
+  if (d?.phase === 'series-override') {
+    // An override written as a single event by an older version: the instance replaces it, or the occurrence would show twice.
+    for (const t of targets.filter((x) => !x.event.recurrenceId)) ops.push({ action: 'delete', calendarId, key: k.key, targetId: t.id, reason: 'single event replaced by an override of its series', replaced: true });
+    targets = targets.filter((x) => x.event.recurrenceId);
+  }
+  if (!d && targets.length && !ctx.isUnmapped(k.key)) d = restoredOccurrence(k, targets[0], w, ctx.fz);
+  const [a, ...doubles] = orderForKeeping(targets, d);
+  // Several owned events share the key (a crash, two workers): one stays, the others go.
+  for (const t of doubles) ops.push(duplicateDelete(calendarId, k.key, t, a));
+  const aIn = a ? actualInWindow(a, k, byKey, ctx.window, ctx.fz) : undefined;
+  if (d && !a) ops.push(planNew(calendarId, k.key, d));
+  else if (d && a) ops.push(planBoth(calendarId, k.key, d, a, aIn, ctx.policy.targetEdits ?? 'restore'));
+  else if (a) ops.push(planGone(k, a, aIn, ctx));
+  return { ops, ...(a ? { kept: { inWindow: aIn !== false } } : {}) };
+}
+
+/** The owned events of one key, the one to keep first: not edited by a person, then the one whose fingerprint matches, then the lowest id. */
+function orderForKeeping(targets: TargetEvent[], d: DesiredEntry | undefined): TargetEvent[] {
+  const rank = (t: TargetEvent) => (t.edited?.length ? 2 : 0) + (d && t.stamp!.fingerprint === d.fingerprint ? 0 : 1);
+  return [...targets].sort((x, y) => rank(x) - rank(y) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+}
+
+/** A duplicate of the kept event; an exact double (same stamp, unedited) loses nothing and is not counted by the delete limit. */
+function duplicateDelete(calendarId: string, key: string, t: TargetEvent, kept: TargetEvent): PlannedOp {
+  const exact = t.stamp!.fingerprint === kept.stamp!.fingerprint && !t.edited?.length && (t.stamp!.digest ?? '') === (kept.stamp!.digest ?? '');
+  return { action: 'delete', calendarId, key, targetId: t.id, reason: 'duplicate target event for the same key', duplicate: true, ...(exact ? { exactDouble: true } : {}) };
+}
+
+/** Desired, nothing owned under its key. */
+function planNew(calendarId: string, key: string, d: DesiredEntry): PlannedOp {
+  // new in source, inside the window
+  if (d.inWindow) return { action: 'create', calendarId, key, event: d.event, fingerprint: d.fingerprint, reason: 'new in source', phase: d.phase, ...(d.masterKey ? { masterKey: d.masterKey } : {}) };
+  // new in source, outside the window: not written
+  return { action: 'skip', calendarId, key, reason: 'outside sync window' };
+}
+
+/** Desired, and an owned event holds its key. */
+function planBoth(calendarId: string, key: string, d: DesiredEntry, a: TargetEvent, aIn: boolean | undefined, targetEdits: 'restore' | 'keep'): PlannedOp {
+  const stampFp = a.stamp!.fingerprint;
+  const edited = a.edited?.length ? a.edited.join(', ') : undefined;
+  // both sides outside the window
+  if (!d.inWindow && aIn === false) return { action: 'skip', calendarId, key, targetId: a.id, reason: 'outside sync window' };
+  // a person edited our event on the target and the policy keeps people's edits
+  if (edited && targetEdits === 'keep') return { action: 'skip', calendarId, key, targetId: a.id, reason: `edited on the target (${edited}): kept (targetEdits: keep)`, conflict: true };
+  const cancelledThere = a.event.status === 'CANCELLED' && d.event.status !== 'CANCELLED';
+  // same fingerprint, nobody touched it
+  if (!edited && stampFp === d.fingerprint && !cancelledThere) {
+    return { action: 'unchanged', calendarId, key, targetId: a.id, fingerprint: d.fingerprint, reason: d.restored ? 'unchanged (occurrence as its series has it)' : 'unchanged' };
+  }
+  const reason = edited ? `edited on the target (${edited}): restored to the source version` // a person's edit: one-way mirror writes the source's version again
+    : stampFp === d.fingerprint ? 'cancelled on the target: rewriting' // Google: an instance cancelled by an earlier override delete, wanted live again
+    : d.restored ? `no override in source: occurrence rewritten as its series has it (fingerprint ${stampFp}→${d.fingerprint})` // the source dropped its override
+    : stampFp ? `changed in source (fingerprint ${stampFp}→${d.fingerprint})` // changed in source
+    : 'no fingerprint on target: rewriting'; // written without a fingerprint
+  return {
+    action: 'update', calendarId, key, targetId: a.id, event: d.event, fingerprint: d.fingerprint, phase: d.phase,
+    ...(d.masterKey ? { masterKey: d.masterKey } : {}), ...(a.etag ? { etag: a.etag } : {}), ...(edited ? { restored: true } : {}), reason,
+  };
+}
+
+/** Owned, nothing desired under its key: kept or deleted, and why. The first rule that applies decides. */
+function planGone(k: ParsedKey, a: TargetEvent, aIn: boolean | undefined, ctx: KeyContext): PlannedOp {
+  const { calendarId, w, policy } = ctx;
+  const key = k.key;
+  const keep = (reason: string, extra: Partial<PlannedOp> = {}): PlannedOp => ({ action: 'skip', calendarId, key, targetId: a.id, reason, ...extra });
+  const del = (reason: string, extra: Partial<PlannedOp> = {}): PlannedOp => {
+    if (isRecurringMaster(a.event)) ctx.deletedMasters.add(key);
+    return { action: 'delete', calendarId, key, targetId: a.id, reason, ...extra };
+  };
+  // its source failed this run: nothing of it is judged
+  if (k.source !== undefined && ctx.failedSources.has(k.source)) return keep(KEPT_FAILED_SOURCE);
+  // the source delivered the item but could not read it: unknown, not gone
+  if (ctx.isUnreadable(k)) return keep('kept: unreadable in source');
+  // the source event could not be planned (invalid time, series that could not be expanded)
+  const prot = w.protectedKeys.get(key) ?? w.protectedPrefixes.find((p) => key.startsWith(p.prefix))?.reason;
+  if (prot) return keep(`kept: ${prot}`);
+  // the target event cannot be placed in time: never delete what cannot be judged
+  if (aIn === undefined) return keep(KEPT_UNREADABLE_TIME);
+  // outside the window: left alone, gone from the source or not
+  if (!aIn) return keep('outside sync window (gone from source, left alone)');
+  // its series master is deleted in this plan: the override goes with it
+  if (k.kind === 'override' && ctx.deletedMasters.has(k.masterKey)) return keep('deleted with its series master');
+  // an instance override already cancelled on the target (Google) and nothing wants it
+  if (k.kind === 'override' && a.event.status === 'CANCELLED' && !w.cancelled.has(key)) return keep('occurrence already cancelled on the target');
+  // the source still has it, but routing finds no room (renamed room, typo in the map)
+  if (!w.cancelled.has(key) && ctx.isUnmapped(key)) {
+    if (policy.unmapped !== 'delete') return keep('source event no longer maps to a room: kept');
+    return del('source event no longer maps to a room (unmapped: delete)');
+  }
+  // a person edited it and the policy keeps people's edits: theirs now
+  if (a.edited?.length && policy.targetEdits === 'keep') return keep(`edited on the target (${a.edited.join(', ')}): kept (targetEdits: keep)`, { conflict: true });
+  // the same series in the other form in this plan (series ⇄ expanded occurrences): no content lost
+  if (w.expandedMasters.has(key)) return del('series rewritten as single events', { replaced: true });
+  if (k.kind === 'occurrence' && w.desired.has(k.masterKey)) return del('single events replaced by the series', { replaced: true });
+  // an instance override whose series is no longer stored here, now written as a single event
+  const other = otherFormKey(k);
+  if (k.kind === 'override' && w.desired.has(other!)) return del('override replaced by a single event (its series is not stored in this calendar)', { replaced: true });
+  // cancelled in source
+  if (w.cancelled.has(key) || ctx.unmappedKeys.cancelled.has(key)) return del('cancelled in source');
+  // routed to another calendar now
+  const elsewhere = ctx.desiredIn.get(key) ?? (k.kind === 'override' ? ctx.desiredIn.get(other!) : undefined);
+  if (elsewhere) return del(`no longer routed to this calendar (now in ${elsewhere})`);
+  // an override the source dropped, where its series has no such occurrence any more
+  if (k.kind === 'override') return del('override removed from source (occurrence follows its series again)');
+  // removed from source
+  return del('removed from source');
+}
+
+/** Whether an owned event shows inside the window (an override with its series); undefined when its time cannot be read. */
+function actualInWindow(t: TargetEvent, k: ParsedKey, byKey: Map<string, TargetEvent[]>, window: { from: number; to: number }, fz: string): boolean | undefined {
+  try {
+    const master = k.kind === 'override' ? byKey.get(k.masterKey)?.[0] : undefined;
+    if (master) return showsInWindow(master.event, window, fz) || overlapsWindow(t.event, window, fz);
+    if (showsInWindow(t.event, window, fz)) return true;
+    if (!isRecurringMaster(t.event)) return false;
+    // As on the desired side: a series whose own occurrences are all outside still is inside
+    // when one of its overrides (live) is.
+    for (const [key, list] of byKey) {
+      const o = parseKey(key);
+      if (o.kind === 'override' && o.masterKey === k.key && list.some((x) => x.event.status !== 'CANCELLED' && overlapsWindow(x.event, window, fz))) return true;
+    }
+    return false;
+  } catch {
+    return undefined;
+  }
 }

@@ -93,3 +93,32 @@ export function overrideKey(masterKey: string, recurrenceId: EventTime): string 
 export function occurrenceKey(masterKey: string, originalStart: EventTime): string {
   return limit(`${masterKey} o:${occurrenceToken(originalStart)}`, sourcePartOfKey(masterKey) ?? '-');
 }
+
+/** A source key taken apart (see the format at the top of this file). */
+export interface ParsedKey {
+  key: string;
+  /** The <source> token, or undefined for a string that is not a k1 key. */
+  source?: string;
+  /** 'base': a single event or series master; 'override': `<master> r:<rid>`; 'occurrence': `<master> o:<start>`. */
+  kind: 'base' | 'override' | 'occurrence';
+  /** The key of its series master (the key itself for 'base'). */
+  masterKey: string;
+  /** The occurrence token after `r:` / `o:` (absent for 'base'). */
+  token?: string;
+}
+
+const SUFFIX = / ([ro]):([^ ]+)$/;
+
+/** The one reader of the key format: every "is this an override / whose master is it" question goes through here. */
+export function parseKey(key: string): ParsedKey {
+  const source = sourcePartOfKey(key);
+  const m = SUFFIX.exec(key);
+  if (!m) return { key, ...(source !== undefined ? { source } : {}), kind: 'base', masterKey: key };
+  return { key, ...(source !== undefined ? { source } : {}), kind: m[1] === 'r' ? 'override' : 'occurrence', masterKey: key.slice(0, m.index), token: m[2] };
+}
+
+/** The same occurrence in the other written form: `<master> r:<t>` ⇄ `<master> o:<t>` (undefined for a base key). */
+export function otherFormKey(k: ParsedKey): string | undefined {
+  if (k.kind === 'base') return undefined;
+  return `${k.masterKey} ${k.kind === 'override' ? 'o' : 'r'}:${k.token}`;
+}

@@ -13,9 +13,20 @@ export interface PlanTargetEvent {
   id: string;
   calendarId: string;
   /** Absent = foreign. */
-  stamp?: { syncId: string; sourceKey: string; fingerprint: string };
+  stamp?: { syncId: string; sourceKey: string; fingerprint: string; digest?: string };
   event: CalendarEvent;
   etag?: string;
+  /**
+   * Set by the provider when the event carries our stamp but is not the event this sync wrote (a
+   * person's copy: Google — its id is not the id derived for the stamp's key; Graph — not the id
+   * recorded when we created it). Says why. Never updated or deleted: reported as a conflict.
+   */
+  copy?: string;
+  /**
+   * Set by the provider when the event's content on the target differs from what this sync wrote
+   * (the stamp's digest of the written fields, recomputed on read): the fields a person changed.
+   */
+  edited?: string[];
 }
 
 /** The sync window. Relative days are measured from `now`; explicit bounds are UTC epoch ms. */
@@ -32,11 +43,35 @@ export type SeriesExpander = (
   errors: string[];
 };
 
+/**
+ * The delete limit per calendar (core/guards.ts DEFAULT_MAX_DELETES when the policy has none). A
+ * calendar may always lose `floor` events; beyond that, at most `percent` % of the events we own
+ * there, and never more than `count`.
+ */
 export interface MaxDeletes {
   /** More deletes than this in one calendar → DeleteLimitError. */
   count?: number;
-  /** Deletes above this percentage of a calendar's owned events → DeleteLimitError (ignored below PERCENT_GUARD_MIN_OWNED owned events). */
+  /** Deletes above this percentage of a calendar's owned events → DeleteLimitError (unless within `floor`). */
   percent?: number;
+  /** Deletes a calendar may always take, whatever its size (default DEFAULT_DELETE_FLOOR when `percent` is set). */
+  floor?: number;
+}
+
+/** A source item that could not be read but whose UID is known: its events on the target are kept. */
+export interface UnreadableItem {
+  /** The sourceId of the source it came from (absent: no sourceId). */
+  sourceId?: string;
+  uid: string;
+  /** What went wrong (for the report). */
+  message?: string;
+}
+
+/** What the "source shrank" guard remembers between runs: per source part of the key, its events inside the window. */
+export interface SyncRunState {
+  v: 1;
+  /** When the run that produced it planned (epoch ms). */
+  at: number;
+  sources: Record<string, number>;
 }
 
 export interface FailedSource {
@@ -69,7 +104,28 @@ export interface SyncPolicy {
   failedSources?: Array<string | FailedSource>;
   /** Override for SourceEmptyError on failed sources: sync the healthy sources, keep the failed sources' events untouched. */
   keepFailedSources?: boolean;
+  /**
+   * Items a source delivered but the parser could not read, with their UID (ParseIssue.uid): they
+   * are unknown, not gone, so their events on the target are kept ("kept: unreadable in source").
+   * With identity 'content' a UID names no key, so no event of such a source is deleted this run.
+   */
+  unreadable?: UnreadableItem[];
+  /** Default DEFAULT_MAX_DELETES (core/guards.ts); override per run with `force`. */
   maxDeletes?: MaxDeletes;
+  /**
+   * The state of the last successful run (SyncRunState, kept by the caller; providers/sync.ts
+   * keeps it in a KeyValueStore). With it, a source that lost more than half of its events inside
+   * the window since then stops the run with SourceShrankError (override `allowShrink`).
+   */
+  lastRun?: SyncRunState;
+  /** Override for SourceShrankError. */
+  allowShrink?: boolean;
+  /**
+   * A synced event a person edited on the target (title, time, location, …): 'restore' (default)
+   * writes the source's version again (one-way mirror, op reason "edited on the target: restored");
+   * 'keep' leaves the person's version alone (a skip) until they or the source change it again.
+   */
+  targetEdits?: 'restore' | 'keep';
   /**
    * Target copies of events the source still delivers but routing maps to no room (a renamed room,
    * a typo in the room map): 'keep' (default) leaves them as they are (a skip op, and the event is
@@ -105,8 +161,14 @@ export interface PlannedOp {
   phase?: 'main' | 'series-override';
   /** For an override: the key of its series master (so a failed master can hold it back). */
   masterKey?: string;
-  /** True for a delete that only removes a duplicate (not counted by the delete guard). */
+  /** True for a delete that only removes a duplicate (counted by the delete guard unless `exactDouble`). */
   duplicate?: boolean;
+  /** A duplicate with the very stamp of the event kept (what a retried or concurrent create leaves): loses nothing, not counted. */
+  exactDouble?: boolean;
+  /** Set on an update that writes the source's version over a person's edit on the target. */
+  restored?: boolean;
+  /** Set on a skip of an event that needs a person's attention (a copy of a synced event, a kept edit). */
+  conflict?: boolean;
   /** True for a delete whose content is written again in another form in the same plan: a series master replaced by its expanded occurrences, or the reverse (not counted by the delete guard). */
   replaced?: boolean;
 }
@@ -139,6 +201,8 @@ export interface SourcePlanStats {
   failure?: string;
   /** Failed source: its owned events left untouched. */
   kept?: number;
+  /** Items of the source that could not be read (policy.unreadable). */
+  unreadable?: number;
 }
 
 export interface SyncPlan {
@@ -152,4 +216,6 @@ export interface SyncPlan {
   calendars: Record<string, CalendarPlanStats>;
   /** Per source part of the key (sourceId as encoded in keys, '' = no sourceId): desired events and owned events. */
   sources: Record<string, SourcePlanStats>;
+  /** Events that need a person's attention: copies of synced events, edits kept (policy targetEdits 'keep'). */
+  conflicts: Array<{ calendarId: string; targetId: string; key: string; reason: string }>;
 }

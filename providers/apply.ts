@@ -11,11 +11,13 @@
  * write() means every op in that request failed with that error. Errors scoped 'calendar' (Google
  * quotaExceeded) stop that calendar; 'auth' stops every calendar.
  *
- * Why retrying writes is safe here: every retry re-sends the SAME WriteOp (same key, same stamp),
- * and the providers make each write idempotent — Google creates use a deterministic event id
- * derived from syncId + key (a 409 duplicate means "already there"), Graph creates carry a
- * transactionId derived the same way, updates rewrite the same content, and deleting an event that
- * is already gone is reported as success. A TransportError (no response) is therefore retryable.
+ * Why retrying writes is safe here: a retry re-sends the same op (same key, content and stamp; an
+ * update only drops its If-Match, since the lost attempt may already have changed the ETag), and
+ * the providers make each write idempotent — Google creates use a deterministic event id derived
+ * from syncId + key (a 409 duplicate means "already there"), Graph creates carry a transactionId
+ * derived from syncId, key, fingerprint and the op's runId (providers/graph/mapper.ts
+ * transactionIdFor), updates rewrite the same content, and deleting an event that is already gone
+ * is reported as success. A TransportError (no response) is therefore retryable.
  */
 import type { PlannedOp, SyncPlan } from '../core/sync-types';
 import type { CalendarProvider, WriteOp, WriteResult } from './port';

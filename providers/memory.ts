@@ -7,12 +7,15 @@
  * - an override can only be written when its series master exists; deleting a master removes
  *   its overrides; deleting a missing event succeeds ("already deleted");
  * - faults can be injected per request (whole batch rejected) and per op (including "applied but
- *   the response was lost"), and concurrency per calendar is measured.
+ *   the response was lost"), and concurrency per calendar is measured;
+ * - people can be simulated: personCopy (a copy with our stamp and a new id: listed with `copy`)
+ *   and personEdit (listed with `edited`, from the digest stored on write, as Google/Graph do).
  */
 import type { CalendarEvent } from '../core/event';
 import { isRecurringMaster } from '../core/event';
 import { sha256Hex } from '../core/fingerprint';
 import { overlapsWindow } from '../core/sync-window';
+import { contentDigest, editedFields } from './ownership';
 import type { CalendarProvider, ProviderCapabilities, Room, TargetEvent, TimeWindow, WriteOp, WriteResult } from './port';
 import { ProviderError } from './port';
 
@@ -51,6 +54,8 @@ export class MemoryCalendarProvider implements CalendarProvider {
   private readonly requestsPerCalendar = new Map<string, number>();
   private etagCounter = 0;
   private seedCounter = 0;
+  /** Ids of events people copied (they carry our stamp, but we did not write them). */
+  private readonly copies = new Set<string>();
   /** Highest number of concurrent write requests seen per calendar. */
   readonly maxInFlight = new Map<string, number>();
   /** Every write request: calendar and the ops' kinds/keys. */
@@ -83,6 +88,32 @@ export class MemoryCalendarProvider implements CalendarProvider {
     const t: TargetEvent = { id: id ?? `seed${++this.seedCounter}`, calendarId, event: clone(event), etag: `e${++this.etagCounter}`, ...(stamp ? { stamp: { ...stamp } } : {}) };
     this.cal(calendarId).set(t.id, t);
     return clone(t);
+  }
+
+  /** A person copies an event (same content and stamp, new id); returns the copy's id. */
+  personCopy(calendarId: string, id: string): string {
+    const t = this.cal(calendarId).get(id);
+    if (!t) throw new Error(`memory provider: no event ${id} in ${calendarId}`);
+    const copy = this.seed(calendarId, t.event, t.stamp, `copy${++this.seedCounter}`);
+    this.copies.add(copy.id);
+    return copy.id;
+  }
+
+  /** A person edits an event on the target (its stamp stays as we wrote it). */
+  personEdit(calendarId: string, id: string, changes: Partial<CalendarEvent>): void {
+    const t = this.cal(calendarId).get(id);
+    if (!t) throw new Error(`memory provider: no event ${id} in ${calendarId}`);
+    t.event = { ...t.event, ...clone(changes) };
+    t.etag = `e${++this.etagCounter}`;
+  }
+
+  /** A listed copy of a stored event, with what a real provider derives on read (copy, edited). */
+  private listed(t: TargetEvent): TargetEvent {
+    const out = clone(t);
+    if (t.stamp && this.copies.has(t.id)) out.copy = 'copied by a person (memory provider)';
+    const edited = t.stamp ? editedFields(t.stamp.digest, t.event, 'UTC') : undefined;
+    if (edited) out.edited = edited;
+    return out;
   }
 
   /** Everything in a calendar (copies). */
@@ -122,13 +153,13 @@ export class MemoryCalendarProvider implements CalendarProvider {
     const err = this.faults.list?.(calendarId);
     if (err) throw err;
     const all = this.cal(calendarId);
-    return [...all.values()].filter((t) => t.stamp?.syncId === syncId && this.inWindow(t, window, all)).map(clone);
+    return [...all.values()].filter((t) => t.stamp?.syncId === syncId && this.inWindow(t, window, all)).map((t) => this.listed(t));
   }
 
   async listEvents(calendarId: string, window: TimeWindow): Promise<TargetEvent[]> {
     await Promise.resolve();
     const all = this.cal(calendarId);
-    return [...all.values()].filter((t) => this.inWindow(t, window, all)).map(clone);
+    return [...all.values()].filter((t) => this.inWindow(t, window, all)).map((t) => this.listed(t));
   }
 
   async getEvent(calendarId: string, targetId: string): Promise<TargetEvent | undefined> {
@@ -198,7 +229,7 @@ export class MemoryCalendarProvider implements CalendarProvider {
       const t = cal.get(op.targetId);
       if (!t) throw new ProviderError(`event ${op.targetId} not found`, { status: 404, code: 'notFound', retryable: false });
       if (op.etag && t.etag && op.etag !== t.etag) throw new ProviderError('etag mismatch', { status: 412, code: 'conditionNotMet', retryable: false });
-      cal.set(t.id, { ...t, event: clone(op.event), stamp: { ...op.stamp }, etag: `e${++this.etagCounter}` });
+      cal.set(t.id, { ...t, event: clone(op.event), stamp: { ...op.stamp, digest: contentDigest(op.event, 'UTC') }, etag: `e${++this.etagCounter}` });
       return { op, ok: true, targetId: t.id };
     }
     const id = MemoryCalendarProvider.idFor(op.stamp.syncId, op.key);
@@ -206,7 +237,7 @@ export class MemoryCalendarProvider implements CalendarProvider {
     if (existing && (existing.stamp?.syncId !== op.stamp.syncId || existing.stamp?.sourceKey !== op.key)) {
       throw new ProviderError(`id ${id} already used by another event`, { status: 409, code: 'duplicate', retryable: false });
     }
-    cal.set(id, { id, calendarId, event: clone(op.event), stamp: { ...op.stamp }, etag: `e${++this.etagCounter}` });
+    cal.set(id, { id, calendarId, event: clone(op.event), stamp: { ...op.stamp, digest: contentDigest(op.event, 'UTC') }, etag: `e${++this.etagCounter}` });
     return { op, ok: true, targetId: id, ...(existing ? { note: 'already existed (deterministic id) — reconciled' } : {}) };
   }
 }

@@ -54,6 +54,11 @@ export interface OwnershipStamp {
   syncId: string;
   sourceKey: string;
   fingerprint: string;
+  /**
+   * Digest of the API fields the provider wrote (providers/ownership.ts), set by the provider on
+   * write and recomputed on read: a difference is a person's edit (TargetEvent.edited).
+   */
+  digest?: string;
 }
 
 /** An event as read back from a target calendar. */
@@ -66,6 +71,10 @@ export interface TargetEvent {
   /** Best-effort mapping of the target's content. */
   event: CalendarEvent;
   etag?: string;
+  /** Carries our stamp but is not the event we wrote (a person's copy): why. Never updated or deleted. */
+  copy?: string;
+  /** Fields a person changed since we wrote the event (stamp digest vs the content read). */
+  edited?: string[];
 }
 
 /** UTC epoch milliseconds, [from, to). */

@@ -5,7 +5,14 @@
  *
  * A calendar whose listing fails is left out of this run (its desired events are not planned,
  * nothing is written there) and reported in `failedCalendars`; the other calendars go ahead.
- * Guard errors (SourceEmptyError, DeleteLimitError) are thrown, carrying the refused plan.
+ * Guard errors (SourceEmptyError, SourceShrankError, DeleteLimitError) are thrown, carrying the
+ * refused plan. The guards' defaults live in core/guards.ts, so every caller gets the same ones.
+ *
+ * With a `stateStore`, the per-source event counts of the last successful run (a few bytes per
+ * source, core/guards.ts runStateOf) are kept under RUN_STATE_PREFIX + syncId and passed to the
+ * planner as `policy.lastRun` (the "source shrank" guard); the new state is written only after a
+ * run that applied without failures. Without a store, pass `policy.lastRun` yourself and keep
+ * `result.runState`.
  *
  * Listing runs for all calendars at once (one listing per calendar, `listConcurrency` overall):
  * the guards judge the whole run, so no calendar may be written before every listing is in and
@@ -13,13 +20,18 @@
  * The provider keeps its own per-mailbox limits (Graph: 4 concurrent requests).
  */
 import type { CalendarEvent } from '../core/event';
+import { runStateOf } from '../core/guards';
 import { planSync, type DesiredEvent } from '../core/plan';
 import { routeEvents, routingTargets, type RoutingConfig } from '../core/routing';
-import type { SyncPlan, SyncPolicy } from '../core/sync-types';
+import type { SyncPlan, SyncPolicy, SyncRunState } from '../core/sync-types';
 import { resolveWindow } from '../core/sync-window';
 import { applyPlan, type ApplyOptions, type ApplyReport } from './apply';
 import type { CalendarProvider, TargetEvent } from './port';
 import { KeyedLimiter } from './queue';
+import type { KeyValueStore } from './state';
+
+/** Where syncCalendars keeps the run state of a sync in its stateStore (followed by the syncId). */
+export const RUN_STATE_PREFIX = 'calendar-relay:run-state:';
 
 export interface SyncRunOptions {
   provider: CalendarProvider;
@@ -35,6 +47,8 @@ export interface SyncRunOptions {
   listConcurrency?: number;
   /** More calendars to list and clean, beyond what the routing can reach (e.g. rooms removed from the map). */
   extraCalendars?: string[];
+  /** Keeps the run state between runs (SourceShrankError); see the top of this file. */
+  stateStore?: KeyValueStore;
 }
 
 export interface SyncRunResult {
@@ -46,6 +60,19 @@ export interface SyncRunResult {
   failedCalendars: Array<{ calendarId: string; message: string }>;
   /** Everything listed, planned and (unless dry run) written without failures. */
   ok: boolean;
+  /** The run state to keep for the next run (already stored when a stateStore was given and the run was ok). */
+  runState: SyncRunState;
+}
+
+async function readRunState(store: KeyValueStore | undefined, syncId: string): Promise<SyncRunState | undefined> {
+  const raw = store ? await store.get(RUN_STATE_PREFIX + syncId) : undefined;
+  if (!raw) return undefined;
+  try {
+    const s = JSON.parse(raw) as SyncRunState;
+    return s && s.v === 1 && s.sources && typeof s.sources === 'object' ? s : undefined;
+  } catch {
+    return undefined; // unreadable state: as if none was kept (the guard then has nothing to compare)
+  }
 }
 
 /** Calendars listed at once by default: enough for a building's rooms in one wave, few enough for one client. */
@@ -74,15 +101,19 @@ export async function syncCalendars(opts: SyncRunOptions): Promise<SyncRunResult
   const failed = new Set(failedCalendars.map((f) => f.calendarId));
   const routed: DesiredEvent[] = routing.routed.filter((r) => !failed.has(r.calendarId));
 
+  const lastRun = policy.lastRun ?? await readRunState(opts.stateStore, policy.syncId);
   const plan = planSync(
     { routed, unmapped: routing.unmapped },
     actual,
-    { ...policy, seriesSupport: policy.seriesSupport ?? ((m, o) => provider.capabilities.seriesSupport(m, o)) },
+    { ...policy, ...(lastRun ? { lastRun } : {}), seriesSupport: policy.seriesSupport ?? ((m, o) => provider.capabilities.seriesSupport(m, o)) },
     now,
   );
   for (const f of failedCalendars) plan.warnings.push(`${f.calendarId}: skipped this run — ${f.message}`);
+  const runState = runStateOf(plan, lastRun);
 
-  if (opts.dryRun) return { dryRun: true, plan, failedCalendars, ok: failedCalendars.length === 0 };
+  if (opts.dryRun) return { dryRun: true, plan, failedCalendars, ok: failedCalendars.length === 0, runState };
   const report = await applyPlan(plan, provider, opts.applyOptions);
-  return { dryRun: false, plan, report, failedCalendars, ok: report.ok && failedCalendars.length === 0 };
+  const ok = report.ok && failedCalendars.length === 0;
+  if (ok && opts.stateStore) await opts.stateStore.set(RUN_STATE_PREFIX + policy.syncId, JSON.stringify(runState));
+  return { dryRun: false, plan, report, failedCalendars, ok, runState };
 }

@@ -1122,17 +1122,13 @@ function hash53(s: string): number {
 // Phase 3: group by UID; overrides belong to their own series only.
 
 /**
- * Orders events series by series (first appearance of the UID; master before its overrides) and
- * expresses each RECURRENCE-ID in its master's DTSTART frame (zone, UTC, floating or date), so
- * override and occurrence compare as equal values. Repeated UID + RECURRENCE-ID pairs are kept
- * (the feed said so) but warned about.
- */
-/**
- * Puts each series together (master first, then its overrides, where its UID first appeared).
- * UID + RECURRENCE-ID is the identity everything downstream relies on, so when a feed repeats one
- * (an update appended to an old export, a copy-paste), one copy is kept — the higher SEQUENCE,
- * then the later LAST-MODIFIED, then the later in the file, as RFC 5546 orders revisions — and it
- * carries a warning naming the line of each older revision it replaced.
+ * Puts each series together (master first, then its overrides, where its UID first appeared) and
+ * expresses each RECURRENCE-ID of a repeated UID in its master's DTSTART frame (zone, UTC, floating
+ * or date), so override and occurrence compare as equal values. UID + RECURRENCE-ID is the
+ * identity everything downstream relies on, so when a feed repeats one (an update appended to an
+ * old export, a copy-paste), one copy is kept — the higher SEQUENCE, then the later LAST-MODIFIED,
+ * then the later in the file, as RFC 5546 orders revisions — and it carries a warning naming the
+ * line of each older revision it replaced.
  */
 function groupSeries(mapped: MappedEvents): CalendarEvent[] {
   const { events, lines } = mapped;

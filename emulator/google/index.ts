@@ -18,6 +18,15 @@ export interface GoogleAdmin {
   createCalendar(id: string, opts?: { summary?: string; timeZone?: string }): void;
   /** Stores an event as the calendar's owner made it (people's own events); returns the resource. */
   seedEvent(calendarId: string, event: EventJson): EventJson;
+  /**
+   * A person duplicates an event in the calendar UI: a new event (new id, new iCalUID) with the
+   * same content and extended properties (as Google copies them). Returns the copy.
+   */
+  copyEvent(calendarId: string, eventId: string): EventJson;
+  /** A person edits an event (or one instance, `{masterId}_{time}`) in the calendar UI: a PATCH of `changes`. Returns the result. */
+  editEvent(calendarId: string, eventId: string, changes: EventJson): EventJson;
+  /** A person deletes an event, or one occurrence of a series (`{masterId}_{time}`), in the calendar UI. */
+  deleteEvent(calendarId: string, eventId: string): void;
   /** Every stored event of a calendar, deleted ones (status "cancelled") and exceptions included. */
   listRaw(calendarId: string): EventJson[];
   /** Invalidates every sync token issued so far for the calendar (next incremental list → 410). */
@@ -59,6 +68,26 @@ export function createGoogleModule(now: () => number = Date.now): ApiModule & { 
     createCalendar: (id, opts) => void store.createCalendar(id, opts),
     seedEvent(calendarId, event) {
       return seedEvent(env, store.createCalendar(calendarId), event);
+    },
+    copyEvent(calendarId, eventId) {
+      const cal = store.calendars.get(calendarId.toLowerCase());
+      const src = cal?.events.get(eventId)?.res;
+      if (!cal || !src) throw new Error(`google admin copyEvent: no event ${eventId} in ${calendarId}`);
+      const keep = ['summary', 'description', 'location', 'start', 'end', 'recurrence', 'transparency', 'status', 'extendedProperties'];
+      return seedEvent(env, cal, Object.fromEntries(Object.entries(structuredClone(src)).filter(([k]) => keep.includes(k))));
+    },
+    editEvent(calendarId, eventId, changes) {
+      const cal = store.calendars.get(calendarId.toLowerCase());
+      if (!cal) throw new Error(`google admin editEvent: no calendar ${calendarId}`);
+      const res = patchEvent(env, cal, eventId, { method: 'PATCH', path: '', query: new URLSearchParams(), headers: {}, body: Buffer.from(JSON.stringify(changes)) }, false);
+      if (res.status !== 200) throw new Error(`google admin editEvent(${eventId}): ${JSON.stringify(res.body)}`);
+      return res.body as EventJson;
+    },
+    deleteEvent(calendarId, eventId) {
+      const cal = store.calendars.get(calendarId.toLowerCase());
+      if (!cal) throw new Error(`google admin deleteEvent: no calendar ${calendarId}`);
+      const res = deleteEvent(env, cal, eventId, { method: 'DELETE', path: '', query: new URLSearchParams(), headers: {}, body: Buffer.alloc(0) });
+      if (res.status !== 204) throw new Error(`google admin deleteEvent(${eventId}): ${JSON.stringify(res.body)}`);
     },
     listRaw(calendarId) {
       return [...(store.calendars.get(calendarId.toLowerCase())?.events.values() ?? [])].map((s) => structuredClone(s.res));

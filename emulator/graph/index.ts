@@ -45,6 +45,10 @@ export interface GraphAdmin {
   /** Stores an event as if POSTed to /users/{mailbox}/events (people's own events); returns Graph's JSON (UTC). */
   seedEvent(mailbox: string, event: Json): Json;
   listRaw(mailbox: string): RawEvent[];
+  /** A person copies an event in Outlook: a new event (new id, iCalUId) with the same fields and extended properties. Returns Graph's JSON. */
+  copyEvent(mailbox: string, id: string): Json;
+  /** A person edits an event (or an occurrence) in Outlook: a PATCH of `changes`. Returns Graph's JSON. */
+  editEvent(mailbox: string, id: string, changes: Json): Json;
   /** Every delta/skip token of the mailbox answers 410 from now on; returns how many were live. */
   expireDeltaTokens(mailbox: string): number;
   /** Delta states kept per calendar (default 20); older tokens answer 410 SyncStateNotFound. */
@@ -293,6 +297,22 @@ export function createGraphModule(now: () => number = Date.now): ApiModule & { a
           return res.body as Json;
         } catch (e) {
           if (e instanceof GraphHttpError) throw new Error(`graph admin seedEvent: ${e.code}: ${e.message}`);
+          throw e;
+        }
+      },
+      copyEvent(mailbox, id) {
+        const src = mustMailbox(mailbox).events.get(id);
+        if (!src) throw new Error(`graph admin copyEvent: no event ${id} in ${mailbox}`);
+        const { transactionId: _t, ...fields } = structuredClone(src.fields);
+        return module.admin.seedEvent(mailbox, { ...fields, singleValueExtendedProperties: src.extendedProperties.map((p) => ({ ...p })) });
+      },
+      editEvent(mailbox, id, changes) {
+        const mb = mustMailbox(mailbox);
+        const req: EmuRequest = { method: 'PATCH', path: '', query: new URLSearchParams(), headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(changes)) };
+        try {
+          return patchEvent({ req, now: now(), baseUrl: lastBaseUrl, store, mb, collectionPath: `/users/${mb.upn}` }, id).body as Json;
+        } catch (e) {
+          if (e instanceof GraphHttpError) throw new Error(`graph admin editEvent: ${e.code}: ${e.message}`);
           throw e;
         }
       },

@@ -13,7 +13,8 @@
  * - delete: DELETE; 404/410 → success "already gone".
  * - overrides (events with recurrenceId) are instance patches: PATCH `{masterId}_{originalStart}`;
  *   when that id guess 404s the instance is looked up through `events/{master}/instances`.
- *   Deleting an override restores the occurrence from its master (a plain DELETE would cancel it).
+ *   Deleting an override cancels that instance and keeps our stamp on it (cancelOccurrence: Google
+ *   has no "remove this exception" call, and an unstamped exception could come back stale).
  * Follow-up requests (reconcile, fallback) are single requests after the batch, in op order.
  */
 import { MemoryKeyValueStore, type KeyValueStore } from '../state';
@@ -23,7 +24,7 @@ import type {
 import { ProviderError, TransportError } from '../port';
 import type { CalendarEvent } from '../../core/event';
 import { eventTimeToUtc, parseWall } from '../../core/time';
-import { uidKey } from '../../core/sync-key';
+import { overrideKey, parseKey, uidKey } from '../../core/sync-key';
 import { buildBatch, parseBatchResponse, BatchFormatError, type BatchPartResponse } from './batch';
 import { googleProviderError } from './errors';
 import { withReadRetries, type ReadRetryOptions } from '../retry';
@@ -31,6 +32,7 @@ import {
   googleEventId, googleInstanceId, masterIdOfInstance, MAX_ID_GENERATION, STAMP_KEY, STAMP_SYNC_ID, STAMP_VALUE_MAX,
 } from './ids';
 import { fromGoogleEvent, fromGoogleTime, toGoogleEvent, toGoogleInstancePatch, type GoogleEvent } from './mapper';
+import { googleCopyReason } from './ownership';
 
 export const GOOGLE_ROOT_URL = 'https://www.googleapis.com/';
 export const GOOGLE_DIRECTORY_ROOT_URL = 'https://admin.googleapis.com/';
@@ -197,17 +199,23 @@ export class GoogleCalendarProvider implements CalendarProvider {
   // ---- reading ------------------------------------------------------------------------------
 
   private toTarget(calendarId: string, g: GoogleEvent): TargetEvent {
-    let mapped: { event: CalendarEvent; stamp?: OwnershipStamp };
+    let mapped: { event: CalendarEvent; stamp?: OwnershipStamp; edited?: string[] };
     try {
       mapped = fromGoogleEvent(g, this.tz);
     } catch (err) {
       // One unreadable event must not sink the listing: keep it (ownership still counts) with a warning.
       const props = g.extendedProperties?.private ?? undefined;
       const partial = fromGoogleEvent({ id: g.id, extendedProperties: { private: props }, start: { date: '1970-01-01' } }, this.tz);
-      mapped = { ...partial, event: { ...partial.event, title: g.summary ?? '', warnings: [(err as Error).message] } };
+      mapped = { ...(partial.stamp ? { stamp: partial.stamp } : {}), event: { ...partial.event, title: g.summary ?? '', warnings: [(err as Error).message] } };
     }
     const t: TargetEvent = { id: g.id ?? '', calendarId, event: mapped.event };
-    if (mapped.stamp) t.stamp = mapped.stamp;
+    if (mapped.stamp) {
+      t.stamp = mapped.stamp;
+      // Ownership is the id, not the stamp (a person's copy carries the stamp too); see ownership.ts.
+      const copy = googleCopyReason(g, mapped.stamp);
+      if (copy) t.copy = copy;
+      if (mapped.edited) t.edited = mapped.edited;
+    }
     if (g.etag) t.etag = g.etag;
     return t;
   }
@@ -243,7 +251,24 @@ export class GoogleCalendarProvider implements CalendarProvider {
     const owned = this.listMode === 'incremental'
       ? await this.listOwnedIncremental(calendarId, syncId, window)
       : await this.listOwnedFull(calendarId, syncId, window);
-    return owned.map((g) => this.toTarget(calendarId, g));
+    return owned.map((g) => this.occurrenceChangedByAPerson(this.toTarget(calendarId, g), g));
+  }
+
+  /**
+   * An instance carrying its series' own stamp (not an override key we wrote) is an occurrence a
+   * person changed or deleted in the calendar: Google keeps it as an exception that inherited the
+   * master's extended properties. Listed under the master's key it would look like a second copy
+   * of the master; it is the override of that occurrence (`<master> r:<start>`), edited by a
+   * person, so the planner writes it back as its series has it (or keeps it: targetEdits).
+   */
+  private occurrenceChangedByAPerson(t: TargetEvent, g: GoogleEvent): TargetEvent {
+    if (!t.stamp || t.copy || !g.recurringEventId || !t.event.recurrenceId || parseKey(t.stamp.sourceKey).kind !== 'base') return t;
+    const { digest: _inherited, ...stamp } = t.stamp;
+    return {
+      ...t,
+      stamp: { ...stamp, sourceKey: overrideKey(t.stamp.sourceKey, t.event.recurrenceId) },
+      edited: [g.status === 'cancelled' ? 'occurrence deleted' : 'occurrence changed'],
+    };
   }
 
   private async listOwnedFull(calendarId: string, syncId: string, window: TimeWindow): Promise<GoogleEvent[]> {

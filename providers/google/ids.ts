@@ -77,6 +77,8 @@ export function masterIdOfInstance(id: string): string | undefined {
 export const STAMP_SYNC_ID = 'crSyncId';
 export const STAMP_KEY = 'crKey';
 export const STAMP_FINGERPRINT = 'crFp';
+/** Digest of the fields written (providers/ownership.ts): a difference on read is a person's edit. */
+export const STAMP_DIGEST = 'crDg';
 /** Google truncates values beyond 1024 characters; longer source keys are split over crKey, crKey1, … */
 export const STAMP_VALUE_MAX = 1024;
 export const STAMP_KEY_MAX_CHUNKS = 16;
@@ -98,6 +100,7 @@ export function stampToProperties(stamp: OwnershipStamp): Record<string, string>
   const chunks = Math.max(1, Math.ceil(stamp.sourceKey.length / STAMP_VALUE_MAX));
   if (chunks > STAMP_KEY_MAX_CHUNKS) throw new StampTooLongError('sourceKey', stamp.sourceKey.length);
   const props: Record<string, string> = { [STAMP_SYNC_ID]: stamp.syncId, [STAMP_FINGERPRINT]: stamp.fingerprint };
+  if (stamp.digest) props[STAMP_DIGEST] = stamp.digest;
   for (let i = 0; i < chunks; i++) {
     props[i === 0 ? STAMP_KEY : `${STAMP_KEY}${i}`] = stamp.sourceKey.slice(i * STAMP_VALUE_MAX, (i + 1) * STAMP_VALUE_MAX);
   }
@@ -118,5 +121,6 @@ export function stampFromProperties(props: Record<string, string | null | undefi
     if (!next) break;
     sourceKey += next;
   }
-  return { syncId, sourceKey, fingerprint };
+  const digest = props[STAMP_DIGEST];
+  return { syncId, sourceKey, fingerprint, ...(digest ? { digest } : {}) };
 }

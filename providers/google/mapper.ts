@@ -18,6 +18,7 @@ import { isRecurringMaster } from '../../core/event';
 import { isKnownTimeZone, formatUtc, instantInZone, parseWall, wallToUtc, TimeFormatError } from '../../core/time';
 import type { OwnershipStamp } from '../port';
 import { stampFromProperties, stampToProperties } from './ids';
+import { contentDigest, editedFields } from '../ownership';
 
 /** The subset of the Google event resource this package reads and writes. */
 export interface GoogleEventTime {
@@ -161,7 +162,7 @@ export function toGoogleEvent(e: CalendarEvent, opts: ToGoogleOptions = {}): Goo
   g.status = e.status ? STATUS_TO_GOOGLE[e.status] : 'confirmed';
   g.transparency = e.transparency === 'TRANSPARENT' ? 'transparent' : 'opaque';
   if (e.url && /^https?:\/\//i.test(e.url)) g.source = { url: e.url, title: e.title || e.url };
-  if (opts.stamp) g.extendedProperties = { private: stampToProperties(opts.stamp) };
+  if (opts.stamp) g.extendedProperties = { private: stampToProperties({ ...opts.stamp, digest: contentDigest(fromGoogleEvent(g, tz).event, tz) }) };
   return g;
 }
 
@@ -172,8 +173,7 @@ export function toGoogleEvent(e: CalendarEvent, opts: ToGoogleOptions = {}): Goo
  */
 export function toGoogleInstancePatch(e: CalendarEvent, opts: ToGoogleOptions & { omitConfirmed?: boolean } = {}): GoogleEvent {
   const tz = opts.defaultTimeZone ?? 'UTC';
-  const stampProps = opts.stamp ? { extendedProperties: { private: stampToProperties(opts.stamp) } } : {};
-  if (e.status === 'CANCELLED') return { status: 'cancelled', ...stampProps };
+  if (e.status === 'CANCELLED') return { status: 'cancelled', ...(opts.stamp ? { extendedProperties: { private: stampToProperties(opts.stamp) } } : {}) };
   const description = describe(e, opts.attendees);
   const status = e.status ? STATUS_TO_GOOGLE[e.status] : 'confirmed';
   const g: GoogleEvent = {
@@ -187,7 +187,9 @@ export function toGoogleInstancePatch(e: CalendarEvent, opts: ToGoogleOptions & 
   // cancelled there (e.g. a leftover of a deleted series); the adapter checks the answer instead.
   if (!(opts.omitConfirmed && status === 'confirmed')) g.status = status;
   g.transparency = e.transparency === 'TRANSPARENT' ? 'transparent' : 'opaque';
-  return { ...g, ...stampProps };
+  // The digest describes the instance as the patch leaves it (every digested field is sent).
+  if (opts.stamp) g.extendedProperties = { private: stampToProperties({ ...opts.stamp, digest: contentDigest(fromGoogleEvent(g, tz).event, tz) }) };
+  return g;
 }
 
 // ---- reading ------------------------------------------------------------------------------
@@ -306,6 +308,8 @@ function sourceIdentity(stamp: OwnershipStamp | undefined): { uid: string; sourc
 export interface FromGoogleResult {
   event: CalendarEvent;
   stamp?: OwnershipStamp;
+  /** Fields that differ from what the stamp's digest says we wrote (a person's edit). */
+  edited?: string[];
 }
 
 /** Google event JSON → CalendarEvent (+ the ownership stamp when present). */
@@ -357,5 +361,8 @@ export function fromGoogleEvent(g: GoogleEvent, calendarTimeZone = 'UTC'): FromG
   if (created) e.created = created;
   const updated = toUtcStamp(g.updated);
   if (updated) e.lastModified = updated;
-  return stamp ? { event: e, stamp } : { event: e };
+  if (!stamp) return { event: e };
+  // A cancelled stub carries no content to compare.
+  const edited = cancelledStub ? undefined : editedFields(stamp.digest, e, calendarTimeZone);
+  return { event: e, stamp, ...(edited ? { edited } : {}) };
 }

@@ -23,7 +23,8 @@
  *   Writes never: failures are per-op ProviderErrors with retryable/retryAfterMs/scope (see
  *   batch.ts providerErrorFrom); providers/apply.ts decides.
  */
-import type { KeyValueStore } from '../state';
+import { MemoryKeyValueStore, type KeyValueStore } from '../state';
+import { CreatedIdRecord } from './ownership';
 import type { CalendarEvent } from '../../core/event';
 import type {
   CalendarProvider, HttpPort, HttpRequest, HttpResponse, OwnershipStamp, ProviderCapabilities, Room, TargetEvent, TimeWindow, WriteOp, WriteResult,
@@ -118,7 +119,7 @@ class MailboxGate {
   }
 }
 
-const EXPAND_STAMP = `singleValueExtendedProperties($filter=${[PROPERTY_IDS.syncId, PROPERTY_IDS.sourceKey, PROPERTY_IDS.fingerprint].map((id) => `id eq '${id}'`).join(' or ')})`;
+const EXPAND_STAMP = `singleValueExtendedProperties($filter=${[PROPERTY_IDS.syncId, PROPERTY_IDS.sourceKey, PROPERTY_IDS.fingerprint, PROPERTY_IDS.digest].map((id) => `id eq '${id}'`).join(' or ')})`;
 
 function odataString(s: string): string {
   return s.replace(/'/g, "''");
@@ -143,6 +144,8 @@ export class GraphCalendarProvider implements CalendarProvider {
   private readonly mailboxZones = new Map<string, Promise<string>>();
   /** False once the server rejected the combined window filter of listOwned. */
   private serverWindowFilter = true;
+  /** Which event this sync created for each key (ownership.ts): a stamped event that is not it is a person's copy. */
+  private readonly created: CreatedIdRecord;
 
   constructor(opts: GraphProviderOptions) {
     this.http = withReadRetries(opts.http, opts.readRetry === false ? false : { now: opts.now, ...opts.readRetry });
@@ -153,6 +156,7 @@ export class GraphCalendarProvider implements CalendarProvider {
     this.pageSize = Math.min(Math.max(1, opts.pageSize ?? 500), 1000);
     this.now = opts.now ?? Date.now;
     this.stateStore = opts.stateStore;
+    this.created = new CreatedIdRecord(opts.stateStore ?? new MemoryKeyValueStore());
     this.capabilities = {
       maxBatchSize: MAX_BATCH_REQUESTS,
       maxConcurrencyPerCalendar: MAILBOX_CONCURRENCY,
@@ -285,12 +289,14 @@ export class GraphCalendarProvider implements CalendarProvider {
       }
     }
     if (!items) ({ items } = await this.getAllPages<GraphEvent>(calendarId, listUrl(owned), what));
-    return items
+    const targets = items
       .filter((e) => e.type !== 'occurrence' && e.type !== 'exception')
       .map((e) => fromGraphEvent(e, calendarId, mapOpts))
       // The server filtered already; this guards against a server that ignored $filter.
       .filter((t) => t.stamp?.syncId === syncId)
       .filter((t) => !window || endsAfter(t, window.from, mapOpts.defaultTimeZone ?? 'UTC'));
+    // The stamp is no proof of ownership (Outlook copies it with the event): the recorded id is.
+    return this.created.markCopies(calendarId, syncId, targets);
   }
 
   async listEvents(calendarId: string, window: TimeWindow, opts: { expandSeries?: boolean; maxResults?: number } = {}): Promise<TargetEvent[]> {
@@ -446,6 +452,7 @@ export class GraphCalendarProvider implements CalendarProvider {
           : { op: ops[index], ok: false, error: new ProviderError(`$batch returned no response for request ${item.id}`, { retryable: true, code: 'batchItemMissing' }) };
       }
     }
+    await this.created.noteWrites(calendarId, results as WriteResult[]);
     return results as WriteResult[];
   }
 }

@@ -20,6 +20,7 @@ import type { CalendarEvent, EventStatus, EventTime } from '../../core/event';
 import { formatDate, formatWall, instantInZone, parseWall, utcToWall, wallToUtc } from '../../core/time';
 import { sha256Hex } from '../../core/fingerprint';
 import type { OwnershipStamp, TargetEvent } from '../port';
+import { contentDigest, editedFields } from '../ownership';
 import { fitRecurrence, recurrenceToRRule, type GraphPatternedRecurrence, type SeriesFrame } from './recurrence';
 import { graphZoneName, graphZoneToIana, type TimeZoneStyle } from './timezones';
 
@@ -30,6 +31,8 @@ export const PROPERTY_IDS = {
   syncId: `String ${PROPERTY_NAMESPACE} Name CalendarRelaySyncId`,
   sourceKey: `String ${PROPERTY_NAMESPACE} Name CalendarRelayKey`,
   fingerprint: `String ${PROPERTY_NAMESPACE} Name CalendarRelayFingerprint`,
+  /** Digest of the fields written (providers/ownership.ts): a difference on read is a person's edit. */
+  digest: `String ${PROPERTY_NAMESPACE} Name CalendarRelayDigest`,
 } as const;
 
 export interface GraphDateTimeTimeZone {
@@ -132,6 +135,7 @@ export function stampProperties(stamp: OwnershipStamp): GraphExtendedProperty[] 
     { id: PROPERTY_IDS.syncId, value: stamp.syncId },
     { id: PROPERTY_IDS.sourceKey, value: stamp.sourceKey },
     { id: PROPERTY_IDS.fingerprint, value: stamp.fingerprint },
+    ...(stamp.digest ? [{ id: PROPERTY_IDS.digest, value: stamp.digest }] : []),
   ];
 }
 
@@ -167,6 +171,9 @@ export function toGraphEvent(event: CalendarEvent, stamp: OwnershipStamp, opts: 
     out.recurrence = null;
   }
   if (opts.create) out.transactionId = transactionIdFor(stamp, opts.runId);
+  // What we wrote, read back through our own reader: recomputed on every read to see a person's edit.
+  const zone = opts.defaultTimeZone ?? 'UTC';
+  out.singleValueExtendedProperties = stampProperties({ ...stamp, digest: contentDigest(fromGraphEvent(out, '', { defaultTimeZone: zone }).event, zone) });
   return out;
 }
 
@@ -208,7 +215,8 @@ export function stampOf(json: GraphEvent): OwnershipStamp | undefined {
   const sourceKey = get(PROPERTY_IDS.sourceKey);
   const fingerprint = get(PROPERTY_IDS.fingerprint);
   if (syncId === undefined || sourceKey === undefined || fingerprint === undefined) return undefined;
-  return { syncId, sourceKey, fingerprint };
+  const digest = get(PROPERTY_IDS.digest);
+  return { syncId, sourceKey, fingerprint, ...(digest ? { digest } : {}) };
 }
 
 /**
@@ -281,7 +289,11 @@ export function fromGraphEvent(json: GraphEvent, calendarId: string, opts: Pick<
 
   const target: TargetEvent = { id, calendarId, event };
   const stamp = stampOf(json);
-  if (stamp) target.stamp = stamp;
+  if (stamp) {
+    target.stamp = stamp;
+    const edited = editedFields(stamp.digest, event, opts.defaultTimeZone ?? 'UTC');
+    if (edited) target.edited = edited;
+  }
   const etag = json['@odata.etag'] ?? json.changeKey;
   if (etag) target.etag = etag;
   return target;

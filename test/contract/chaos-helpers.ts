@@ -20,6 +20,7 @@ import type { Sleep } from '../../providers/retry';
 import { GoogleCalendarProvider, stampFromProperties, stampToProperties } from '../../providers/google';
 import { GraphCalendarProvider, PROPERTY_IDS } from '../../providers/graph';
 import { seededRandom } from '../../emulator/prng';
+import { MemoryKeyValueStore } from '../../providers/state';
 
 export const SYNC_ID = 'chaos-sync';
 export const OTHER_SYNC_ID = 'someone-elses-sync';
@@ -558,8 +559,16 @@ export interface Harness {
   readVisible(room: string): Promise<string[]>;
   /** Differences between the seeded foreign events now and at setup (must stay empty). */
   foreignProblems(): string[];
-  /** Adds an owned event that duplicates `key` in `room` (what a lost race could leave behind). */
+  /** Adds an event stamped with `key` that this sync did not write (a person's copy, a leftover no record vouches for). */
   seedDuplicate(room: string, key: string, like: RawOwned): void;
+  /** A person copies an event in the calendar UI (same content and stamp, new id); returns the copy's id. */
+  copyEvent(room: string, id: string): string;
+  /** A person edits an event's title, time or location in the calendar UI. */
+  editEvent(room: string, id: string, what: 'title' | 'time' | 'location'): void;
+  /** The stored JSON of an event (to show it stayed untouched). */
+  rawJson(room: string, id: string): string | undefined;
+  /** A person deletes one (plain) occurrence of series `id` inside the window; returns the occurrence's id (Google only: undefined elsewhere). */
+  deleteOccurrence(room: string, id: string): Promise<string | undefined>;
 }
 
 function roomMap(rooms: string[]): RoutingConfig {
@@ -654,6 +663,30 @@ export function googleHarness(emu: Emulator, roomCount: number, seed: number): H
       }
       return problems;
     },
+    copyEvent: (room, id) => emu.google.copyEvent(room, id).id as string,
+    async deleteOccurrence(room, id) {
+      const was = emu.faults.enabled;
+      emu.faults.enabled = false;
+      try {
+        const q = new URLSearchParams({ timeMin: new Date(WINDOW.from).toISOString(), timeMax: new Date(WINDOW.to).toISOString(), maxResults: '2500' });
+        const res = await fetch(`${emu.url}/calendar/v3/calendars/${encodeURIComponent(room)}/events/${encodeURIComponent(id)}/instances?${q}`, { headers: { authorization: `Bearer ${emu.google.issueAccessToken()}` } });
+        const stored = new Set(emu.google.listRaw(room).map((e) => e.id as string));
+        const plain = ((await res.json()) as { items?: Array<{ id: string }> }).items?.filter((i) => !stored.has(i.id)) ?? [];
+        if (plain.length < 2) return undefined;
+        emu.google.deleteEvent(room, plain[1].id);
+        return plain[1].id;
+      } finally {
+        emu.faults.enabled = was;
+      }
+    },
+    editEvent(room, id, what) {
+      emu.google.editEvent(room, id, what === 'title' ? { summary: 'Renamed by a person' } : what === 'location' ? { location: 'Moved by a person' }
+        : { start: { dateTime: '2026-12-24T18:00:00Z', date: null }, end: { dateTime: '2026-12-24T19:00:00Z', date: null } });
+    },
+    rawJson: (room, id) => {
+      const e = emu.google.listRaw(room).find((x) => x.id === id);
+      return e ? JSON.stringify(e) : undefined;
+    },
     seedDuplicate(room, key, like) {
       emu.google.seedEvent(room, {
         summary: like.content.title, location: like.content.location, start: { dateTime: '2026-12-15T09:00:00Z' }, end: { dateTime: '2026-12-15T10:00:00Z' },
@@ -665,6 +698,7 @@ export function googleHarness(emu: Emulator, roomCount: number, seed: number): H
 }
 
 export function graphHarness(emu: Emulator, roomCount: number, seed: number): Harness {
+  const graphState = new MemoryKeyValueStore();
   const rooms = Array.from({ length: roomCount }, (_, i) => `chaos-room-${i + 1}@contoso.example`);
   const rng = new Rng(seed ^ 0x64a9);
   const snapshot = new Map<string, string>();
@@ -674,7 +708,8 @@ export function graphHarness(emu: Emulator, roomCount: number, seed: number): Ha
     kind: 'graph', rooms, routing: roomMap(rooms),
     makeTransport: (lostShare = CHAOS.lostResponse) => new HostileTransport(
       createFetchHttpPort({ token: { getToken: async () => emu.graph.issueToken(), invalidate: () => undefined } }), rng, lostShare),
-    makeProvider: (t = h.makeTransport()) => new GraphCalendarProvider({ http: t.port, baseUrl: `${emu.url}/v1.0`, defaultTimeZone: ZONE, readRetry }),
+    // The workers of one deployment share the provider state (created ids, see providers/graph/ownership.ts).
+    makeProvider: (t = h.makeTransport()) => new GraphCalendarProvider({ http: t.port, baseUrl: `${emu.url}/v1.0`, defaultTimeZone: ZONE, readRetry, stateStore: graphState }),
     setup() {
       emu.graph.setBatchOrder({ shuffleSeed: seed });
       for (const [i, room] of rooms.entries()) {
@@ -748,6 +783,16 @@ export function graphHarness(emu: Emulator, roomCount: number, seed: number): Ha
         for (const id of ids) if (now.get(id) !== snapshot.get(`${room} ${id}`)) problems.push(`${room}: foreign event ${id} changed: ${now.get(id) ?? 'GONE'}`);
       }
       return problems;
+    },
+    copyEvent: (room, id) => emu.graph.copyEvent(room, id).id as string,
+    deleteOccurrence: async () => undefined, // not detected on Microsoft 365 (docs/sync.md, Known limits)
+    editEvent(room, id, what) {
+      emu.graph.editEvent(room, id, what === 'title' ? { subject: 'Renamed by a person' } : what === 'location' ? { location: { displayName: 'Moved by a person' } }
+        : { start: { dateTime: '2026-12-24T18:00:00', timeZone: 'UTC' }, end: { dateTime: '2026-12-24T19:00:00', timeZone: 'UTC' } });
+    },
+    rawJson: (room, id) => {
+      const e = emu.graph.listRaw(room).find((x) => x.id === id);
+      return e ? JSON.stringify(e) : undefined;
     },
     seedDuplicate(room, key, like) {
       emu.graph.seedEvent(room, {

@@ -67,6 +67,9 @@ afterAll(async () => {
 
 interface Setup {
   config: string;
+  /** A person copies / renames a synced event (by title) in the calendar UI. */
+  copy(room: string, title: string): void;
+  rename(room: string, title: string, to: string): void;
   /** Target events carrying a sync stamp, by room: titles. */
   owned(room: string): string[];
   personalPresent(): boolean;
@@ -91,6 +94,8 @@ target:
 `,
     owned: (room) => live(room).filter((e) => e.extendedProperties?.private).map((e) => e.summary as string).sort(),
     personalPresent: () => live(ROOM1).some((e) => e.summary === PERSONAL),
+    copy: (room, title) => void emu.google.copyEvent(room, live(room).find((e) => e.summary === title && e.extendedProperties)!.id as string),
+    rename: (room, title, to) => void emu.google.editEvent(room, live(room).find((e) => e.summary === title && e.extendedProperties)!.id as string, { summary: to }),
   };
 }
 
@@ -114,6 +119,8 @@ target:
 `,
     owned: (room) => live(room).filter((e) => e.singleValueExtendedProperties.length > 0).map((e) => e.fields.subject as string).sort(),
     personalPresent: () => live(ROOM1).some((e) => e.fields.subject === PERSONAL),
+    copy: (room, title) => void emu.graph.copyEvent(room, live(room).find((e) => e.fields.subject === title && e.singleValueExtendedProperties.length > 0)!.id),
+    rename: (room, title, to) => void emu.graph.editEvent(room, live(room).find((e) => e.fields.subject === title && e.singleValueExtendedProperties.length > 0)!.id, { subject: to }),
   };
 }
 
@@ -255,6 +262,19 @@ describe.each([
     expect(r.err).toContain('source local: 3 event(s)');
   });
 
+  it('an event the parser could not read (its UID known) is kept on the target, not deleted', async () => {
+    const broken = vevent('a1', 'Alpha', 1, 'Room 1').replace(/DTSTART;TZID=Europe\/Berlin:\d{8}T\d{6}/, 'DTSTART:garbage');
+    await writeFile(join(dir, 'local.ics'), ics(broken, LOCAL_EVENTS[2], vevent('a4', 'Delta', 6, 'Room 1')));
+    const before = writes();
+    const dry = await run('sync', '--config', config, '--dry-run');
+    expect(dry.out).toContain('1× kept: unreadable in source');
+    const r = await run('sync', '--config', config);
+    expect(r.code).toBe(0);
+    expect(writes()).toBe(before);
+    expect(setup.owned(ROOM1)).toEqual(['Alpha', 'Delta']);
+    await writeFile(join(dir, 'local.ics'), ics(LOCAL_EVENTS[0], LOCAL_EVENTS[2], vevent('a4', 'Delta', 6, 'Room 1')));
+  });
+
   it('an event whose room no longer maps (renamed in the source) is reported and kept, not deleted', async () => {
     await writeFile(join(dir, 'local.ics'), ics(vevent('a1', 'Alpha', 1, 'Raum 1'), LOCAL_EVENTS[2], vevent('a4', 'Delta', 6, 'Room 1')));
     const before = writes();
@@ -266,6 +286,19 @@ describe.each([
     const dry = await run('sync', '--config', config, '--dry-run');
     expect(dry.out).toContain('1× source event no longer maps to a room: kept');
     await writeFile(join(dir, 'local.ics'), ics(LOCAL_EVENTS[0], LOCAL_EVENTS[2], vevent('a4', 'Delta', 6, 'Room 1')));
+  });
+
+  it("a person's copy of a synced event is reported as a conflict and kept; a person's edit is restored", async () => {
+    setup.copy(ROOM1, 'Alpha');
+    setup.rename(ROOM1, 'Delta', 'Delta (booked over by a person)');
+    const r = await run('sync', '--config', config);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Conflicts (1)');
+    expect(r.out).toMatch(/copy of a synced event/);
+    expect(r.out).toContain('Restored (1)');
+    expect(r.out).toContain('edited on the target (title): restored to the source version');
+    expect(setup.owned(ROOM1)).toEqual(['Alpha', 'Alpha', 'Delta']);
+    expect(setup.personalPresent()).toBe(true);
   });
 
   it('a room that does not exist fails that room only (exit 1)', async () => {

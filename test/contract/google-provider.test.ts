@@ -100,7 +100,9 @@ describe('write and list', () => {
     const after = (await p.getEvent(ROOM, zoned.id))!;
     expect(after.event.title).toBe('Renamed');
     expect(after.event.description).toBeUndefined();
-    expect(after.stamp).toEqual(stampOf(events[0], 'fp2'));
+    expect(after.stamp).toEqual({ ...stampOf(events[0], 'fp2'), digest: expect.stringMatching(/^d1 /) });
+    expect(after.edited).toBeUndefined();
+    expect(after.copy).toBeUndefined();
 
     const [d] = await p.write(ROOM, [del(uidKey(events[2]), byUid.get('utc')!.id)]);
     expect(d).toMatchObject({ ok: true });

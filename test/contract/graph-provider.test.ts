@@ -153,7 +153,8 @@ describe('create / update / delete / listOwned', () => {
     const p = providerFor();
     const [c] = await p.write(ROOM, [create(ROOM, 'k1', single('u1', 5))]);
     const got = await p.getEvent(ROOM, c.targetId!);
-    expect(got?.stamp).toEqual(stamp('k1'));
+    expect(got?.stamp).toEqual({ ...stamp('k1'), digest: expect.stringMatching(/^d1 /) });
+    expect(got?.edited).toBeUndefined();
     expect(await p.getEvent(ROOM, 'AAMkGone')).toBeUndefined();
   });
 });

@@ -81,16 +81,18 @@ describe('a minimal config', () => {
   it('loads with defaults, paths resolved against the config directory', () => {
     const c = load(GOOD);
     expect(c).toMatchObject({
-      syncId: 's1', identity: 'uid', unmapped: 'keep', window: { pastDays: 7, futureDays: 365 }, guards: { allowEmptySource: false, maxDeletes: { percent: 50 } },
+      syncId: 's1', identity: 'uid', unmapped: 'keep', window: { pastDays: 7, futureDays: 365 }, guards: { allowEmptySource: false, allowShrink: false },
       target: { provider: 'google', auth: { kind: 'accessToken', accessToken: 'abc' } },
       sources: [{ id: 'a', file: '/etc/relay/feeds/a.ics', preset: 'auto' }],
       routing: { target: 'room@x' },
     });
   });
 
-  it('guards.maxDeletes defaults to 50 percent; an explicit limit replaces it; routing.unmapped: delete is explicit', () => {
+  it("guards.maxDeletes is left to the engine's default (core/guards.ts); an explicit limit replaces it; routing.unmapped: delete is explicit", () => {
     expect(load(GOOD + 'guards: { maxDeletes: { count: 3 } }\n').guards.maxDeletes).toEqual({ count: 3 });
-    expect(load(GOOD + 'guards: { allowEmptySource: true }\n').guards.maxDeletes).toEqual({ percent: 50 });
+    expect(load(GOOD + 'guards: { maxDeletes: { percent: 20, floor: 1 } }\n').guards.maxDeletes).toEqual({ percent: 20, floor: 1 });
+    expect(load(GOOD + 'guards: { allowEmptySource: true }\n').guards.maxDeletes).toBeUndefined();
+    expect(load(GOOD + 'guards: { allowShrink: true }\n').guards.allowShrink).toBe(true);
     const byLocation = GOOD.replace('routing:\n  target: room@x', 'routing: { by: location, map: { a: room@x }, unmapped: delete }');
     expect(byLocation).not.toBe(GOOD);
     expect(load(byLocation).unmapped).toBe('delete');

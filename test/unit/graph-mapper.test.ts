@@ -45,6 +45,7 @@ describe('toGraphEvent: content and ownership', () => {
     });
     expect(created.singleValueExtendedProperties).toEqual([
       { id: PROPERTY_IDS.syncId, value: 's1' }, { id: PROPERTY_IDS.sourceKey, value: 'k1 - u:abc' }, { id: PROPERTY_IDS.fingerprint, value: 'f1' },
+      { id: PROPERTY_IDS.digest, value: expect.stringMatching(/^d1 t:[0-9a-f]{8} l:[0-9a-f]{8} s:[0-9a-f]{8} e:[0-9a-f]{8} r:[0-9a-f]{8}$/) },
     ]);
     // Attendees would be invited by the room mailbox: never written.
     expect(created.attendees).toBeUndefined();
@@ -172,7 +173,9 @@ describe('round trip CalendarEvent → Graph → CalendarEvent', () => {
     const json = toGraphEvent(e, STAMP, { ...opts, create: true });
     // What Graph would return: times as written, zone names as written, plus an id.
     const back = fromGraphEvent({ ...json, id: 'ID', type: e.recurrence ? 'seriesMaster' : 'singleInstance', originalStartTimeZone: json.start!.timeZone, originalEndTimeZone: json.end!.timeZone }, 'r');
-    expect(back.stamp).toEqual(STAMP);
+    // The digest of what was written is recomputed on read: no edit is seen.
+    expect(back.stamp).toEqual({ ...STAMP, digest: expect.stringMatching(/^d1 /) });
+    expect(back.edited).toBeUndefined();
     expect(back.event.start).toEqual(e.start);
     expect(back.event.end).toEqual(e.end);
     expect(back.event.title).toBe(e.title);

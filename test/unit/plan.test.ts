@@ -326,7 +326,8 @@ describe('guards', () => {
     [{ count: 5 }, 5, false],
     [{ percent: 50 }, 11, true],
     [{ percent: 50 }, 10, false],
-    [{ count: 100, percent: 10 }, 3, true],
+    [{ count: 100, percent: 10 }, 4, true],
+    [{ count: 100, percent: 10 }, 3, false],
   ])('maxDeletes %j with %i of 20 deleted → error=%s', (max, deletes, throws) => {
     const actual = many(20);
     const desired = actual.slice(deletes).map((t) => t.event);
@@ -336,7 +337,8 @@ describe('guards', () => {
       try {
         run();
       } catch (e) {
-        expect((e as DeleteLimitError).calendars).toEqual([{ calendarId: CAL, deletes, owned: 20, limitCount: max.count, limitPercent: max.percent }]);
+        const allowed = Math.min(max.count ?? Infinity, max.percent !== undefined ? Math.max(3, Math.floor((20 * max.percent) / 100)) : Infinity);
+        expect((e as DeleteLimitError).calendars).toEqual([{ calendarId: CAL, deletes, owned: 20, allowed, limitCount: max.count, limitPercent: max.percent, ...(max.percent !== undefined ? { limitFloor: 3 } : {}) }]);
       }
       expect(planSync(desired, actual, { ...policy, maxDeletes: max, force: true }, NOW).counts.delete).toBe(deletes);
     } else {
@@ -344,7 +346,7 @@ describe('guards', () => {
     }
   });
 
-  test('percent is not checked for small calendars; duplicate removals never count', () => {
+  test('a small calendar may always lose the floor (3); removing exact doubles never counts', () => {
     expect(guardViolations(buildPlan([ev('e0')], many(2), policy, NOW), { ...policy, maxDeletes: { percent: 10 } })).toEqual([]);
     const dups = [owned(ev('a'), { id: '1' }), owned(ev('a'), { id: '2' }), owned(ev('a'), { id: '3' })];
     expect(() => checkGuards(buildPlan([ev('a')], dups, policy, NOW), { ...policy, maxDeletes: { count: 0 } })).not.toThrow();

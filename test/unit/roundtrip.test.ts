@@ -1,5 +1,5 @@
 /**
- * parse → serialize → parse yields the same events, for every real .ics in ../shared/corpus and
+ * parse → serialize → parse yields the same events, for every real .ics in the corpus (test/corpus-dir.ts) and
  * for our sample feeds. Warnings are diagnostics about the first reading (derived UID, unknown
  * zone…) and are not compared; everything else is, deeply.
  */
@@ -10,8 +10,9 @@ import type { CalendarEvent } from '../../core/event';
 import { parseIcs } from '../../core/ics/parse';
 import { serializeIcs } from '../../core/ics/serialize';
 import { parseJsonEvents } from '../../core/json';
+import { CORPUS_DIR } from '../corpus-dir';
 
-const CORPUS = path.resolve(__dirname, '../../../shared/corpus');
+const CORPUS = CORPUS_DIR;
 const FEEDS = path.join(__dirname, '../fixtures/feeds');
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
 

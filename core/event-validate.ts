@@ -4,7 +4,7 @@
  * skipped instead of crashing serialization or a provider further down.
  */
 import type { CalendarEvent, EventTime, ParseIssue } from './event';
-import { checkEventTime } from './event';
+import { checkEventTime, timeKey } from './event';
 import { eventTimeToUtc, isKnownTimeZone, parseWall } from './time';
 import { parseRRule } from './recurrence';
 
@@ -157,7 +157,9 @@ export function validateEventItems(items: unknown[]): { events: CalendarEvent[];
       return;
     }
     const uid = item && typeof item === 'object' && typeof (item as { uid?: unknown }).uid === 'string' ? (item as { uid: string }).uid : undefined;
-    errors.push({ item: index, ...(problem.field ? { field: problem.field } : {}), ...(uid ? { uid } : {}), message: problem.message });
+    const rid = uid ? (item as { recurrenceId?: unknown }).recurrenceId : undefined;
+    const recurrenceId = rid !== undefined && !checkEventTime(rid) ? timeKey(rid as EventTime) : undefined;
+    errors.push({ item: index, ...(problem.field ? { field: problem.field } : {}), ...(uid ? { uid } : {}), ...(recurrenceId ? { recurrenceId } : {}), message: problem.message });
   });
   return { events, errors };
 }

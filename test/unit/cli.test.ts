@@ -2,6 +2,8 @@ import { PassThrough } from 'node:stream';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { main } from '../../cli';
 
 async function runCli(argv: string[], stdinText?: string) {
@@ -178,5 +180,78 @@ describe('calendar-relay CLI contract', () => {
     const generic = await runCli(['parse', file('g.json', JSON.stringify({ rows: [{ key: 'a1', name: 'X', from: '2026-12-01T10:00:00Z', to: '2026-12-01T11:00:00Z' }] })), '--preset', 'generic', '--map', JSON.stringify({ items: 'rows', id: 'key', title: 'name', start: 'from', end: 'to' })]);
     expect(generic.code).toBe(0);
     expect(JSON.parse(generic.stdout).events[0]).toMatchObject({ uid: 'a1', title: 'X', start: { dateTime: '2026-12-01T10:00:00Z' } });
+  });
+});
+
+describe('first-run messages (issue 10)', () => {
+  /** One line, and nothing a terminal would take as a control sequence or raw byte. */
+  const clean = (stderr: string) => {
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    // eslint-disable-next-line no-control-regex -- looking for control characters is the point
+    expect(stderr.trimEnd()).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/);
+  };
+
+  test.each([
+    ['generic', /preset "generic" expects JSON \(with --map naming its fields.*but the input is iCalendar.*use preset "ics" or "auto"/],
+    ['sonderplan', /preset "sonderplan" expects JSON, but the input is iCalendar \(BEGIN:VCALENDAR\)/],
+  ])('parse --preset %s on an ICS file says the preset expects JSON', async (preset, message) => {
+    const r = await runCli(['parse', file('p.ics', WEEKLY), '--preset', preset]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/neither iCalendar/);
+    clean(r.stderr);
+  });
+
+  test.each([
+    ['a PNG image', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x9b, 0xff, 0x01])],
+    ['a PDF document', Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj', 'latin1')],
+    ['binary data', Buffer.from(Array.from({ length: 200 }, (_, i) => (i * 37) % 256))],
+  ])('a binary file (%s) is named, its bytes are not printed', async (kind, bytes) => {
+    const p = join(dir, 'blob.bin');
+    writeFileSync(p, bytes);
+    for (const preset of ['auto', 'generic', 'ics']) {
+      const r = await runCli(['parse', p, '--preset', preset]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`calendar-relay: input is ${kind}, not calendar data (iCalendar or JSON)\n`);
+    }
+  });
+
+  test('JSON whose error message would quote raw bytes is escaped', async () => {
+    const r = await runCli(['parse', '-', '--preset', 'caldn'], '\u0007\u001b[31m{oops');
+    expect(r.code).toBe(1);
+    clean(r.stderr);
+    expect(r.stderr).toMatch(/preset "caldn" expects JSON, but the input is not valid JSON/);
+  });
+
+  test('a cut-off JSON body with a JSON preset says so', async () => {
+    const r = await runCli(['parse', '-', '--preset', 'sonderplan'], '{"data": [{"id": "a", "start": "2026-01-0');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/preset "sonderplan" expects JSON, but the input is not valid JSON \(.*\): it ends too early, a cut-off download\?/);
+    clean(r.stderr);
+  });
+
+  test.each(['auto', 'ics', 'caldn', 'events'])('an HTML page (preset %s) is named with its title, not parsed', async (preset) => {
+    const html = '<!DOCTYPE html>\n<html><head><title>Sign in – Campus\n Portal</title></head><body>BEGIN:VEVENT example</body></html>';
+    const r = await runCli(['parse', '-', '--preset', preset], html);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('calendar-relay: input is an HTML page ("Sign in – Campus Portal"), not calendar data: the server answered with a web page (a login or error page?) instead of the feed\n');
+  });
+
+  test('a truncated ICS is a failed read (exit 1), not a shorter calendar', async () => {
+    const cut = WEEKLY.slice(0, WEEKLY.indexOf('SUMMARY:Holiday'));
+    const r = await runCli(['parse', file('cut.ics', cut)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^calendar-relay: truncated iCalendar: the file ends inside VEVENT starting at line 18 \(no END:VEVENT\)/);
+    expect(r.stdout).toBe('');
+  });
+
+  test('a refused connection says "connection refused"', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const r = await runCli(['parse', `http://127.0.0.1:${port}/feed.ics`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^calendar-relay: cannot fetch http://127\\.0\\.0\\.1:${port}/feed\\.ics: connection refused .*\\[ECONNREFUSED\\]\\n$`));
   });
 });

@@ -137,9 +137,13 @@ export async function exportCommand(argv: string[], io: CommandIo): Promise<numb
   }
   const items = eventItemsOf(json);
   if (!items) throw new InputNotEventsError('input must be a JSON array of events or an object with an "events" array (the output of `calendar-relay parse`)');
-  const { events, errors } = validateEventItems(items);
+  const { events, errors, normalized } = validateEventItems(items);
   for (const issue of errors) io.stderr(`error: ${describeIssue(issue)} (event skipped)\n`);
-  const opts = { now: io.now(), method: optionValue(args, 'method'), calendarName: optionValue(args, 'name'), prodId: optionValue(args, 'prodid') };
+  for (const issue of normalized) io.stderr(`warning: ${describeIssue(issue)}\n`);
+  const opts = {
+    now: io.now(), method: optionValue(args, 'method'), calendarName: optionValue(args, 'name'), prodId: optionValue(args, 'prodid'),
+    onWarning: (w: { uid: string; message: string }) => io.stderr(`warning: uid ${w.uid}: ${w.message}\n`),
+  };
   io.stdout(serializeIcs(events, opts));
   return 0;
 }

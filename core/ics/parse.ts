@@ -877,8 +877,17 @@ function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: Cale
         break;
       case P_SEQUENCE: {
         const t = line.slice(vs + 1).trim();
-        if (/^[+-]?\d+$/.test(t)) sequence = Number(t);
-        else addWarning(r, `SEQUENCE "${t}" is not an integer: ignored`);
+        if (/^[+-]?\d+$/.test(t)) {
+          sequence = Number(t);
+          // RFC 5545 §3.8.7.4: a non-negative integer. Read as 0 so the event stays exportable.
+          if (sequence < 0) {
+            addWarning(r, `SEQUENCE ${t} is negative: read as 0`);
+            sequence = 0;
+          } else if (!Number.isSafeInteger(sequence)) {
+            addWarning(r, `SEQUENCE ${t} is too large: ignored`);
+            sequence = undefined;
+          }
+        } else addWarning(r, `SEQUENCE "${t}" is not an integer: ignored`);
         break;
       }
       case P_CREATED:

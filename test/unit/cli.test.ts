@@ -79,12 +79,12 @@ describe('calendar-relay CLI contract', () => {
     [{ start: { date: '2026-02-31' }, end: { date: '2026-03-01' } }, /field start: "2026-02-31" is not a real calendar date/],
     [{ description: 5 }, /field description: must be a string/],
     [{ recurrence: { rrule: 'FREQ=DAILY', rdate: [], exdate: [] } }, /field recurrence.rrule: must be an array of rule strings/],
-    [{ recurrence: { rrule: ['FREQ=DAILY;BYDAY=XX'], rdate: [], exdate: [] } }, /field recurrence.rrule.0: .*BYDAY/],
+    [{ recurrence: { rrule: [7], rdate: [], exdate: [] } }, /field recurrence.rrule.0: must be a string/],
     [{ status: 'CONFIRMED\r\nX-F:6' }, /field status: must be one of CONFIRMED, TENTATIVE, CANCELLED/],
     [{ transparency: 'bogus' }, /field transparency: must be OPAQUE \(busy\) or TRANSPARENT \(free\)/],
     [{ xProps: [{ name: 'X-OK;EVIL=1', value: 'v' }] }, /field xProps.0.name: .* is not an X- property name/],
     [{ attendees: [{ email: 3 }] }, /field attendees.0.email: must be a string/],
-    [{ sequence: -1 }, /field sequence: must be a whole number/],
+    [{ sequence: 1.5 }, /field sequence: must be a whole number/],
   ])('export skips a malformed event (%j) with a message naming the field, and keeps the rest', async (patch, message) => {
     const good = { uid: 'ok@test', title: 'fine', start: { date: '2026-12-01' }, end: { date: '2026-12-02' } };
     const bad = { uid: 'bad@test', title: 'broken', start: { dateTime: '2026-12-01T09:00:00Z' }, end: { dateTime: '2026-12-01T10:00:00Z' }, ...patch };
@@ -94,6 +94,33 @@ describe('calendar-relay CLI contract', () => {
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toContain('UID:ok@test');
     expect(r.stdout).not.toContain('bad@test');
+  });
+
+  test.each([
+    // [what, patch, written rule (or none), warning on stderr]
+    ['RFC 7529 rule in another calendar scale', { recurrence: { rrule: ['RSCALE=HEBREW;FREQ=YEARLY;BYMONTH=5L;BYMONTHDAY=8;SKIP=FORWARD'], rdate: [], exdate: [] } }, 'RRULE:RSCALE=HEBREW;FREQ=YEARLY;BYMONTH=5L;BYMONTHDAY=8;SKIP=FORWARD', /RRULE "RSCALE=HEBREW.*ignored when expanding/],
+    ['RFC 7529 13th month', { recurrence: { rrule: ['RSCALE=ETHIOPIC;FREQ=MONTHLY;BYMONTH=13'], rdate: [], exdate: [] } }, 'RRULE:RSCALE=ETHIOPIC;FREQ=MONTHLY;BYMONTH=13', /ignored when expanding/],
+    ['unknown rule part UNTL=', { recurrence: { rrule: ['FREQ=WEEKLY;UNTL=20191023;BYDAY=TH'], rdate: [], exdate: [] } }, undefined, /uid bad@test: RRULE "FREQ=WEEKLY;UNTL=20191023;BYDAY=TH" left out \(unknown rule part UNTL\): the event is written without it/],
+    ['garbage rule', { recurrence: { rrule: ['AnythingRandom;FREQ=WEEKLY'], rdate: [], exdate: [] } }, undefined, /RRULE "AnythingRandom;FREQ=WEEKLY" left out \("ANYTHINGRANDOM": expected NAME=VALUE\)/],
+    ['bad weekday', { recurrence: { rrule: ['FREQ=DAILY;BYDAY=XX'], rdate: [], exdate: [] } }, undefined, /left out \(BYDAY=XX/],
+    ['COUNT=-1', { recurrence: { rrule: ['FREQ=DAILY;COUNT=-1'], rdate: [], exdate: [] } }, undefined, /left out \(COUNT=-1: must be a whole number ≥ 1\)/],
+  ])('export keeps an event whose rule it cannot use (%s), with a warning', async (_what, patch, written, warning) => {
+    const bad = { uid: 'bad@test', title: 'kept', start: { dateTime: '2026-12-01T09:00:00Z' }, end: { dateTime: '2026-12-01T10:00:00Z' }, ...patch };
+    const r = await runCli(['export', '-'], JSON.stringify([bad]));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('UID:bad@test');
+    expect(r.stderr).toMatch(warning);
+    expect(r.stderr).not.toMatch(/^error/m);
+    const rules = r.stdout.split('\r\n').filter((l) => l.startsWith('RRULE'));
+    expect(rules).toEqual(written ? [written] : []);
+  });
+
+  test('export writes a negative sequence as 0, with a warning', async () => {
+    const bad = { uid: 'neg@test', title: 'kept', start: { dateTime: '2026-12-01T09:00:00Z' }, end: { dateTime: '2026-12-01T10:00:00Z' }, sequence: -3 };
+    const r = await runCli(['export', '-'], JSON.stringify([bad]));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('\r\nSEQUENCE:0\r\n');
+    expect(r.stderr).toBe('warning: item 0, uid neg@test: sequence -3 is negative: read as 0\n');
   });
 
   test('parse and expand read the event JSON that parse prints', async () => {

@@ -158,6 +158,16 @@ describe('parseIcs: values that must re-parse identically after serializing', ()
     expect(e.xProps).toEqual([{ name: 'X-APPLE-STRUCTURED-LOCATION', value: 'geo:48.3,14.2', params: { VALUE: 'URI', 'X-TITLE': 'Main St 1\\;4041 Linz', 'X-APPLE-RADIUS': '70' } }]);
   });
 
+  test.each([
+    ['SEQUENCE:-3', 0, 'SEQUENCE -3 is negative: read as 0'],
+    ['SEQUENCE:+4', 4, undefined],
+    ['SEQUENCE:99999999999999999999', undefined, 'SEQUENCE 99999999999999999999 is too large: ignored'],
+  ])('%s → sequence %s (out-of-range values normalised with a warning)', (line, sequence, warning) => {
+    const e = one(['UID:q', 'DTSTART:20240101T100000Z', line]);
+    expect(e.sequence).toBe(sequence);
+    expect(e.warnings).toEqual(warning ? [warning] : undefined);
+  });
+
   test('no recurrence object when every RDATE is unusable', () => {
     const e = one(['UID:r', 'DTSTART:20240101T100000Z', 'RDATE;VALUE=TIME:083000']);
     expect(e.recurrence).toBeUndefined();

@@ -45,6 +45,8 @@ export interface SourceOutcome {
 /** A room's line in the report: applyPlan's counts (or the plan's, on a dry run), errors as text. */
 export type RoomOutcome = Pick<CalendarApplyReport, 'calendarId' | 'created' | 'updated' | 'deleted' | 'unchanged' | 'skipped' | 'failed' | 'notAttempted' | 'stopped'> & {
   errors: string[];
+  /** What to check when the room could not be used at all (a calendar that does not exist, no permission). */
+  hint?: string;
 };
 
 export interface GuardStop {
@@ -166,11 +168,12 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
 
   const rooms = roomsFromPlan(result.plan, result.report?.calendars);
   for (const f of result.failedCalendars) {
-    const r = rooms.find((x) => x.calendarId === f.calendarId);
-    if (r) {
-      r.stopped = f.message;
-      r.errors.push(f.message);
-    } else rooms.push({ ...emptyRoom(f.calendarId), stopped: f.message, errors: [f.message] });
+    const hint = roomHint(config, f.calendarId, f.message);
+    let r = rooms.find((x) => x.calendarId === f.calendarId);
+    if (!r) rooms.push((r = emptyRoom(f.calendarId)));
+    r.stopped = f.message;
+    r.errors.push(f.message);
+    if (hint) r.hint = hint;
   }
   if (!opts.dryRun) {
     // Rooms applyPlan had nothing to write in still get their line.
@@ -178,10 +181,43 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
     for (const r of rooms) if (!written.has(r.calendarId)) progress(roomLine(r));
   }
   const ok = result.ok && failedSources.length === 0 && rooms.every((r) => roomOk(r));
+  // A room that could not be listed is on its own line in the report; the plan's note about it would repeat it.
+  const stopped = new Set(result.failedCalendars.map((f) => `${f.calendarId}: skipped this run — ${f.message}`));
   return {
     ...base, ok, window: windowOf(result.plan.window), rooms, unmapped: result.plan.unmapped,
-    warnings: [...warnings, ...result.plan.warnings], ...(opts.dryRun ? { plan: result.plan } : {}),
+    warnings: [...warnings, ...result.plan.warnings.filter((w) => !stopped.has(w))], ...(opts.dryRun ? { plan: result.plan } : {}),
   };
+}
+
+/** True when the target is a server on this machine (the emulator, in practice). */
+function localTarget(config: RelayConfig): boolean {
+  const t = config.target;
+  const url = t.provider === 'google' ? t.rootUrl : t.baseUrl;
+  if (!url) return false;
+  try {
+    return ['localhost', '127.0.0.1', '[::1]'].includes(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** What to check when a room's calendar cannot be listed: it does not exist (404) or the credential may not see it (403). */
+export function roomHint(config: RelayConfig, calendarId: string, message: string): string | undefined {
+  const status = /\b(404|403)\b/.exec(message)?.[1];
+  if (!status) return undefined;
+  if (localTarget(config)) {
+    return status === '404'
+      ? `the emulator has no calendar "${calendarId}": start it with --rooms listing every room of the routing (calendar-relay emulator --port <N> --rooms ${calendarId},…)`
+      : `the emulator refused access to "${calendarId}": check the credential in target.auth`;
+  }
+  if (config.target.provider === 'google') {
+    return status === '404'
+      ? `check the calendar id "${calendarId}" (a room's id looks like …@resource.calendar.google.com) and that the credential can see it: a service account needs domain-wide delegation with ${CALENDAR_SCOPE} and a subject who may "make changes to events" in this calendar`
+      : `the credential may not change "${calendarId}": the subject (or the account the token belongs to) needs "make changes to events" on this calendar, with the ${CALENDAR_SCOPE} scope`;
+  }
+  return status === '404'
+    ? `check the mailbox address "${calendarId}" (the room's email in Exchange) and that the app has the Calendars.ReadWrite application permission, admin-consented`
+    : `the app may not use "${calendarId}": it needs the Calendars.ReadWrite application permission, admin-consented, and an application access policy (if the tenant uses one) that includes this mailbox`;
 }
 
 function originLabel(o: FeedOrigin): string {
@@ -230,7 +266,8 @@ function roomsFromPlan(plan: SyncPlan, applied?: Record<string, CalendarApplyRep
 
 export function roomLine(r: RoomOutcome): string {
   const mark = roomOk(r) ? '✓' : '✗';
-  const tail = r.stopped ? `  stopped: ${r.stopped}` : r.notAttempted ? `  not attempted ${r.notAttempted}` : '';
+  // The reason is printed once, in the report (with a hint); here it is only named.
+  const tail = r.stopped ? '  stopped (why: see the report)' : r.notAttempted ? `  not attempted ${r.notAttempted}` : '';
   return `${mark} ${r.calendarId}  created ${r.created} updated ${r.updated} deleted ${r.deleted} unchanged ${r.unchanged} failed ${r.failed}${tail}`;
 }
 
@@ -330,11 +367,14 @@ export function formatReport(o: RelaySyncOutcome): string {
   lines.push(`  ${pad('room', w)}  created updated deleted unchanged failed`);
   const total = emptyRoom('total');
   for (const r of o.rooms) {
-    lines.push(`  ${pad(r.calendarId, w)}  ${padStart(r.created, 7)} ${padStart(r.updated, 7)} ${padStart(r.deleted, 7)} ${padStart(r.unchanged, 9)} ${padStart(r.failed + r.notAttempted, 6)}${r.stopped ? `  stopped: ${r.stopped}` : ''}`);
+    lines.push(`  ${pad(r.calendarId, w)}  ${padStart(r.created, 7)} ${padStart(r.updated, 7)} ${padStart(r.deleted, 7)} ${padStart(r.unchanged, 9)} ${padStart(r.failed + r.notAttempted, 6)}${r.stopped ? '  stopped' : ''}`);
     for (const k of ['created', 'updated', 'deleted', 'unchanged', 'failed', 'notAttempted'] as const) total[k] += r[k];
   }
   lines.push(`  ${pad('total', w)}  ${padStart(total.created, 7)} ${padStart(total.updated, 7)} ${padStart(total.deleted, 7)} ${padStart(total.unchanged, 9)} ${padStart(total.failed + total.notAttempted, 6)}`);
-  for (const r of o.rooms) for (const e of r.errors.slice(0, 5)) lines.push(`  ✗ ${r.calendarId}: ${e}`);
+  for (const r of o.rooms) {
+    const errors = r.errors.slice(0, 5);
+    errors.forEach((e, i) => lines.push(`  ✗ ${r.calendarId}: ${e}${i === 0 && r.hint ? ` — ${r.hint}` : ''}`));
+  }
   const failedSources = o.sources.filter((s) => !s.ok);
   if (failedSources.length) {
     lines.push(`Failed sources (${failedSources.length}) — their events on the target were kept, not deleted:`);

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { main } from '../../cli';
+import { roomHint } from '../../cli/sync';
+import type { RelayConfig } from '../../cli/config';
 
 async function runCli(argv: string[], stdinText?: string) {
   let stdout = '';
@@ -280,5 +282,23 @@ describe('first-run messages (issue 10)', () => {
     const r = await runCli(['parse', `http://127.0.0.1:${port}/feed.ics`]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^calendar-relay: cannot fetch http://127\\.0\\.0\\.1:${port}/feed\\.ics: connection refused .*\\[ECONNREFUSED\\]\\n$`));
+  });
+});
+
+describe('sync: a room that cannot be listed gets one line with a hint', () => {
+  const config = (target: Record<string, unknown>) => ({ target }) as unknown as RelayConfig;
+  test.each([
+    ['emulator (Google)', { provider: 'google', rootUrl: 'http://127.0.0.1:8085/' }, '404 notFound', /^the emulator has no calendar "r@x": start it with --rooms/],
+    ['emulator (Graph)', { provider: 'microsoft', baseUrl: 'http://localhost:8085/v1.0' }, 'HTTP 404 ErrorInvalidUser', /^the emulator has no calendar "r@x"/],
+    ['Google', { provider: 'google' }, 'list events of r@x: 404 notFound', /^check the calendar id "r@x" .*domain-wide delegation with https:\/\/www\.googleapis\.com\/auth\/calendar/],
+    ['Google, forbidden', { provider: 'google' }, 'HTTP 403 forbidden', /^the credential may not change "r@x"/],
+    ['Microsoft 365', { provider: 'microsoft', baseUrl: 'https://graph.microsoft.com/v1.0' }, 'HTTP 404 ErrorInvalidUser', /^check the mailbox address "r@x" .*Calendars\.ReadWrite application permission/],
+    ['Microsoft 365, forbidden', { provider: 'microsoft' }, 'HTTP 403 ErrorAccessDenied', /application access policy/],
+  ])('%s', (_name, target, message, hint) => {
+    expect(roomHint(config(target), 'r@x', `could not list events: ${message}`)).toMatch(hint);
+  });
+
+  test('no hint for other failures', () => {
+    expect(roomHint(config({ provider: 'google' }), 'r@x', 'could not list events: HTTP 500 backendError')).toBeUndefined();
   });
 });

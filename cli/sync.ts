@@ -66,8 +66,12 @@ export interface RelaySyncOutcome {
   unmapped: SyncPlan['unmapped'];
   warnings: string[];
   guard?: GuardStop;
+  /** Source events entirely outside the sync window (not synced, not deleted), per source id. */
+  outsideWindow: Record<string, number>;
   /** The plan (always for a dry run; the refused plan when a guard stopped the run). */
   plan?: SyncPlan;
+  /** What the listed target events are (title and start), by calendar and target id: a dry run names its deletes by them. */
+  targets?: Map<string, { title: string; start: string }>;
 }
 
 export interface RelaySyncOptions {
@@ -123,7 +127,8 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
   }
 
   // --- target --------------------------------------------------------------------------------------
-  const provider = await createProvider(config, store, opts.now);
+  const targets = new Map<string, { title: string; start: string }>();
+  const provider = recordingListings(await createProvider(config, store, opts.now), targets);
   const policy: SyncPolicy = {
     syncId: config.syncId,
     identity: config.identity,
@@ -141,7 +146,7 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
   const windowOf = (w: { from: number; to: number }) => ({ from: new Date(w.from).toISOString(), to: new Date(w.to).toISOString() });
   const base = {
     syncId: config.syncId, provider: config.target.provider, dryRun: !!opts.dryRun,
-    sources: sources.map((s) => s.outcome),
+    sources: sources.map((s) => s.outcome), targets,
   };
 
   let result: SyncRunResult;
@@ -157,7 +162,7 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
         : `raise guards.maxDeletes in ${config.file}, or run once with --force`;
       await fileStore?.flush();
       return {
-        ...base, ok: false, window: windowOf(err.plan.window), rooms: roomsFromPlan(err.plan), unmapped: err.plan.unmapped,
+        ...base, ok: false, window: windowOf(err.plan.window), rooms: roomsFromPlan(err.plan), unmapped: err.plan.unmapped, outsideWindow: outsideWindow(err.plan),
         warnings: [...warnings, ...err.plan.warnings], guard: { guard: err.name as GuardStop['guard'], message: err.message, override }, plan: err.plan,
       };
     }
@@ -184,9 +189,43 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
   // A room that could not be listed is on its own line in the report; the plan's note about it would repeat it.
   const stopped = new Set(result.failedCalendars.map((f) => `${f.calendarId}: skipped this run — ${f.message}`));
   return {
-    ...base, ok, window: windowOf(result.plan.window), rooms, unmapped: result.plan.unmapped,
+    ...base, ok, window: windowOf(result.plan.window), rooms, unmapped: result.plan.unmapped, outsideWindow: outsideWindow(result.plan),
     warnings: [...warnings, ...result.plan.warnings.filter((w) => !stopped.has(w))], ...(opts.dryRun ? { plan: result.plan } : {}),
   };
+}
+
+/** Source events the plan found entirely outside the window, per source (the plan's own counts). */
+function outsideWindow(plan: SyncPlan): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [source, st] of Object.entries(plan.sources ?? {})) {
+    const n = st.desiredInWindow === undefined ? 0 : st.desired - st.desiredInWindow;
+    if (n > 0) out[source] = n;
+  }
+  return out;
+}
+
+/** The provider, with what its owned listings returned noted by calendar and id (for naming deletes). */
+function recordingListings(provider: CalendarProvider, seen: Map<string, { title: string; start: string }>): CalendarProvider {
+  const listOwned: CalendarProvider['listOwned'] = async (calendarId, syncId, window) => {
+    const list = await provider.listOwned(calendarId, syncId, window);
+    for (const t of list) {
+      let start = '';
+      try {
+        start = formatCliTime(t.event.start);
+      } catch {
+        /* a time the mapper could not read: named without it */
+      }
+      seen.set(`${calendarId}\u001f${t.id}`, { title: t.event.title ?? '', start });
+    }
+    return list;
+  };
+  return new Proxy(provider, {
+    get(target, prop) {
+      if (prop === 'listOwned') return listOwned;
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
 }
 
 /** True when the target is a server on this machine (the emulator, in practice). */
@@ -371,6 +410,12 @@ export function formatReport(o: RelaySyncOutcome): string {
     for (const k of ['created', 'updated', 'deleted', 'unchanged', 'failed', 'notAttempted'] as const) total[k] += r[k];
   }
   lines.push(`  ${pad('total', w)}  ${padStart(total.created, 7)} ${padStart(total.updated, 7)} ${padStart(total.deleted, 7)} ${padStart(total.unchanged, 9)} ${padStart(total.failed + total.notAttempted, 6)}`);
+  const outside = Object.entries(o.outsideWindow ?? {});
+  if (outside.length) {
+    const total = outside.reduce((n, [, k]) => n + k, 0);
+    const per = outside.length > 1 ? ` (${outside.map(([id, k]) => `${id || '(no source id)'} ${k}`).join(', ')})` : '';
+    lines.push(`  ${total} source event(s) outside the window${per}: not synced, and their copies on the target are left as they are`);
+  }
   for (const r of o.rooms) {
     const errors = r.errors.slice(0, 5);
     errors.forEach((e, i) => lines.push(`  ✗ ${r.calendarId}: ${e}${i === 0 && r.hint ? ` — ${r.hint}` : ''}`));
@@ -399,7 +444,7 @@ export function formatReport(o: RelaySyncOutcome): string {
 }
 
 /** The plan of a dry run: what would be created/updated/deleted, with reasons. */
-export function formatPlan(plan: SyncPlan): string {
+export function formatPlan(plan: SyncPlan, targets?: Map<string, { title: string; start: string }>): string {
   const lines: string[] = [];
   const byRoom = new Map<string, PlannedOp[]>();
   for (const op of plan.ops) {
@@ -411,7 +456,7 @@ export function formatPlan(plan: SyncPlan): string {
     lines.push(`room ${room}:`);
     for (const op of ops) {
       if (op.action === 'unchanged' || op.action === 'skip') continue;
-      const what = op.event ? `"${op.event.title}" ${formatCliTime(op.event.start)}` : op.targetId ? `event ${op.targetId}` : op.key;
+      const what = describeOp(op, targets);
       lines.push(`  ${pad(op.action, 6)} ${what} — ${op.reason}`);
     }
     const unchanged = ops.filter((o) => o.action === 'unchanged').length;
@@ -426,9 +471,17 @@ export function formatPlan(plan: SyncPlan): string {
   return lines.join('\n') + (lines.length ? '\n' : '');
 }
 
+/** What an op is about, for a person: title and time (of the content to write, or of the target event it removes). */
+function describeOp(op: PlannedOp, targets?: Map<string, { title: string; start: string }>): string {
+  if (op.event) return `"${op.event.title}" ${formatCliTime(op.event.start)}`;
+  const t = op.targetId ? targets?.get(`${op.calendarId}\u001f${op.targetId}`) : undefined;
+  if (t) return `"${t.title}" ${t.start}`.trimEnd() + ` (event ${op.targetId})`;
+  return op.targetId ? `event ${op.targetId}` : op.key;
+}
+
 /** JSON form of the outcome (--json): the plan's ops without event bodies. */
 export function outcomeJson(o: RelaySyncOutcome): unknown {
-  const { plan, ...rest } = o;
+  const { plan, targets, ...rest } = o;
   return {
     ...rest,
     ...(plan ? {
@@ -437,7 +490,9 @@ export function outcomeJson(o: RelaySyncOutcome): unknown {
         ops: plan.ops.map((op) => ({
           action: op.action, calendarId: op.calendarId, key: op.key, reason: op.reason,
           ...(op.targetId ? { targetId: op.targetId } : {}),
-          ...(op.event ? { title: op.event.title, start: formatCliTime(op.event.start) } : {}),
+          ...(op.event
+            ? { title: op.event.title, start: formatCliTime(op.event.start) }
+            : op.targetId && targets?.has(`${op.calendarId}\u001f${op.targetId}`) ? { ...targets.get(`${op.calendarId}\u001f${op.targetId}`) } : {}),
         })),
       },
     } : {}),
@@ -480,7 +535,7 @@ export function makeSyncCommand(deps: SyncCommandDeps = {}) {
     }
     if (json) io.stdout(JSON.stringify(outcomeJson(outcome), null, 2) + '\n');
     else {
-      if (outcome.plan && (dryRun || outcome.guard)) io.stdout((outcome.guard ? '\nPlan that was refused:\n' : '\nPlan:\n') + formatPlan(outcome.plan));
+      if (outcome.plan && (dryRun || outcome.guard)) io.stdout((outcome.guard ? '\nPlan that was refused:\n' : '\nPlan:\n') + formatPlan(outcome.plan, outcome.targets));
       io.stdout(formatReport(outcome));
     }
     if (outcome.guard) io.stderr(`calendar-relay: stopped by the ${outcome.guard.guard} guard — override: ${outcome.guard.override}\n`);

@@ -242,6 +242,14 @@ function localTarget(config: RelayConfig): boolean {
 
 /** What to check when a room's calendar cannot be listed: it does not exist (404) or the credential may not see it (403). */
 export function roomHint(config: RelayConfig, calendarId: string, message: string): string | undefined {
+  const t = config.target;
+  const base = (t.provider === 'google' ? t.rootUrl : t.baseUrl) ?? (t.provider === 'google' ? 'https://www.googleapis.com/' : 'https://graph.microsoft.com/v1.0');
+  if (/\bECONNREFUSED\b/.test(message)) {
+    return localTarget(config)
+      ? `connection refused: nothing listens at ${base} — is the emulator running? (calendar-relay emulator --port <N> --rooms ${calendarId},…)`
+      : `connection refused by ${base}: check target.${t.provider === 'google' ? 'rootUrl' : 'baseUrl'} and any proxy`;
+  }
+  if (/\b(ENOTFOUND|EAI_AGAIN)\b/.test(message)) return `host not found: check target.${t.provider === 'google' ? 'rootUrl' : 'baseUrl'} (${base}) and the network`;
   const status = /\b(404|403)\b/.exec(message)?.[1];
   if (!status) return undefined;
   if (localTarget(config)) {

@@ -298,6 +298,14 @@ describe('sync: a room that cannot be listed gets one line with a hint', () => {
     expect(roomHint(config(target), 'r@x', `could not list events: ${message}`)).toMatch(hint);
   });
 
+  test.each([
+    ['emulator not running', { provider: 'google', rootUrl: 'http://127.0.0.1:9/' }, 'GET http://127.0.0.1:9/calendar/v3/x: fetch failed (ECONNREFUSED)', /^connection refused: nothing listens at http:\/\/127\.0\.0\.1:9\/ — is the emulator running\? \(calendar-relay emulator --port <N> --rooms r@x,…\)$/],
+    ['Graph refused', { provider: 'microsoft' }, 'fetch failed (ECONNREFUSED)', /^connection refused by https:\/\/graph\.microsoft\.com\/v1\.0: check target\.baseUrl/],
+    ['unknown host', { provider: 'google', rootUrl: 'https://calendar.example/' }, 'fetch failed (ENOTFOUND)', /^host not found: check target\.rootUrl \(https:\/\/calendar\.example\/\)/],
+  ])('%s', (_name, target, message, hint) => {
+    expect(roomHint(config(target), 'r@x', `could not list events: ${message}`)).toMatch(hint);
+  });
+
   test('no hint for other failures', () => {
     expect(roomHint(config({ provider: 'google' }), 'r@x', 'could not list events: HTTP 500 backendError')).toBeUndefined();
   });

@@ -109,7 +109,9 @@ export function parseCalendarInput(input: string | Uint8Array, opts: ParseInputO
     json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
     const why = printable((err as Error).message, 120);
-    if (preset !== 'auto') throw new CalendarInputError(`preset "${preset}" expects JSON${JSON_PRESET_HINT[preset] ?? ''}, but the input is not valid JSON (${why})${/end of (JSON )?input|unterminated/i.test(why) ? ': it ends too early, a cut-off download?' : ''}`);
+    const cut = /end of (JSON )?input|unterminated/i.test(why) ? ': it ends too early, a cut-off download?' : '';
+    if (preset !== 'auto') throw new CalendarInputError(`preset "${preset}" expects JSON${JSON_PRESET_HINT[preset] ?? ''}, but the input is not valid JSON (${why})${cut}`);
+    if (/^[[{]/.test(head)) throw new CalendarInputError(`input starts like JSON but is not valid JSON (${why})${cut}`);
     throw new CalendarInputError(`input is neither iCalendar (no BEGIN:VCALENDAR) nor JSON (${why})`);
   }
   if (preset === 'events' || (preset === 'auto' && looksLikeEventModel(json))) return parseEventModel(json, opts);

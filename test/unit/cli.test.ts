@@ -252,6 +252,12 @@ describe('first-run messages (issue 10)', () => {
     expect(r.stderr).toMatch(/preset "caldn" expects JSON, but the input is not valid JSON/);
   });
 
+  test('a cut-off JSON body without a preset says so too', async () => {
+    const r = await runCli(['parse', '-'], '[{"uid": "a", "start": {"date": "2026-01-0');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^calendar-relay: input starts like JSON but is not valid JSON \(.*\): it ends too early, a cut-off download\?\n$/);
+  });
+
   test('a cut-off JSON body with a JSON preset says so', async () => {
     const r = await runCli(['parse', '-', '--preset', 'sonderplan'], '{"data": [{"id": "a", "start": "2026-01-0');
     expect(r.code).toBe(1);

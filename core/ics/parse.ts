@@ -918,14 +918,6 @@ function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: Cale
     }
   }
 
-  // The event cannot be built: the issue says which UID (and RECURRENCE-ID) is unreadable, so a
-  // sync keeps that event on the target instead of taking it for deleted.
-  const fail = (what: string): undefined => {
-    const issue: ParseIssue = { line: startLine, ...(uid ? { uid } : {}), message: `VEVENT starting at line ${startLine}${uid ? ` (UID ${uid})` : ''}${what.startsWith(':') ? what : ' ' + what}; event skipped` };
-    if (recurrenceId) noteRecurrenceId(issue, recurrenceId, new EventReader(ctx), rids);
-    errors.push(issue);
-    return undefined;
-  };
   let start: EventTime | string;
   if (dtstart) start = readTime(dtstart.value, dtstart.tzid, r);
   else {
@@ -933,18 +925,18 @@ function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: Cale
     // RDATE-only event its first RDATE, which is where the occurrence is.
     const stand = recurrenceId ?? rdateRaw?.[0];
     const t = stand ? readTime(stand.value, stand.tzid, r) : undefined;
-    if (!t || typeof t === 'string') return fail('has no DTSTART');
+    if (!t || typeof t === 'string') return failEvent(errors, rids, ctx, startLine, uid, recurrenceId, 'has no DTSTART');
     addWarning(r, `no DTSTART: ${recurrenceId ? 'RECURRENCE-ID' : 'first RDATE'} used as the start`);
     start = t;
   }
-  if (typeof start === 'string') return fail(`: DTSTART (line ${dtstart!.line}) ${start}`);
+  if (typeof start === 'string') return failEvent(errors, rids, ctx, startLine, uid, recurrenceId, `: DTSTART (line ${dtstart!.line}) ${start}`);
 
   const end = resolveEnd(start, dtend, duration, r);
 
   const event: CalendarEvent = { uid: uid ?? '', title: title ?? '', start, end };
   if (recurrenceId) {
     const rid = readTime(recurrenceId.value, recurrenceId.tzid, r);
-    if (typeof rid === 'string') return fail(`: RECURRENCE-ID (line ${recurrenceId.line}) ${rid}`);
+    if (typeof rid === 'string') return failEvent(errors, rids, ctx, startLine, uid, recurrenceId, `: RECURRENCE-ID (line ${recurrenceId.line}) ${rid}`);
     event.recurrenceId = rid;
   }
   if (description !== undefined) event.description = description;
@@ -976,6 +968,17 @@ function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: Cale
   }
   if (r.warnings) event.warnings = r.warnings;
   return event;
+}
+
+/**
+ * A VEVENT that cannot be built: the issue says which UID (and RECURRENCE-ID) is unreadable, so a
+ * sync keeps that event on the target instead of taking it for deleted.
+ */
+function failEvent(errors: ParseIssue[], rids: Map<ParseIssue, EventTime>, ctx: CalendarContext, startLine: number, uid: string | undefined, recurrenceId: RawTime | undefined, what: string): undefined {
+  const issue: ParseIssue = { line: startLine, ...(uid ? { uid } : {}), message: `VEVENT starting at line ${startLine}${uid ? ` (UID ${uid})` : ''}${what.startsWith(':') ? what : ' ' + what}; event skipped` };
+  if (recurrenceId) noteRecurrenceId(issue, recurrenceId, new EventReader(ctx), rids);
+  errors.push(issue);
+  return undefined;
 }
 
 /** True when the value after `vs` is exactly `word` (the usual spelling; others take the long way). */

@@ -28,6 +28,7 @@ import { GraphCalendarProvider, createGraphHttpPort, clientCredentialsTokenSourc
 import { parseArgs, optionValue, UsageError } from './args';
 import { describeIssue, formatCliTime, type CommandIo } from './commands';
 import { ConfigError, loadConfigFile, type RelayConfig, type TargetConfig } from './config';
+import { withNetworkWords } from './io';
 
 export interface SourceOutcome {
   id: string;
@@ -110,7 +111,7 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
       return { outcome: { id: s.id, location, ok: true, origin: read.origin, events: parsed.events.length, errors: parsed.errors.length, requests: read.requests }, events: parsed.events, issues };
     } catch (err) {
       if (!(err instanceof FeedReadError) && !(err instanceof CalendarInputError)) throw err;
-      const failure = err instanceof FeedReadError ? err.message : `source "${s.id}": ${err.message}`;
+      const failure = err instanceof FeedReadError ? withNetworkWords(err.message) : `source "${s.id}": ${err.message}`;
       return { outcome: { id: s.id, location, ok: false, events: 0, errors: 0, requests: 0, failure }, events: [], issues: [] };
     }
   }));

@@ -334,6 +334,21 @@ describe.each([
     expect(setup.owned(ROOM2)).toEqual(['Charlie', 'Remote one', 'Remote three']);
     expect(setup.owned(ROOM1)).toEqual(['Alpha', 'Bravo']);
   });
+
+  it('a feed URL that refuses the connection: said in words, nothing written', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const refused = join(dir, 'refused.yaml');
+    await writeFile(refused, (await readFile(config, 'utf8')).replace(serverUrl, `http://127.0.0.1:${port}/remote.ics`));
+    const before = writes();
+    const r = await run('sync', '--config', refused);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/Failed sources \(1\)[^\n]*\n {2}✗ source "remote": cannot reach http:\/\/127\.0\.0\.1:\d+\/remote\.ics: connection refused \[ECONNREFUSED\]/);
+    expect(writes()).toBe(before);
+    expect(setup.owned(ROOM2)).toEqual(['Charlie', 'Remote one', 'Remote three']);
+  });
 });
 
 describe('Google target.listMode: incremental', () => {

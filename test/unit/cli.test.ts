@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { main } from '../../cli';
 import { roomHint } from '../../cli/sync';
+import { withNetworkWords } from '../../cli/io';
 import type { RelayConfig } from '../../cli/config';
 
 async function runCli(argv: string[], stdinText?: string) {
@@ -289,6 +290,15 @@ describe('first-run messages (issue 10)', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^calendar-relay: cannot fetch http://127\\.0\\.0\\.1:${port}/feed\\.ics: connection refused .*\\[ECONNREFUSED\\]\\n$`));
   });
+});
+
+test.each([
+  ['source "remote": cannot reach http://x.example/feed.ics: ECONNREFUSED', 'source "remote": cannot reach http://x.example/feed.ics: connection refused [ECONNREFUSED]'],
+  ['cannot reach http://nohost.example/: ENOTFOUND', 'cannot reach http://nohost.example/: host not found [ENOTFOUND]'],
+  ['answered HTTP 500 Internal Server Error', 'answered HTTP 500 Internal Server Error'],
+  ['cannot reach http://x/: EWHATEVER', 'cannot reach http://x/: EWHATEVER'],
+])('a source failure ending in an error code says it in words: %s', (message, said) => {
+  expect(withNetworkWords(message)).toBe(said);
 });
 
 describe('sync: a room that cannot be listed gets one line with a hint', () => {

@@ -2,7 +2,7 @@
 import type { EventTime, ParseIssue } from '../core/event';
 import { eventItemsOf, validateEventItems } from '../core/event-validate';
 import { fieldMapProblem } from '../core/json';
-import { parseCalendarInput, INPUT_PRESETS, type InputPreset } from '../core/input';
+import { binaryKind, parseCalendarInput, printable, INPUT_PRESETS, type InputPreset } from '../core/input';
 import { expandOccurrences, type Occurrence } from '../core/recurrence';
 import { serializeIcs } from '../core/ics/serialize';
 import { eventTimeToUtc, formatUtc } from '../core/time';
@@ -129,11 +129,13 @@ export async function exportCommand(argv: string[], io: CommandIo): Promise<numb
   const args = parseArgs(argv, { values: ['method', 'name', 'prodid'], flags: [] });
   if (args.positionals.length !== 1) throw new UsageError('expected exactly one input: events.json (an array of events, or {"events": [...]}) or - for standard input');
   const bytes = await readInput(args.positionals[0], io.stdin);
+  const kind = binaryKind(bytes);
+  if (kind) throw new InputNotEventsError(`input is ${kind}, not event JSON`);
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(bytes).toString('utf8').replace(/^\uFEFF/, ''));
   } catch (err) {
-    throw new InputNotEventsError(`input is not JSON: ${(err as Error).message}`);
+    throw new InputNotEventsError(`input is not JSON: ${printable((err as Error).message, 120)}`);
   }
   const items = eventItemsOf(json);
   if (!items) throw new InputNotEventsError('input must be a JSON array of events or an object with an "events" array (the output of `calendar-relay parse`)');

@@ -75,7 +75,7 @@ export function htmlPageTitle(head: string): string | undefined {
 }
 
 /** Text safe to put in a one-line message: control characters escaped, cut at `max` characters. */
-function printable(s: string, max: number): string {
+export function printable(s: string, max: number): string {
   // eslint-disable-next-line no-control-regex -- escaping control characters is the point
   const t = s.replace(/[\u0000-\u001f\u007f-\u009f\ufffd]/g, (c) => (c === '\ufffd' ? '?' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
   return t.length > max ? t.slice(0, max) + '…' : t;

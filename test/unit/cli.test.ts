@@ -244,6 +244,9 @@ describe('first-run messages (issue 10)', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toBe(`calendar-relay: input is ${kind}, not calendar data (iCalendar or JSON)\n`);
     }
+    const exported = await runCli(['export', p]);
+    expect(exported.code).toBe(1);
+    expect(exported.stderr).toBe(`calendar-relay: input is ${kind}, not event JSON\n`);
   });
 
   test('JSON whose error message would quote raw bytes is escaped', async () => {

@@ -118,7 +118,8 @@ export async function expandCommand(argv: string[], io: CommandIo): Promise<numb
 
 /** One line for stderr; messages that already say where they are (JSON presets do) are left alone. */
 export function describeIssue(issue: ParseIssue): string {
-  if (/^(item|line) \d+/.test(issue.message)) return issue.message;
+  // The id still goes on the line: one unusable caldn item can stand for several events (one per date).
+  if (/^(item|line) \d+/.test(issue.message)) return issue.uid && !issue.message.includes(issue.uid) ? `${issue.message} (uid ${issue.uid})` : issue.message;
   const where = [issue.line !== undefined ? `line ${issue.line}` : '', issue.item !== undefined ? `item ${issue.item}` : '', issue.uid && !issue.message.includes(issue.uid) ? `uid ${issue.uid}` : '', issue.field ? `field ${issue.field}` : '']
     .filter(Boolean)
     .join(', ');

@@ -256,6 +256,16 @@ describe('first-run messages (issue 10)', () => {
     expect(r.stderr).toMatch(/preset "caldn" expects JSON, but the input is not valid JSON/);
   });
 
+  test('an unusable JSON item is named with its id (a caldn item with two dates: both events)', async () => {
+    const caldn = [{ prokey: 'P3', recurrence: 'RRULE:FREQ=SOMETIMES', dates: [{ startDate: '2026-01-05' }, { startDate: '2026-01-06' }] }];
+    const r = await runCli(['expand', '-', '--preset', 'caldn', '--from', '2026-01-01', '--to', '2026-02-01'], JSON.stringify(caldn));
+    expect(r.code).toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^warning: item 0, field "recurrence": .* \(uid P3-0\)$/);
+    expect(lines[1]).toMatch(/^warning: item 0, field "recurrence": .* \(uid P3-1\)$/);
+  });
+
   test('a cut-off JSON body without a preset says so too', async () => {
     const r = await runCli(['parse', '-'], '[{"uid": "a", "start": {"date": "2026-01-0');
     expect(r.code).toBe(1);

@@ -109,7 +109,7 @@ interface Scan {
   calendars: CalendarScan[];
   errors: ParseIssue[];
   sawCalendar: boolean;
-  /** Set when the file ends inside a component (a cut-off download): the outermost open one. */
+  /** Set when the file ends inside a component (a cut-off download): the open VEVENT/VTIMEZONE/…, else the VCALENDAR. */
   truncated?: { name: string; line: number };
 }
 
@@ -221,7 +221,7 @@ function findUid(lines: ContentLines, begin: number, end: number): string | unde
   return undefined;
 }
 
-/** The first RECURRENCE-ID-like time property of a component, raw (value and TZID), for issues. */
+/** The first `name` date-time property in a component's lines, raw (value and TZID), for issues. */
 function findTimeProp(lines: ContentLines, begin: number, end: number, name: string): RawTime | undefined {
   for (let j = begin + 1; j < end && j < lines.count; j++) {
     const line = lines.get(j);

@@ -14,12 +14,14 @@ import { demoCommand } from './cli/demo';
 
 const USAGE = `usage: calendar-relay <command> [options]
   parse  <file|url|-> [--preset auto|ics|events|caldn|learningspace|sonderplan|generic] [--map <json>]
-  expand <file|url|-> --from <ISO> --to <ISO> [--preset …] [--map <json>]
-  export <events.json|-> [--method PUBLISH] [--name <calendar name>]
+                      [--source-id <id>] [--default-tz <IANA zone>]
+  expand <file|url|-> --from <ISO> --to <ISO> [--preset …] [--map <json>] [--source-id <id>] [--default-tz <IANA zone>]
+  export <events.json|-> [--method PUBLISH] [--name <calendar name>] [--prodid <PRODID>]
   sync   --config <relay.yaml> [--dry-run] [--json] [--force] [--allow-empty-source] [--allow-shrink]
   emulator --port <N> [--host <addr>] [--https [--cert-out <file>]] [--latency <ms>] [--no-limits] [--rooms <a@x,b@y>]
   demo   [--keep] [--latency <ms>] [--port <N>]
-  bridge [--config <file>] [--port <N>] [--data-dir <dir>] [--database-url <url>] …  (calendar-relay bridge --help)`;
+  bridge [--config <file>] [--port <N>] [--data-dir <dir>] [--database-url <url>] …  (calendar-relay bridge --help)
+Every command takes --help; docs/cli.md has the details.`;
 
 type Command = (argv: string[], io: CommandIo) => Promise<number>;
 const commands: Record<string, Command> = {

@@ -32,7 +32,8 @@ export function parseArgs(argv: string[], spec: { values: string[]; flags: strin
       if (value === undefined) throw new UsageError(`--${name} needs a value`);
       options.set(name, value);
     } else {
-      throw new UsageError(`unknown option --${name}`);
+      const known = [...spec.values, ...spec.flags].map((o) => `--${o}`);
+      throw new UsageError(`unknown option --${name} (${known.length ? `options here: ${known.join(', ')}` : 'this command takes no options'})`);
     }
   }
   return { positionals, options };

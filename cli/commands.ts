@@ -2,7 +2,7 @@
 import type { EventTime, ParseIssue } from '../core/event';
 import { eventItemsOf, validateEventItems } from '../core/event-validate';
 import { fieldMapProblem } from '../core/json';
-import { parseCalendarInput, INPUT_PRESETS, type InputPreset } from '../core/input';
+import { binaryKind, parseCalendarInput, printable, INPUT_PRESETS, type InputPreset } from '../core/input';
 import { expandOccurrences, type Occurrence } from '../core/recurrence';
 import { serializeIcs } from '../core/ics/serialize';
 import { eventTimeToUtc, formatUtc } from '../core/time';
@@ -119,7 +119,8 @@ export async function expandCommand(argv: string[], io: CommandIo): Promise<numb
 
 /** One line for stderr; messages that already say where they are (JSON presets do) are left alone. */
 export function describeIssue(issue: ParseIssue): string {
-  if (/^(item|line) \d+/.test(issue.message)) return issue.message;
+  // The id still goes on the line: one unusable caldn item can stand for several events (one per date).
+  if (/^(item|line) \d+/.test(issue.message)) return issue.uid && !issue.message.includes(issue.uid) ? `${issue.message} (uid ${issue.uid})` : issue.message;
   const where = [issue.line !== undefined ? `line ${issue.line}` : '', issue.item !== undefined ? `item ${issue.item}` : '', issue.uid && !issue.message.includes(issue.uid) ? `uid ${issue.uid}` : '', issue.field ? `field ${issue.field}` : '']
     .filter(Boolean)
     .join(', ');
@@ -130,17 +131,23 @@ export async function exportCommand(argv: string[], io: CommandIo): Promise<numb
   const args = parseArgs(argv, { values: ['method', 'name', 'prodid'], flags: [] });
   if (args.positionals.length !== 1) throw new UsageError('expected exactly one input: events.json (an array of events, or {"events": [...]}) or - for standard input');
   const bytes = await readInput(args.positionals[0], io.stdin);
+  const kind = binaryKind(bytes);
+  if (kind) throw new InputNotEventsError(`input is ${kind}, not event JSON`);
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(bytes).toString('utf8').replace(/^\uFEFF/, ''));
   } catch (err) {
-    throw new InputNotEventsError(`input is not JSON: ${(err as Error).message}`);
+    throw new InputNotEventsError(`input is not JSON: ${printable((err as Error).message, 120)}`);
   }
   const items = eventItemsOf(json);
   if (!items) throw new InputNotEventsError('input must be a JSON array of events or an object with an "events" array (the output of `calendar-relay parse`)');
-  const { events, errors } = validateEventItems(items);
+  const { events, errors, normalized } = validateEventItems(items);
   for (const issue of errors) io.stderr(`error: ${describeIssue(issue)} (event skipped)\n`);
-  const opts = { now: io.now(), method: optionValue(args, 'method'), calendarName: optionValue(args, 'name'), prodId: optionValue(args, 'prodid') };
+  for (const issue of normalized) io.stderr(`warning: ${describeIssue(issue)}\n`);
+  const opts = {
+    now: io.now(), method: optionValue(args, 'method'), calendarName: optionValue(args, 'name'), prodId: optionValue(args, 'prodid'),
+    onWarning: (w: { uid: string; message: string }) => io.stderr(`warning: uid ${w.uid}: ${w.message}\n`),
+  };
   io.stdout(serializeIcs(events, opts));
   return 0;
 }

@@ -31,6 +31,7 @@ import { GraphCalendarProvider, createGraphHttpPort, clientCredentialsTokenSourc
 import { parseArgs, optionValue, UsageError } from './args';
 import { describeIssue, formatCliTime, type CommandIo } from './commands';
 import { ConfigError, loadConfigFile, type RelayConfig, type TargetConfig } from './config';
+import { withNetworkWords } from './io';
 
 export interface SourceOutcome {
   id: string;
@@ -48,6 +49,8 @@ export interface SourceOutcome {
 /** A room's line in the report: applyPlan's counts (or the plan's, on a dry run), errors as text. */
 export type RoomOutcome = Pick<CalendarApplyReport, 'calendarId' | 'created' | 'updated' | 'deleted' | 'unchanged' | 'skipped' | 'failed' | 'notAttempted' | 'stopped'> & {
   errors: string[];
+  /** What to check when the room could not be used at all (a calendar that does not exist, no permission). */
+  hint?: string;
 };
 
 export interface GuardStop {
@@ -71,8 +74,12 @@ export interface RelaySyncOutcome {
   restored?: Array<{ calendarId: string; targetId: string; reason: string }>;
   warnings: string[];
   guard?: GuardStop;
+  /** Source events entirely outside the sync window (not synced, not deleted), per source id. */
+  outsideWindow: Record<string, number>;
   /** The plan (always for a dry run; the refused plan when a guard stopped the run). */
   plan?: SyncPlan;
+  /** What the listed target events are (title and start), by calendar and target id: a dry run names its deletes by them. */
+  targets?: Map<string, { title: string; start: string }>;
 }
 
 export interface RelaySyncOptions {
@@ -114,7 +121,7 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
       return { outcome: { id: s.id, location, ok: true, origin: read.origin, events: parsed.events.length, errors: parsed.errors.length, requests: read.requests }, events: parsed.events, issues, unreadable };
     } catch (err) {
       if (!(err instanceof FeedReadError) && !(err instanceof CalendarInputError)) throw err;
-      const failure = err instanceof FeedReadError ? err.message : `source "${s.id}": ${err.message}`;
+      const failure = err instanceof FeedReadError ? withNetworkWords(err.message) : `source "${s.id}": ${err.message}`;
       return { outcome: { id: s.id, location, ok: false, events: 0, errors: 0, requests: 0, failure }, events: [], issues: [], unreadable: [] };
     }
   }));
@@ -131,7 +138,8 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
   }
 
   // --- target --------------------------------------------------------------------------------------
-  const provider = await createProvider(config, store, opts.now);
+  const targets = new Map<string, { title: string; start: string }>();
+  const provider = recordingListings(await createProvider(config, store, opts.now), targets);
   const policy: SyncPolicy = {
     syncId: config.syncId,
     identity: config.identity,
@@ -152,7 +160,7 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
   const windowOf = (w: { from: number; to: number }) => ({ from: new Date(w.from).toISOString(), to: new Date(w.to).toISOString() });
   const base = {
     syncId: config.syncId, provider: config.target.provider, dryRun: !!opts.dryRun,
-    sources: sources.map((s) => s.outcome),
+    sources: sources.map((s) => s.outcome), targets,
   };
 
   let result: SyncRunResult;
@@ -170,7 +178,7 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
           : `raise guards.maxDeletes in ${config.file}, or run once with --force`;
       await fileStore?.flush();
       return {
-        ...base, ok: false, window: windowOf(err.plan.window), rooms: roomsFromPlan(err.plan), unmapped: err.plan.unmapped,
+        ...base, ok: false, window: windowOf(err.plan.window), rooms: roomsFromPlan(err.plan), unmapped: err.plan.unmapped, outsideWindow: outsideWindow(err.plan),
         warnings: [...warnings, ...err.plan.warnings], guard: { guard: err.name as GuardStop['guard'], message: err.message, override }, plan: err.plan,
       };
     }
@@ -181,11 +189,12 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
 
   const rooms = roomsFromPlan(result.plan, result.report?.calendars);
   for (const f of result.failedCalendars) {
-    const r = rooms.find((x) => x.calendarId === f.calendarId);
-    if (r) {
-      r.stopped = f.message;
-      r.errors.push(f.message);
-    } else rooms.push({ ...emptyRoom(f.calendarId), stopped: f.message, errors: [f.message] });
+    const hint = roomHint(config, f.calendarId, f.message);
+    let r = rooms.find((x) => x.calendarId === f.calendarId);
+    if (!r) rooms.push((r = emptyRoom(f.calendarId)));
+    r.stopped = f.message;
+    r.errors.push(f.message);
+    if (hint) r.hint = hint;
   }
   if (!opts.dryRun) {
     // Rooms applyPlan had nothing to write in still get their line.
@@ -193,11 +202,87 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
     for (const r of rooms) if (!written.has(r.calendarId)) progress(roomLine(r));
   }
   const ok = result.ok && failedSources.length === 0 && rooms.every((r) => roomOk(r));
+  // A room that could not be listed is on its own line in the report; the plan's note about it would repeat it.
+  const stopped = new Set(result.failedCalendars.map((f) => `${f.calendarId}: skipped this run — ${f.message}`));
   return {
     ...base, ok, window: windowOf(result.plan.window), rooms, unmapped: result.plan.unmapped, conflicts: result.plan.conflicts,
     restored: result.plan.ops.filter((op) => op.restored).map((op) => ({ calendarId: op.calendarId, targetId: op.targetId ?? '', reason: op.reason })),
-    warnings: [...warnings, ...result.plan.warnings], ...(opts.dryRun ? { plan: result.plan } : {}),
+    outsideWindow: outsideWindow(result.plan),
+    warnings: [...warnings, ...result.plan.warnings.filter((w) => !stopped.has(w))], ...(opts.dryRun ? { plan: result.plan } : {}),
   };
+}
+
+/** Source events the plan found entirely outside the window, per source (the plan's own counts). */
+function outsideWindow(plan: SyncPlan): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [source, st] of Object.entries(plan.sources ?? {})) {
+    const n = st.desiredInWindow === undefined ? 0 : st.desired - st.desiredInWindow;
+    if (n > 0) out[source] = n;
+  }
+  return out;
+}
+
+/** The provider, with what its owned listings returned noted by calendar and id (for naming deletes). */
+function recordingListings(provider: CalendarProvider, seen: Map<string, { title: string; start: string }>): CalendarProvider {
+  const listOwned: CalendarProvider['listOwned'] = async (calendarId, syncId, window) => {
+    const list = await provider.listOwned(calendarId, syncId, window);
+    for (const t of list) {
+      let start = '';
+      try {
+        start = formatCliTime(t.event.start);
+      } catch {
+        /* a time the mapper could not read: named without it */
+      }
+      seen.set(`${calendarId}\u001f${t.id}`, { title: t.event.title ?? '', start });
+    }
+    return list;
+  };
+  return new Proxy(provider, {
+    get(target, prop) {
+      if (prop === 'listOwned') return listOwned;
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/** True when the target is a server on this machine (the emulator, in practice). */
+function localTarget(config: RelayConfig): boolean {
+  const t = config.target;
+  const url = t.provider === 'google' ? t.rootUrl : t.baseUrl;
+  if (!url) return false;
+  try {
+    return ['localhost', '127.0.0.1', '[::1]'].includes(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** What to check when a room's calendar cannot be listed: it does not exist (404) or the credential may not see it (403). */
+export function roomHint(config: RelayConfig, calendarId: string, message: string): string | undefined {
+  const t = config.target;
+  const base = (t.provider === 'google' ? t.rootUrl : t.baseUrl) ?? (t.provider === 'google' ? 'https://www.googleapis.com/' : 'https://graph.microsoft.com/v1.0');
+  if (/\bECONNREFUSED\b/.test(message)) {
+    return localTarget(config)
+      ? `connection refused: nothing listens at ${base} — is the emulator running? (calendar-relay emulator --port <N> --rooms ${calendarId},…)`
+      : `connection refused by ${base}: check target.${t.provider === 'google' ? 'rootUrl' : 'baseUrl'} and any proxy`;
+  }
+  if (/\b(ENOTFOUND|EAI_AGAIN)\b/.test(message)) return `host not found: check target.${t.provider === 'google' ? 'rootUrl' : 'baseUrl'} (${base}) and the network`;
+  const status = /\b(404|403)\b/.exec(message)?.[1];
+  if (!status) return undefined;
+  if (localTarget(config)) {
+    return status === '404'
+      ? `the emulator has no calendar "${calendarId}": start it with --rooms listing every room of the routing (calendar-relay emulator --port <N> --rooms ${calendarId},…)`
+      : `the emulator refused access to "${calendarId}": check the credential in target.auth`;
+  }
+  if (config.target.provider === 'google') {
+    return status === '404'
+      ? `check the calendar id "${calendarId}" (a room's id looks like …@resource.calendar.google.com) and that the credential can see it: a service account needs domain-wide delegation with ${CALENDAR_SCOPE} and a subject who may "make changes to events" in this calendar`
+      : `the credential may not change "${calendarId}": the subject (or the account the token belongs to) needs "make changes to events" on this calendar, with the ${CALENDAR_SCOPE} scope`;
+  }
+  return status === '404'
+    ? `check the mailbox address "${calendarId}" (the room's email in Exchange) and that the app has the Calendars.ReadWrite application permission, admin-consented`
+    : `the app may not use "${calendarId}": it needs the Calendars.ReadWrite application permission, admin-consented, and an application access policy (if the tenant uses one) that includes this mailbox`;
 }
 
 function originLabel(o: FeedOrigin): string {
@@ -246,7 +331,8 @@ function roomsFromPlan(plan: SyncPlan, applied?: Record<string, CalendarApplyRep
 
 export function roomLine(r: RoomOutcome): string {
   const mark = roomOk(r) ? '✓' : '✗';
-  const tail = r.stopped ? `  stopped: ${r.stopped}` : r.notAttempted ? `  not attempted ${r.notAttempted}` : '';
+  // The reason is printed once, in the report (with a hint); here it is only named.
+  const tail = r.stopped ? '  stopped (why: see the report)' : r.notAttempted ? `  not attempted ${r.notAttempted}` : '';
   return `${mark} ${r.calendarId}  created ${r.created} updated ${r.updated} deleted ${r.deleted} unchanged ${r.unchanged} failed ${r.failed}${tail}`;
 }
 
@@ -347,11 +433,20 @@ export function formatReport(o: RelaySyncOutcome): string {
   lines.push(`  ${pad('room', w)}  created updated deleted unchanged failed`);
   const total = emptyRoom('total');
   for (const r of o.rooms) {
-    lines.push(`  ${pad(r.calendarId, w)}  ${padStart(r.created, 7)} ${padStart(r.updated, 7)} ${padStart(r.deleted, 7)} ${padStart(r.unchanged, 9)} ${padStart(r.failed + r.notAttempted, 6)}${r.stopped ? `  stopped: ${r.stopped}` : ''}`);
+    lines.push(`  ${pad(r.calendarId, w)}  ${padStart(r.created, 7)} ${padStart(r.updated, 7)} ${padStart(r.deleted, 7)} ${padStart(r.unchanged, 9)} ${padStart(r.failed + r.notAttempted, 6)}${r.stopped ? '  stopped' : ''}`);
     for (const k of ['created', 'updated', 'deleted', 'unchanged', 'failed', 'notAttempted'] as const) total[k] += r[k];
   }
   lines.push(`  ${pad('total', w)}  ${padStart(total.created, 7)} ${padStart(total.updated, 7)} ${padStart(total.deleted, 7)} ${padStart(total.unchanged, 9)} ${padStart(total.failed + total.notAttempted, 6)}`);
-  for (const r of o.rooms) for (const e of r.errors.slice(0, 5)) lines.push(`  ✗ ${r.calendarId}: ${e}`);
+  const outside = Object.entries(o.outsideWindow ?? {});
+  if (outside.length) {
+    const total = outside.reduce((n, [, k]) => n + k, 0);
+    const per = outside.length > 1 ? ` (${outside.map(([id, k]) => `${id || '(no source id)'} ${k}`).join(', ')})` : '';
+    lines.push(`  ${total} source event(s) outside the window${per}: not synced, and their copies on the target are left as they are`);
+  }
+  for (const r of o.rooms) {
+    const errors = r.errors.slice(0, 5);
+    errors.forEach((e, i) => lines.push(`  ✗ ${r.calendarId}: ${e}${i === 0 && r.hint ? ` — ${r.hint}` : ''}`));
+  }
   const failedSources = o.sources.filter((s) => !s.ok);
   if (failedSources.length) {
     lines.push(`Failed sources (${failedSources.length}) — their events on the target were kept, not deleted:`);
@@ -386,7 +481,7 @@ export function formatReport(o: RelaySyncOutcome): string {
 }
 
 /** The plan of a dry run: what would be created/updated/deleted, with reasons. */
-export function formatPlan(plan: SyncPlan): string {
+export function formatPlan(plan: SyncPlan, targets?: Map<string, { title: string; start: string }>): string {
   const lines: string[] = [];
   const byRoom = new Map<string, PlannedOp[]>();
   for (const op of plan.ops) {
@@ -398,7 +493,7 @@ export function formatPlan(plan: SyncPlan): string {
     lines.push(`room ${room}:`);
     for (const op of ops) {
       if (op.action === 'unchanged' || op.action === 'skip') continue;
-      const what = op.event ? `"${op.event.title}" ${formatCliTime(op.event.start)}` : op.targetId ? `event ${op.targetId}` : op.key;
+      const what = describeOp(op, targets);
       lines.push(`  ${pad(op.action, 6)} ${what} — ${op.reason}`);
     }
     const unchanged = ops.filter((o) => o.action === 'unchanged').length;
@@ -413,9 +508,17 @@ export function formatPlan(plan: SyncPlan): string {
   return lines.join('\n') + (lines.length ? '\n' : '');
 }
 
+/** What an op is about, for a person: title and time (of the content to write, or of the target event it removes). */
+function describeOp(op: PlannedOp, targets?: Map<string, { title: string; start: string }>): string {
+  if (op.event) return `"${op.event.title}" ${formatCliTime(op.event.start)}`;
+  const t = op.targetId ? targets?.get(`${op.calendarId}\u001f${op.targetId}`) : undefined;
+  if (t) return `"${t.title}" ${t.start}`.trimEnd() + ` (event ${op.targetId})`;
+  return op.targetId ? `event ${op.targetId}` : op.key;
+}
+
 /** JSON form of the outcome (--json): the plan's ops without event bodies. */
 export function outcomeJson(o: RelaySyncOutcome): unknown {
-  const { plan, ...rest } = o;
+  const { plan, targets, ...rest } = o;
   return {
     ...rest,
     ...(plan ? {
@@ -424,7 +527,9 @@ export function outcomeJson(o: RelaySyncOutcome): unknown {
         ops: plan.ops.map((op) => ({
           action: op.action, calendarId: op.calendarId, key: op.key, reason: op.reason,
           ...(op.targetId ? { targetId: op.targetId } : {}),
-          ...(op.event ? { title: op.event.title, start: formatCliTime(op.event.start) } : {}),
+          ...(op.event
+            ? { title: op.event.title, start: formatCliTime(op.event.start) }
+            : op.targetId && targets?.has(`${op.calendarId}\u001f${op.targetId}`) ? { ...targets.get(`${op.calendarId}\u001f${op.targetId}`) } : {}),
         })),
       },
     } : {}),
@@ -467,7 +572,7 @@ export function makeSyncCommand(deps: SyncCommandDeps = {}) {
     }
     if (json) io.stdout(JSON.stringify(outcomeJson(outcome), null, 2) + '\n');
     else {
-      if (outcome.plan && (dryRun || outcome.guard)) io.stdout((outcome.guard ? '\nPlan that was refused:\n' : '\nPlan:\n') + formatPlan(outcome.plan));
+      if (outcome.plan && (dryRun || outcome.guard)) io.stdout((outcome.guard ? '\nPlan that was refused:\n' : '\nPlan:\n') + formatPlan(outcome.plan, outcome.targets));
       io.stdout(formatReport(outcome));
     }
     if (outcome.guard) io.stderr(`calendar-relay: stopped by the ${outcome.guard.guard} guard — override: ${outcome.guard.override}\n`);

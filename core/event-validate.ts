@@ -4,9 +4,9 @@
  * skipped instead of crashing serialization or a provider further down.
  */
 import type { CalendarEvent, EventTime, ParseIssue } from './event';
-import { checkEventTime } from './event';
+import { checkEventTime, timeKey } from './event';
 import { eventTimeToUtc, isKnownTimeZone, parseWall } from './time';
-import { parseRRule } from './recurrence';
+import { validateRRule } from './recurrence';
 
 export interface EventProblem {
   field: string;
@@ -64,14 +64,8 @@ function recurrenceProblem(v: unknown): EventProblem | undefined {
     if (r[key] === undefined && key === 'exrule') continue;
     const list = r[key];
     if (!Array.isArray(list)) return { field: `recurrence.${key}`, message: 'must be an array of rule strings like ["FREQ=WEEKLY;COUNT=10"]' };
-    for (let i = 0; i < list.length; i++) {
-      if (typeof list[i] !== 'string') return { field: `recurrence.${key}.${i}`, message: 'must be a string' };
-      try {
-        parseRRule(list[i] as string);
-      } catch (err) {
-        return { field: `recurrence.${key}.${i}`, message: (err as Error).message };
-      }
-    }
+    // A rule string the expander cannot use is not a reason to lose the event (normalizeEvent warns).
+    for (let i = 0; i < list.length; i++) if (typeof list[i] !== 'string') return { field: `recurrence.${key}.${i}`, message: 'must be a string' };
   }
   for (const key of ['rdate', 'exdate'] as const) {
     const list = r[key];
@@ -124,7 +118,7 @@ export function findEventProblem(item: unknown): EventProblem | undefined {
   }
   if (e.status !== undefined && !STATUSES.includes(e.status as string)) return { field: 'status', message: `must be one of ${STATUSES.join(', ')}` };
   if (e.transparency !== undefined && !TRANSPARENCIES.includes(e.transparency as string)) return { field: 'transparency', message: 'must be OPAQUE (busy) or TRANSPARENT (free)' };
-  if (e.sequence !== undefined && !(Number.isInteger(e.sequence) && (e.sequence as number) >= 0)) return { field: 'sequence', message: 'must be a whole number ≥ 0' };
+  if (e.sequence !== undefined && !Number.isSafeInteger(e.sequence)) return { field: 'sequence', message: 'must be a whole number ≥ 0' };
   for (const f of ['created', 'lastModified']) {
     if (e[f] !== undefined && (typeof e[f] !== 'string' || !UTC_STAMP.test(e[f] as string))) return { field: f, message: 'must be a UTC time like 2026-11-22T09:00:00Z' };
   }
@@ -146,20 +140,54 @@ export function findEventProblem(item: unknown): EventProblem | undefined {
   return recurrenceProblem(e.recurrence) ?? xPropsProblem(e.xProps);
 }
 
-/** Splits JSON items into well-formed events and one issue per malformed item (by index). */
-export function validateEventItems(items: unknown[]): { events: CalendarEvent[]; errors: ParseIssue[] } {
+/**
+ * A well-formed event with its out-of-range values made valid, each with a warning on the event:
+ * a negative SEQUENCE becomes 0; a rule the expander cannot use stays (export decides whether it
+ * can be written) and is said to be ignored when expanding. Unchanged events are returned as is.
+ */
+export function normalizeEvent(e: CalendarEvent): CalendarEvent {
+  let out = e;
+  const warn = (w: string) => {
+    if (out === e) out = { ...e };
+    out.warnings = [...(out.warnings ?? []), w];
+  };
+  if (e.sequence !== undefined && e.sequence < 0) {
+    warn(`sequence ${e.sequence} is negative: read as 0`);
+    out.sequence = 0;
+  }
+  for (const key of ['rrule', 'exrule'] as const) {
+    for (const rule of e.recurrence?.[key] ?? []) {
+      const problem = validateRRule(rule);
+      // Parsed ICS already says so (with the line); say it once.
+      if (problem && !(e.warnings ?? []).some((w) => w.includes(rule))) warn(`${key.toUpperCase()} "${rule}": ${problem}; ignored when expanding`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Splits JSON items into well-formed events and one issue per malformed item (by index);
+ * `normalized` lists, per item, what normalizeEvent changed or warned about.
+ */
+export function validateEventItems(items: unknown[]): { events: CalendarEvent[]; errors: ParseIssue[]; normalized: ParseIssue[] } {
   const events: CalendarEvent[] = [];
   const errors: ParseIssue[] = [];
+  const normalized: ParseIssue[] = [];
   items.forEach((item, index) => {
     const problem = findEventProblem(item);
     if (!problem) {
-      events.push(item as CalendarEvent);
+      const e = normalizeEvent(item as CalendarEvent);
+      events.push(e);
+      const before = (item as CalendarEvent).warnings?.length ?? 0;
+      for (const message of e.warnings?.slice(before) ?? []) normalized.push({ item: index, uid: e.uid, message });
       return;
     }
     const uid = item && typeof item === 'object' && typeof (item as { uid?: unknown }).uid === 'string' ? (item as { uid: string }).uid : undefined;
-    errors.push({ item: index, ...(problem.field ? { field: problem.field } : {}), ...(uid ? { uid } : {}), message: problem.message });
+    const rid = uid ? (item as { recurrenceId?: unknown }).recurrenceId : undefined;
+    const recurrenceId = rid !== undefined && !checkEventTime(rid) ? timeKey(rid as EventTime) : undefined;
+    errors.push({ item: index, ...(problem.field ? { field: problem.field } : {}), ...(uid ? { uid } : {}), ...(recurrenceId ? { recurrenceId } : {}), message: problem.message });
   });
-  return { events, errors };
+  return { events, errors, normalized };
 }
 
 /** The items of event JSON: the array itself, or the `events` array of `{ "events": [...] }` (what `parse` prints). */

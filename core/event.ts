@@ -97,7 +97,13 @@ export interface ParseIssue {
   item?: number;
   /** Field (dot path) that was wrong, for JSON inputs. */
   field?: string;
+  /** UID / id of the item that could not be read, when known: a sync keeps that event untouched. */
   uid?: string;
+  /**
+   * RECURRENCE-ID of the VEVENT that could not be read, when it had one: in the form eventKey()
+   * uses (timeKey, in the frame of the series' master) when the value is readable, else as written.
+   */
+  recurrenceId?: string;
 }
 
 export interface CalendarMeta {

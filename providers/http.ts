@@ -41,7 +41,7 @@ export function fetchTransport(opts: { timeoutMs?: number; fetch?: typeof fetch 
     } catch (e) {
       const err = e as Error & { cause?: { code?: string } };
       const timedOut = ctrl.signal.aborted;
-      throw new TransportError(`${req.method} ${req.url}: ${timedOut ? `no response within ${timeoutMs} ms` : err.message}`, timedOut ? 'ETIMEDOUT' : err.cause?.code ?? err.name);
+      throw new TransportError(`${req.method} ${req.url}: ${timedOut ? `no response within ${timeoutMs} ms` : `${err.message}${err.cause?.code ? ` (${err.cause.code})` : ''}`}`, timedOut ? 'ETIMEDOUT' : err.cause?.code ?? err.name);
     } finally {
       clearTimeout(timer);
     }

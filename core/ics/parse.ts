@@ -44,21 +44,36 @@ export function parseIcs(input: string | Uint8Array, opts: IcsParseOptions = {})
   if (!scan.sawCalendar) {
     throw new IcsInputError('not an iCalendar file: no BEGIN:VCALENDAR or BEGIN:VEVENT found');
   }
+  if (scan.truncated) {
+    // A cut-off download: what is missing is unknown, so nothing of it may count as "gone".
+    const t = scan.truncated;
+    throw new IcsInputError(`truncated iCalendar: the file ends inside ${t.name} starting at line ${t.line} (no END:${t.name}), a cut-off download: nothing of it is read`);
+  }
   const errors: ParseIssue[] = scan.errors;
+  const rids = new Map<ParseIssue, EventTime>();
   const mapped: MappedEvents = { events: [], lines: [] };
   const defaultZone = opts.defaultTimeZone ? canonicalTimeZone(opts.defaultTimeZone) : undefined;
   for (const cal of scan.calendars) {
     const ctx = new CalendarContext(cal, lines, defaultZone);
+    for (const issue of cal.unclosed) {
+      const raw = findTimeProp(lines, issue.begin, issue.end, 'RECURRENCE-ID');
+      if (raw) noteRecurrenceId(issue.issue, raw, new EventReader(ctx), rids);
+    }
     for (let k = 0; k < cal.events.length; k += 2) {
       const begin = cal.events[k];
+      const end = cal.events[k + 1];
       const issuesBefore = errors.length;
       let event: CalendarEvent | undefined;
       try {
-        event = mapEvent(lines, begin, cal.events[k + 1], ctx, errors);
+        event = mapEvent(lines, begin, end, ctx, errors, rids);
       } catch (err) {
         errors.length = issuesBefore;
         const line = lines.lineNo(begin);
-        errors.push({ line, message: `VEVENT starting at line ${line}: ${(err as Error).message}` });
+        const uid = findUid(lines, begin, end);
+        const issue: ParseIssue = { line, ...(uid ? { uid } : {}), message: `VEVENT starting at line ${line}${uid ? ` (UID ${uid})` : ''}: ${(err as Error).message}` };
+        const raw = findTimeProp(lines, begin, end, 'RECURRENCE-ID');
+        if (raw) noteRecurrenceId(issue, raw, new EventReader(ctx), rids);
+        errors.push(issue);
       }
       if (event) {
         if (opts.sourceId !== undefined) event.sourceId = opts.sourceId;
@@ -68,7 +83,9 @@ export function parseIcs(input: string | Uint8Array, opts: IcsParseOptions = {})
     }
   }
   errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-  const result: ParseResult = { events: groupSeries(mapped), errors };
+  const events = groupSeries(mapped);
+  if (rids.size) setIssueRecurrenceIds(events, rids);
+  const result: ParseResult = { events, errors };
   const calendar = calendarMeta(scan.calendars, lines);
   if (calendar) result.calendar = calendar;
   return result;
@@ -84,16 +101,20 @@ interface CalendarScan {
   /** VEVENTs as pairs of line indexes: BEGIN:VEVENT, END:VEVENT (numbers, not objects: there are many). */
   events: number[];
   vtimezones: Map<string, VTimezoneInfo>;
+  /** VEVENTs without END:VEVENT (each also in the errors): their RECURRENCE-ID is read once zones are known. */
+  unclosed: Array<{ issue: ParseIssue; begin: number; end: number }>;
 }
 
 interface Scan {
   calendars: CalendarScan[];
   errors: ParseIssue[];
   sawCalendar: boolean;
+  /** Set when the file ends inside a component (a cut-off download): the open VEVENT/VTIMEZONE/…, else the VCALENDAR. */
+  truncated?: { name: string; line: number };
 }
 
 function newCalendar(): CalendarScan {
-  return { propLines: [], events: [], vtimezones: new Map() };
+  return { propLines: [], events: [], vtimezones: new Map(), unclosed: [] };
 }
 
 /**
@@ -131,7 +152,9 @@ function scanComponents(lines: ContentLines): Scan {
   const calendars: CalendarScan[] = [];
   const errors: ParseIssue[] = [];
   let sawCalendar = false;
+  let truncated: Scan['truncated'];
   let cal: CalendarScan | undefined;
+  let calLine = 0;
   let implicit: CalendarScan | undefined; // components found outside any VCALENDAR
   const scope = (): CalendarScan => {
     if (cal) return cal;
@@ -158,16 +181,21 @@ function scanComponents(lines: ContentLines): Scan {
     if (m.name === 'VCALENDAR') {
       cal = newCalendar();
       calendars.push(cal);
+      calLine = lines.lineNo(i);
       i++;
       continue;
     }
     const { end, closed } = findEnd(lines, i, m.name);
+    if (!closed && end >= lines.count && !truncated) truncated = { name: m.name, line: lines.lineNo(i) };
     if (m.name === 'VEVENT') {
       if (closed) scope().events.push(i, end);
       else {
         const why = end < lines.count ? `a new component begins at line ${lines.lineNo(end)}` : 'the file ends';
         const line = lines.lineNo(i);
-        errors.push({ line, uid: findUid(lines, i, end), message: `VEVENT starting at line ${line} has no END:VEVENT (${why}); event skipped` });
+        const uid = findUid(lines, i, end);
+        const issue: ParseIssue = { line, ...(uid ? { uid } : {}), message: `VEVENT starting at line ${line}${uid ? ` (UID ${uid})` : ''} has no END:VEVENT (${why}); event skipped` };
+        errors.push(issue);
+        scope().unclosed.push({ issue, begin: i, end });
       }
     } else if (m.name === 'VTIMEZONE' && closed) {
       const info = readVTimezone(lines, i, end);
@@ -176,7 +204,9 @@ function scanComponents(lines: ContentLines): Scan {
     // Other components (VTODO, VJOURNAL, VFREEBUSY, …) are not events: skipped whole.
     i = closed ? end + 1 : end;
   }
-  return { calendars, errors, sawCalendar };
+  // A VCALENDAR still open at the end of the file was cut off (its END is what says "that is all").
+  if (cal && !truncated) truncated = { name: 'VCALENDAR', line: calLine };
+  return truncated ? { calendars, errors, sawCalendar, truncated } : { calendars, errors, sawCalendar };
 }
 
 function findUid(lines: ContentLines, begin: number, end: number): string | undefined {
@@ -189,6 +219,39 @@ function findUid(lines: ContentLines, begin: number, end: number): string | unde
     }
   }
   return undefined;
+}
+
+/** The first `name` date-time property in a component's lines, raw (value and TZID), for issues. */
+function findTimeProp(lines: ContentLines, begin: number, end: number, name: string): RawTime | undefined {
+  for (let j = begin + 1; j < end && j < lines.count; j++) {
+    const line = lines.get(j);
+    const ne = nameEnd(line);
+    if (ne > 0 && propertyName(line, ne) === name) {
+      const vs = valueStart(line, ne);
+      if (vs !== -1) return { value: line.slice(vs + 1), tzid: tzidOf(line, ne, vs), line: lines.lineNo(j) };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Gives a failed VEVENT's issue the RECURRENCE-ID it had: the raw value now, replaced by the key
+ * form (timeKey, in the master's frame) once the events are grouped, when the value can be read.
+ */
+function noteRecurrenceId(issue: ParseIssue, raw: RawTime, r: EventReader, rids: Map<ParseIssue, EventTime>): void {
+  issue.recurrenceId = raw.value.trim();
+  const t = readTime(raw.value, raw.tzid, r);
+  if (typeof t !== 'string') rids.set(issue, t);
+}
+
+/** RECURRENCE-IDs of failed VEVENTs as eventKey() writes them: timeKey in the frame of the series' master. */
+function setIssueRecurrenceIds(events: CalendarEvent[], rids: Map<ParseIssue, EventTime>): void {
+  const masters = new Map<string, EventTime>();
+  for (const e of events) if (!e.recurrenceId && !masters.has(e.uid)) masters.set(e.uid, e.start);
+  for (const [issue, rid] of rids) {
+    const master = issue.uid !== undefined ? masters.get(issue.uid) : undefined;
+    issue.recurrenceId = timeKey(master ? toFrameOf(rid, master) : rid);
+  }
 }
 
 function readVTimezone(lines: ContentLines, begin: number, end: number): VTimezoneInfo | undefined {
@@ -687,7 +750,7 @@ class EventReader {
 }
 
 /** One VEVENT → an event, or undefined with the reason pushed onto `errors`. */
-function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: CalendarContext, errors: ParseIssue[]): CalendarEvent | undefined {
+function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: CalendarContext, errors: ParseIssue[], rids: Map<ParseIssue, EventTime>): CalendarEvent | undefined {
   const startLine = lines.lineNo(begin);
   const r = new EventReader(ctx);
   let uid: string | undefined;
@@ -814,8 +877,17 @@ function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: Cale
         break;
       case P_SEQUENCE: {
         const t = line.slice(vs + 1).trim();
-        if (/^[+-]?\d+$/.test(t)) sequence = Number(t);
-        else addWarning(r, `SEQUENCE "${t}" is not an integer: ignored`);
+        if (/^[+-]?\d+$/.test(t)) {
+          sequence = Number(t);
+          // RFC 5545 §3.8.7.4: a non-negative integer. Read as 0 so the event stays exportable.
+          if (sequence < 0) {
+            addWarning(r, `SEQUENCE ${t} is negative: read as 0`);
+            sequence = 0;
+          } else if (!Number.isSafeInteger(sequence)) {
+            addWarning(r, `SEQUENCE ${t} is too large: ignored`);
+            sequence = undefined;
+          }
+        } else addWarning(r, `SEQUENCE "${t}" is not an integer: ignored`);
         break;
       }
       case P_CREATED:
@@ -853,18 +925,18 @@ function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: Cale
     // RDATE-only event its first RDATE, which is where the occurrence is.
     const stand = recurrenceId ?? rdateRaw?.[0];
     const t = stand ? readTime(stand.value, stand.tzid, r) : undefined;
-    if (!t || typeof t === 'string') return skipped(errors, { line: startLine, uid, message: `VEVENT starting at line ${startLine}${uid ? ` (UID ${uid})` : ''} has no DTSTART; event skipped` });
+    if (!t || typeof t === 'string') return failEvent(errors, rids, ctx, startLine, uid, recurrenceId, 'has no DTSTART');
     addWarning(r, `no DTSTART: ${recurrenceId ? 'RECURRENCE-ID' : 'first RDATE'} used as the start`);
     start = t;
   }
-  if (typeof start === 'string') return skipped(errors, { line: startLine, uid, message: `VEVENT starting at line ${startLine}${uid ? ` (UID ${uid})` : ''}: DTSTART (line ${dtstart!.line}) ${start}; event skipped` });
+  if (typeof start === 'string') return failEvent(errors, rids, ctx, startLine, uid, recurrenceId, `: DTSTART (line ${dtstart!.line}) ${start}`);
 
   const end = resolveEnd(start, dtend, duration, r);
 
   const event: CalendarEvent = { uid: uid ?? '', title: title ?? '', start, end };
   if (recurrenceId) {
     const rid = readTime(recurrenceId.value, recurrenceId.tzid, r);
-    if (typeof rid === 'string') return skipped(errors, { line: startLine, uid, message: `VEVENT starting at line ${startLine}${uid ? ` (UID ${uid})` : ''}: RECURRENCE-ID (line ${recurrenceId.line}) ${rid}; event skipped` });
+    if (typeof rid === 'string') return failEvent(errors, rids, ctx, startLine, uid, recurrenceId, `: RECURRENCE-ID (line ${recurrenceId.line}) ${rid}`);
     event.recurrenceId = rid;
   }
   if (description !== undefined) event.description = description;
@@ -898,6 +970,17 @@ function mapEvent(lines: ContentLines, begin: number, endLine: number, ctx: Cale
   return event;
 }
 
+/**
+ * A VEVENT that cannot be built: the issue says which UID (and RECURRENCE-ID) is unreadable, so a
+ * sync keeps that event on the target instead of taking it for deleted.
+ */
+function failEvent(errors: ParseIssue[], rids: Map<ParseIssue, EventTime>, ctx: CalendarContext, startLine: number, uid: string | undefined, recurrenceId: RawTime | undefined, what: string): undefined {
+  const issue: ParseIssue = { line: startLine, ...(uid ? { uid } : {}), message: `VEVENT starting at line ${startLine}${uid ? ` (UID ${uid})` : ''}${what.startsWith(':') ? what : ' ' + what}; event skipped` };
+  if (recurrenceId) noteRecurrenceId(issue, recurrenceId, new EventReader(ctx), rids);
+  errors.push(issue);
+  return undefined;
+}
+
 /** True when the value after `vs` is exactly `word` (the usual spelling; others take the long way). */
 function valueIs(line: string, vs: number, word: string): boolean {
   return line.length === vs + 1 + word.length && line.startsWith(word, vs + 1);
@@ -917,11 +1000,6 @@ function enumValue<T extends string>(line: string, vs: number, values: readonly 
   const hit = values.find((v) => v === text);
   if (!hit && text) addWarning(r, `${name} "${text}" is not ${values.slice(0, -1).join(', ')} or ${values[values.length - 1]}: ignored`);
   return hit;
-}
-
-function skipped(errors: ParseIssue[], issue: ParseIssue): undefined {
-  errors.push(issue);
-  return undefined;
 }
 
 /**

@@ -9,6 +9,7 @@
 import type { CalendarEvent, EventAttendee, EventPerson, EventTime, XProperty } from '../event';
 import { formatUtc, isKnownTimeZone } from '../time';
 import { buildVtimezone } from './vtimezone';
+import { validateRRule } from '../recurrence/rrule';
 
 export interface SerializeOptions {
   /** Epoch ms used for every DTSTAMP (core has no clock). */
@@ -22,6 +23,8 @@ export interface SerializeOptions {
   calendarDescription?: string;
   /** X-WR-TIMEZONE */
   timeZone?: string;
+  /** Told about each change made to keep the output valid (a rule left out), with the event's UID. */
+  onWarning?: (warning: { uid: string; message: string }) => void;
 }
 
 export const DEFAULT_PRODID = '-//Calendar Relay//n8n-nodes-calendar-relay//EN';
@@ -227,8 +230,48 @@ function roomsNotInProperties(e: CalendarEvent): string[] {
   return e.rooms.filter((r) => !carried.has(r));
 }
 
+/** RFC 7529 leap months (5L) and the 13th month some calendar scales have. */
+const RSCALE_MONTH = /^(?:[1-9]|1[0-3])L?$/;
+
+/**
+ * Why a recurrence rule cannot be written as it is, or undefined when it can: a rule our expander
+ * reads, or a valid RFC 7529 rule in a calendar scale it does not support (RSCALE=HEBREW, leap
+ * months like BYMONTH=5L), which other readers may support, is written verbatim. Anything else
+ * (unknown parts like UNTL=, COUNT=-1, garbage) would make strict readers reject the whole file.
+ */
+export function unwritableRule(rule: string): string | undefined {
+  const problem = validateRRule(rule);
+  if (!problem) return undefined;
+  const parts = rule.replace(/^RRULE:/i, '').trim().split(';').filter((p) => p.trim());
+  const rscale = parts.find((p) => /^RSCALE=/i.test(p.trim()));
+  if (!rscale || !/^RSCALE=[A-Z0-9-]+$/i.test(rscale.trim())) return problem;
+  // Checked as the Gregorian rule it would be, with the scale's month numbers allowed.
+  const gregorian: string[] = [];
+  for (const part of parts) {
+    const [name, value = ''] = part.trim().toUpperCase().split('=');
+    if (name === 'RSCALE') continue;
+    if (name === 'BYMONTH') {
+      if (!value.split(',').every((m) => RSCALE_MONTH.test(m.trim()))) return `BYMONTH=${value}: not months 1..13 with an optional L (RFC 7529)`;
+      gregorian.push('BYMONTH=1');
+    } else gregorian.push(part.trim());
+  }
+  return validateRRule(gregorian.join(';'));
+}
+
+/** The rules of `e` that can be written; each one left out is reported through `onWarning`. */
+function writableRules(e: CalendarEvent, rules: string[] | undefined, name: string, onWarning: SerializeOptions['onWarning']): string[] {
+  const out: string[] = [];
+  for (const raw of rules ?? []) {
+    const rule = raw.replace(/^(RRULE|EXRULE):/i, '');
+    const problem = unwritableRule(rule);
+    if (problem === undefined) out.push(rule);
+    else onWarning?.({ uid: e.uid, message: `${name} "${rule}" left out (${problem}): the event is written without it` });
+  }
+  return out;
+}
+
 /** Content lines (unfolded) of one VEVENT. */
-export function veventLines(e: CalendarEvent, now: number): string[] {
+export function veventLines(e: CalendarEvent, now: number, onWarning?: SerializeOptions['onWarning']): string[] {
   if (typeof e.uid !== 'string' || e.uid === '') throw new IcsSerializeError('event has no uid');
   const L: string[] = ['BEGIN:VEVENT'];
   L.push(contentLine('UID', [], uidValue(e.uid)));
@@ -241,7 +284,11 @@ export function veventLines(e: CalendarEvent, now: number): string[] {
   if (e.location !== undefined) L.push(contentLine('LOCATION', [], escapeText(e.location)));
   if (e.status) L.push(contentLine('STATUS', [], stripControls(e.status)));
   if (e.transparency) L.push(contentLine('TRANSP', [], stripControls(e.transparency)));
-  if (e.sequence !== undefined && Number.isFinite(e.sequence)) L.push(contentLine('SEQUENCE', [], String(Math.trunc(e.sequence))));
+  if (e.sequence !== undefined && Number.isFinite(e.sequence)) {
+    // RFC 5545: a non-negative integer; strict readers drop the event otherwise.
+    if (e.sequence < 0) onWarning?.({ uid: e.uid, message: `SEQUENCE ${e.sequence} is negative: written as 0` });
+    L.push(contentLine('SEQUENCE', [], String(Math.max(0, Math.trunc(e.sequence)))));
+  }
   if (e.created) L.push(contentLine('CREATED', [], utcStamp(e.created)));
   if (e.lastModified) L.push(contentLine('LAST-MODIFIED', [], utcStamp(e.lastModified)));
   if (e.url) L.push(contentLine('URL', [], stripControls(e.url)));
@@ -249,8 +296,8 @@ export function veventLines(e: CalendarEvent, now: number): string[] {
   if (e.organizer && (e.organizer.email || e.organizer.name)) L.push(personLine('ORGANIZER', e.organizer));
   for (const a of e.attendees ?? []) L.push(personLine('ATTENDEE', a));
   if (e.recurrence) {
-    for (const r of e.recurrence.rrule ?? []) L.push(contentLine('RRULE', [], stripControls(r.replace(/^RRULE:/i, ''))));
-    for (const r of e.recurrence.exrule ?? []) L.push(contentLine('EXRULE', [], stripControls(r.replace(/^EXRULE:/i, ''))));
+    for (const r of writableRules(e, e.recurrence.rrule, 'RRULE', onWarning)) L.push(contentLine('RRULE', [], stripControls(r)));
+    for (const r of writableRules(e, e.recurrence.exrule, 'EXRULE', onWarning)) L.push(contentLine('EXRULE', [], stripControls(r)));
     L.push(...timeListLines('RDATE', e.recurrence.rdate ?? []));
     L.push(...timeListLines('EXDATE', e.recurrence.exdate ?? []));
   }
@@ -342,7 +389,7 @@ function calendarLines(events: CalendarEvent[], opts: SerializeOptions): string[
     // A year of margin each side so every yearly rule is seen twice and can become an RRULE.
     L.push(...buildVtimezone(tzid, span.min - 1, span.max + 1));
   }
-  for (const e of orderForOutput(events)) L.push(...veventLines(e, opts.now));
+  for (const e of orderForOutput(events)) L.push(...veventLines(e, opts.now, opts.onWarning));
   L.push('END:VCALENDAR');
   return L;
 }

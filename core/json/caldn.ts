@@ -61,6 +61,9 @@ function mapCaldnEvent(raw: unknown, issues: ItemIssues, optProkey: string | und
     return [];
   }
   const ev = raw as Json;
+  // With a real prokey the events' uids are known even when the item is unusable (see the header).
+  const knownProkey = asText(ev.prokey) ?? asText(ev.id) ?? optProkey;
+  if (knownProkey) issues.uids = Array.isArray(ev.dates) && ev.dates.length > 1 ? ev.dates.map((_, j) => `${knownProkey}-${j}`) : [knownProkey];
   if (!Array.isArray(ev.dates) || ev.dates.length === 0) {
     issues.error('dates', 'must be a non-empty array of dates');
     return [];

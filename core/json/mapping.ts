@@ -298,9 +298,17 @@ export function nextDay(date: string): string {
 export class ItemIssues {
   readonly errors: ParseIssue[] = [];
   readonly warnings: string[] = [];
+  /**
+   * The id(s) the item has in the data, once known: every error names them, so a sync keeps those
+   * events on the target instead of taking them for deleted (one issue per id).
+   */
+  uids: string[] = [];
   constructor(readonly item: number) {}
   error(field: string, message: string, uid?: string): void {
-    this.errors.push({ item: this.item, field, message: `item ${this.item}, field "${field}": ${message}`, ...(uid ? { uid } : {}) });
+    const text = `item ${this.item}, field "${field}": ${message}`;
+    const uids = uid ? [uid] : this.uids;
+    if (uids.length === 0) this.errors.push({ item: this.item, field, message: text });
+    for (const u of uids) this.errors.push({ item: this.item, field, message: text, uid: u });
   }
   warn(field: string, message: string): void {
     this.warnings.push(`field "${field}": ${message}`);
@@ -363,6 +371,8 @@ function mapItem(item: unknown, map: FieldMap, issues: ItemIssues, defaultZone: 
     return undefined;
   }
   const get = (path: string | undefined) => (path === undefined ? { value: undefined, path: '' } : resolvePath(item, path));
+  const knownId = asText(get(map.id).value);
+  if (knownId?.trim()) issues.uids = [knownId];
 
   // Zone first: the times depend on it.
   let zone: ZoneResolution | undefined;

@@ -198,7 +198,8 @@ describe.each(['google', 'graph'] as const)(`%s under chaos (seed ${SEED})`, (ki
     expect(fresh.size).toBeGreaterThan(0);
     await Promise.all([sync(h.makeProvider(), first), sync(h.makeProvider(), second)]);
     const dupes = duplicates();
-    console.log(`${kind}: concurrent syncs from different snapshots left ${dupes.length} duplicate key(s) before the next run`);
+    // Diagnostics only on request: a passing run prints nothing alarming (the assertions below decide).
+    if (process.env.CHAOS_VERBOSE) console.log(`${kind}: concurrent syncs from different snapshots left ${dupes.length} duplicate key(s) before the next run`);
     // Google: the event id derives from syncId + key, so both workers wrote the same event.
     if (kind === 'google') expect(dupes).toEqual([]);
     const provider = h.makeProvider();

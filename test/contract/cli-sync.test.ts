@@ -157,7 +157,8 @@ describe.each([
     setup = await setupFn();
     config = await writeConfig(setup);
     await writeFile(join(dir, 'local.ics'), ics(...LOCAL_EVENTS));
-    remote = { status: 200, body: ics(vevent('r1', 'Remote one', 4, 'Room 2'), vevent('r2', 'Unmapped', 5, 'Cellar')) };
+    const longAgo = vevent('r0', 'Long ago', 4, 'Room 2').replace(/20261204/g, '20200104');
+    remote = { status: 200, body: ics(vevent('r1', 'Remote one', 4, 'Room 2'), vevent('r2', 'Unmapped', 5, 'Cellar'), longAgo) };
   });
   afterEach(() => {
     expect(emu.internalErrors).toEqual([]);
@@ -176,6 +177,7 @@ describe.each([
     expect(r.out).toContain('Unmapped events (1)');
     expect(r.out).toContain('"Unmapped"');
     expect(r.out).toContain('location "Cellar" not in the room map');
+    expect(r.out).toContain('\n  1 source event(s) outside the window: not synced, and their copies on the target are left as they are\n');
     expect(setup.personalPresent()).toBe(true);
   });
 
@@ -195,7 +197,8 @@ describe.each([
     expect(r.code).toBe(0);
     expect(writes()).toBe(before);
     expect(r.out).toMatch(/create\s+"Delta" 2026-12-06T08:00:00Z — new in source/);
-    expect(r.out).toMatch(/delete\s+event \S+ — removed from source/);
+    // A delete is named by the target event's title and time, not only by its id.
+    expect(r.out).toMatch(/delete\s+"Bravo" 2026-12-02T08:00:00Z \(event \S+\) — removed from source/);
     expect(r.out).toContain('Dry run (nothing written)');
     expect(setup.owned(ROOM1)).toEqual(['Alpha', 'Bravo']);
   });
@@ -318,6 +321,66 @@ routing:
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/✗ nowhere@rooms\.example/);
     expect(r.out).toContain(`✓ ${ROOM1}`);
+    // The 404 once, on one line, with what to do about it (this is the emulator: start it with --rooms).
+    const said = (r.out + r.err).split('\n').filter((l) => /\b404\b/.test(l));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/^ {2}✗ nowhere@rooms\.example: could not list events: .*404.* — the emulator has no calendar "nowhere@rooms\.example": start it with --rooms .*--rooms nowhere@rooms\.example,…\)$/);
+    expect(r.out).toMatch(/✗ nowhere@rooms\.example .* stopped \(why: see the report\)\n/);
+  });
+});
+
+describe.each([
+  ['google', setupGoogle],
+  ['microsoft', setupMicrosoft],
+])('a feed that cannot be read completely deletes nothing (%s)', (_provider, setupFn) => {
+  let setup: Setup;
+  let config: string;
+  const full = ics(vevent('r1', 'Remote one', 4, 'Room 2'), vevent('r3', 'Remote three', 7, 'Room 2'));
+
+  beforeAll(async () => {
+    emu.reset();
+    setup = await setupFn();
+    config = await writeConfig(setup, '', 'failed-read.yaml');
+    await writeFile(join(dir, 'local.ics'), ics(...LOCAL_EVENTS));
+    remote = { status: 200, body: full };
+    const first = await run('sync', '--config', config);
+    expect(first.code).toBe(0);
+    expect(setup.owned(ROOM2)).toEqual(['Charlie', 'Remote one', 'Remote three']);
+  });
+  afterAll(() => {
+    remote = { status: 200, body: ics(vevent('r1', 'Remote one', 4, 'Room 2')) };
+  });
+
+  it.each([
+    // Each body still holds "Remote one" whole but not "Remote three": read as it is, r3 would be deleted.
+    ['cut inside the second VEVENT', full.slice(0, full.indexOf('SUMMARY:Remote three')), /truncated iCalendar: the file ends inside VEVENT/],
+    ['without END:VCALENDAR', full.slice(0, full.indexOf('BEGIN:VEVENT\r\nUID:r3')), /truncated iCalendar: the file ends inside VCALENDAR/],
+    ['an HTML login page served as 200', '<!DOCTYPE html><html><head><title>Sign in</title></head><body>BEGIN:VEVENT</body></html>', /input is an HTML page \("Sign in"\)/],
+  ])('%s: a failed source, exit 1, nothing written', async (_what, body, message) => {
+    remote = { status: 200, body };
+    const before = writes();
+    const r = await run('sync', '--config', config);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('Failed sources (1)');
+    expect(r.out).toMatch(message);
+    expect(writes()).toBe(before);
+    expect(setup.owned(ROOM2)).toEqual(['Charlie', 'Remote one', 'Remote three']);
+    expect(setup.owned(ROOM1)).toEqual(['Alpha', 'Bravo']);
+  });
+
+  it('a feed URL that refuses the connection: said in words, nothing written', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const refused = join(dir, 'refused.yaml');
+    await writeFile(refused, (await readFile(config, 'utf8')).replace(serverUrl, `http://127.0.0.1:${port}/remote.ics`));
+    const before = writes();
+    const r = await run('sync', '--config', refused);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/Failed sources \(1\)[^\n]*\n {2}✗ source "remote": cannot reach http:\/\/127\.0\.0\.1:\d+\/remote\.ics: connection refused \[ECONNREFUSED\]/);
+    expect(writes()).toBe(before);
+    expect(setup.owned(ROOM2)).toEqual(['Charlie', 'Remote one', 'Remote three']);
   });
 });
 

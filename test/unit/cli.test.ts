@@ -2,7 +2,12 @@ import { PassThrough } from 'node:stream';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { main } from '../../cli';
+import { roomHint } from '../../cli/sync';
+import { withNetworkWords } from '../../cli/io';
+import type { RelayConfig } from '../../cli/config';
 
 async function runCli(argv: string[], stdinText?: string) {
   let stdout = '';
@@ -78,12 +83,12 @@ describe('calendar-relay CLI contract', () => {
     [{ start: { date: '2026-02-31' }, end: { date: '2026-03-01' } }, /field start: "2026-02-31" is not a real calendar date/],
     [{ description: 5 }, /field description: must be a string/],
     [{ recurrence: { rrule: 'FREQ=DAILY', rdate: [], exdate: [] } }, /field recurrence.rrule: must be an array of rule strings/],
-    [{ recurrence: { rrule: ['FREQ=DAILY;BYDAY=XX'], rdate: [], exdate: [] } }, /field recurrence.rrule.0: .*BYDAY/],
+    [{ recurrence: { rrule: [7], rdate: [], exdate: [] } }, /field recurrence.rrule.0: must be a string/],
     [{ status: 'CONFIRMED\r\nX-F:6' }, /field status: must be one of CONFIRMED, TENTATIVE, CANCELLED/],
     [{ transparency: 'bogus' }, /field transparency: must be OPAQUE \(busy\) or TRANSPARENT \(free\)/],
     [{ xProps: [{ name: 'X-OK;EVIL=1', value: 'v' }] }, /field xProps.0.name: .* is not an X- property name/],
     [{ attendees: [{ email: 3 }] }, /field attendees.0.email: must be a string/],
-    [{ sequence: -1 }, /field sequence: must be a whole number/],
+    [{ sequence: 1.5 }, /field sequence: must be a whole number/],
   ])('export skips a malformed event (%j) with a message naming the field, and keeps the rest', async (patch, message) => {
     const good = { uid: 'ok@test', title: 'fine', start: { date: '2026-12-01' }, end: { date: '2026-12-02' } };
     const bad = { uid: 'bad@test', title: 'broken', start: { dateTime: '2026-12-01T09:00:00Z' }, end: { dateTime: '2026-12-01T10:00:00Z' }, ...patch };
@@ -93,6 +98,33 @@ describe('calendar-relay CLI contract', () => {
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toContain('UID:ok@test');
     expect(r.stdout).not.toContain('bad@test');
+  });
+
+  test.each([
+    // [what, patch, written rule (or none), warning on stderr]
+    ['RFC 7529 rule in another calendar scale', { recurrence: { rrule: ['RSCALE=HEBREW;FREQ=YEARLY;BYMONTH=5L;BYMONTHDAY=8;SKIP=FORWARD'], rdate: [], exdate: [] } }, 'RRULE:RSCALE=HEBREW;FREQ=YEARLY;BYMONTH=5L;BYMONTHDAY=8;SKIP=FORWARD', /RRULE "RSCALE=HEBREW.*ignored when expanding/],
+    ['RFC 7529 13th month', { recurrence: { rrule: ['RSCALE=ETHIOPIC;FREQ=MONTHLY;BYMONTH=13'], rdate: [], exdate: [] } }, 'RRULE:RSCALE=ETHIOPIC;FREQ=MONTHLY;BYMONTH=13', /ignored when expanding/],
+    ['unknown rule part UNTL=', { recurrence: { rrule: ['FREQ=WEEKLY;UNTL=20191023;BYDAY=TH'], rdate: [], exdate: [] } }, undefined, /uid bad@test: RRULE "FREQ=WEEKLY;UNTL=20191023;BYDAY=TH" left out \(unknown rule part UNTL\): the event is written without it/],
+    ['garbage rule', { recurrence: { rrule: ['AnythingRandom;FREQ=WEEKLY'], rdate: [], exdate: [] } }, undefined, /RRULE "AnythingRandom;FREQ=WEEKLY" left out \("ANYTHINGRANDOM": expected NAME=VALUE\)/],
+    ['bad weekday', { recurrence: { rrule: ['FREQ=DAILY;BYDAY=XX'], rdate: [], exdate: [] } }, undefined, /left out \(BYDAY=XX/],
+    ['COUNT=-1', { recurrence: { rrule: ['FREQ=DAILY;COUNT=-1'], rdate: [], exdate: [] } }, undefined, /left out \(COUNT=-1: must be a whole number ≥ 1\)/],
+  ])('export keeps an event whose rule it cannot use (%s), with a warning', async (_what, patch, written, warning) => {
+    const bad = { uid: 'bad@test', title: 'kept', start: { dateTime: '2026-12-01T09:00:00Z' }, end: { dateTime: '2026-12-01T10:00:00Z' }, ...patch };
+    const r = await runCli(['export', '-'], JSON.stringify([bad]));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('UID:bad@test');
+    expect(r.stderr).toMatch(warning);
+    expect(r.stderr).not.toMatch(/^error/m);
+    const rules = r.stdout.split('\r\n').filter((l) => l.startsWith('RRULE'));
+    expect(rules).toEqual(written ? [written] : []);
+  });
+
+  test('export writes a negative sequence as 0, with a warning', async () => {
+    const bad = { uid: 'neg@test', title: 'kept', start: { dateTime: '2026-12-01T09:00:00Z' }, end: { dateTime: '2026-12-01T10:00:00Z' }, sequence: -3 };
+    const r = await runCli(['export', '-'], JSON.stringify([bad]));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('\r\nSEQUENCE:0\r\n');
+    expect(r.stderr).toBe('warning: item 0, uid neg@test: sequence -3 is negative: read as 0\n');
   });
 
   test('parse and expand read the event JSON that parse prints', async () => {
@@ -179,5 +211,132 @@ describe('calendar-relay CLI contract', () => {
     const generic = await runCli(['parse', file('g.json', JSON.stringify({ rows: [{ key: 'a1', name: 'X', from: '2026-12-01T10:00:00Z', to: '2026-12-01T11:00:00Z' }] })), '--preset', 'generic', '--map', JSON.stringify({ items: 'rows', id: 'key', title: 'name', start: 'from', end: 'to' })]);
     expect(generic.code).toBe(0);
     expect(JSON.parse(generic.stdout).events[0]).toMatchObject({ uid: 'a1', title: 'X', start: { dateTime: '2026-12-01T10:00:00Z' } });
+  });
+});
+
+describe('first-run messages (issue 10)', () => {
+  /** One line, and nothing a terminal would take as a control sequence or raw byte. */
+  const clean = (stderr: string) => {
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    // eslint-disable-next-line no-control-regex -- looking for control characters is the point
+    expect(stderr.trimEnd()).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/);
+  };
+
+  test.each([
+    ['generic', /preset "generic" expects JSON \(with --map naming its fields.*but the input is iCalendar.*use preset "ics" or "auto"/],
+    ['sonderplan', /preset "sonderplan" expects JSON, but the input is iCalendar \(BEGIN:VCALENDAR\)/],
+  ])('parse --preset %s on an ICS file says the preset expects JSON', async (preset, message) => {
+    const r = await runCli(['parse', file('p.ics', WEEKLY), '--preset', preset]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/neither iCalendar/);
+    clean(r.stderr);
+  });
+
+  test.each([
+    ['a PNG image', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x9b, 0xff, 0x01])],
+    ['a PDF document', Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj', 'latin1')],
+    ['binary data', Buffer.from(Array.from({ length: 200 }, (_, i) => (i * 37) % 256))],
+  ])('a binary file (%s) is named, its bytes are not printed', async (kind, bytes) => {
+    const p = join(dir, 'blob.bin');
+    writeFileSync(p, bytes);
+    for (const preset of ['auto', 'generic', 'ics']) {
+      const r = await runCli(['parse', p, '--preset', preset]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`calendar-relay: input is ${kind}, not calendar data (iCalendar or JSON)\n`);
+    }
+    const exported = await runCli(['export', p]);
+    expect(exported.code).toBe(1);
+    expect(exported.stderr).toBe(`calendar-relay: input is ${kind}, not event JSON\n`);
+  });
+
+  test('JSON whose error message would quote raw bytes is escaped', async () => {
+    const r = await runCli(['parse', '-', '--preset', 'caldn'], '\u0007\u001b[31m{oops');
+    expect(r.code).toBe(1);
+    clean(r.stderr);
+    expect(r.stderr).toMatch(/preset "caldn" expects JSON, but the input is not valid JSON/);
+  });
+
+  test('an unusable JSON item is named with its id (a caldn item with two dates: both events)', async () => {
+    const caldn = [{ prokey: 'P3', recurrence: 'RRULE:FREQ=SOMETIMES', dates: [{ startDate: '2026-01-05' }, { startDate: '2026-01-06' }] }];
+    const r = await runCli(['expand', '-', '--preset', 'caldn', '--from', '2026-01-01', '--to', '2026-02-01'], JSON.stringify(caldn));
+    expect(r.code).toBe(0);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^warning: item 0, field "recurrence": .* \(uid P3-0\)$/);
+    expect(lines[1]).toMatch(/^warning: item 0, field "recurrence": .* \(uid P3-1\)$/);
+  });
+
+  test('a cut-off JSON body without a preset says so too', async () => {
+    const r = await runCli(['parse', '-'], '[{"uid": "a", "start": {"date": "2026-01-0');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^calendar-relay: input starts like JSON but is not valid JSON \(.*\): it ends too early, a cut-off download\?\n$/);
+  });
+
+  test('a cut-off JSON body with a JSON preset says so', async () => {
+    const r = await runCli(['parse', '-', '--preset', 'sonderplan'], '{"data": [{"id": "a", "start": "2026-01-0');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/preset "sonderplan" expects JSON, but the input is not valid JSON \(.*\): it ends too early, a cut-off download\?/);
+    clean(r.stderr);
+  });
+
+  test.each(['auto', 'ics', 'caldn', 'events'])('an HTML page (preset %s) is named with its title, not parsed', async (preset) => {
+    const html = '<!DOCTYPE html>\n<html><head><title>Sign in – Campus\n Portal</title></head><body>BEGIN:VEVENT example</body></html>';
+    const r = await runCli(['parse', '-', '--preset', preset], html);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('calendar-relay: input is an HTML page ("Sign in – Campus Portal"), not calendar data: the server answered with a web page (a login or error page?) instead of the feed\n');
+  });
+
+  test('a truncated ICS is a failed read (exit 1), not a shorter calendar', async () => {
+    const cut = WEEKLY.slice(0, WEEKLY.indexOf('SUMMARY:Holiday'));
+    const r = await runCli(['parse', file('cut.ics', cut)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^calendar-relay: truncated iCalendar: the file ends inside VEVENT starting at line 18 \(no END:VEVENT\)/);
+    expect(r.stdout).toBe('');
+  });
+
+  test('a refused connection says "connection refused"', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const r = await runCli(['parse', `http://127.0.0.1:${port}/feed.ics`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^calendar-relay: cannot fetch http://127\\.0\\.0\\.1:${port}/feed\\.ics: connection refused .*\\[ECONNREFUSED\\]\\n$`));
+  });
+});
+
+test.each([
+  ['source "remote": cannot reach http://x.example/feed.ics: ECONNREFUSED', 'source "remote": cannot reach http://x.example/feed.ics: connection refused [ECONNREFUSED]'],
+  ['cannot reach http://nohost.example/: ENOTFOUND', 'cannot reach http://nohost.example/: host not found [ENOTFOUND]'],
+  ['answered HTTP 500 Internal Server Error', 'answered HTTP 500 Internal Server Error'],
+  ['cannot reach http://x/: EWHATEVER', 'cannot reach http://x/: EWHATEVER'],
+])('a source failure ending in an error code says it in words: %s', (message, said) => {
+  expect(withNetworkWords(message)).toBe(said);
+});
+
+describe('sync: a room that cannot be listed gets one line with a hint', () => {
+  const config = (target: Record<string, unknown>) => ({ target }) as unknown as RelayConfig;
+  test.each([
+    ['emulator (Google)', { provider: 'google', rootUrl: 'http://127.0.0.1:8085/' }, '404 notFound', /^the emulator has no calendar "r@x": start it with --rooms/],
+    ['emulator (Graph)', { provider: 'microsoft', baseUrl: 'http://localhost:8085/v1.0' }, 'HTTP 404 ErrorInvalidUser', /^the emulator has no calendar "r@x"/],
+    ['Google', { provider: 'google' }, 'list events of r@x: 404 notFound', /^check the calendar id "r@x" .*domain-wide delegation with https:\/\/www\.googleapis\.com\/auth\/calendar/],
+    ['Google, forbidden', { provider: 'google' }, 'HTTP 403 forbidden', /^the credential may not change "r@x"/],
+    ['Microsoft 365', { provider: 'microsoft', baseUrl: 'https://graph.microsoft.com/v1.0' }, 'HTTP 404 ErrorInvalidUser', /^check the mailbox address "r@x" .*Calendars\.ReadWrite application permission/],
+    ['Microsoft 365, forbidden', { provider: 'microsoft' }, 'HTTP 403 ErrorAccessDenied', /application access policy/],
+  ])('%s', (_name, target, message, hint) => {
+    expect(roomHint(config(target), 'r@x', `could not list events: ${message}`)).toMatch(hint);
+  });
+
+  test.each([
+    ['emulator not running', { provider: 'google', rootUrl: 'http://127.0.0.1:9/' }, 'GET http://127.0.0.1:9/calendar/v3/x: fetch failed (ECONNREFUSED)', /^connection refused: nothing listens at http:\/\/127\.0\.0\.1:9\/ — is the emulator running\? \(calendar-relay emulator --port <N> --rooms r@x,…\)$/],
+    ['Graph refused', { provider: 'microsoft' }, 'fetch failed (ECONNREFUSED)', /^connection refused by https:\/\/graph\.microsoft\.com\/v1\.0: check target\.baseUrl/],
+    ['unknown host', { provider: 'google', rootUrl: 'https://calendar.example/' }, 'fetch failed (ENOTFOUND)', /^host not found: check target\.rootUrl \(https:\/\/calendar\.example\/\)/],
+  ])('%s', (_name, target, message, hint) => {
+    expect(roomHint(config(target), 'r@x', `could not list events: ${message}`)).toMatch(hint);
+  });
+
+  test('no hint for other failures', () => {
+    expect(roomHint(config({ provider: 'google' }), 'r@x', 'could not list events: HTTP 500 backendError')).toBeUndefined();
   });
 });

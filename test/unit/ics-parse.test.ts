@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { CORPUS_DIR, fixtureFile } from '../fixtures-path';
 import { IcsInputError, parseIcs, SUPERSEDES } from '../../core/ics/parse';
 import { expandOccurrences } from '../../core/recurrence';
-import type { CalendarEvent } from '../../core/event';
+import { eventKey, type CalendarEvent } from '../../core/event';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'ics');
 const fixture = (name: string) => new Uint8Array(fs.readFileSync(path.join(FIXTURES, name)));
@@ -156,6 +156,16 @@ describe('parseIcs: values that must re-parse identically after serializing', ()
   test("an unquoted parameter value with an escaped ';' stays one value (Apple X-TITLE)", () => {
     const e = one(['UID:a', 'DTSTART:20240101T100000Z', 'X-APPLE-STRUCTURED-LOCATION;VALUE=URI;X-TITLE=Main St 1\\;4041 Linz;X-APPLE-RADIUS=70:geo:48.3,14.2']);
     expect(e.xProps).toEqual([{ name: 'X-APPLE-STRUCTURED-LOCATION', value: 'geo:48.3,14.2', params: { VALUE: 'URI', 'X-TITLE': 'Main St 1\\;4041 Linz', 'X-APPLE-RADIUS': '70' } }]);
+  });
+
+  test.each([
+    ['SEQUENCE:-3', 0, 'SEQUENCE -3 is negative: read as 0'],
+    ['SEQUENCE:+4', 4, undefined],
+    ['SEQUENCE:99999999999999999999', undefined, 'SEQUENCE 99999999999999999999 is too large: ignored'],
+  ])('%s → sequence %s (out-of-range values normalised with a warning)', (line, sequence, warning) => {
+    const e = one(['UID:q', 'DTSTART:20240101T100000Z', line]);
+    expect(e.sequence).toBe(sequence);
+    expect(e.warnings).toEqual(warning ? [warning] : undefined);
   });
 
   test('no recurrence object when every RDATE is unusable', () => {
@@ -312,8 +322,32 @@ describe('parseIcs: broken events become errors, the rest is returned', () => {
     expect(r.errors).toEqual([
       { line: 7, uid: 'bad-date', message: 'VEVENT starting at line 7 (UID bad-date): DTSTART (line 9) "20240231T100000Z" is not a real calendar date; event skipped' },
       { line: 11, uid: 'no-start', message: 'VEVENT starting at line 11 (UID no-start) has no DTSTART; event skipped' },
-      { line: 15, uid: 'unclosed', message: 'VEVENT starting at line 15 has no END:VEVENT (a new component begins at line 18); event skipped' },
+      { line: 15, uid: 'unclosed', message: 'VEVENT starting at line 15 (UID unclosed) has no END:VEVENT (a new component begins at line 18); event skipped' },
     ]);
+  });
+
+  test('a failed override names its UID and RECURRENCE-ID (in the master\'s frame, as eventKey writes it)', () => {
+    const text = [
+      'BEGIN:VCALENDAR', 'VERSION:2.0',
+      'BEGIN:VEVENT', 'UID:series', 'DTSTART;TZID=Europe/Berlin:20240101T100000', 'RRULE:FREQ=DAILY;COUNT=5', 'END:VEVENT',
+      // bad DTSTART, RECURRENCE-ID in UTC: 09:00Z is 10:00 in Berlin
+      'BEGIN:VEVENT', 'UID:series', 'RECURRENCE-ID:20240102T090000Z', 'DTSTART:20240199T100000Z', 'END:VEVENT',
+      // not closed, RECURRENCE-ID as a date-time in the master's zone
+      'BEGIN:VEVENT', 'UID:series', 'RECURRENCE-ID;TZID=Europe/Berlin:20240103T100000', 'DTSTART:2024',
+      'BEGIN:VEVENT', 'UID:other', 'RECURRENCE-ID:garbage', 'DTSTART:x', 'END:VEVENT',
+      'BEGIN:VEVENT', 'UID:no-rid', 'DTSTART:x', 'END:VEVENT',
+      'END:VCALENDAR',
+    ].join('\r\n');
+    const r = parseIcs(text);
+    expect(r.events.map((e) => e.uid)).toEqual(['series']);
+    expect(r.errors.map(({ uid, recurrenceId }) => ({ uid, recurrenceId }))).toEqual([
+      { uid: 'series', recurrenceId: '2024-01-02T10:00:00@Europe/Berlin' },
+      { uid: 'series', recurrenceId: '2024-01-03T10:00:00@Europe/Berlin' },
+      { uid: 'other', recurrenceId: 'garbage' },
+      { uid: 'no-rid', recurrenceId: undefined },
+    ]);
+    expect(r.errors.every((e) => e.message.includes(`(UID ${e.uid})`))).toBe(true);
+    expect(eventKey({ uid: 'series', recurrenceId: { dateTime: '2024-01-02T10:00:00', timeZone: 'Europe/Berlin' } })).toContain(r.errors[0].recurrenceId);
   });
 
   test('an unknown zone without definition: warning on that event, times read as UTC', () => {
@@ -328,6 +362,22 @@ describe('parseIcs: broken events become errors, the rest is returned', () => {
     ['HTML', '<html><body>404</body></html>'],
   ])('%s is not a calendar: IcsInputError', (_name, text) => {
     expect(() => parseIcs(text)).toThrow(IcsInputError);
+  });
+
+  test.each([
+    ['cut inside a VEVENT', 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20240101T100000Z\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:b\r\nDTSTA', 'VEVENT starting at line 7'],
+    ['cut between events (no END:VCALENDAR)', 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20240101T100000Z\r\nEND:VEVENT\r\n', 'VCALENDAR starting at line 1'],
+    ['cut inside a VTIMEZONE', 'BEGIN:VCALENDAR\r\nBEGIN:VTIMEZONE\r\nTZID:X\r\nBEGIN:STANDARD\r\n', 'VTIMEZONE starting at line 2'],
+    ['bare VEVENTs, the last one cut', 'BEGIN:VEVENT\r\nUID:a\r\nDTSTART:20240101T100000Z\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:b\r\n', 'VEVENT starting at line 5'],
+  ])('truncated (%s): IcsInputError naming where, so the source counts as failed', (_name, text, where) => {
+    expect(() => parseIcs(text)).toThrow(IcsInputError);
+    expect(() => parseIcs(text)).toThrow(`truncated iCalendar: the file ends inside ${where}`);
+  });
+
+  test('not truncated: bare VEVENTs that are all closed, and a VALARM left open inside a closed VEVENT', () => {
+    expect(parseIcs('BEGIN:VEVENT\r\nUID:a\r\nDTSTART:20240101T100000Z\r\nEND:VEVENT\r\n').events).toHaveLength(1);
+    const r = parseIcs('BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20240101T100000Z\r\nBEGIN:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n');
+    expect(r.events.map((e) => e.uid)).toEqual(['a']);
   });
 
   test('a calendar with zero events is fine', () => {

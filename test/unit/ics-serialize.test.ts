@@ -456,3 +456,40 @@ describe('VTIMEZONE generation', () => {
     }
   });
 });
+
+describe('recurrence rules on export: valid ones verbatim, unusable ones left out with a warning', () => {
+  test.each([
+    // [rule, written?]
+    ['FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20270101T000000Z', true],
+    ['RSCALE=GREGORIAN;FREQ=YEARLY;SKIP=FORWARD', true],
+    ['RSCALE=CHINESE;FREQ=YEARLY', true],
+    ['RSCALE=HEBREW;FREQ=YEARLY;BYMONTH=5L;BYMONTHDAY=8;SKIP=FORWARD', true],
+    ['RSCALE=ETHIOPIC;FREQ=MONTHLY;BYMONTH=13', true],
+    ['FREQ=DAILY;X-VENDOR=1', true],
+    ['RSCALE=HEBREW;FREQ=YEARLY;BYMONTH=14', false],
+    ['RSCALE=HEBREW;FREQ=YEARLY;SKIP=SIDEWAYS', false],
+    ['RSCALE=HEBREW;YEARLY', false],
+    ['FREQ=WEEKLY;UNTL=20191023;BYDAY=TH', false],
+    ['AnythingRandom;FREQ=WEEKLY', false],
+    ['FREQ=DAILY;COUNT=-1', false],
+    ['FREQ=DAILY;INTERVAL=0', false],
+    ['BYDAY=MO', false],
+  ])('%s → written: %s', (rule, written) => {
+    const warnings: Array<{ uid: string; message: string }> = [];
+    const e: CalendarEvent = { uid: 'r@test', title: 'T', start: { dateTime: '2026-01-05T10:00:00Z' }, end: { dateTime: '2026-01-05T11:00:00Z' }, recurrence: { rrule: [rule], rdate: [], exdate: [] } };
+    const text = serializeIcs([e], { now: NOW, onWarning: (w) => warnings.push(w) });
+    expect(text.includes(`\r\nRRULE:${rule}\r\n`)).toBe(written);
+    expect(text).toContain('UID:r@test');
+    expect(warnings).toEqual(written ? [] : [{ uid: 'r@test', message: expect.stringMatching(new RegExp(`^RRULE ".*" left out \\(.+\\): the event is written without it$`)) }]);
+    // Whatever is written, ical.js reads the whole file — except a 13th month, which ical.js 2.2.1
+    // rejects under any RSCALE although RFC 7529 allows it (written anyway: the rule is valid).
+    if (!rule.includes('BYMONTH=13')) expect(() => new ICAL.Component(ICAL.parse(text))).not.toThrow();
+  });
+
+  test('a negative sequence is written as 0, with a warning', () => {
+    const warnings: string[] = [];
+    const e: CalendarEvent = { uid: 's@test', title: 'T', start: { date: '2026-01-05' }, end: { date: '2026-01-06' }, sequence: -2 };
+    expect(serializeIcs([e], { now: NOW, onWarning: (w) => warnings.push(w.message) })).toContain('\r\nSEQUENCE:0\r\n');
+    expect(warnings).toEqual(['SEQUENCE -2 is negative: written as 0']);
+  });
+});

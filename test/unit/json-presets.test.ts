@@ -5,6 +5,7 @@ import { RRule } from 'rrule';
 import type { CalendarEvent, ParseResult } from '../../core/event';
 import { checkRrule, htmlToText, parseJsonEvents, parseJsonTime, resolvePath } from '../../core/json';
 import { resolveZoneName } from '../../core/json/mapping';
+import { parseCalendarInput } from '../../core/input';
 
 const FEEDS = path.join(__dirname, '../fixtures/feeds');
 const JSON_FIXTURES = path.join(__dirname, '../fixtures/json');
@@ -403,5 +404,29 @@ describe('caldn raw recurrence without the simplified_recurrence flag', () => {
   test('with simplified fields present, the simple type wins', () => {
     const r = parseJsonEvents({ ...base, recurrence: 'RRULE:FREQ=YEARLY', recurrence_simple_type: 'daily', recurrence_count: 2 }, 'caldn');
     expect(r.events[0].recurrence?.rrule).toEqual(['FREQ=DAILY;COUNT=2']);
+  });
+});
+
+describe('every unusable JSON item names its id, so a sync keeps its events (issue 7)', () => {
+  const uidsOf = (r: ParseResult) => r.errors.map((e) => e.uid);
+  test.each([
+    ['generic: bad start', 'generic', [{ id: 'g-1', title: 'x', start: 'soon' }, { id: 'g-2', title: 'ok', start: '2026-01-05T10:00:00Z' }], ['g-1']],
+    ['generic: end before start, numeric id', 'generic', { items: [{ id: 42, start: '2026-01-05T10:00:00Z', end: '2026-01-05T09:00:00Z' }] }, ['42']],
+    ['generic: not an object, no id to name', 'generic', [7], [undefined]],
+    ['sonderplan: bad end', 'sonderplan', { data: [{ id: 's-9', name: 'x', start: '2026-01-05T10:00:00Z', end: 'later' }] }, ['s-9']],
+    ['learningspace: bad start', 'learningspace', { events: [{ uuid: 'l-3', title: 'x', start_time: '31.02.2026' }] }, ['l-3']],
+    ['caldn: bad date', 'caldn', [{ prokey: 'P1', dates: [{ startDate: '2026-02-31' }] }], ['P1']],
+    ['caldn: no dates at all', 'caldn', [{ prokey: 'P2', dates: [] }], ['P2']],
+    ['caldn: bad rule with two dates: both events named', 'caldn', [{ prokey: 'P3', recurrence: 'RRULE:FREQ=SOMETIMES', dates: [{ startDate: '2026-01-05' }, { startDate: '2026-01-06' }] }], ['P3-0', 'P3-1']],
+  ] as const)('%s', (_name, preset, input, uids) => {
+    const r = parseJsonEvents(JSON.parse(JSON.stringify(input)), preset);
+    expect(uidsOf(r)).toEqual(uids);
+  });
+
+  test('our own event JSON: uid and, for an override, its RECURRENCE-ID in eventKey form', () => {
+    const r = parseCalendarInput(JSON.stringify([
+      { uid: 'e-1', recurrenceId: { dateTime: '2026-01-05T10:00:00', timeZone: 'Europe/Berlin' }, title: 'x', start: { dateTime: '2026-01-05T10:00:00Z' }, end: { dateTime: 'never' } },
+    ]), { preset: 'events' });
+    expect(r.errors).toEqual([expect.objectContaining({ item: 0, uid: 'e-1', recurrenceId: '2026-01-05T10:00:00@Europe/Berlin', field: 'end' })]);
   });
 });

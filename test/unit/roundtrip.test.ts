@@ -42,12 +42,43 @@ function sorted(events: CalendarEvent[]): CalendarEvent[] {
   return [...events].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
-function roundTrip(input: string | Uint8Array): { first: CalendarEvent[]; second: CalendarEvent[]; text: string } {
+/**
+ * Rules export leaves out (strict readers would reject the whole file over them), by file: the
+ * only difference a round trip may show. Each was checked by hand against the file.
+ */
+const RULES_LEFT_OUT: Record<string, string[]> = {
+  'libical/zday.ics': [
+    'a: FREQ=SECONDLY;INTERVAL=0;BYSECOND=0,0;BYMINUTE=0;BYDAY=0FR;BYYEARDAY=0;BYWEEKNO=0;BYMONTH=0;WKST=FR',
+    'a: FREQ=SECONDLY;UNTIL=18640509;INTERVAL=-1;BYSECOND=0,0;BYMINUTE=0;BYHOUR=0;BYDAY=0SU;BYMONTHDAY=0,0;BYYEARDAY=0;BYWEEKNO=0,0;WKST=TU',
+    'a: FREQ=YEARLY;UNTIL=18640509;BYSECOND=0;BYMINUTE=0,0;BYHOUR=0;BYDAY=SU;BYMONTHDAY=0;BYYEARDAY=0,0;BYWEEKNO=0,0;BYMONTH=0,0;WKST=TU',
+    'c: FREQ=DAILY;COUNT=-1;BYMINUTE=0;BYHOUR=0;BYDAY=SU;BYYEARDAY=0,0;BYWEEKNO=0;BYMONTH=0,0;BYSETPOS=0,0;WKST=SU',
+  ],
+  'node-ical/badRRULE.ics': ['11le1ep09hvog7dbotn6foj38e@google.com: AnythingRandom;FREQ=WEEKLY;BYDAY=FR,MO,TH,TU,WE'],
+  'python-recurring-ical-events/bad_rrule_missing_until_event.ics': ['blabla: FREQ=WEEKLY;UNTL=20191023;BYDAY=TH;WKST=SU'],
+};
+
+function roundTrip(input: string | Uint8Array, leftOut: string[] = []): { first: CalendarEvent[]; second: CalendarEvent[]; text: string } {
   const first = parseIcs(input);
-  const text = serializeIcs(first.events, { now: NOW, method: first.calendar?.method, calendarName: first.calendar?.name });
+  const dropped: string[] = [];
+  const text = serializeIcs(first.events, {
+    now: NOW, method: first.calendar?.method, calendarName: first.calendar?.name,
+    onWarning: (w) => dropped.push(`${w.uid}: ${/"(.*)" left out/.exec(w.message)?.[1] ?? w.message}`),
+  });
+  expect(dropped).toEqual(leftOut);
   const second = parseIcs(text);
   expect(second.errors).toEqual([]);
-  return { first: sorted(comparable(first.events)), second: sorted(comparable(second.events)), text };
+  const expected = comparable(first.events).map((e) => {
+    const gone = e.recurrence?.rrule.filter((r) => leftOut.includes(`${e.uid}: ${r}`)) ?? [];
+    if (!gone.length) return e;
+    const rrule = e.recurrence!.rrule.filter((r) => !gone.includes(r));
+    const recurrence = { ...e.recurrence!, rrule };
+    const rest = { ...e };
+    // Without its rule, an event with no RDATE/EXDATE has no recurrence at all.
+    if (rrule.length || recurrence.rdate.length || recurrence.exdate.length || recurrence.exrule) rest.recurrence = recurrence;
+    else delete rest.recurrence;
+    return rest;
+  });
+  return { first: sorted(expected), second: sorted(comparable(second.events)), text };
 }
 
 const corpusFiles = listIcs(CORPUS);
@@ -61,7 +92,7 @@ describe('round trip over the corpus', () => {
     const bytes = fs.readFileSync(path.join(CORPUS, rel));
     let result: ReturnType<typeof roundTrip> | undefined;
     try {
-      result = roundTrip(bytes);
+      result = roundTrip(bytes, RULES_LEFT_OUT[rel.split(path.sep).join('/')]);
     } catch (err) {
       // The only acceptable failure: not a calendar at all, so there is nothing to round-trip.
       expect(err).toMatchObject({ name: 'IcsInputError' });

@@ -73,7 +73,16 @@ export interface GoogleProviderOptions {
   readRetry?: ReadRetryOptions | false;
   /** Clock for HTTP-date Retry-After values (and read retries). Default Date.now. */
   now?: () => number;
+  /**
+   * The request quota applyPlan paces writes to: Google's 600 requests per 60 s per user (one
+   * credential = one user, shared by every calendar it writes). Override for a project with a
+   * raised quota or an emulator with a scaled window; false: no pacing.
+   */
+  quota?: { maxRequests?: number; windowMs?: number } | false;
 }
+
+/** Google Calendar's per-user quota: 600 requests per minute (sliding). */
+export const GOOGLE_USER_QUOTA = { maxRequests: 600, windowMs: 60_000 } as const;
 
 interface Call {
   method: HttpRequest['method'];
@@ -109,12 +118,7 @@ function withSlash(u: string): string {
 
 export class GoogleCalendarProvider implements CalendarProvider {
   readonly kind = 'google' as const;
-  readonly capabilities: ProviderCapabilities = {
-    maxBatchSize: GOOGLE_MAX_BATCH,
-    maxConcurrencyPerCalendar: GOOGLE_MAX_CONCURRENCY_PER_CALENDAR,
-    // Google stores RRULE/EXDATE/RDATE as given and takes overrides as instance patches.
-    seriesSupport: () => true,
-  };
+  readonly capabilities: ProviderCapabilities;
   private readonly http: HttpPort;
   private readonly root: string;
   private readonly directoryRoot: string;
@@ -137,6 +141,13 @@ export class GoogleCalendarProvider implements CalendarProvider {
     this.attendees = opts.attendees ?? 'omit';
     this.pageSize = Math.max(1, Math.min(MAX_PAGE_SIZE, opts.pageSize ?? MAX_PAGE_SIZE));
     this.onAuthRejected = opts.onAuthRejected;
+    this.capabilities = {
+      maxBatchSize: GOOGLE_MAX_BATCH,
+      maxConcurrencyPerCalendar: GOOGLE_MAX_CONCURRENCY_PER_CALENDAR,
+      // Google stores RRULE/EXDATE/RDATE as given and takes overrides as instance patches.
+      seriesSupport: () => true,
+      ...(opts.quota === false ? {} : { quota: { ...GOOGLE_USER_QUOTA, ...opts.quota, per: 'account' as const } }),
+    };
   }
 
   // ---- URLs and raw requests ----------------------------------------------------------------

@@ -68,7 +68,15 @@ export interface GraphProviderOptions {
    * retries reads itself.
    */
   readRetry?: ReadRetryOptions | false;
+  /**
+   * The request quota applyPlan paces writes to: Outlook's 10,000 requests per 10 minutes per app
+   * and mailbox. Override for an emulator with a scaled window; false: no pacing.
+   */
+  quota?: { maxRequests?: number; windowMs?: number } | false;
 }
+
+/** Outlook's per-mailbox quota: 10,000 requests per 10 minutes. */
+export const GRAPH_MAILBOX_QUOTA = { maxRequests: 10_000, windowMs: 600_000 } as const;
 
 export interface GraphChanges {
   /** Events created or changed since the last call (all events in the window on a full read). */
@@ -157,6 +165,7 @@ export class GraphCalendarProvider implements CalendarProvider {
       maxBatchSize: MAX_BATCH_REQUESTS,
       maxConcurrencyPerCalendar: MAILBOX_CONCURRENCY,
       seriesSupport: (master, overrides) => this.seriesSupport(master, overrides),
+      ...(opts.quota === false ? {} : { quota: { ...GRAPH_MAILBOX_QUOTA, ...opts.quota, per: 'calendar' as const } }),
     };
   }
 
@@ -368,7 +377,7 @@ export class GraphCalendarProvider implements CalendarProvider {
     try {
       switch (op.op) {
         case 'create':
-          return { id: '', method: 'POST', url: base, body: toGraphEvent(op.event, op.stamp, { ...mapOpts, create: true, ...(op.runId !== undefined ? { runId: op.runId } : {}) }) };
+          return { id: '', method: 'POST', url: base, body: toGraphEvent(op.event, op.stamp, { ...mapOpts, create: true }) };
         case 'update': {
           const headers: Record<string, string> = {};
           if (op.etag) headers['If-Match'] = op.etag;

@@ -3,10 +3,9 @@ import { buildPlan, type DesiredEvent } from '../../core/plan';
 import type { SyncPlan, SyncPolicy } from '../../core/sync-types';
 import { applyPlan, type ApplyProgress } from '../../providers/apply';
 import { RatePacer } from '../../providers/queue';
-import type { CalendarProvider } from '../../providers/port';
 import { MemoryCalendarProvider } from '../../providers/memory';
 import { syncCalendars } from '../../providers/sync';
-import { ProviderError, TransportError, type WriteOp } from '../../providers/port';
+import { ProviderError, TransportError, type CalendarProvider, type WriteOp } from '../../providers/port';
 
 const NOW = Date.UTC(2025, 0, 15, 12);
 const policy: SyncPolicy = { syncId: 'sync-1', window: { pastDays: 7, futureDays: 60 }, allowEmptySource: true };

@@ -187,6 +187,14 @@ export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts
   const limiter = new KeyedLimiter({ perKey: perCalendar, total: opts.maxConcurrentRequests });
   const now = opts.now ?? Date.now;
   const maxRateLimitRetries = opts.maxRateLimitRetries ?? 30;
+  // An injected sleep (tests) without an injected clock would never move the pacer's window: the
+  // pacer's clock then runs ahead by what was "slept".
+  let slept = 0;
+  const pacerNow = () => now() + slept;
+  const pacerSleep: Sleep = async (ms, signal) => {
+    await sleep(ms, signal);
+    if (opts.sleep && !opts.now) slept += ms;
+  };
   // Pacing to the provider's quota: one pacer per account (Google: per user) or per calendar.
   const ownPacers = new Map<string, RatePacer>();
   const pacerFor = (calendarId: string): RatePacer | undefined => {
@@ -196,8 +204,7 @@ export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts
     if (!q) return undefined;
     const key = q.per === 'account' ? '' : calendarId;
     let p = ownPacers.get(key);
-    // An injected sleep without an injected clock would never move the pacer's window: real sleep then.
-    if (!p) ownPacers.set(key, (p = new RatePacer({ maxRequests: q.maxRequests, windowMs: q.windowMs, now, sleep: opts.now ? sleep : realSleep })));
+    if (!p) ownPacers.set(key, (p = new RatePacer({ maxRequests: q.maxRequests, windowMs: q.windowMs, now: pacerNow, sleep: pacerSleep })));
     return p;
   };
   const reports: Record<string, CalendarApplyReport> = {};
@@ -292,7 +299,7 @@ export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts
           let release: (() => void) | undefined;
           try {
             if (pacer) {
-              const t0 = now();
+              const t0 = pacerNow();
               release = await pacer.acquire(batch.length, (waitMs) => {
                 const left = total - done;
                 progress({
@@ -301,7 +308,7 @@ export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts
                   quota: { maxRequests: pacer.maxRequests, windowMs: pacer.windowMs },
                 });
               }, opts.signal);
-              quotaWaitMs += Math.max(0, now() - t0);
+              quotaWaitMs += Math.max(0, pacerNow() - t0);
             }
             if (stopped()) {
               // Stopped while waiting for the quota: nothing was sent.

@@ -41,6 +41,12 @@ export interface GoogleAdmin {
   requireAuth: boolean;
   /** Unknown calendar ids are created on first use instead of answering 404 (default false). */
   autoCreateCalendars: boolean;
+  /**
+   * What an update (PUT/PATCH) of a deleted (cancelled) event does: 'allow' (default) restores it,
+   * as widely reported for Google; 'forbidden' answers 403 `forbidden`, as reported for events
+   * deleted by another user. Either way a re-insert of the id answers 409 duplicate.
+   */
+  restoreDeleted: 'allow' | 'forbidden';
 }
 
 const CAL_RE = /^\/calendar\/v3\/calendars\/([^/]+)(?:\/events(?:\/([^/]+)(?:\/(instances))?)?)?$/;
@@ -56,6 +62,12 @@ export function createGoogleModule(now: () => number = Date.now): ApiModule & { 
   const admin: GoogleAdmin = {
     requireAuth: true,
     autoCreateCalendars: false,
+    get restoreDeleted() {
+      return env.restoreDeleted ?? 'allow';
+    },
+    set restoreDeleted(v) {
+      env.restoreDeleted = v;
+    },
     createCalendar: (id, opts) => void store.createCalendar(id, opts),
     seedEvent(calendarId, event) {
       return seedEvent(env, store.createCalendar(calendarId), event);
@@ -196,6 +208,7 @@ export function createGoogleModule(now: () => number = Date.now): ApiModule & { 
       env.pageShaper = undefined;
       admin.requireAuth = true;
       admin.autoCreateCalendars = false;
+      env.restoreDeleted = 'allow';
       roomCounter = 0;
     },
   };

@@ -6,8 +6,9 @@
  *
  * Writes (one calendar, ≤ 50 ops per HTTP batch):
  * - create: POST with a deterministic id (ids.ts). 409 → GET it: ours and live → "already existed"
- *   (updated when the fingerprint differs); deleted (Google keeps the id reserved) → next id
- *   generation; someone else's → error.
+ *   (updated when the fingerprint differs); deleted (Google keeps the id reserved) → restored by
+ *   an update (PUT, status confirmed), or, where Google refuses that, the next id generation;
+ *   someone else's → error.
  * - update: PUT (replaces the event, so stale fields vanish; the stamp is resent because PUT drops
  *   omitted extendedProperties). 412 → re-GET and PUT with the fresh etag. 404/410 → re-created.
  * - delete: DELETE; 404/410 → success "already gone".
@@ -544,7 +545,21 @@ export class GoogleCalendarProvider implements CalendarProvider {
       if (!existing) {
         return { op, ok: false, error: new ProviderError(`insert ${id} in ${calendarId}: 409 duplicate, but the event cannot be read`, { status: 409, code: 'duplicate', retryable: true }) };
       }
-      if (existing.status === 'cancelled') continue; // deleted: Google keeps the id reserved
+      if (existing.status === 'cancelled') {
+        // Deleted: Google keeps the id reserved (a re-insert answers 409). Restore the event under its
+        // own id (an update with status confirmed), so an item that leaves its feed and comes back
+        // any number of times keeps one id; where Google refuses (403, reported for events deleted
+        // by another user) fall back to the next id generation.
+        if (existing.recurringEventId) continue;
+        const restored = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, id), body: toGoogleEvent(op.event, this.writeOptions(stamp)) });
+        if (isOk(restored.status)) {
+          const notes = [note, `restored deleted event ${id} (Google keeps deleted ids reserved)`].filter(Boolean);
+          return { op, ok: true, targetId: id, note: notes.join('; ') };
+        }
+        const err = googleProviderError(restored.status, restored.body, restored.headers, `restore ${id} in ${calendarId}`, this.now());
+        if (err.retryable) return { op, ok: false, error: err };
+        continue;
+      }
       const theirs = fromGoogleEvent({ ...existing, start: existing.start ?? { date: '1970-01-01' } }, this.tz).stamp;
       if (theirs?.syncId !== stamp.syncId || theirs.sourceKey !== stamp.sourceKey) {
         return { op, ok: false, error: new ProviderError(`insert ${id} in ${calendarId}: the id is taken by an event this sync does not own`, { status: 409, code: 'duplicate', retryable: false }) };

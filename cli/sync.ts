@@ -316,7 +316,8 @@ export async function createProvider(config: RelayConfig, store: FeedStateStore,
   } else tokenSource = fixed(a.accessToken);
   const http = createGraphHttpPort({ tokenSource, baseUrl: t.baseUrl, transport });
   return new GraphCalendarProvider({
-    http, now,
+    // The state store also keeps the creation ledger create transactionIds are derived from.
+    http, now, stateStore: store,
     ...(t.baseUrl ? { baseUrl: t.baseUrl } : {}), ...(t.timeZoneStyle ? { timeZoneStyle: t.timeZoneStyle } : {}),
     ...(t.defaultTimeZone ? { defaultTimeZone: t.defaultTimeZone } : {}),
   });

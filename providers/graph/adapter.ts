@@ -151,6 +151,14 @@ export class GraphCalendarProvider implements CalendarProvider {
   private readonly mailboxZones = new Map<string, Promise<string>>();
   /** False once the server rejected the combined window filter of listOwned. */
   private serverWindowFilter = true;
+  /**
+   * Per mailbox and sync: source key → id of the event this sync last created or listed for it
+   * (kept in the state store when there is one). A create's transactionId is derived from the
+   * entry as it stood when the mailbox was listed (`ledgerAtListing`): the same for every worker
+   * that saw the same target, a new one once the event it names is gone (a person deleted it).
+   */
+  private readonly ledger = new Map<string, Map<string, string>>();
+  private readonly ledgerAtListing = new Map<string, Map<string, string>>();
 
   constructor(opts: GraphProviderOptions) {
     this.http = withReadRetries(opts.http, opts.readRetry === false ? false : { now: opts.now, ...opts.readRetry });
@@ -268,6 +276,51 @@ export class GraphCalendarProvider implements CalendarProvider {
   }
 
   // -------------------------------------------------------------------------------------------
+  // Creation ledger ("what the target held", for transactionIds)
+
+  private ledgerKey(calendarId: string, syncId: string): string {
+    return `graph-created:${calendarId.toLowerCase()}:${syncId}`;
+  }
+
+  private async loadLedger(calendarId: string, syncId: string): Promise<Map<string, string>> {
+    const key = this.ledgerKey(calendarId, syncId);
+    let m = this.ledger.get(key);
+    if (!m) {
+      m = new Map();
+      const raw = this.stateStore ? await this.stateStore.get(key) : undefined;
+      if (raw) {
+        try {
+          for (const [k, v] of Object.entries(JSON.parse(raw) as Record<string, unknown>)) if (typeof v === 'string') m.set(k, v);
+        } catch {
+          // An unreadable ledger only costs the re-create distinction: start afresh.
+        }
+      }
+      this.ledger.set(key, m);
+    }
+    return m;
+  }
+
+  private async saveLedger(calendarId: string, syncId: string, m: Map<string, string>): Promise<void> {
+    if (!this.stateStore) return;
+    // Bounded: the oldest entries go first (a key not written for 50,000 creates is history).
+    while (m.size > 50_000) m.delete(m.keys().next().value as string);
+    await this.stateStore.set(this.ledgerKey(calendarId, syncId), JSON.stringify(Object.fromEntries(m)));
+  }
+
+  /** The id the transactionId of a create of `sourceKey` is derived from (see transactionIdFor). */
+  private async priorIdFor(calendarId: string, stamp: OwnershipStamp): Promise<string | undefined> {
+    const key = this.ledgerKey(calendarId, stamp.syncId);
+    let seen = this.ledgerAtListing.get(key);
+    if (!seen) {
+      // Writes without a listing first (Event node, tests): the ledger as of the first write stands in,
+      // so a create re-sent by the same caller keeps its transactionId.
+      seen = new Map(await this.loadLedger(calendarId, stamp.syncId));
+      this.ledgerAtListing.set(key, seen);
+    }
+    return seen.get(stamp.sourceKey);
+  }
+
+  // -------------------------------------------------------------------------------------------
   // Reads
 
   /**
@@ -294,12 +347,24 @@ export class GraphCalendarProvider implements CalendarProvider {
       }
     }
     if (!items) ({ items } = await this.getAllPages<GraphEvent>(calendarId, listUrl(owned), what));
-    return items
+    const out = items
       .filter((e) => e.type !== 'occurrence' && e.type !== 'exception')
       .map((e) => fromGraphEvent(e, calendarId, mapOpts))
       // The server filtered already; this guards against a server that ignored $filter.
-      .filter((t) => t.stamp?.syncId === syncId)
-      .filter((t) => !window || endsAfter(t, window.from, mapOpts.defaultTimeZone ?? 'UTC'));
+      .filter((t) => t.stamp?.syncId === syncId);
+    // What the target held, per key: the ledger learns every listed id, and creates planned from
+    // this listing derive their transactionIds from it as it stands now.
+    const ledger = await this.loadLedger(calendarId, syncId);
+    let changed = false;
+    for (const t of out) {
+      if (t.stamp && ledger.get(t.stamp.sourceKey) !== t.id) {
+        ledger.set(t.stamp.sourceKey, t.id);
+        changed = true;
+      }
+    }
+    this.ledgerAtListing.set(this.ledgerKey(calendarId, syncId), new Map(ledger));
+    if (changed) await this.saveLedger(calendarId, syncId, ledger);
+    return out.filter((t) => !window || endsAfter(t, window.from, mapOpts.defaultTimeZone ?? 'UTC'));
   }
 
   async listEvents(calendarId: string, window: TimeWindow, opts: { expandSeries?: boolean; maxResults?: number } = {}): Promise<TargetEvent[]> {
@@ -372,12 +437,12 @@ export class GraphCalendarProvider implements CalendarProvider {
   // Writes
 
   /** The request an op becomes (url relative to the version root), or the reason it cannot be sent. */
-  private requestFor(calendarId: string, op: WriteOp, mapOpts: GraphMapOptions): BatchRequestItem | ProviderError {
+  private requestFor(calendarId: string, op: WriteOp, mapOpts: GraphMapOptions, priorId?: string): BatchRequestItem | ProviderError {
     const base = `${this.userPath(calendarId)}/events`;
     try {
       switch (op.op) {
         case 'create':
-          return { id: '', method: 'POST', url: base, body: toGraphEvent(op.event, op.stamp, { ...mapOpts, create: true }) };
+          return { id: '', method: 'POST', url: base, body: toGraphEvent(op.event, op.stamp, { ...mapOpts, create: true, ...(priorId ? { priorId } : {}) }) };
         case 'update': {
           const headers: Record<string, string> = {};
           if (op.etag) headers['If-Match'] = op.etag;
@@ -424,8 +489,9 @@ export class GraphCalendarProvider implements CalendarProvider {
         return ops.map((op) => ({ op, ok: false, error }));
       }
     }
+    const priors = await Promise.all(ops.map((op) => (op.op === 'create' ? this.priorIdFor(calendarId, op.stamp) : undefined)));
     ops.forEach((op, index) => {
-      const req = this.requestFor(calendarId, op, mapOpts);
+      const req = this.requestFor(calendarId, op, mapOpts, priors[index]);
       if (req instanceof ProviderError) results[index] = { op, ok: false, error: req };
       else pending.push({ index, item: { ...req, id: String(index + 1) } });
     });
@@ -455,7 +521,22 @@ export class GraphCalendarProvider implements CalendarProvider {
           : { op: ops[index], ok: false, error: new ProviderError(`$batch returned no response for request ${item.id}`, { retryable: true, code: 'batchItemMissing' }) };
       }
     }
+    await this.recordCreates(calendarId, results as WriteResult[]);
     return results as WriteResult[];
+  }
+
+  /** Successful creates enter the ledger (not the listing's snapshot: this run's later creates of a key still share their transactionId). */
+  private async recordCreates(calendarId: string, results: WriteResult[]): Promise<void> {
+    const bySync = new Map<string, Map<string, string>>();
+    for (const r of results) {
+      if (!r.ok || r.op.op !== 'create' || !r.targetId) continue;
+      const ledger = await this.loadLedger(calendarId, r.op.stamp.syncId);
+      if (ledger.get(r.op.stamp.sourceKey) === r.targetId) continue;
+      ledger.delete(r.op.stamp.sourceKey); // re-inserted last: the newest entries survive the bound
+      ledger.set(r.op.stamp.sourceKey, r.targetId);
+      bySync.set(r.op.stamp.syncId, ledger);
+    }
+    for (const [syncId, ledger] of bySync) await this.saveLedger(calendarId, syncId, ledger);
   }
 }
 

@@ -6,6 +6,7 @@
 import { runParseBench, parseRssChild } from './parse.bench';
 import { runExpandBench } from './expand.bench';
 import { runSyncBench } from './sync.bench';
+import { runQuotaBench } from './quota.bench';
 import { isEmulatorWorker, serveEmulatorWorker } from './emulator-worker';
 
 type Bench = { name: string; run: () => boolean | Promise<boolean> };
@@ -13,6 +14,7 @@ const benches: Bench[] = [
   { name: 'parse', run: runParseBench },
   { name: 'expand', run: runExpandBench },
   { name: 'sync', run: () => runSyncBench(__filename) },
+  { name: 'quota', run: runQuotaBench },
 ];
 
 async function main(): Promise<void> {

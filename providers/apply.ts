@@ -299,8 +299,9 @@ export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts
           let release: (() => void) | undefined;
           try {
             if (pacer) {
-              const t0 = pacerNow();
               release = await pacer.acquire(batch.length, (waitMs) => {
+                // Only the batch at the head of the pacer's queue waits and says so: the sum is wall time.
+                quotaWaitMs += waitMs;
                 const left = total - done;
                 progress({
                   type: 'quota-wait', calendarId, waitMs, done, total,
@@ -308,7 +309,6 @@ export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts
                   quota: { maxRequests: pacer.maxRequests, windowMs: pacer.windowMs },
                 });
               }, opts.signal);
-              quotaWaitMs += Math.max(0, pacerNow() - t0);
             }
             if (stopped()) {
               // Stopped while waiting for the quota: nothing was sent.

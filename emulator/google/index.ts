@@ -18,6 +18,8 @@ export interface GoogleAdmin {
   createCalendar(id: string, opts?: { summary?: string; timeZone?: string }): void;
   /** Stores an event as the calendar's owner made it (people's own events); returns the resource. */
   seedEvent(calendarId: string, event: EventJson): EventJson;
+  /** Changes a calendar's own time zone (what `GET calendars/{id}` answers; floating times are read in it). */
+  setCalendarTimeZone(calendarId: string, timeZone: string): void;
   /** Every stored event of a calendar, deleted ones (status "cancelled") and exceptions included. */
   listRaw(calendarId: string): EventJson[];
   /** Invalidates every sync token issued so far for the calendar (next incremental list → 410). */
@@ -69,6 +71,9 @@ export function createGoogleModule(now: () => number = Date.now): ApiModule & { 
       env.restoreDeleted = v;
     },
     createCalendar: (id, opts) => void store.createCalendar(id, opts),
+    setCalendarTimeZone(id, timeZone) {
+      store.createCalendar(id).timeZone = timeZone;
+    },
     seedEvent(calendarId, event) {
       return seedEvent(env, store.createCalendar(calendarId), event);
     },

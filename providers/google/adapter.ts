@@ -117,13 +117,44 @@ function withSlash(u: string): string {
   return u.endsWith('/') ? u : `${u}/`;
 }
 
+/** Separates the fingerprint from the zone floating times were written in (see writeOptions). */
+const ZONE_MARK = '~';
+
+/** Whether where the event lands depends on the calendar's zone: floating start or end (no zone, not UTC). */
+function isFloating(e: CalendarEvent): boolean {
+  const floating = (t: CalendarEvent['start'] | undefined) => !!t && t.date === undefined && !t.timeZone && !!t.dateTime && !t.dateTime.endsWith('Z');
+  return floating(e.start) || floating(e.end);
+}
+
+/**
+ * A stamp as read back, compared with the zone floating times are placed in now: written in this
+ * zone → the plain fingerprint (unchanged); in another → fingerprint and old zone, which differs
+ * from any planned fingerprint, so the planner rewrites the event in the current zone.
+ */
+function withCurrentZone(stamp: OwnershipStamp, zone: string): OwnershipStamp {
+  const i = stamp.fingerprint.lastIndexOf(ZONE_MARK);
+  if (i < 0 || stamp.fingerprint.slice(i + 1) !== zone) return stamp;
+  return { ...stamp, fingerprint: stamp.fingerprint.slice(0, i) };
+}
+
+function isKnownZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class GoogleCalendarProvider implements CalendarProvider {
   readonly kind = 'google' as const;
   readonly capabilities: ProviderCapabilities;
   private readonly http: HttpPort;
   private readonly root: string;
   private readonly directoryRoot: string;
-  private readonly tz: string;
+  /** Set when the zone is configured; otherwise each calendar's own zone (GET calendars/{id}) is used. */
+  private readonly configuredZone?: string;
+  private readonly calendarZones = new Map<string, string>();
   private readonly store: SyncStateStore;
   private readonly listMode: 'full' | 'incremental';
   private readonly attendees: 'omit' | 'description';
@@ -136,7 +167,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     this.http = withReadRetries(opts.http, opts.readRetry === false ? false : { now: this.now, ...opts.readRetry });
     this.root = withSlash(opts.rootUrl ?? GOOGLE_ROOT_URL);
     this.directoryRoot = withSlash(opts.directoryRootUrl ?? opts.rootUrl ?? GOOGLE_DIRECTORY_ROOT_URL);
-    this.tz = opts.defaultTimeZone ?? 'UTC';
+    this.configuredZone = opts.defaultTimeZone;
     this.store = opts.stateStore ?? new MemoryKeyValueStore();
     this.listMode = opts.listMode ?? 'full';
     this.attendees = opts.attendees ?? 'omit';
@@ -211,15 +242,15 @@ export class GoogleCalendarProvider implements CalendarProvider {
   private toTarget(calendarId: string, g: GoogleEvent): TargetEvent {
     let mapped: { event: CalendarEvent; stamp?: OwnershipStamp };
     try {
-      mapped = fromGoogleEvent(g, this.tz);
+      mapped = fromGoogleEvent(g, this.tzFor(calendarId));
     } catch (err) {
       // One unreadable event must not sink the listing: keep it (ownership still counts) with a warning.
       const props = g.extendedProperties?.private ?? undefined;
-      const partial = fromGoogleEvent({ id: g.id, extendedProperties: { private: props }, start: { date: '1970-01-01' } }, this.tz);
+      const partial = fromGoogleEvent({ id: g.id, extendedProperties: { private: props }, start: { date: '1970-01-01' } }, this.tzFor(calendarId));
       mapped = { ...partial, event: { ...partial.event, title: g.summary ?? '', warnings: [(err as Error).message] } };
     }
     const t: TargetEvent = { id: g.id ?? '', calendarId, event: mapped.event };
-    if (mapped.stamp) t.stamp = mapped.stamp;
+    if (mapped.stamp) t.stamp = withCurrentZone(mapped.stamp, this.tzFor(calendarId));
     if (g.etag) t.etag = g.etag;
     return t;
   }
@@ -251,7 +282,35 @@ export class GoogleCalendarProvider implements CalendarProvider {
     return err;
   }
 
+  /** The zone floating times of `calendarId` are placed in (resolveZone must have run for it). */
+  private tzFor(calendarId: string): string {
+    return this.configuredZone ?? this.calendarZones.get(calendarId.toLowerCase()) ?? 'UTC';
+  }
+
+  /**
+   * The zone for floating times: the configured `defaultTimeZone`, else the calendar's own
+   * (`GET calendars/{id}` → `timeZone`), read once per calendar. A failed read is not cached and
+   * fails the caller: guessing UTC would shift every floating event by the zone's offset.
+   */
+  async calendarTimeZone(calendarId: string): Promise<string> {
+    if (this.configuredZone) return this.configuredZone;
+    const key = calendarId.toLowerCase();
+    const known = this.calendarZones.get(key);
+    if (known) return known;
+    const what = `time zone of calendar ${calendarId} (set defaultTimeZone to skip this lookup)`;
+    const res = await this.send({ method: 'GET', url: `${this.root}calendar/v3/calendars/${encodeURIComponent(calendarId)}` });
+    if (!isOk(res.status)) {
+      const err = googleProviderError(res.status, res.body, res.headers, what, this.now());
+      throw new ProviderError(err.message, { ...err.details, scope: err.retryable ? 'op' : 'calendar' });
+    }
+    const zone = parseJson<{ timeZone?: string }>(res.body)?.timeZone;
+    if (!zone || !isKnownZone(zone)) throw new ProviderError(`${what}: "${zone ?? ''}" is not a known IANA zone`, { retryable: false, code: 'calendarTimeZone', scope: 'calendar' });
+    this.calendarZones.set(key, zone);
+    return zone;
+  }
+
   async listOwned(calendarId: string, syncId: string, window: TimeWindow): Promise<TargetEvent[]> {
+    await this.calendarTimeZone(calendarId);
     const owned = this.listMode === 'incremental'
       ? await this.listOwnedIncremental(calendarId, syncId, window)
       : await this.listOwnedFull(calendarId, syncId, window);
@@ -336,7 +395,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
       for (const g of r.items) if (g.id && this.isOwnedEntry(g, syncId)) snapshot.events[g.id] = g;
     }
     if (snapshot.token) await this.store.set(key, JSON.stringify(snapshot));
-    return Object.values(snapshot.events).filter((g) => this.overlaps(g, window));
+    return Object.values(snapshot.events).filter((g) => this.overlaps(calendarId, g, window));
   }
 
   private applyChange(events: Record<string, GoogleEvent>, g: GoogleEvent, syncId: string): void {
@@ -353,18 +412,18 @@ export class GoogleCalendarProvider implements CalendarProvider {
   }
 
   /** Same overlap rule as Google's timeMin/timeMax: end > from and start < to. */
-  private overlaps(g: GoogleEvent, w: TimeWindow): boolean {
+  private overlaps(calendarId: string, g: GoogleEvent, w: TimeWindow): boolean {
     try {
       const start = g.start ?? g.originalStartTime;
       if (!start) return true;
-      const s = eventTimeToUtc(fromGoogleTime(start, 'start', this.tz), this.tz);
+      const s = eventTimeToUtc(fromGoogleTime(start, 'start', this.tzFor(calendarId)), this.tzFor(calendarId));
       if (g.recurrence?.length) {
         // A series overlaps until its UNTIL (COUNT-limited and endless series: assume it does).
         const until = /UNTIL=(\d{8}(?:T\d{6}Z?)?)/i.exec(g.recurrence.join(';'))?.[1];
         const end = until ? parseWall(until.replace(/^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})Z?)?$/, (_m, y, mo, d, h, mi, sec) => (h ? `${y}-${mo}-${d}T${h}:${mi}:${sec}` : `${y}-${mo}-${d}`))) + 86_400_000 : Number.POSITIVE_INFINITY;
         return s < w.to && end > w.from;
       }
-      const e = g.end ? eventTimeToUtc(fromGoogleTime(g.end, 'end', this.tz), this.tz) : s;
+      const e = g.end ? eventTimeToUtc(fromGoogleTime(g.end, 'end', this.tzFor(calendarId)), this.tzFor(calendarId)) : s;
       return s < w.to && Math.max(e, s + 1) > w.from;
     } catch {
       return true; // unreadable times: report it rather than hide it
@@ -372,6 +431,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
   }
 
   async listEvents(calendarId: string, window: TimeWindow, opts: { expandSeries?: boolean; maxResults?: number } = {}): Promise<TargetEvent[]> {
+    await this.calendarTimeZone(calendarId);
     const what = `list events of ${calendarId}`;
     const limit = opts.maxResults ?? Number.POSITIVE_INFINITY;
     const r = await this.listAll((pageToken) => {
@@ -399,6 +459,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
   }
 
   async getEvent(calendarId: string, targetId: string): Promise<TargetEvent | undefined> {
+    await this.calendarTimeZone(calendarId);
     const g = await this.getRaw(calendarId, targetId);
     return g ? this.toTarget(calendarId, g) : undefined;
   }
@@ -432,6 +493,14 @@ export class GoogleCalendarProvider implements CalendarProvider {
   // ---- writing ------------------------------------------------------------------------------
 
   async write(calendarId: string, ops: WriteOp[]): Promise<WriteResult[]> {
+    if (ops.some((op) => op.op !== 'delete')) {
+      try {
+        await this.calendarTimeZone(calendarId);
+      } catch (err) {
+        // No zone for this calendar: every write that needs one fails with the reason.
+        return ops.map((op) => this.failed(op, err));
+      }
+    }
     const results: WriteResult[] = new Array(ops.length);
     const steps = ops.map((op) => {
       try {
@@ -482,8 +551,15 @@ export class GoogleCalendarProvider implements CalendarProvider {
     return { op, ok: false, error: googleProviderError(res.status, res.body, res.headers, what, this.now()) };
   }
 
-  private writeOptions(stamp: OwnershipStamp, id?: string) {
-    return { defaultTimeZone: this.tz, stamp, attendees: this.attendees, ...(id ? { id } : {}) };
+  /**
+   * The stamp an event is written with records the zone its floating times were placed in
+   * (`<fingerprint>~<zone>`), so that a change of the calendar's zone (or of the configured one)
+   * makes the listing report a different fingerprint and the planner rewrites those events.
+   */
+  private writeOptions(calendarId: string, event: CalendarEvent, stamp: OwnershipStamp, id?: string) {
+    const zone = this.tzFor(calendarId);
+    const written = isFloating(event) ? { ...stamp, fingerprint: `${stamp.fingerprint}${ZONE_MARK}${zone}` } : stamp;
+    return { defaultTimeZone: zone, stamp: written, attendees: this.attendees, ...(id ? { id } : {}) };
   }
 
   private firstStep(calendarId: string, op: WriteOp): Step {
@@ -502,7 +578,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     if (op.op === 'create') {
       const id = googleEventId(op.stamp.syncId, op.stamp.sourceKey, 0);
       return {
-        call: { method: 'POST', url: this.eventsUrl(calendarId), body: toGoogleEvent(op.event, this.writeOptions(op.stamp, id)) },
+        call: { method: 'POST', url: this.eventsUrl(calendarId), body: toGoogleEvent(op.event, this.writeOptions(calendarId, op.event, op.stamp, id)) },
         then: (res) => {
           if (isOk(res.status)) return { op, ok: true, targetId: id };
           if (res.status === 409) return () => this.reconcileCreate(calendarId, op, 0);
@@ -512,7 +588,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     }
     const headers = op.etag ? { 'If-Match': op.etag } : undefined;
     return {
-      call: { method: 'PUT', url: this.eventsUrl(calendarId, op.targetId), headers, body: toGoogleEvent(op.event, this.writeOptions(op.stamp)) },
+      call: { method: 'PUT', url: this.eventsUrl(calendarId, op.targetId), headers, body: toGoogleEvent(op.event, this.writeOptions(calendarId, op.event, op.stamp)) },
       then: (res) => {
         if (isOk(res.status)) return { op, ok: true, targetId: op.targetId };
         if (res.status === 412) return () => this.updateAfterConflict(calendarId, op);
@@ -533,7 +609,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     for (let g = gen; g <= MAX_ID_GENERATION; g++) {
       const id = googleEventId(stamp.syncId, stamp.sourceKey, g);
       if (!collided) {
-        const res = await this.send({ method: 'POST', url: this.eventsUrl(calendarId), body: toGoogleEvent(op.event, this.writeOptions(stamp, id)) });
+        const res = await this.send({ method: 'POST', url: this.eventsUrl(calendarId), body: toGoogleEvent(op.event, this.writeOptions(calendarId, op.event, stamp, id)) });
         if (isOk(res.status)) {
           const notes = [note, g > 0 ? `id generation ${g} (earlier ids belong to deleted events)` : undefined].filter(Boolean);
           return { op, ok: true, targetId: id, ...(notes.length ? { note: notes.join('; ') } : {}) };
@@ -551,7 +627,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
         // any number of times keeps one id; where Google refuses (403, reported for events deleted
         // by another user) fall back to the next id generation.
         if (existing.recurringEventId) continue;
-        const restored = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, id), body: toGoogleEvent(op.event, this.writeOptions(stamp)) });
+        const restored = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, id), body: toGoogleEvent(op.event, this.writeOptions(calendarId, op.event, stamp)) });
         if (isOk(restored.status)) {
           const notes = [note, `restored deleted event ${id} (Google keeps deleted ids reserved)`].filter(Boolean);
           return { op, ok: true, targetId: id, note: notes.join('; ') };
@@ -560,12 +636,12 @@ export class GoogleCalendarProvider implements CalendarProvider {
         if (err.retryable) return { op, ok: false, error: err };
         continue;
       }
-      const theirs = fromGoogleEvent({ ...existing, start: existing.start ?? { date: '1970-01-01' } }, this.tz).stamp;
+      const theirs = fromGoogleEvent({ ...existing, start: existing.start ?? { date: '1970-01-01' } }, this.tzFor(calendarId)).stamp;
       if (theirs?.syncId !== stamp.syncId || theirs.sourceKey !== stamp.sourceKey) {
         return { op, ok: false, error: new ProviderError(`insert ${id} in ${calendarId}: the id is taken by an event this sync does not own`, { status: 409, code: 'duplicate', retryable: false }) };
       }
       if (theirs.fingerprint === stamp.fingerprint) return { op, ok: true, targetId: id, note: note ?? 'already existed (deterministic id)' };
-      const put = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, id), body: toGoogleEvent(op.event, this.writeOptions(stamp)) });
+      const put = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, id), body: toGoogleEvent(op.event, this.writeOptions(calendarId, op.event, stamp)) });
       if (!isOk(put.status)) return this.errorResult(op, put, `update ${id} in ${calendarId}`);
       return { op, ok: true, targetId: id, note: note ?? 'already existed (deterministic id) — updated' };
     }
@@ -580,7 +656,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
       return { op, ok: false, error: new ProviderError(`update ${op.targetId} in ${calendarId}: the event no longer carries this sync's stamp`, { status: 412, code: 'notOwned', retryable: false }) };
     }
     const headers = current.etag ? { 'If-Match': current.etag } : undefined;
-    const res = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, op.targetId), headers, body: toGoogleEvent(op.event, this.writeOptions(op.stamp)) });
+    const res = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, op.targetId), headers, body: toGoogleEvent(op.event, this.writeOptions(calendarId, op.event, op.stamp)) });
     if (isOk(res.status)) return { op, ok: true, targetId: op.targetId, note: 'changed in the target meanwhile — overwritten' };
     return this.errorResult(op, res, `update ${op.targetId} in ${calendarId}`);
   }
@@ -598,10 +674,10 @@ export class GoogleCalendarProvider implements CalendarProvider {
 
   private overrideStep(calendarId: string, op: Extract<WriteOp, { op: 'create' | 'update' }>): Step {
     const targetId = op.op === 'update' ? op.targetId
-      : googleInstanceId(googleEventId(op.stamp.syncId, this.masterKeyOf(op), 0), op.event.recurrenceId!, this.tz);
+      : googleInstanceId(googleEventId(op.stamp.syncId, this.masterKeyOf(op), 0), op.event.recurrenceId!, this.tzFor(calendarId));
     const headers = op.op === 'update' && op.etag ? { 'If-Match': op.etag } : undefined;
     return {
-      call: { method: 'PATCH', url: this.eventsUrl(calendarId, targetId), headers, body: toGoogleInstancePatch(op.event, { ...this.writeOptions(op.stamp), omitConfirmed: op.op === 'create' }) },
+      call: { method: 'PATCH', url: this.eventsUrl(calendarId, targetId), headers, body: toGoogleInstancePatch(op.event, { ...this.writeOptions(calendarId, op.event, op.stamp), omitConfirmed: op.op === 'create' }) },
       then: (res) => {
         const answer = isOk(res.status) ? parseJson<GoogleEvent>(res.body) : undefined;
         // A cancelled answer to a live patch: the guessed id was a leftover (deleted series,
@@ -631,7 +707,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
       return { op, ok: false, error: new ProviderError(`update ${op.key} in ${calendarId}: target ${op.targetId} is not an occurrence of a series (the next plan replaces it)`, { status: 412, code: 'notAnInstance', retryable: false }) };
     }
     const headers = current.etag ? { 'If-Match': current.etag } : undefined;
-    const res = await this.send({ method: 'PATCH', url: this.eventsUrl(calendarId, op.targetId), headers, body: toGoogleInstancePatch(op.event, this.writeOptions(op.stamp)) });
+    const res = await this.send({ method: 'PATCH', url: this.eventsUrl(calendarId, op.targetId), headers, body: toGoogleInstancePatch(op.event, this.writeOptions(calendarId, op.event, op.stamp)) });
     if (isOk(res.status)) return { op, ok: true, targetId: op.targetId, note: 'changed in the target meanwhile — overwritten' };
     return this.errorResult(op, res, `patch occurrence ${op.targetId} in ${calendarId}`);
   }
@@ -645,7 +721,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
       if (pageToken) q.set('pageToken', pageToken);
       return this.eventsUrl(calendarId, undefined, q);
     }, what);
-    const items = found.items.filter((g) => g.status !== 'cancelled' && fromGoogleEvent({ ...g, start: g.start ?? { date: '1970-01-01' } }, this.tz).stamp?.sourceKey === key);
+    const items = found.items.filter((g) => g.status !== 'cancelled' && fromGoogleEvent({ ...g, start: g.start ?? { date: '1970-01-01' } }, this.tzFor(calendarId)).stamp?.sourceKey === key);
     return found.res ? { items, res: found.res } : { items };
   }
 
@@ -660,7 +736,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
       return { op, ok: false, error: new ProviderError(`${op.op} ${op.key}: its series master is not in ${calendarId} (write the master first)`, { code: 'masterNotFound', retryable: true }) };
     }
     const rid = op.event.recurrenceId!;
-    const original = eventTimeToUtc(rid, this.tz);
+    const original = eventTimeToUtc(rid, this.tzFor(calendarId));
     const day = 86_400_000;
     const iq = new URLSearchParams({ timeMin: new Date(original - 2 * day).toISOString(), timeMax: new Date(original + 2 * day).toISOString(), showDeleted: 'true', maxResults: '2500' });
     const inst = await this.listAll((pageToken) => {
@@ -671,7 +747,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     const instance = inst.items.find((g) => {
       if (!g.originalStartTime) return false;
       try {
-        return eventTimeToUtc(fromGoogleTime(g.originalStartTime, 'originalStartTime', this.tz), this.tz) === original;
+        return eventTimeToUtc(fromGoogleTime(g.originalStartTime, 'originalStartTime', this.tzFor(calendarId)), this.tzFor(calendarId)) === original;
       } catch {
         return false;
       }
@@ -688,7 +764,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     if (other) {
       return { op, ok: false, error: new ProviderError(`${op.op} ${op.key}: event ${other.id} in ${calendarId} already holds this key and is not the occurrence ${instance.id}`, { code: 'keyTaken', retryable: false }) };
     }
-    const res = await this.send({ method: 'PATCH', url: this.eventsUrl(calendarId, instance.id), body: toGoogleInstancePatch(op.event, this.writeOptions(op.stamp)) });
+    const res = await this.send({ method: 'PATCH', url: this.eventsUrl(calendarId, instance.id), body: toGoogleInstancePatch(op.event, this.writeOptions(calendarId, op.event, op.stamp)) });
     if (!isOk(res.status)) return this.errorResult(op, res, `patch occurrence ${instance.id} in ${calendarId}`);
     return { op, ok: true, targetId: instance.id };
   }

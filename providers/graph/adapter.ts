@@ -349,7 +349,7 @@ export class GraphCalendarProvider implements CalendarProvider {
     if (!items) ({ items } = await this.getAllPages<GraphEvent>(calendarId, listUrl(owned), what));
     const out = items
       .filter((e) => e.type !== 'occurrence' && e.type !== 'exception')
-      .map((e) => fromGraphEvent(e, calendarId, mapOpts))
+      .map((e) => withZoneMark(fromGraphEvent(e, calendarId, mapOpts), mapOpts.defaultTimeZone ?? 'UTC'))
       // The server filtered already; this guards against a server that ignored $filter.
       .filter((t) => t.stamp?.syncId === syncId);
     // What the target held, per key: the ledger learns every listed id, and creates planned from
@@ -377,7 +377,7 @@ export class GraphCalendarProvider implements CalendarProvider {
     }
     const mapOpts = await this.mapOptsFor(calendarId);
     const { items } = await this.getAllPages<GraphEvent>(calendarId, url, `list events of ${calendarId}`, opts.maxResults);
-    let out = items.map((e) => fromGraphEvent(e, calendarId, mapOpts));
+    let out = items.map((e) => withZoneMark(fromGraphEvent(e, calendarId, mapOpts), mapOpts.defaultTimeZone ?? 'UTC'));
     if (opts.expandSeries === false) out = out.filter((t) => mayOverlap(t, window, mapOpts.defaultTimeZone));
     return opts.maxResults !== undefined ? out.slice(0, opts.maxResults) : out;
   }
@@ -387,7 +387,8 @@ export class GraphCalendarProvider implements CalendarProvider {
     const res = await this.send(calendarId, { method: 'GET', url, headers: this.readHeaders() });
     if (res.status === 404) return undefined;
     if (res.status < 200 || res.status >= 300) throw providerErrorFrom(res.status, res.headers, res.body, `get event ${targetId} of ${calendarId}`, this.now());
-    return fromGraphEvent(JSON.parse(res.body) as GraphEvent, calendarId, await this.mapOptsFor(calendarId));
+    const mapOpts = await this.mapOptsFor(calendarId);
+    return withZoneMark(fromGraphEvent(JSON.parse(res.body) as GraphEvent, calendarId, mapOpts), mapOpts.defaultTimeZone ?? 'UTC');
   }
 
   /**
@@ -415,7 +416,7 @@ export class GraphCalendarProvider implements CalendarProvider {
     const removedIds: string[] = [];
     for (const item of result.items) {
       if (item['@removed']) removedIds.push(item.id ?? '');
-      else events.push(fromGraphEvent(item, calendarId, mapOpts));
+      else events.push(withZoneMark(fromGraphEvent(item, calendarId, mapOpts), mapOpts.defaultTimeZone ?? 'UTC'));
     }
     return { events, removedIds, full };
   }
@@ -442,11 +443,11 @@ export class GraphCalendarProvider implements CalendarProvider {
     try {
       switch (op.op) {
         case 'create':
-          return { id: '', method: 'POST', url: base, body: toGraphEvent(op.event, op.stamp, { ...mapOpts, create: true, ...(priorId ? { priorId } : {}) }) };
+          return { id: '', method: 'POST', url: base, body: toGraphEvent(op.event, zoneMarked(op.event, op.stamp, mapOpts), { ...mapOpts, create: true, ...(priorId ? { priorId } : {}) }) };
         case 'update': {
           const headers: Record<string, string> = {};
           if (op.etag) headers['If-Match'] = op.etag;
-          return { id: '', method: 'PATCH', url: `${base}/${encodeURIComponent(op.targetId)}`, headers, body: toGraphEvent(op.event, op.stamp, mapOpts) };
+          return { id: '', method: 'PATCH', url: `${base}/${encodeURIComponent(op.targetId)}`, headers, body: toGraphEvent(op.event, zoneMarked(op.event, op.stamp, mapOpts), mapOpts) };
         }
         case 'delete':
           return { id: '', method: 'DELETE', url: `${base}/${encodeURIComponent(op.targetId)}` };
@@ -538,6 +539,32 @@ export class GraphCalendarProvider implements CalendarProvider {
     }
     for (const [syncId, ledger] of bySync) await this.saveLedger(calendarId, syncId, ledger);
   }
+}
+
+/** Separates the fingerprint from the zone floating and all-day times were written in. */
+const ZONE_MARK = '~';
+
+/** Whether where the event lands depends on the mailbox's zone: floating or all-day start/end. */
+function zoneDependent(e: CalendarEvent): boolean {
+  const dep = (t: CalendarEvent['start'] | undefined) => !!t && (t.date !== undefined || (!t.timeZone && !!t.dateTime && !t.dateTime.endsWith('Z')));
+  return dep(e.start) || dep(e.end);
+}
+
+/**
+ * The stamp written for `event`: for zone-dependent events the fingerprint records the zone
+ * (`<fingerprint>~<zone>`), so a changed mailbox zone (or configured zone) reads back as a changed
+ * event and the planner rewrites it in the new zone.
+ */
+function zoneMarked(event: CalendarEvent, stamp: OwnershipStamp, mapOpts: GraphMapOptions): OwnershipStamp {
+  return zoneDependent(event) ? { ...stamp, fingerprint: `${stamp.fingerprint}${ZONE_MARK}${mapOpts.defaultTimeZone ?? 'UTC'}` } : stamp;
+}
+
+/** A listed event whose stamp records the current zone reads back with the plain fingerprint; another zone stays visible (→ update). */
+function withZoneMark(t: TargetEvent, zone: string): TargetEvent {
+  const fp = t.stamp?.fingerprint;
+  const i = fp ? fp.lastIndexOf(ZONE_MARK) : -1;
+  if (!t.stamp || i < 0 || fp!.slice(i + 1) !== zone) return t;
+  return { ...t, stamp: { ...t.stamp, fingerprint: fp!.slice(0, i) } };
 }
 
 /** Whether an event (a series: its whole span, unbounded without UNTIL) ends after `from`; unreadable times count as yes. */

@@ -5,12 +5,14 @@
  * - Reads send `Prefer: outlook.timezone="UTC"` and `outlook.body-content-type="text"`, so every
  *   time parses the same way; the mapper re-expresses times in the event's own zone.
  * - listOwned: `GET /users/{id}/events` (series masters, not expanded) filtered on our sync-id
- *   extended property and, server-side, on `end/dateTime ge <window start> or type eq
- *   'seriesMaster'` (a master's own end is its first occurrence's), with the three stamp
- *   properties expanded, following @odata.nextLink. It returns the owned events that end after
- *   the window's start — also those beyond its end: an owned event the planner did not see could
- *   be created twice. A server that rejects the combined filter (400) is asked again with the
- *   stamp filter alone, and the window is applied here (remembered per provider). No delta here: delta
+ *   extended property and, server-side, on `end/dateTime ge <window start> or (type eq
+ *   'seriesMaster' and (recurrence/range/type ne 'endDate' or recurrence/range/endDate ge <window
+ *   start>))` (a master's own end is its first occurrence's, so masters are bounded by their
+ *   range), with the three stamp properties expanded, following @odata.nextLink. It returns the
+ *   owned events that end after the window's start — also those beyond its end: an owned event the
+ *   planner did not see could be created twice — but not the room's history (past single events,
+ *   series that ended). A server that rejects a filter (400) is asked with the next looser one
+ *   (every master; then the stamp alone, the window applied here), remembered per provider. No delta here: delta
  *   (calendarView/delta) expands series and supports neither $filter nor $expand on extended
  *   properties. `listChanges` offers calendarView/delta with a SyncStateStore for callers that
  *   want incremental reads (triggers).
@@ -149,8 +151,8 @@ export class GraphCalendarProvider implements CalendarProvider {
   /** Set when the zone is configured; otherwise each mailbox's zone is looked up. */
   private readonly configuredZone?: string;
   private readonly mailboxZones = new Map<string, Promise<string>>();
-  /** False once the server rejected the combined window filter of listOwned. */
-  private serverWindowFilter = true;
+  /** Which window filter of listOwned the server takes: 0 bounds series masters by their range end, 1 lists every master, 2 = none (stamp only). */
+  private windowFilterLevel = 0;
   /**
    * Per mailbox and sync: source key → id of the event this sync last created or listed for it
    * (kept in the state store when there is one). A create's transactionId is derived from the
@@ -327,8 +329,8 @@ export class GraphCalendarProvider implements CalendarProvider {
    * Owned events that end after `window.from` (series: whose last possible occurrence does). Not
    * those that end later than the window: an event moved into the window from beyond it must be
    * found and updated, not created twice. The server leaves out single events that ended before
-   * the window (`end/dateTime ge`), so the listing no longer grows with every event ever written;
-   * series masters are all listed (a master's `end` is its first occurrence's) and judged here
+   * the window (`end/dateTime ge`) and series whose range ended before it, so the listing does
+   * not grow with every event ever written; numbered and endless series are listed and judged here
    * by their whole span.
    */
   async listOwned(calendarId: string, syncId: string, window?: TimeWindow): Promise<TargetEvent[]> {
@@ -337,13 +339,22 @@ export class GraphCalendarProvider implements CalendarProvider {
     const listUrl = (filter: string) => `${this.baseUrl}${this.userPath(calendarId)}/events?$filter=${encodeURIComponent(filter)}&$expand=${encodeURIComponent(EXPAND_STAMP)}&$top=${this.pageSize}`;
     const what = `list owned events of ${calendarId}`;
     let items: GraphEvent[] | undefined;
-    if (window && this.serverWindowFilter) {
-      try {
-        ({ items } = await this.getAllPages<GraphEvent>(calendarId, listUrl(`${owned} and (end/dateTime ge '${isoUtc(window.from)}' or type eq 'seriesMaster')`), what));
-      } catch (e) {
-        // A service that does not take the combined filter: list by stamp alone, filter here.
-        if (!(e instanceof ProviderError) || e.status !== 400) throw e;
-        this.serverWindowFilter = false;
+    if (window) {
+      const from = isoUtc(window.from);
+      // A series whose range ended before the window (with two days' slack for its zone) is history.
+      const rangeFrom = isoUtc(window.from - 2 * MS.DAY).slice(0, 10);
+      const filters = [
+        `${owned} and (end/dateTime ge '${from}' or (type eq 'seriesMaster' and (recurrence/range/type ne 'endDate' or recurrence/range/endDate ge '${rangeFrom}')))`,
+        `${owned} and (end/dateTime ge '${from}' or type eq 'seriesMaster')`,
+      ];
+      while (!items && this.windowFilterLevel < filters.length) {
+        try {
+          ({ items } = await this.getAllPages<GraphEvent>(calendarId, listUrl(filters[this.windowFilterLevel]), what));
+        } catch (e) {
+          // A service that does not take this filter: the next looser one (last: the stamp alone, window applied here).
+          if (!(e instanceof ProviderError) || e.status !== 400) throw e;
+          this.windowFilterLevel++;
+        }
       }
     }
     if (!items) ({ items } = await this.getAllPages<GraphEvent>(calendarId, listUrl(owned), what));

@@ -7,6 +7,7 @@ import { runParseBench, parseRssChild } from './parse.bench';
 import { runExpandBench } from './expand.bench';
 import { runSyncBench } from './sync.bench';
 import { runQuotaBench } from './quota.bench';
+import { runHistoryBench } from './history.bench';
 import { isEmulatorWorker, serveEmulatorWorker } from './emulator-worker';
 
 type Bench = { name: string; run: () => boolean | Promise<boolean> };
@@ -15,6 +16,7 @@ const benches: Bench[] = [
   { name: 'expand', run: runExpandBench },
   { name: 'sync', run: () => runSyncBench(__filename) },
   { name: 'quota', run: runQuotaBench },
+  { name: 'history', run: runHistoryBench },
 ];
 
 async function main(): Promise<void> {

@@ -1,0 +1,122 @@
+/**
+ * History benchmark: does a no-op run grow with the room's history or with the events in the
+ * window? One room holds 10,000 owned events written by earlier runs over six years (2022–2027)
+ * plus 10,000 foreign ones (people's bookings, same spread); a baseline room holds only the owned
+ * events inside the window. The feed delivers the events of the window (a feed's current view).
+ * Figures per provider: wall time of the no-op run (median of 3), the client's peak heap growth
+ * during it, and the events the listing returned — as history-room / baseline-room ratios (the
+ * target is the window's share, not the history's: ≤ 2×). The emulator runs in this process and
+ * scans its stores linearly (real services index), so its own time is part of the wall time.
+ */
+import { performance } from 'node:perf_hooks';
+import { startEmulator, type Emulator } from '../emulator';
+import type { CalendarEvent } from '../core/event';
+import type { SyncPolicy } from '../core/sync-types';
+import { syncCalendars } from '../providers/sync';
+import type { CalendarProvider } from '../providers/port';
+import { GoogleCalendarProvider, googleFetchPort, staticTokenSource, withBearerAuth } from '../providers/google';
+import { GraphCalendarProvider, clientCredentialsTokenSource, createGraphHttpPort, fetchHttpPort } from '../providers/graph';
+import { report, type Check } from './measure';
+
+const NOW = Date.UTC(2026, 10, 22, 8);
+const FROM = Date.UTC(2022, 0, 1);
+const TO = Date.UTC(2028, 0, 1);
+const OWNED = Number(process.env.HISTORY_BENCH_EVENTS ?? 10_000);
+const POLICY: SyncPolicy = { syncId: 'bench-history', window: { pastDays: 7, futureDays: 365 }, floatingTimeZone: 'Europe/Berlin', reportForeign: false, allowEmptySource: true };
+const EVERYTHING: SyncPolicy = { ...POLICY, window: { from: FROM, to: TO } };
+
+function spread(n: number, prefix: string): CalendarEvent[] {
+  const step = (TO - FROM) / n;
+  return Array.from({ length: n }, (_, i) => {
+    const start = Math.floor((FROM + i * step) / 900_000) * 900_000;
+    const iso = (ms: number) => new Date(ms).toISOString().slice(0, 19) + 'Z';
+    return { uid: `${prefix}-${i}`, title: `${prefix} ${i}`, start: { dateTime: iso(start) }, end: { dateTime: iso(start + 3_600_000) } };
+  });
+}
+
+function inWindow(events: CalendarEvent[]): CalendarEvent[] {
+  const from = NOW - 7 * 86_400_000;
+  const to = NOW + 365 * 86_400_000;
+  return events.filter((e) => Date.parse(e.end.dateTime!) > from && Date.parse(e.start.dateTime!) < to);
+}
+
+async function noOp(provider: CalendarProvider, room: string, desired: CalendarEvent[]) {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const times: number[] = [];
+  let peak = 0;
+  let listed = 0;
+  for (let run = 0; run < 3; run++) {
+    gc?.();
+    const base = process.memoryUsage().heapUsed;
+    let max = base;
+    const timer = setInterval(() => { max = Math.max(max, process.memoryUsage().heapUsed); }, 5);
+    const t0 = performance.now();
+    const r = await syncCalendars({ provider, desired, routing: { target: room }, policy: POLICY, now: NOW, applyOptions: { quota: false } });
+    times.push(performance.now() - t0);
+    clearInterval(timer);
+    max = Math.max(max, process.memoryUsage().heapUsed);
+    peak = Math.max(peak, max - base);
+    const writes = r.plan.ops.filter((o) => o.action === 'create' || o.action === 'update' || o.action === 'delete').length;
+    if (writes) throw new Error(`history bench: the no-op run planned ${writes} writes`);
+    listed = r.plan.ops.length;
+  }
+  times.sort((a, b) => a - b);
+  return { ms: times[1], heapMb: peak / 1048576, ops: listed };
+}
+
+async function scenario(emu: Emulator, kind: 'google' | 'graph', provider: CalendarProvider, rooms: { history: string; baseline: string }) {
+  const owned = spread(OWNED, 'owned');
+  const current = inWindow(owned);
+  // Earlier runs wrote the whole history; people booked as much again.
+  const first = await syncCalendars({ provider, desired: owned, routing: { target: rooms.history }, policy: EVERYTHING, now: NOW, applyOptions: { quota: false } });
+  if (!first.ok) throw new Error(`history bench (${kind}): seeding failed`);
+  for (const f of spread(OWNED, 'foreign')) {
+    if (kind === 'google') emu.google.seedEvent(rooms.history, { summary: f.title, start: { dateTime: f.start.dateTime }, end: { dateTime: f.end.dateTime } });
+    else emu.graph.seedEvent(rooms.history, { subject: f.title, start: { dateTime: f.start.dateTime!.slice(0, -1), timeZone: 'UTC' }, end: { dateTime: f.end.dateTime!.slice(0, -1), timeZone: 'UTC' } });
+  }
+  const base = await syncCalendars({ provider, desired: current, routing: { target: rooms.baseline }, policy: POLICY, now: NOW, applyOptions: { quota: false } });
+  if (!base.ok) throw new Error(`history bench (${kind}): baseline seeding failed`);
+  const h = await noOp(provider, rooms.history, current);
+  const b = await noOp(provider, rooms.baseline, current);
+  return { h, b, inWindow: current.length };
+}
+
+export async function runHistoryBench(): Promise<boolean> {
+  const only = process.env.HISTORY_BENCH_ONLY;
+  const emu = await startEmulator({ limits: false });
+  const rows: Array<[string, string]> = [];
+  const checks: Check[] = [];
+  try {
+    for (const kind of ['google', 'graph'] as const) {
+      if (only && only !== kind) continue;
+      let provider: CalendarProvider;
+      let rooms: { history: string; baseline: string };
+      if (kind === 'google') {
+        rooms = { history: 'history@resource.calendar.google.com', baseline: 'baseline@resource.calendar.google.com' };
+        for (const r of Object.values(rooms)) emu.google.createCalendar(r, { timeZone: 'Europe/Berlin' });
+        const http = withBearerAuth(googleFetchPort(), staticTokenSource(emu.google.issueAccessToken()));
+        provider = new GoogleCalendarProvider({ http, rootUrl: emu.url + '/', defaultTimeZone: 'Europe/Berlin' });
+      } else {
+        rooms = { history: 'history@contoso.example', baseline: 'baseline@contoso.example' };
+        for (const r of Object.values(rooms)) emu.graph.addRoom({ email: r, displayName: r });
+        emu.graph.registerApp('bench-h', 'secret', 'tenant');
+        const transport = fetchHttpPort();
+        const tokenSource = clientCredentialsTokenSource({ http: transport, tenantId: 'tenant', clientId: 'bench-h', clientSecret: 'secret', authority: emu.url });
+        const baseUrl = `${emu.url}/v1.0`;
+        provider = new GraphCalendarProvider({ http: createGraphHttpPort({ tokenSource, baseUrl, transport }), baseUrl, defaultTimeZone: 'Europe/Berlin' });
+      }
+      console.log(`  ${kind}: writing ${OWNED} owned events over 2022–2027 and ${OWNED} foreign ones …`);
+      const { h, b, inWindow: n } = await scenario(emu, kind, provider, rooms);
+      const name = kind === 'google' ? 'Google' : 'Microsoft 365';
+      rows.push([`${name}: events in the window`, `${n} of ${OWNED} owned`]);
+      rows.push([`${name}: no-op run, history room (${OWNED} + ${OWNED} foreign)`, `${h.ms.toFixed(0)} ms, heap +${h.heapMb.toFixed(1)} MB, ${h.ops} plan ops`]);
+      rows.push([`${name}: no-op run, baseline room (window only)`, `${b.ms.toFixed(0)} ms, heap +${b.heapMb.toFixed(1)} MB, ${b.ops} plan ops`]);
+      checks.push({ name: `${name} time history/baseline`, value: h.ms / b.ms, limit: 2, kind: 'max', unit: '×' });
+      checks.push({ name: `${name} heap history/baseline`, value: h.heapMb / Math.max(b.heapMb, 0.1), limit: 2, kind: 'max', unit: '×' });
+      checks.push({ name: `${name} plan ops history/baseline`, value: h.ops / b.ops, limit: 1, kind: 'max', unit: '×' });
+    }
+  } finally {
+    await emu.close();
+  }
+  return report(`History: no-op run in a room with ${OWNED} owned + ${OWNED} foreign events over six years`, rows, checks);
+}

@@ -351,8 +351,10 @@ export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts
             const rateLimited = isRateLimit(info);
             if (rateLimited) {
               item.rateLimited++;
-              // The server counted requests the pacer did not see (listings, other clients of this user): wait a window.
-              pacer?.saturate();
+              // No Retry-After (Google): the server counted requests the pacer did not see (listings,
+              // other clients of this user), so wait for the window. A Retry-After (Graph, also for its
+              // concurrency limit) says exactly how long: that is waited instead.
+              if (info.retryAfterMs === undefined) pacer?.saturate();
             } else {
               item.rateLimited = 0;
               item.failures++;

@@ -117,8 +117,8 @@ function withSlash(u: string): string {
   return u.endsWith('/') ? u : `${u}/`;
 }
 
-/** Separates the fingerprint from the zone floating times were written in (see writeOptions). */
-const ZONE_MARK = '~';
+/** Private property recording the zone floating times were written in ('-': none). */
+const STAMP_ZONE = 'crTz';
 
 /** Whether where the event lands depends on the calendar's zone: floating start or end (no zone, not UTC). */
 function isFloating(e: CalendarEvent): boolean {
@@ -127,14 +127,14 @@ function isFloating(e: CalendarEvent): boolean {
 }
 
 /**
- * A stamp as read back, compared with the zone floating times are placed in now: written in this
- * zone → the plain fingerprint (unchanged); in another → fingerprint and old zone, which differs
- * from any planned fingerprint, so the planner rewrites the event in the current zone.
+ * A stamp as read back, against the zone floating times are placed in now: written in another
+ * zone → the fingerprint reads `<fingerprint>~<old zone>`, which no planned fingerprint equals, so
+ * the planner rewrites the event in the current zone. No record (older writes), '-' (nothing
+ * floating) or the same zone → the stamp as stored.
  */
-function withCurrentZone(stamp: OwnershipStamp, zone: string): OwnershipStamp {
-  const i = stamp.fingerprint.lastIndexOf(ZONE_MARK);
-  if (i < 0 || stamp.fingerprint.slice(i + 1) !== zone) return stamp;
-  return { ...stamp, fingerprint: stamp.fingerprint.slice(0, i) };
+function withZoneRecord(stamp: OwnershipStamp, recorded: string | undefined, zone: string): OwnershipStamp {
+  if (!recorded || recorded === '-' || recorded === zone) return stamp;
+  return { ...stamp, fingerprint: `${stamp.fingerprint}~${recorded}` };
 }
 
 function isKnownZone(tz: string): boolean {
@@ -250,7 +250,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
       mapped = { ...partial, event: { ...partial.event, title: g.summary ?? '', warnings: [(err as Error).message] } };
     }
     const t: TargetEvent = { id: g.id ?? '', calendarId, event: mapped.event };
-    if (mapped.stamp) t.stamp = withCurrentZone(mapped.stamp, this.tzFor(calendarId));
+    if (mapped.stamp) t.stamp = withZoneRecord(mapped.stamp, g.extendedProperties?.private?.[STAMP_ZONE] ?? undefined, this.tzFor(calendarId));
     if (g.etag) t.etag = g.etag;
     return t;
   }
@@ -551,15 +551,19 @@ export class GoogleCalendarProvider implements CalendarProvider {
     return { op, ok: false, error: googleProviderError(res.status, res.body, res.headers, what, this.now()) };
   }
 
+  private writeOptions(calendarId: string, stamp: OwnershipStamp, id?: string) {
+    return { defaultTimeZone: this.tzFor(calendarId), stamp, attendees: this.attendees, ...(id ? { id } : {}) };
+  }
+
   /**
-   * The stamp an event is written with records the zone its floating times were placed in
-   * (`<fingerprint>~<zone>`), so that a change of the calendar's zone (or of the configured one)
-   * makes the listing report a different fingerprint and the planner rewrites those events.
+   * Adds the zone record to a written body: `crTz` = the zone the event's floating times were
+   * placed in ('-' when it has none), so that a change of the calendar's zone (or of the configured
+   * one) reads back as a changed event and the planner rewrites exactly those (withZoneRecord).
    */
-  private writeOptions(calendarId: string, event: CalendarEvent, stamp: OwnershipStamp, id?: string) {
-    const zone = this.tzFor(calendarId);
-    const written = isFloating(event) ? { ...stamp, fingerprint: `${stamp.fingerprint}${ZONE_MARK}${zone}` } : stamp;
-    return { defaultTimeZone: zone, stamp: written, attendees: this.attendees, ...(id ? { id } : {}) };
+  private zoneRecorded<T extends { extendedProperties?: { private?: Record<string, string | null> | null } | null }>(calendarId: string, event: CalendarEvent, body: T): T {
+    const props = body.extendedProperties?.private;
+    if (props) props[STAMP_ZONE] = isFloating(event) ? this.tzFor(calendarId) : '-';
+    return body;
   }
 
   private firstStep(calendarId: string, op: WriteOp): Step {
@@ -578,7 +582,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     if (op.op === 'create') {
       const id = googleEventId(op.stamp.syncId, op.stamp.sourceKey, 0);
       return {
-        call: { method: 'POST', url: this.eventsUrl(calendarId), body: toGoogleEvent(op.event, this.writeOptions(calendarId, op.event, op.stamp, id)) },
+        call: { method: 'POST', url: this.eventsUrl(calendarId), body: this.zoneRecorded(calendarId, op.event, toGoogleEvent(op.event, this.writeOptions(calendarId, op.stamp, id))) },
         then: (res) => {
           if (isOk(res.status)) return { op, ok: true, targetId: id };
           if (res.status === 409) return () => this.reconcileCreate(calendarId, op, 0);
@@ -588,7 +592,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     }
     const headers = op.etag ? { 'If-Match': op.etag } : undefined;
     return {
-      call: { method: 'PUT', url: this.eventsUrl(calendarId, op.targetId), headers, body: toGoogleEvent(op.event, this.writeOptions(calendarId, op.event, op.stamp)) },
+      call: { method: 'PUT', url: this.eventsUrl(calendarId, op.targetId), headers, body: this.zoneRecorded(calendarId, op.event, toGoogleEvent(op.event, this.writeOptions(calendarId, op.stamp))) },
       then: (res) => {
         if (isOk(res.status)) return { op, ok: true, targetId: op.targetId };
         if (res.status === 412) return () => this.updateAfterConflict(calendarId, op);
@@ -609,7 +613,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     for (let g = gen; g <= MAX_ID_GENERATION; g++) {
       const id = googleEventId(stamp.syncId, stamp.sourceKey, g);
       if (!collided) {
-        const res = await this.send({ method: 'POST', url: this.eventsUrl(calendarId), body: toGoogleEvent(op.event, this.writeOptions(calendarId, op.event, stamp, id)) });
+        const res = await this.send({ method: 'POST', url: this.eventsUrl(calendarId), body: this.zoneRecorded(calendarId, op.event, toGoogleEvent(op.event, this.writeOptions(calendarId, stamp, id))) });
         if (isOk(res.status)) {
           const notes = [note, g > 0 ? `id generation ${g} (earlier ids belong to deleted events)` : undefined].filter(Boolean);
           return { op, ok: true, targetId: id, ...(notes.length ? { note: notes.join('; ') } : {}) };
@@ -627,7 +631,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
         // any number of times keeps one id; where Google refuses (403, reported for events deleted
         // by another user) fall back to the next id generation.
         if (existing.recurringEventId) continue;
-        const restored = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, id), body: toGoogleEvent(op.event, this.writeOptions(calendarId, op.event, stamp)) });
+        const restored = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, id), body: this.zoneRecorded(calendarId, op.event, toGoogleEvent(op.event, this.writeOptions(calendarId, stamp))) });
         if (isOk(restored.status)) {
           const notes = [note, `restored deleted event ${id} (Google keeps deleted ids reserved)`].filter(Boolean);
           return { op, ok: true, targetId: id, note: notes.join('; ') };
@@ -641,7 +645,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
         return { op, ok: false, error: new ProviderError(`insert ${id} in ${calendarId}: the id is taken by an event this sync does not own`, { status: 409, code: 'duplicate', retryable: false }) };
       }
       if (theirs.fingerprint === stamp.fingerprint) return { op, ok: true, targetId: id, note: note ?? 'already existed (deterministic id)' };
-      const put = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, id), body: toGoogleEvent(op.event, this.writeOptions(calendarId, op.event, stamp)) });
+      const put = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, id), body: this.zoneRecorded(calendarId, op.event, toGoogleEvent(op.event, this.writeOptions(calendarId, stamp))) });
       if (!isOk(put.status)) return this.errorResult(op, put, `update ${id} in ${calendarId}`);
       return { op, ok: true, targetId: id, note: note ?? 'already existed (deterministic id) — updated' };
     }
@@ -656,7 +660,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
       return { op, ok: false, error: new ProviderError(`update ${op.targetId} in ${calendarId}: the event no longer carries this sync's stamp`, { status: 412, code: 'notOwned', retryable: false }) };
     }
     const headers = current.etag ? { 'If-Match': current.etag } : undefined;
-    const res = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, op.targetId), headers, body: toGoogleEvent(op.event, this.writeOptions(calendarId, op.event, op.stamp)) });
+    const res = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, op.targetId), headers, body: this.zoneRecorded(calendarId, op.event, toGoogleEvent(op.event, this.writeOptions(calendarId, op.stamp))) });
     if (isOk(res.status)) return { op, ok: true, targetId: op.targetId, note: 'changed in the target meanwhile — overwritten' };
     return this.errorResult(op, res, `update ${op.targetId} in ${calendarId}`);
   }
@@ -677,7 +681,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
       : googleInstanceId(googleEventId(op.stamp.syncId, this.masterKeyOf(op), 0), op.event.recurrenceId!, this.tzFor(calendarId));
     const headers = op.op === 'update' && op.etag ? { 'If-Match': op.etag } : undefined;
     return {
-      call: { method: 'PATCH', url: this.eventsUrl(calendarId, targetId), headers, body: toGoogleInstancePatch(op.event, { ...this.writeOptions(calendarId, op.event, op.stamp), omitConfirmed: op.op === 'create' }) },
+      call: { method: 'PATCH', url: this.eventsUrl(calendarId, targetId), headers, body: this.zoneRecorded(calendarId, op.event, toGoogleInstancePatch(op.event, { ...this.writeOptions(calendarId, op.stamp), omitConfirmed: op.op === 'create' })) },
       then: (res) => {
         const answer = isOk(res.status) ? parseJson<GoogleEvent>(res.body) : undefined;
         // A cancelled answer to a live patch: the guessed id was a leftover (deleted series,
@@ -707,7 +711,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
       return { op, ok: false, error: new ProviderError(`update ${op.key} in ${calendarId}: target ${op.targetId} is not an occurrence of a series (the next plan replaces it)`, { status: 412, code: 'notAnInstance', retryable: false }) };
     }
     const headers = current.etag ? { 'If-Match': current.etag } : undefined;
-    const res = await this.send({ method: 'PATCH', url: this.eventsUrl(calendarId, op.targetId), headers, body: toGoogleInstancePatch(op.event, this.writeOptions(calendarId, op.event, op.stamp)) });
+    const res = await this.send({ method: 'PATCH', url: this.eventsUrl(calendarId, op.targetId), headers, body: this.zoneRecorded(calendarId, op.event, toGoogleInstancePatch(op.event, this.writeOptions(calendarId, op.stamp))) });
     if (isOk(res.status)) return { op, ok: true, targetId: op.targetId, note: 'changed in the target meanwhile — overwritten' };
     return this.errorResult(op, res, `patch occurrence ${op.targetId} in ${calendarId}`);
   }
@@ -764,7 +768,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     if (other) {
       return { op, ok: false, error: new ProviderError(`${op.op} ${op.key}: event ${other.id} in ${calendarId} already holds this key and is not the occurrence ${instance.id}`, { code: 'keyTaken', retryable: false }) };
     }
-    const res = await this.send({ method: 'PATCH', url: this.eventsUrl(calendarId, instance.id), body: toGoogleInstancePatch(op.event, this.writeOptions(calendarId, op.event, op.stamp)) });
+    const res = await this.send({ method: 'PATCH', url: this.eventsUrl(calendarId, instance.id), body: this.zoneRecorded(calendarId, op.event, toGoogleInstancePatch(op.event, this.writeOptions(calendarId, op.stamp))) });
     if (!isOk(res.status)) return this.errorResult(op, res, `patch occurrence ${instance.id} in ${calendarId}`);
     return { op, ok: true, targetId: instance.id };
   }

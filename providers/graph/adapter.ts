@@ -32,7 +32,7 @@ import type {
 } from '../port';
 import { ProviderError } from '../port';
 import { buildBatchBody, MAX_BATCH_REQUESTS, parseBatchResponse, providerErrorFrom, type BatchRequestItem, type BatchResponseItem } from './batch';
-import { fromGraphEvent, GraphMappingError, PROPERTY_IDS, seriesFrameOf, toGraphEvent, type GraphEvent, type GraphMapOptions } from './mapper';
+import { fromGraphEvent, GraphMappingError, PROPERTY_IDS, PROPERTY_NAMESPACE, seriesFrameOf, toGraphEvent, type GraphEvent, type GraphMapOptions } from './mapper';
 import { fitRecurrence } from './recurrence';
 import { withReadRetries, type ReadRetryOptions } from '../retry';
 import { graphZoneToIana, type TimeZoneStyle } from './timezones';
@@ -128,7 +128,10 @@ class MailboxGate {
   }
 }
 
-const EXPAND_STAMP = `singleValueExtendedProperties($filter=${[PROPERTY_IDS.syncId, PROPERTY_IDS.sourceKey, PROPERTY_IDS.fingerprint].map((id) => `id eq '${id}'`).join(' or ')})`;
+/** Our extended property recording the zone floating and all-day times were written in ('-': none). */
+export const ZONE_PROPERTY_ID = `String ${PROPERTY_NAMESPACE} Name CalendarRelayZone`;
+
+const EXPAND_STAMP = `singleValueExtendedProperties($filter=${[PROPERTY_IDS.syncId, PROPERTY_IDS.sourceKey, PROPERTY_IDS.fingerprint, ZONE_PROPERTY_ID].map((id) => `id eq '${id}'`).join(' or ')})`;
 
 function odataString(s: string): string {
   return s.replace(/'/g, "''");
@@ -360,7 +363,7 @@ export class GraphCalendarProvider implements CalendarProvider {
     if (!items) ({ items } = await this.getAllPages<GraphEvent>(calendarId, listUrl(owned), what));
     const out = items
       .filter((e) => e.type !== 'occurrence' && e.type !== 'exception')
-      .map((e) => withZoneMark(fromGraphEvent(e, calendarId, mapOpts), mapOpts.defaultTimeZone ?? 'UTC'))
+      .map((e) => withZoneRecord(fromGraphEvent(e, calendarId, mapOpts), e, mapOpts.defaultTimeZone ?? 'UTC'))
       // The server filtered already; this guards against a server that ignored $filter.
       .filter((t) => t.stamp?.syncId === syncId);
     // What the target held, per key: the ledger learns every listed id, and creates planned from
@@ -388,7 +391,7 @@ export class GraphCalendarProvider implements CalendarProvider {
     }
     const mapOpts = await this.mapOptsFor(calendarId);
     const { items } = await this.getAllPages<GraphEvent>(calendarId, url, `list events of ${calendarId}`, opts.maxResults);
-    let out = items.map((e) => withZoneMark(fromGraphEvent(e, calendarId, mapOpts), mapOpts.defaultTimeZone ?? 'UTC'));
+    let out = items.map((e) => withZoneRecord(fromGraphEvent(e, calendarId, mapOpts), e, mapOpts.defaultTimeZone ?? 'UTC'));
     if (opts.expandSeries === false) out = out.filter((t) => mayOverlap(t, window, mapOpts.defaultTimeZone));
     return opts.maxResults !== undefined ? out.slice(0, opts.maxResults) : out;
   }
@@ -399,7 +402,8 @@ export class GraphCalendarProvider implements CalendarProvider {
     if (res.status === 404) return undefined;
     if (res.status < 200 || res.status >= 300) throw providerErrorFrom(res.status, res.headers, res.body, `get event ${targetId} of ${calendarId}`, this.now());
     const mapOpts = await this.mapOptsFor(calendarId);
-    return withZoneMark(fromGraphEvent(JSON.parse(res.body) as GraphEvent, calendarId, mapOpts), mapOpts.defaultTimeZone ?? 'UTC');
+    const raw = JSON.parse(res.body) as GraphEvent;
+    return withZoneRecord(fromGraphEvent(raw, calendarId, mapOpts), raw, mapOpts.defaultTimeZone ?? 'UTC');
   }
 
   /**
@@ -427,7 +431,7 @@ export class GraphCalendarProvider implements CalendarProvider {
     const removedIds: string[] = [];
     for (const item of result.items) {
       if (item['@removed']) removedIds.push(item.id ?? '');
-      else events.push(withZoneMark(fromGraphEvent(item, calendarId, mapOpts), mapOpts.defaultTimeZone ?? 'UTC'));
+      else events.push(withZoneRecord(fromGraphEvent(item, calendarId, mapOpts), item, mapOpts.defaultTimeZone ?? 'UTC'));
     }
     return { events, removedIds, full };
   }
@@ -454,11 +458,11 @@ export class GraphCalendarProvider implements CalendarProvider {
     try {
       switch (op.op) {
         case 'create':
-          return { id: '', method: 'POST', url: base, body: toGraphEvent(op.event, zoneMarked(op.event, op.stamp, mapOpts), { ...mapOpts, create: true, ...(priorId ? { priorId } : {}) }) };
+          return { id: '', method: 'POST', url: base, body: zoneRecorded(op.event, toGraphEvent(op.event, op.stamp, { ...mapOpts, create: true, ...(priorId ? { priorId } : {}) }), mapOpts) };
         case 'update': {
           const headers: Record<string, string> = {};
           if (op.etag) headers['If-Match'] = op.etag;
-          return { id: '', method: 'PATCH', url: `${base}/${encodeURIComponent(op.targetId)}`, headers, body: toGraphEvent(op.event, zoneMarked(op.event, op.stamp, mapOpts), mapOpts) };
+          return { id: '', method: 'PATCH', url: `${base}/${encodeURIComponent(op.targetId)}`, headers, body: zoneRecorded(op.event, toGraphEvent(op.event, op.stamp, mapOpts), mapOpts) };
         }
         case 'delete':
           return { id: '', method: 'DELETE', url: `${base}/${encodeURIComponent(op.targetId)}` };
@@ -552,9 +556,6 @@ export class GraphCalendarProvider implements CalendarProvider {
   }
 }
 
-/** Separates the fingerprint from the zone floating and all-day times were written in. */
-const ZONE_MARK = '~';
-
 /** Whether where the event lands depends on the mailbox's zone: floating or all-day start/end. */
 function zoneDependent(e: CalendarEvent): boolean {
   const dep = (t: CalendarEvent['start'] | undefined) => !!t && (t.date !== undefined || (!t.timeZone && !!t.dateTime && !t.dateTime.endsWith('Z')));
@@ -562,20 +563,23 @@ function zoneDependent(e: CalendarEvent): boolean {
 }
 
 /**
- * The stamp written for `event`: for zone-dependent events the fingerprint records the zone
- * (`<fingerprint>~<zone>`), so a changed mailbox zone (or configured zone) reads back as a changed
- * event and the planner rewrites it in the new zone.
+ * Adds the zone record to a written body, so that a changed mailbox zone (or configured zone) reads
+ * back as a changed event and the planner rewrites exactly those (withZoneRecord).
  */
-function zoneMarked(event: CalendarEvent, stamp: OwnershipStamp, mapOpts: GraphMapOptions): OwnershipStamp {
-  return zoneDependent(event) ? { ...stamp, fingerprint: `${stamp.fingerprint}${ZONE_MARK}${mapOpts.defaultTimeZone ?? 'UTC'}` } : stamp;
+function zoneRecorded(event: CalendarEvent, body: GraphEvent, mapOpts: GraphMapOptions): GraphEvent {
+  const value = zoneDependent(event) ? mapOpts.defaultTimeZone ?? 'UTC' : '-';
+  return { ...body, singleValueExtendedProperties: [...(body.singleValueExtendedProperties ?? []), { id: ZONE_PROPERTY_ID, value }] };
 }
 
-/** A listed event whose stamp records the current zone reads back with the plain fingerprint; another zone stays visible (→ update). */
-function withZoneMark(t: TargetEvent, zone: string): TargetEvent {
-  const fp = t.stamp?.fingerprint;
-  const i = fp ? fp.lastIndexOf(ZONE_MARK) : -1;
-  if (!t.stamp || i < 0 || fp!.slice(i + 1) !== zone) return t;
-  return { ...t, stamp: { ...t.stamp, fingerprint: fp!.slice(0, i) } };
+/**
+ * A listed event written in another zone than the current one reads back with the fingerprint
+ * `<fingerprint>~<old zone>`, which no planned fingerprint equals: the planner rewrites it. No record
+ * (older writes), '-' or the same zone → the stamp as stored.
+ */
+function withZoneRecord(t: TargetEvent, raw: GraphEvent, zone: string): TargetEvent {
+  const recorded = raw.singleValueExtendedProperties?.find((p) => p.id?.toLowerCase() === ZONE_PROPERTY_ID.toLowerCase())?.value;
+  if (!t.stamp || !recorded || recorded === '-' || recorded === zone) return t;
+  return { ...t, stamp: { ...t.stamp, fingerprint: `${t.stamp.fingerprint}~${recorded}` } };
 }
 
 /** Whether an event (a series: its whole span, unbounded without UNTIL) ends after `from`; unreadable times count as yes. */

@@ -380,6 +380,18 @@ describe('applyPlan paces writes to the provider quota', () => {
     expect(clock.t - NOW).toBeLessThanOrEqual(2 * 60_000 + 5_000);
   });
 
+  test('a 429 with Retry-After (Graph, also for its concurrency limit) waits that long, not a whole quota window', async () => {
+    const clock = { t: NOW };
+    const inner = new MemoryCalendarProvider({ maxBatchSize: 20 });
+    inner.faults.op = (_op, attempt) => (attempt === 1 ? new ProviderError('throttled', { status: 429, code: 'ApplicationThrottled', retryable: true, retryAfterMs: 500 }) : undefined);
+    const provider: CalendarProvider = Object.assign(Object.create(inner) as CalendarProvider, {
+      capabilities: { ...inner.capabilities, quota: { maxRequests: 10_000, windowMs: 600_000, per: 'calendar' as const } },
+    });
+    const report = await applyPlan(buildPlan(many('A', 40), [], policy, NOW), provider, { now: () => clock.t, sleep: clockSleep(clock) });
+    expect(report.ok).toBe(true);
+    expect(clock.t - NOW).toBeLessThan(5_000);
+  });
+
   test('RatePacer: a reservation frees its slot one window after its request finished', async () => {
     const clock = { t: 0 };
     const pacer = new RatePacer({ maxRequests: 10, windowMs: 1000, now: () => clock.t, sleep: clockSleep(clock) });

@@ -40,10 +40,11 @@ function inWindow(events: CalendarEvent[]): CalendarEvent[] {
   return events.filter((e) => Date.parse(e.end.dateTime!) > from && Date.parse(e.start.dateTime!) < to);
 }
 
-async function noOp(provider: CalendarProvider, room: string, desired: CalendarEvent[]) {
+async function noOp(emu: Emulator, provider: CalendarProvider, room: string, desired: CalendarEvent[]) {
   const gc = (globalThis as { gc?: () => void }).gc;
   const times: number[] = [];
   const gcs: number[] = [];
+  const server: number[] = [];
   let peak = 0;
   let listed = 0;
   for (let run = 0; run < 3; run++) {
@@ -54,8 +55,10 @@ async function noOp(provider: CalendarProvider, room: string, desired: CalendarE
     let gcMs = 0;
     const obs = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcMs += e.duration; });
     obs.observe({ entryTypes: ['gc'] });
+    emu.log.reset();
     const t0 = performance.now();
     const r = await syncCalendars({ provider, desired, routing: { target: room }, policy: POLICY, now: NOW, applyOptions: { quota: false } });
+    server.push(emu.log.recent({ inBatch: false }).reduce((a, x) => a + x.durationMs, 0));
     times.push(performance.now() - t0);
     await new Promise((res) => setImmediate(res));
     obs.disconnect();
@@ -68,7 +71,7 @@ async function noOp(provider: CalendarProvider, room: string, desired: CalendarE
     listed = r.plan.ops.length;
   }
   const order = times.map((t, i) => i).sort((a, b) => times[a] - times[b]);
-  return { ms: times[order[1]], gcMs: gcs[order[1]], heapMb: peak / 1048576, ops: listed };
+  return { ms: times[order[1]], gcMs: gcs[order[1]], serverMs: server[order[1]], heapMb: peak / 1048576, ops: listed };
 }
 
 async function scenario(emu: Emulator, kind: 'google' | 'graph', provider: CalendarProvider, rooms: { history: string; baseline: string }) {
@@ -83,8 +86,8 @@ async function scenario(emu: Emulator, kind: 'google' | 'graph', provider: Calen
   }
   const base = await syncCalendars({ provider, desired: current, routing: { target: rooms.baseline }, policy: POLICY, now: NOW, applyOptions: { quota: false } });
   if (!base.ok) throw new Error(`history bench (${kind}): baseline seeding failed`);
-  const h = await noOp(provider, rooms.history, current);
-  const b = await noOp(provider, rooms.baseline, current);
+  const h = await noOp(emu, provider, rooms.history, current);
+  const b = await noOp(emu, provider, rooms.baseline, current);
   return { h, b, inWindow: current.length };
 }
 
@@ -116,10 +119,11 @@ export async function runHistoryBench(): Promise<boolean> {
       const { h, b, inWindow: n } = await scenario(emu, kind, provider, rooms);
       const name = kind === 'google' ? 'Google' : 'Microsoft 365';
       rows.push([`${name}: events in the window`, `${n} of ${OWNED} owned`]);
-      rows.push([`${name}: no-op run, history room (${OWNED} + ${OWNED} foreign)`, `${h.ms.toFixed(0)} ms (GC ${h.gcMs.toFixed(0)} ms), heap +${h.heapMb.toFixed(1)} MB, ${h.ops} plan ops`]);
-      rows.push([`${name}: no-op run, baseline room (window only)`, `${b.ms.toFixed(0)} ms (GC ${b.gcMs.toFixed(0)} ms), heap +${b.heapMb.toFixed(1)} MB, ${b.ops} plan ops`]);
+      rows.push([`${name}: no-op run, history room (${OWNED} + ${OWNED} foreign)`, `${h.ms.toFixed(0)} ms (emulator ${h.serverMs.toFixed(0)} ms, GC ${h.gcMs.toFixed(0)} ms), heap +${h.heapMb.toFixed(1)} MB, ${h.ops} plan ops`]);
+      rows.push([`${name}: no-op run, baseline room (window only)`, `${b.ms.toFixed(0)} ms (emulator ${b.serverMs.toFixed(0)} ms, GC ${b.gcMs.toFixed(0)} ms), heap +${b.heapMb.toFixed(1)} MB, ${b.ops} plan ops`]);
       rows.push([`${name}: process heap after seeding (emulator in this process)`, `${(process.memoryUsage().heapUsed / 1048576).toFixed(0)} MB`]);
       checks.push({ name: `${name} time history/baseline`, value: h.ms / b.ms, limit: 2, kind: 'max', unit: '×' });
+      checks.push({ name: `${name} client time (wall − emulator) history/baseline`, value: (h.ms - h.serverMs) / Math.max(1, b.ms - b.serverMs), limit: 1.5, kind: 'max', unit: '×' });
       checks.push({ name: `${name} heap history/baseline`, value: h.heapMb / Math.max(b.heapMb, 0.1), limit: 2, kind: 'max', unit: '×' });
       checks.push({ name: `${name} plan ops history/baseline`, value: h.ops / b.ops, limit: 1, kind: 'max', unit: '×' });
     }

@@ -6,6 +6,12 @@
  * capabilities.maxBatchSize and run with at most capabilities.maxConcurrencyPerCalendar batches in
  * flight for that calendar (a keyed limiter), while different calendars proceed in parallel.
  *
+ * Pacing: a batch of n ops is sent only when n more requests fit the provider's quota
+ * (capabilities.quota, a sliding window per account or per calendar; queue.ts RatePacer), and a
+ * `quota-wait` progress event with an estimate is emitted while waiting. Rate-limit answers (403
+ * rateLimitExceeded, 429) are retried without spending retry.maxRetries; without a Retry-After the
+ * pacer then counts its window as full, so the retry lands in the next quota window.
+ *
  * Retries: only the ops that failed with a retryable error are retried, re-batched together,
  * after the largest Retry-After among them (else full-jitter exponential backoff). A rejected
  * write() means every op in that request failed with that error. Errors scoped 'calendar' (Google

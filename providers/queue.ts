@@ -1,4 +1,7 @@
 /**
+ * Request scheduling primitives for providers/apply.ts: KeyedLimiter (concurrency) and RatePacer
+ * (a sliding-window request quota).
+ *
  * A small keyed concurrency limiter ("p-queue or equivalent"; p-queue is ESM-only and this
  * package is CommonJS): at most `perKey` tasks run at once for one key (a calendar / mailbox),
  * at most `total` across all keys. FIFO per key; a key waiting on the global limit does not block

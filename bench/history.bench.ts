@@ -6,7 +6,8 @@
  * Figures per provider: wall time of the no-op run (median of 3), the client's peak heap growth
  * during it, and the events the listing returned — as history-room / baseline-room ratios (the
  * target is the window's share, not the history's: ≤ 2×). The emulator runs in this process and
- * scans its stores linearly (real services index), so its own time is part of the wall time.
+ * scans its stores linearly (real services index), so its own time is part of the wall time; the
+ * request log's serving time is subtracted for the client-side figure (target ≤ 1.5×).
  */
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { startEmulator, type Emulator } from '../emulator';
@@ -125,7 +126,9 @@ export async function runHistoryBench(): Promise<boolean> {
       checks.push({ name: `${name} time history/baseline`, value: h.ms / b.ms, limit: 2, kind: 'max', unit: '×' });
       checks.push({ name: `${name} client time (wall − emulator) history/baseline`, value: (h.ms - h.serverMs) / Math.max(1, b.ms - b.serverMs), limit: 1.5, kind: 'max', unit: '×' });
       checks.push({ name: `${name} heap history/baseline`, value: h.heapMb / Math.max(b.heapMb, 0.1), limit: 2, kind: 'max', unit: '×' });
-      checks.push({ name: `${name} plan ops history/baseline`, value: h.ops / b.ops, limit: 1, kind: 'max', unit: '×' });
+      // Graph lists owned events beyond the window's end too (an event moved into the window must be
+      // found, not created twice): the ~7 weeks after the window of this six-year room.
+      checks.push({ name: `${name} plan ops history/baseline`, value: h.ops / b.ops, limit: 1.2, kind: 'max', unit: '×' });
     }
   } finally {
     await emu.close();

@@ -5,7 +5,7 @@
  * (requests ÷ quota rate); the target is ≤ 1.3×. Google's run takes about two minutes by design.
  * `QUOTA_BENCH_SCALE=0.1` scales the windows (emulator limitScale + provider quota) for a quick
  * look; `QUOTA_BENCH_ONLY=google|graph` runs one provider. test/contract/quota-provider.test.ts
- * checks the same at scale 0.1.
+ * checks the same with scaled windows.
  */
 import { performance } from 'node:perf_hooks';
 import { startEmulator } from '../emulator';

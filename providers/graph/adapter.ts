@@ -367,7 +367,9 @@ export class GraphCalendarProvider implements CalendarProvider {
       // The server filtered already; this guards against a server that ignored $filter.
       .filter((t) => t.stamp?.syncId === syncId);
     // What the target held, per key: the ledger learns every listed id, and creates planned from
-    // this listing derive their transactionIds from it as it stands now.
+    // this listing derive their transactionIds from it as it stands now. With a state store it is
+    // re-read, so other workers' creates (same store) count too.
+    if (this.stateStore) this.ledger.delete(this.ledgerKey(calendarId, syncId));
     const ledger = await this.loadLedger(calendarId, syncId);
     let changed = false;
     for (const t of out) {

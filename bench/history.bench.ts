@@ -5,18 +5,20 @@
  * events inside the window. The feed delivers the events of the window (a feed's current view).
  * Figures per provider: wall time of the no-op run (median of 3), the client's peak heap growth
  * during it, and the events the listing returned — as history-room / baseline-room ratios (the
- * target is the window's share, not the history's: ≤ 2×). The emulator runs in this process and
- * scans its stores linearly (real services index), so its own time is part of the wall time; the
- * request log's serving time is subtracted for the client-side figure (target ≤ 1.5×).
+ * targets: client time ≤ 1.5×, heap ≤ 2×, listed events ≤ 1.2×; the history is 6× the window). The emulator runs in its own worker
+ * thread (bench/emulator-worker.ts: separate heap and event loop, as against the real services),
+ * so the heap figure is the client's alone. The emulator scans its stores linearly (real services
+ * index), so its serving time is reported and subtracted for the client-side figure (≤ 1.5×).
  */
 import { performance, PerformanceObserver } from 'node:perf_hooks';
-import { startEmulator, type Emulator } from '../emulator';
+import { startEmulatorWorker, type BenchEmulator } from './emulator-worker';
+import { createFetchHttpPort } from '../providers/http';
 import type { CalendarEvent } from '../core/event';
 import type { SyncPolicy } from '../core/sync-types';
 import { syncCalendars } from '../providers/sync';
 import type { CalendarProvider } from '../providers/port';
-import { GoogleCalendarProvider, googleFetchPort, staticTokenSource, withBearerAuth } from '../providers/google';
-import { GraphCalendarProvider, clientCredentialsTokenSource, createGraphHttpPort, fetchHttpPort } from '../providers/graph';
+import { GoogleCalendarProvider } from '../providers/google';
+import { GraphCalendarProvider } from '../providers/graph';
 import { report, type Check } from './measure';
 
 const NOW = Date.UTC(2026, 10, 22, 8);
@@ -41,7 +43,7 @@ function inWindow(events: CalendarEvent[]): CalendarEvent[] {
   return events.filter((e) => Date.parse(e.end.dateTime!) > from && Date.parse(e.start.dateTime!) < to);
 }
 
-async function noOp(emu: Emulator, provider: CalendarProvider, room: string, desired: CalendarEvent[]) {
+async function noOp(emu: BenchEmulator, provider: CalendarProvider, room: string, desired: CalendarEvent[]) {
   const gc = (globalThis as { gc?: () => void }).gc;
   const times: number[] = [];
   const gcs: number[] = [];
@@ -56,10 +58,10 @@ async function noOp(emu: Emulator, provider: CalendarProvider, room: string, des
     let gcMs = 0;
     const obs = new PerformanceObserver((list) => { for (const e of list.getEntries()) gcMs += e.duration; });
     obs.observe({ entryTypes: ['gc'] });
-    emu.log.reset();
+    await emu.resetLog();
     const t0 = performance.now();
     const r = await syncCalendars({ provider, desired, routing: { target: room }, policy: POLICY, now: NOW, applyOptions: { quota: false } });
-    server.push(emu.log.recent({ inBatch: false }).reduce((a, x) => a + x.durationMs, 0));
+    server.push(await emu.servedMs());
     times.push(performance.now() - t0);
     await new Promise((res) => setImmediate(res));
     obs.disconnect();
@@ -75,16 +77,16 @@ async function noOp(emu: Emulator, provider: CalendarProvider, room: string, des
   return { ms: times[order[1]], gcMs: gcs[order[1]], serverMs: server[order[1]], heapMb: peak / 1048576, ops: listed };
 }
 
-async function scenario(emu: Emulator, kind: 'google' | 'graph', provider: CalendarProvider, rooms: { history: string; baseline: string }) {
+async function scenario(emu: BenchEmulator, kind: 'google' | 'graph', provider: CalendarProvider, rooms: { history: string; baseline: string }) {
   const owned = spread(OWNED, 'owned');
   const current = inWindow(owned);
   // Earlier runs wrote the whole history; people booked as much again.
   const first = await syncCalendars({ provider, desired: owned, routing: { target: rooms.history }, policy: EVERYTHING, now: NOW, applyOptions: { quota: false } });
   if (!first.ok) throw new Error(`history bench (${kind}): seeding failed`);
-  for (const f of spread(OWNED, 'foreign')) {
-    if (kind === 'google') emu.google.seedEvent(rooms.history, { summary: f.title, start: { dateTime: f.start.dateTime }, end: { dateTime: f.end.dateTime } });
-    else emu.graph.seedEvent(rooms.history, { subject: f.title, start: { dateTime: f.start.dateTime!.slice(0, -1), timeZone: 'UTC' }, end: { dateTime: f.end.dateTime!.slice(0, -1), timeZone: 'UTC' } });
-  }
+  const foreign = spread(OWNED, 'foreign').map((f) => (kind === 'google'
+    ? { summary: f.title, start: { dateTime: f.start.dateTime }, end: { dateTime: f.end.dateTime } }
+    : { subject: f.title, start: { dateTime: f.start.dateTime!.slice(0, -1), timeZone: 'UTC' }, end: { dateTime: f.end.dateTime!.slice(0, -1), timeZone: 'UTC' } }));
+  for (let i = 0; i < foreign.length; i += 1000) await emu.seedForeign(kind, rooms.history, foreign.slice(i, i + 1000));
   const base = await syncCalendars({ provider, desired: current, routing: { target: rooms.baseline }, policy: POLICY, now: NOW, applyOptions: { quota: false } });
   if (!base.ok) throw new Error(`history bench (${kind}): baseline seeding failed`);
   const h = await noOp(emu, provider, rooms.history, current);
@@ -92,9 +94,10 @@ async function scenario(emu: Emulator, kind: 'google' | 'graph', provider: Calen
   return { h, b, inWindow: current.length };
 }
 
-export async function runHistoryBench(): Promise<boolean> {
+export async function runHistoryBench(entry: string): Promise<boolean> {
   const only = process.env.HISTORY_BENCH_ONLY;
-  const emu = await startEmulator({ limits: false });
+  const emu = await startEmulatorWorker(entry, 0);
+  await emu.limitsOff();
   const rows: Array<[string, string]> = [];
   const checks: Check[] = [];
   try {
@@ -104,17 +107,16 @@ export async function runHistoryBench(): Promise<boolean> {
       let rooms: { history: string; baseline: string };
       if (kind === 'google') {
         rooms = { history: 'history@resource.calendar.google.com', baseline: 'baseline@resource.calendar.google.com' };
-        for (const r of Object.values(rooms)) emu.google.createCalendar(r, { timeZone: 'Europe/Berlin' });
-        const http = withBearerAuth(googleFetchPort(), staticTokenSource(emu.google.issueAccessToken()));
-        provider = new GoogleCalendarProvider({ http, rootUrl: emu.url + '/', defaultTimeZone: 'Europe/Berlin' });
+        for (const r of Object.values(rooms)) await emu.createGoogleCalendar(r, 'Europe/Berlin');
+        const token = await emu.googleToken();
+        const http = createFetchHttpPort({ token: { getToken: async () => token } });
+        provider = new GoogleCalendarProvider({ http, rootUrl: emu.url + '/', defaultTimeZone: 'Europe/Berlin', quota: false });
       } else {
         rooms = { history: 'history@contoso.example', baseline: 'baseline@contoso.example' };
-        for (const r of Object.values(rooms)) emu.graph.addRoom({ email: r, displayName: r });
-        emu.graph.registerApp('bench-h', 'secret', 'tenant');
-        const transport = fetchHttpPort();
-        const tokenSource = clientCredentialsTokenSource({ http: transport, tenantId: 'tenant', clientId: 'bench-h', clientSecret: 'secret', authority: emu.url });
-        const baseUrl = `${emu.url}/v1.0`;
-        provider = new GraphCalendarProvider({ http: createGraphHttpPort({ tokenSource, baseUrl, transport }), baseUrl, defaultTimeZone: 'Europe/Berlin' });
+        for (const r of Object.values(rooms)) await emu.addGraphRoom(r, r);
+        const token = await emu.graphToken();
+        const http = createFetchHttpPort({ token: { getToken: async () => token } });
+        provider = new GraphCalendarProvider({ http, baseUrl: `${emu.url}/v1.0`, defaultTimeZone: 'Europe/Berlin', quota: false });
       }
       console.log(`  ${kind}: writing ${OWNED} owned events over 2022–2027 and ${OWNED} foreign ones …`);
       const { h, b, inWindow: n } = await scenario(emu, kind, provider, rooms);
@@ -122,8 +124,8 @@ export async function runHistoryBench(): Promise<boolean> {
       rows.push([`${name}: events in the window`, `${n} of ${OWNED} owned`]);
       rows.push([`${name}: no-op run, history room (${OWNED} + ${OWNED} foreign)`, `${h.ms.toFixed(0)} ms (emulator ${h.serverMs.toFixed(0)} ms, GC ${h.gcMs.toFixed(0)} ms), heap +${h.heapMb.toFixed(1)} MB, ${h.ops} plan ops`]);
       rows.push([`${name}: no-op run, baseline room (window only)`, `${b.ms.toFixed(0)} ms (emulator ${b.serverMs.toFixed(0)} ms, GC ${b.gcMs.toFixed(0)} ms), heap +${b.heapMb.toFixed(1)} MB, ${b.ops} plan ops`]);
-      rows.push([`${name}: process heap after seeding (emulator in this process)`, `${(process.memoryUsage().heapUsed / 1048576).toFixed(0)} MB`]);
-      checks.push({ name: `${name} time history/baseline`, value: h.ms / b.ms, limit: 2, kind: 'max', unit: '×' });
+      // Wall time includes the emulator's linear scan of the whole mailbox (real services index): a figure, not a target.
+      rows.push([`${name}: wall time history/baseline`, `${(h.ms / b.ms).toFixed(2)}×`]);
       checks.push({ name: `${name} client time (wall − emulator) history/baseline`, value: (h.ms - h.serverMs) / Math.max(1, b.ms - b.serverMs), limit: 1.5, kind: 'max', unit: '×' });
       checks.push({ name: `${name} heap history/baseline`, value: h.heapMb / Math.max(b.heapMb, 0.1), limit: 2, kind: 'max', unit: '×' });
       // Graph lists owned events beyond the window's end too (an event moved into the window must be

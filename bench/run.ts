@@ -16,7 +16,7 @@ const benches: Bench[] = [
   { name: 'expand', run: runExpandBench },
   { name: 'sync', run: () => runSyncBench(__filename) },
   { name: 'quota', run: runQuotaBench },
-  { name: 'history', run: runHistoryBench },
+  { name: 'history', run: () => runHistoryBench(__filename) },
 ];
 
 async function main(): Promise<void> {

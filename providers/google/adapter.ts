@@ -120,10 +120,16 @@ function withSlash(u: string): string {
 /** Private property recording the zone floating times were written in ('-': none). */
 const STAMP_ZONE = 'crTz';
 
-/** Whether where the event lands depends on the calendar's zone: floating start or end (no zone, not UTC). */
+/**
+ * Whether where the event lands depends on the calendar's zone: a floating start or end (no zone,
+ * not UTC), or a series (or an occurrence of one) whose start names no zone — Google needs a zone
+ * for recurring events and expands a UTC series in it (DST), and instance ids of floating
+ * occurrences are computed in it.
+ */
 function isFloating(e: CalendarEvent): boolean {
   const floating = (t: CalendarEvent['start'] | undefined) => !!t && t.date === undefined && !t.timeZone && !!t.dateTime && !t.dateTime.endsWith('Z');
-  return floating(e.start) || floating(e.end);
+  const series = !!e.recurrence || !!e.recurrenceId;
+  return floating(e.start) || floating(e.end) || (series && e.start.date === undefined && !e.start.timeZone) || (!!e.recurrenceId && floating(e.recurrenceId));
 }
 
 /**
@@ -493,7 +499,8 @@ export class GoogleCalendarProvider implements CalendarProvider {
   // ---- writing ------------------------------------------------------------------------------
 
   async write(calendarId: string, ops: WriteOp[]): Promise<WriteResult[]> {
-    if (ops.some((op) => op.op !== 'delete')) {
+    // The calendar's zone is needed only where it decides where an event lands.
+    if (ops.some((op) => op.op !== 'delete' && isFloating(op.event))) {
       try {
         await this.calendarTimeZone(calendarId);
       } catch (err) {

@@ -38,6 +38,12 @@ export interface BenchEmulator {
   googleToken(): Promise<string>;
   resetLog(): Promise<void>;
   log(): Promise<LogSnapshot>;
+  /** Every modelled limit off (bulk seeding through HTTP). */
+  limitsOff(): Promise<void>;
+  /** People's own events, stored through the admin hooks: Google JSON / Graph JSON. */
+  seedForeign(kind: 'google' | 'graph', calendarId: string, events: Array<Record<string, unknown>>): Promise<void>;
+  /** Serving time (ms) of the top-level requests since the last resetLog. */
+  servedMs(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -60,6 +66,14 @@ const handlers = {
     served!.faults.injected = [];
   },
   log: (): LogSnapshot => snapshot(served!),
+  limitsOff: () => void (served!.faults.limitsEnabled = false),
+  seedForeign: (kind: unknown, calendarId: unknown, events: unknown) => {
+    for (const e of events as Array<Record<string, unknown>>) {
+      if (kind === 'google') served!.google.seedEvent(calendarId as string, e);
+      else served!.graph.seedEvent(calendarId as string, e);
+    }
+  },
+  servedMs: () => served!.log.recent({ inBatch: false }).reduce((a, x) => a + x.durationMs, 0),
 };
 
 function snapshot(emu: Emulator): LogSnapshot {
@@ -126,6 +140,9 @@ export async function startEmulatorWorker(entry: string, latencyMs: number): Pro
     googleToken: () => call('googleToken'),
     resetLog: () => call('resetLog'),
     log: () => call('log'),
+    limitsOff: () => call('limitsOff'),
+    seedForeign: (kind, calendarId, events) => call('seedForeign', kind, calendarId, events),
+    servedMs: () => call('servedMs'),
     close: async () => {
       const exited = new Promise((r) => worker.once('exit', r));
       worker.postMessage({ close: true });
@@ -151,6 +168,9 @@ export async function startEmulatorInProcess(latencyMs: number): Promise<BenchEm
     googleToken: wrap(handlers.googleToken),
     resetLog: wrap(handlers.resetLog),
     log: wrap(handlers.log),
+    limitsOff: wrap(handlers.limitsOff),
+    seedForeign: wrap(handlers.seedForeign),
+    servedMs: wrap(handlers.servedMs),
     close: () => emu.close(),
   };
 }

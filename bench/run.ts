@@ -6,6 +6,8 @@
 import { runParseBench, parseRssChild } from './parse.bench';
 import { runExpandBench } from './expand.bench';
 import { runSyncBench } from './sync.bench';
+import { runQuotaBench } from './quota.bench';
+import { runHistoryBench } from './history.bench';
 import { isEmulatorWorker, serveEmulatorWorker } from './emulator-worker';
 
 type Bench = { name: string; run: () => boolean | Promise<boolean> };
@@ -13,6 +15,8 @@ const benches: Bench[] = [
   { name: 'parse', run: runParseBench },
   { name: 'expand', run: runExpandBench },
   { name: 'sync', run: () => runSyncBench(__filename) },
+  { name: 'quota', run: runQuotaBench },
+  { name: 'history', run: () => runHistoryBench(__filename) },
 ];
 
 async function main(): Promise<void> {

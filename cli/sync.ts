@@ -336,9 +336,20 @@ export function roomLine(r: RoomOutcome): string {
   return `${mark} ${r.calendarId}  created ${r.created} updated ${r.updated} deleted ${r.deleted} unchanged ${r.unchanged} failed ${r.failed}${tail}`;
 }
 
+function seconds(ms: number): string {
+  const s = Math.max(1, Math.round(ms / 1000));
+  return s < 90 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+}
+
+/** "room x : waiting 41 s for the request quota (600 per 60 s) — 600/1500 written, about 1 min 30 s left". */
+export function quotaWaitLine(ev: Extract<ApplyProgress, { type: 'quota-wait' }>): string {
+  return `  room ${ev.calendarId} : waiting ${seconds(ev.waitMs)} for the request quota (${ev.quota.maxRequests} per ${seconds(ev.quota.windowMs)}) — ${ev.done}/${ev.total} written, about ${seconds(ev.etaMs)} left`;
+}
+
 function progressLine(ev: ApplyProgress, print: (line: string) => void): void {
   if (ev.type === 'batch-done') print(`  room ${ev.calendarId} : ${ev.done}/${ev.total} writes${ev.failed ? `, ${ev.failed} failed` : ''}`);
   else if (ev.type === 'retry-wait') print(`  room ${ev.calendarId} : retrying ${ev.ops} write(s) in ${Math.round(ev.delayMs)} ms (retry ${ev.retry})`);
+  else if (ev.type === 'quota-wait') print(quotaWaitLine(ev));
   else if (ev.type === 'calendar-stopped') print(`  room ${ev.calendarId} : stopped — ${ev.reason}`);
   else if (ev.type === 'calendar-done') {
     const a = ev.report;
@@ -407,7 +418,8 @@ export async function createProvider(config: RelayConfig, store: FeedStateStore,
   } else tokenSource = fixed(a.accessToken);
   const http = createGraphHttpPort({ tokenSource, baseUrl: t.baseUrl, transport });
   return new GraphCalendarProvider({
-    // The ids of the events it created (ownership: a stamped event that is not one of them is a person's copy) live next to the feed state.
+    // The ids of the events it created live next to the feed state: one record per mailbox that tells
+    // ownership (a stamped event that is not one of them is a person's copy) and that create transactionIds derive from.
     http, now, stateStore: store,
     ...(t.baseUrl ? { baseUrl: t.baseUrl } : {}), ...(t.timeZoneStyle ? { timeZoneStyle: t.timeZoneStyle } : {}),
     ...(t.defaultTimeZone ? { defaultTimeZone: t.defaultTimeZone } : {}),

@@ -33,6 +33,18 @@ export interface EmulatorOptions {
   limits?: boolean;
   /** Seed of the chaos PRNG. Default 1. */
   seed?: number;
+  /**
+   * Multiplies the modelled limits' windows (default 1): 0.05 makes Google's 600 requests / 60 s
+   * a 600 / 3 s budget, so a test of quota pacing takes seconds, not minutes. Request counts stay
+   * as the services have them; clients must be told the scaled window (provider `quota` option).
+   */
+  limitScale?: number;
+}
+
+/** DEFAULT_LIMITS with every window multiplied by `scale`. */
+export function scaledLimits(scale: number): Partial<Record<RequestScope['api'], LimitConfig>> {
+  if (!(scale > 0)) throw new RangeError(`limitScale must be > 0, got ${scale}`);
+  return Object.fromEntries(Object.entries(DEFAULT_LIMITS).map(([api, c]) => [api, { ...c, ...(c!.windowMs !== undefined ? { windowMs: c!.windowMs * scale } : {}) }]));
 }
 
 export interface Emulator {
@@ -68,7 +80,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const base = opts.now ?? Date.now;
   let offset = 0;
   const now = () => base() + offset;
-  const faults = new FaultController(now, DEFAULT_LIMITS, opts.seed ?? 1);
+  const faults = new FaultController(now, opts.limitScale !== undefined ? scaledLimits(opts.limitScale) : DEFAULT_LIMITS, opts.seed ?? 1);
   if (opts.limits === false) faults.limitsEnabled = false;
   const log = new RequestLog();
   const google = createGoogleModule(now);

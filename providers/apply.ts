@@ -6,6 +6,12 @@
  * capabilities.maxBatchSize and run with at most capabilities.maxConcurrencyPerCalendar batches in
  * flight for that calendar (a keyed limiter), while different calendars proceed in parallel.
  *
+ * Pacing: a batch of n ops is sent only when n more requests fit the provider's quota
+ * (capabilities.quota, a sliding window per account or per calendar; queue.ts RatePacer), and a
+ * `quota-wait` progress event with an estimate is emitted while waiting. Rate-limit answers (403
+ * rateLimitExceeded, 429) are retried without spending retry.maxRetries; without a Retry-After the
+ * pacer then counts its window as full, so the retry lands in the next quota window.
+ *
  * Retries: only the ops that failed with a retryable error are retried, re-batched together,
  * after the largest Retry-After among them (else full-jitter exponential backoff). A rejected
  * write() means every op in that request failed with that error. Errors scoped 'calendar' (Google
@@ -14,14 +20,16 @@
  * Why retrying writes is safe here: a retry re-sends the same op (same key, content and stamp; an
  * update only drops its If-Match, since the lost attempt may already have changed the ETag), and
  * the providers make each write idempotent — Google creates use a deterministic event id derived
- * from syncId + key (a 409 duplicate means "already there"), Graph creates carry a transactionId
- * derived from syncId, key, fingerprint and the op's runId (providers/graph/mapper.ts
- * transactionIdFor), updates rewrite the same content, and deleting an event that is already gone
- * is reported as success. A TransportError (no response) is therefore retryable.
+ * from syncId + key (a 409 duplicate means "already there"; a deleted one is restored), Graph
+ * creates carry a transactionId derived from syncId, key, fingerprint and the (hashed) id of the
+ * event this sync last created for the key in that mailbox, as recorded in the provider's state
+ * store when the mailbox was listed (providers/graph/mapper.ts transactionIdFor, ownership.ts
+ * priorIdFor; no clock, no run id), updates rewrite the same content, and deleting an event that
+ * is already gone is reported as success. A TransportError (no response) is therefore retryable.
  */
 import type { PlannedOp, SyncPlan } from '../core/sync-types';
 import type { CalendarProvider, WriteOp, WriteResult } from './port';
-import { KeyedLimiter } from './queue';
+import { KeyedLimiter, RatePacer } from './queue';
 import type { RetryPolicy, Sleep } from './retry';
 import { AbortedError, realSleep, resolveRetryPolicy, retryDelay } from './retry';
 
@@ -37,12 +45,24 @@ export interface ApplyOptions {
   random?: () => number;
   onProgress?(ev: ApplyProgress): void;
   signal?: AbortSignal;
+  /**
+   * Request pacing to the provider's quota (capabilities.quota): false switches it off. `pacerFor`
+   * lets several applyPlan calls share one budget (e.g. one calendar at a time under one Google
+   * user); by default each call paces with its own pacers.
+   */
+  quota?: false | { pacerFor(calendarId: string): RatePacer | undefined };
+  /** Rate-limit answers (403 rateLimitExceeded, 429) are retried this many times per op (default 30) without using up `retry.maxRetries`: they mean "wait", not "failed". */
+  maxRateLimitRetries?: number;
+  /** Clock for quota waits and estimates (default Date.now). */
+  now?: () => number;
 }
 
 export type ApplyProgress =
   | { type: 'calendar-start'; calendarId: string; total: number }
   | { type: 'batch-done'; calendarId: string; done: number; failed: number; total: number }
   | { type: 'retry-wait'; calendarId: string; ops: number; delayMs: number; retry: number }
+  /** Waiting for the request quota (capabilities.quota); `etaMs` estimates the rest of this calendar's writes at the quota's rate. */
+  | { type: 'quota-wait'; calendarId: string; waitMs: number; done: number; total: number; etaMs: number; quota: { maxRequests: number; windowMs: number } }
   | { type: 'calendar-stopped'; calendarId: string; reason: string }
   | { type: 'calendar-done'; calendarId: string; report: CalendarApplyReport };
 
@@ -60,6 +80,8 @@ export interface ApplyError {
 
 export interface CalendarApplyReport {
   calendarId: string;
+  /** Milliseconds spent waiting for the request quota (pacing, not failures). */
+  quotaWaitMs?: number;
   created: number;
   updated: number;
   deleted: number;
@@ -118,25 +140,14 @@ export function describeWriteError(err: unknown): ErrorInfo {
   return { message: e?.message ?? String(err), retryable: false, scope: 'op' };
 }
 
-/**
- * The run id creates carry (Graph folds it into `transactionId`): the hour the plan was made in.
- * Retries within a run and two workers syncing the same room at the same time share it, so the
- * server drops their repeated creates (issue 4: concurrent syncs make no duplicates); a run in a
- * later hour that re-creates an event a person deleted sends a new one, which a server that
- * remembers the old transactionId cannot mistake for the earlier create.
- */
-export function runIdFor(now: number): string {
-  return `h${Math.floor(now / 3_600_000)}`;
-}
-
-function toWriteOp(p: PlannedOp, syncId: string, runId: string): WriteOp | string {
+function toWriteOp(p: PlannedOp, syncId: string): WriteOp | string {
   if (p.action === 'delete') {
     if (!p.targetId) return 'delete op without targetId';
     return { op: 'delete', calendarId: p.calendarId, key: p.key, targetId: p.targetId };
   }
   if (!p.event || !p.fingerprint) return `${p.action} op without event/fingerprint`;
   const stamp = { syncId, sourceKey: p.key, fingerprint: p.fingerprint };
-  if (p.action === 'create') return { op: 'create', calendarId: p.calendarId, key: p.key, event: p.event, stamp, runId };
+  if (p.action === 'create') return { op: 'create', calendarId: p.calendarId, key: p.key, event: p.event, stamp };
   if (!p.targetId) return 'update op without targetId';
   return { op: 'update', calendarId: p.calendarId, key: p.key, targetId: p.targetId, event: p.event, stamp, ...(p.etag ? { etag: p.etag } : {}) };
 }
@@ -155,7 +166,16 @@ interface Item {
   planned: PlannedOp;
   write: WriteOp;
   attempts: number;
+  /** Failed attempts that were not rate limits (count toward retry.maxRetries). */
+  failures: number;
+  /** Rate-limit answers in a row. */
+  rateLimited: number;
   lastError?: ErrorInfo;
+}
+
+/** "Slow down" answers: Google 403 rateLimitExceeded/userRateLimitExceeded, any 429 (Graph ApplicationThrottled). */
+export function isRateLimit(info: Pick<ErrorInfo, 'status' | 'code'>): boolean {
+  return info.status === 429 || (info.status === 403 && (info.code === 'rateLimitExceeded' || info.code === 'userRateLimitExceeded'));
 }
 
 /** Executes the create/update/delete ops of a plan against a provider. Never throws for write failures: they are in the report. */
@@ -174,6 +194,28 @@ export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts
     }
   };
   const limiter = new KeyedLimiter({ perKey: perCalendar, total: opts.maxConcurrentRequests });
+  const now = opts.now ?? Date.now;
+  const maxRateLimitRetries = opts.maxRateLimitRetries ?? 30;
+  // An injected sleep (tests) without an injected clock would never move the pacer's window: the
+  // pacer's clock then runs ahead by what was "slept".
+  let slept = 0;
+  const pacerNow = () => now() + slept;
+  const pacerSleep: Sleep = async (ms, signal) => {
+    await sleep(ms, signal);
+    if (opts.sleep && !opts.now) slept += ms;
+  };
+  // Pacing to the provider's quota: one pacer per account (Google: per user) or per calendar.
+  const ownPacers = new Map<string, RatePacer>();
+  const pacerFor = (calendarId: string): RatePacer | undefined => {
+    if (opts.quota === false) return undefined;
+    if (opts.quota) return opts.quota.pacerFor(calendarId);
+    const q = caps.quota;
+    if (!q) return undefined;
+    const key = q.per === 'account' ? '' : calendarId;
+    let p = ownPacers.get(key);
+    if (!p) ownPacers.set(key, (p = new RatePacer({ maxRequests: q.maxRequests, windowMs: q.windowMs, now: pacerNow, sleep: pacerSleep })));
+    return p;
+  };
   const reports: Record<string, CalendarApplyReport> = {};
   const byCalendar = new Map<string, PlannedOp[]>();
   for (const op of plan.ops) {
@@ -203,6 +245,8 @@ export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts
     const total = planned.length;
     let done = 0;
     let failedSoFar = 0;
+    const pacer = pacerFor(calendarId);
+    let quotaWaitMs = 0;
     progress({ type: 'calendar-start', calendarId, total });
 
     const fail = (item: Item, info: ErrorInfo, extra = '') => {
@@ -225,13 +269,13 @@ export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts
     // Invalid planned ops are reported, not thrown: one bad op never sinks the rest.
     const items: Item[] = [];
     for (const p of planned) {
-      const w = toWriteOp(p, plan.syncId, runIdFor(plan.now));
+      const w = toWriteOp(p, plan.syncId);
       if (typeof w === 'string') {
         report.failed++;
         failedSoFar++;
         done++;
         report.errors.push({ key: p.key, op: p.action as ApplyError['op'], message: `invalid plan op: ${w}`, retryable: false, attempts: 0 });
-      } else items.push({ planned: p, write: w, attempts: 0 });
+      } else items.push({ planned: p, write: w, attempts: 0, failures: 0, rateLimited: 0 });
     }
     const phases: Item[][] = [
       items.filter((i) => i.write.op === 'delete'),
@@ -261,11 +305,45 @@ export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts
           });
           let results: Array<WriteResult | undefined>;
           let whole: ErrorInfo | undefined;
+          let release: (() => void) | undefined;
           try {
+            if (pacer) {
+              release = await pacer.acquire(batch.length, (waitMs) => {
+                // Only the batch at the head of the pacer's queue waits and says so: the sum is wall time.
+                quotaWaitMs += waitMs;
+                const left = total - done;
+                progress({
+                  type: 'quota-wait', calendarId, waitMs, done, total,
+                  etaMs: Math.max(waitMs, Math.ceil((left / pacer.maxRequests) * pacer.windowMs)),
+                  quota: { maxRequests: pacer.maxRequests, windowMs: pacer.windowMs },
+                });
+              }, opts.signal);
+            }
+            if (stopped()) {
+              // Stopped while waiting for the quota: nothing was sent.
+              release?.();
+              batch.forEach((i) => {
+                i.attempts--;
+                ranThisRound.delete(i);
+              });
+              report.batches--;
+              return;
+            }
             results = await provider.write(calendarId, batch.map((i) => i.write));
           } catch (err) {
+            if (err instanceof AbortedError || opts.signal?.aborted) {
+              onAbort();
+              batch.forEach((i) => {
+                i.attempts--;
+                ranThisRound.delete(i);
+              });
+              report.batches--;
+              return;
+            }
             whole = describeWriteError(err); // the whole request failed: every op in it failed with this
             results = [];
+          } finally {
+            release?.();
           }
           batch.forEach((item, idx) => {
             const res = results[idx];
@@ -279,7 +357,19 @@ export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts
             if (info.scope === 'auth') stopAll(`authentication failed: ${info.message}`);
             if (info.scope === 'calendar') stop ??= `calendar stopped: ${info.message}${info.code ? ` (${info.code})` : ''}`;
             const tooLong = info.retryAfterMs !== undefined && info.retryAfterMs > retry.maxRetryAfterMs;
-            if (info.retryable && info.scope === 'op' && !tooLong && round < retry.maxRetries) {
+            const rateLimited = isRateLimit(info);
+            if (rateLimited) {
+              item.rateLimited++;
+              // No Retry-After (Google): the server counted requests the pacer did not see (listings,
+              // other clients of this user), so wait for the window. A Retry-After (Graph, also for its
+              // concurrency limit) says exactly how long: that is waited instead.
+              if (info.retryAfterMs === undefined) pacer?.saturate();
+            } else {
+              item.rateLimited = 0;
+              item.failures++;
+            }
+            const budgetLeft = rateLimited ? item.rateLimited <= maxRateLimitRetries : item.failures <= retry.maxRetries;
+            if (info.retryable && info.scope === 'op' && !tooLong && budgetLeft) {
               // The failed attempt may have landed and changed the ETag: a retry must not be refused
               // as a conflict with itself, so it goes without If-Match (same content, same stamp).
               if (item.write.op === 'update' && item.write.etag) {
@@ -299,7 +389,11 @@ export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts
         const unrun = pending.filter((i) => !ranThisRound.has(i));
         pending = [...toRetry, ...unrun];
         if (stopped() || !toRetry.length) continue;
-        const delayMs = retryDelay(toRetry.map((i) => i.lastError?.retryAfterMs), round, retry, random);
+        const onlyRateLimits = toRetry.every((i) => i.lastError && isRateLimit(i.lastError));
+        const givenAfter = toRetry.some((i) => i.lastError?.retryAfterMs !== undefined);
+        // Rate limits with a pacer: the pacer's next acquire waits for the quota window (and says so); no extra backoff.
+        const delayMs = onlyRateLimits && pacer && !givenAfter ? 0
+          : retryDelay(toRetry.map((i) => i.lastError?.retryAfterMs), onlyRateLimits ? Math.min(round, 5) : Math.max(0, Math.max(...toRetry.map((i) => i.failures)) - 1), retry, random);
         round++;
         retryRounds++;
         report.retriedOps += toRetry.length;
@@ -322,6 +416,7 @@ export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts
         break;
       }
     }
+    if (quotaWaitMs > 0) report.quotaWaitMs = quotaWaitMs;
     if (stopped()) {
       report.stopped = stopped();
       progress({ type: 'calendar-stopped', calendarId, reason: report.stopped! });

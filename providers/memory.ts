@@ -59,7 +59,7 @@ export class MemoryCalendarProvider implements CalendarProvider {
   /** Highest number of concurrent write requests seen per calendar. */
   readonly maxInFlight = new Map<string, number>();
   /** Every write request: calendar and the ops' kinds/keys. */
-  readonly requests: Array<{ calendarId: string; ops: Array<{ op: string; key: string; runId?: string }> }> = [];
+  readonly requests: Array<{ calendarId: string; ops: Array<{ op: string; key: string }> }> = [];
   faults: MemoryFaults;
 
   constructor(private readonly opts: MemoryProviderOptions = {}) {
@@ -180,7 +180,7 @@ export class MemoryCalendarProvider implements CalendarProvider {
     if (n > (this.maxInFlight.get(calendarId) ?? 0)) this.maxInFlight.set(calendarId, n);
     const reqNo = (this.requestsPerCalendar.get(calendarId) ?? 0) + 1;
     this.requestsPerCalendar.set(calendarId, reqNo);
-    this.requests.push({ calendarId, ops: ops.map((o) => ({ op: o.op, key: o.key, ...(o.op === 'create' && o.runId !== undefined ? { runId: o.runId } : {}) })) });
+    this.requests.push({ calendarId, ops: ops.map((o) => ({ op: o.op, key: o.key })) });
     try {
       if (this.opts.latencyMs) await new Promise((r) => setTimeout(r, this.opts.latencyMs));
       else await Promise.resolve();

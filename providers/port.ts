@@ -84,8 +84,8 @@ export interface TimeWindow {
 }
 
 export type WriteOp =
-  /** `runId` (applyPlan: the hour of the plan's `now`, see runIdFor) is the same for every retry within a run and for concurrent runs, and differs for runs in later hours (Graph folds it into the create's transactionId). */
-  | { op: 'create'; calendarId: string; key: string; event: CalendarEvent; stamp: OwnershipStamp; runId?: string }
+  /** Creates carry no clock-derived id: Graph derives the transactionId from key, content and what the target held (providers/graph/mapper.ts). */
+  | { op: 'create'; calendarId: string; key: string; event: CalendarEvent; stamp: OwnershipStamp }
   | { op: 'update'; calendarId: string; key: string; targetId: string; event: CalendarEvent; stamp: OwnershipStamp; etag?: string }
   | { op: 'delete'; calendarId: string; key: string; targetId: string };
 
@@ -135,6 +135,13 @@ export interface ProviderCapabilities {
    * (the reason) is reported. Google: always true; Graph: only RRULEs that fit patternedRecurrence.
    */
   seriesSupport(master: CalendarEvent, overrides: CalendarEvent[]): true | string;
+  /**
+   * The service's request quota that applyPlan paces writes to (each op in a batch counts as one
+   * request, as Google and Graph count batch parts): Google 600 per 60 s per user ('account': every
+   * calendar written with one credential shares it), Outlook 10,000 per 10 min per mailbox
+   * ('calendar'). Absent: no pacing (rate-limit answers are still retried with backoff).
+   */
+  quota?: { maxRequests: number; windowMs: number; per: 'account' | 'calendar' };
 }
 
 export interface Room {

@@ -26,6 +26,8 @@ export interface EventsEnv {
   store: GoogleStore;
   now: () => number;
   pageShaper?: PageShaper;
+  /** Updates of a deleted event: restore it ('allow', default) or 403 ('forbidden'). */
+  restoreDeleted?: 'allow' | 'forbidden';
 }
 
 const json = (body: unknown, status = 200): EmuResponse => ({ status, body });
@@ -273,6 +275,8 @@ export function patchEvent(env: EventsEnv, cal: CalendarState, eventId: string, 
   const pre = checkIfMatch(req, prev) ?? checkSequence(body, prev);
   if (pre) return pre;
   if (body.id !== undefined && body.id !== null && body.id !== prev.id) return badRequest('The event id cannot be changed.');
+  const restoring = prev.status === 'cancelled' && !prev.recurringEventId && (replace ? body.status !== 'cancelled' : body.status !== undefined && body.status !== 'cancelled');
+  if (restoring && env.restoreDeleted === 'forbidden') return googleError(403, 'forbidden', 'Forbidden');
   let ev: EventJson;
   if (replace) {
     // PUT replaces the resource: whatever the body omits (extendedProperties included) is gone.

@@ -27,6 +27,8 @@ export interface GoogleAdmin {
   editEvent(calendarId: string, eventId: string, changes: EventJson): EventJson;
   /** A person deletes an event, or one occurrence of a series (`{masterId}_{time}`), in the calendar UI. */
   deleteEvent(calendarId: string, eventId: string): void;
+  /** Changes a calendar's own time zone (what `GET calendars/{id}` answers; floating times are read in it). */
+  setCalendarTimeZone(calendarId: string, timeZone: string): void;
   /** Every stored event of a calendar, deleted ones (status "cancelled") and exceptions included. */
   listRaw(calendarId: string): EventJson[];
   /** Invalidates every sync token issued so far for the calendar (next incremental list → 410). */
@@ -50,6 +52,12 @@ export interface GoogleAdmin {
   requireAuth: boolean;
   /** Unknown calendar ids are created on first use instead of answering 404 (default false). */
   autoCreateCalendars: boolean;
+  /**
+   * What an update (PUT/PATCH) of a deleted (cancelled) event does: 'allow' (default) restores it,
+   * as widely reported for Google; 'forbidden' answers 403 `forbidden`, as reported for events
+   * deleted by another user. Either way a re-insert of the id answers 409 duplicate.
+   */
+  restoreDeleted: 'allow' | 'forbidden';
 }
 
 const CAL_RE = /^\/calendar\/v3\/calendars\/([^/]+)(?:\/events(?:\/([^/]+)(?:\/(instances))?)?)?$/;
@@ -65,7 +73,16 @@ export function createGoogleModule(now: () => number = Date.now): ApiModule & { 
   const admin: GoogleAdmin = {
     requireAuth: true,
     autoCreateCalendars: false,
+    get restoreDeleted() {
+      return env.restoreDeleted ?? 'allow';
+    },
+    set restoreDeleted(v) {
+      env.restoreDeleted = v;
+    },
     createCalendar: (id, opts) => void store.createCalendar(id, opts),
+    setCalendarTimeZone(id, timeZone) {
+      store.createCalendar(id).timeZone = timeZone;
+    },
     seedEvent(calendarId, event) {
       return seedEvent(env, store.createCalendar(calendarId), event);
     },
@@ -225,6 +242,7 @@ export function createGoogleModule(now: () => number = Date.now): ApiModule & { 
       env.pageShaper = undefined;
       admin.requireAuth = true;
       admin.autoCreateCalendars = false;
+      env.restoreDeleted = 'allow';
       roomCounter = 0;
     },
   };

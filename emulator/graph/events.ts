@@ -223,7 +223,10 @@ export function listEvents(call: GraphCall): EmuResponse {
   let items = eventsOfCalendar(call).map(masterInstance);
   if (q.filter) {
     const f = q.filter;
-    items = items.filter((i) => matchesFilter(f, { type: i.type, startMs: i.startMs, endMs: i.endMs, extendedProperties: i.event.extendedProperties }));
+    items = items.filter((i) => {
+      const range = i.type === 'seriesMaster' ? (i.event.fields as { recurrence?: { range?: { type?: string; endDate?: string } } }).recurrence?.range : undefined;
+      return matchesFilter(f, { type: i.type, startMs: i.startMs, endMs: i.endMs, extendedProperties: i.event.extendedProperties, ...(range ? { range } : {}) });
+    });
   }
   if (q.orderByStart) items.sort((a, b) => (a.startMs - b.startMs) * (q.orderByStart === 'desc' ? -1 : 1));
   else items.sort((a, b) => a.event.createdMs - b.event.createdMs || a.id.localeCompare(b.id));

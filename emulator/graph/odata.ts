@@ -4,7 +4,9 @@
  * - $filter: `and`/`or`/parentheses over singleValueExtendedProperties/Any(ep: ep/id eq '…'
  *   [and ep/value eq '…']), start/dateTime|end/dateTime ge|gt|le|lt|eq '<ISO>' (no offset = UTC;
  *   a series master compares its own first occurrence, as Graph's /events does) and
- *   type eq 'singleInstance'|'seriesMaster'
+ *   type eq 'singleInstance'|'seriesMaster', recurrence/range/type eq|ne 'endDate'|'noEnd'|'numbered'
+ *   and recurrence/range/endDate ge|gt|le|lt|eq '<YYYY-MM-DD>' (only series masters match these;
+ *   Graph documents no such filter either way: the provider falls back when a service refuses it)
  * - $expand=singleValueExtendedProperties[($filter=id eq '…' [or id eq '…']…)]
  * - $select=a,b,c   $top=N   $skip=N   $orderby=start/dateTime [asc|desc]
  */
@@ -15,6 +17,8 @@ export type FilterExpr =
   | { kind: 'ext'; id: string; value?: string }
   | { kind: 'time'; field: 'start' | 'end'; op: 'ge' | 'gt' | 'le' | 'lt' | 'eq'; atMs: number }
   | { kind: 'type'; value: 'singleInstance' | 'seriesMaster' }
+  | { kind: 'rangeType'; op: 'eq' | 'ne'; value: string }
+  | { kind: 'rangeEnd'; op: 'ge' | 'gt' | 'le' | 'lt' | 'eq'; date: string }
   | { kind: 'and' | 'or'; parts: FilterExpr[] };
 
 /** What a filter is tested against: one /events row. */
@@ -23,12 +27,20 @@ export interface FilterSubject {
   startMs: number;
   endMs: number;
   extendedProperties: Array<{ id: string; value: string }>;
+  /** A series master's recurrence range (absent for everything else). */
+  range?: { type?: string; endDate?: string };
 }
 
 export function matchesFilter(f: FilterExpr, e: FilterSubject): boolean {
   switch (f.kind) {
     case 'ext': return e.extendedProperties.some((p) => sameExtPropId(p.id, f.id) && (f.value === undefined || p.value === f.value));
     case 'type': return e.type === f.value;
+    case 'rangeType': return !!e.range && (f.op === 'eq' ? e.range.type === f.value : e.range.type !== f.value);
+    case 'rangeEnd': {
+      const d = e.range?.endDate;
+      if (!d || e.range?.type !== 'endDate') return false;
+      return f.op === 'ge' ? d >= f.date : f.op === 'gt' ? d > f.date : f.op === 'le' ? d <= f.date : f.op === 'lt' ? d < f.date : d === f.date;
+    }
     case 'and': return f.parts.every((x) => matchesFilter(x, e));
     case 'or': return f.parts.some((x) => matchesFilter(x, e));
     case 'time': {
@@ -71,6 +83,8 @@ const EXPAND_ID_RE = new RegExp(`^id\\s+eq\\s+${STR}$`, 'i');
 
 const TIME_RE = new RegExp(`^(start|end)/datetime\\s+(ge|gt|le|lt|eq)\\s+${STR}`, 'i');
 const TYPE_RE = new RegExp(`^type\\s+eq\\s+${STR}`, 'i');
+const RANGE_TYPE_RE = new RegExp(`^recurrence/range/type\\s+(eq|ne)\\s+${STR}`, 'i');
+const RANGE_END_RE = new RegExp(`^recurrence/range/enddate\\s+(ge|gt|le|lt|eq)\\s+${STR}`, 'i');
 // The Any(...) clause anchored at the start only (ANY_RE also anchors its end).
 const ANY_TERM_RE = new RegExp(ANY_RE.source.slice(0, -1), 'i');
 const ISO_RE = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?(Z)?$/;
@@ -101,6 +115,18 @@ export function parseFilter(raw: string): FilterExpr {
       if (!iso) throw bad(`Invalid filter clause: '${time[3]}' is not a date-time literal (yyyy-MM-ddTHH:mm:ss[Z])`);
       const atMs = Date.parse(`${iso[1]}T${iso[2].length === 5 ? iso[2] + ':00' : iso[2]}Z`);
       return { kind: 'time', field: time[1].toLowerCase() as 'start' | 'end', op: time[2].toLowerCase() as 'ge', atMs };
+    }
+    const rangeType = eat(RANGE_TYPE_RE);
+    if (rangeType) {
+      const v = unquote(rangeType[2]);
+      if (!['endDate', 'noEnd', 'numbered'].includes(v)) throw bad(`Invalid filter clause: recurrence/range/type '${v}'`);
+      return { kind: 'rangeType', op: rangeType[1].toLowerCase() as 'eq', value: v };
+    }
+    const rangeEnd = eat(RANGE_END_RE);
+    if (rangeEnd) {
+      const v = unquote(rangeEnd[2]);
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) throw bad(`Invalid filter clause: '${v}' is not a date literal (yyyy-MM-dd)`);
+      return { kind: 'rangeEnd', op: rangeEnd[1].toLowerCase() as 'ge', date: v };
     }
     const type = eat(TYPE_RE);
     if (type) {

@@ -6,8 +6,9 @@
  *
  * Writes (one calendar, ≤ 50 ops per HTTP batch):
  * - create: POST with a deterministic id (ids.ts). 409 → GET it: ours and live → "already existed"
- *   (updated when the fingerprint differs); deleted (Google keeps the id reserved) → next id
- *   generation; someone else's → error.
+ *   (updated when the fingerprint differs); deleted (Google keeps the id reserved) → restored by
+ *   an update (PUT, status confirmed), or, where Google refuses that, the next id generation;
+ *   someone else's → error.
  * - update: PUT (replaces the event, so stale fields vanish; the stamp is resent because PUT drops
  *   omitted extendedProperties). 412 → re-GET and PUT with the fresh etag. 404/410 → re-created.
  * - delete: DELETE; 404/410 → success "already gone".
@@ -75,7 +76,16 @@ export interface GoogleProviderOptions {
   readRetry?: ReadRetryOptions | false;
   /** Clock for HTTP-date Retry-After values (and read retries). Default Date.now. */
   now?: () => number;
+  /**
+   * The request quota applyPlan paces writes to: Google's 600 requests per 60 s per user (one
+   * credential = one user, shared by every calendar it writes). Override for a project with a
+   * raised quota or an emulator with a scaled window; false: no pacing.
+   */
+  quota?: { maxRequests?: number; windowMs?: number } | false;
 }
+
+/** Google Calendar's per-user quota: 600 requests per minute (sliding). */
+export const GOOGLE_USER_QUOTA = { maxRequests: 600, windowMs: 60_000 } as const;
 
 interface Call {
   method: HttpRequest['method'];
@@ -109,18 +119,50 @@ function withSlash(u: string): string {
   return u.endsWith('/') ? u : `${u}/`;
 }
 
+/** Private property recording the zone floating times were written in ('-': none). */
+const STAMP_ZONE = 'crTz';
+
+/**
+ * Whether where the event lands depends on the calendar's zone: a floating start or end (no zone,
+ * not UTC), or a series (or an occurrence of one) whose start names no zone — Google needs a zone
+ * for recurring events and expands a UTC series in it (DST), and instance ids of floating
+ * occurrences are computed in it.
+ */
+function isFloating(e: CalendarEvent): boolean {
+  const floating = (t: CalendarEvent['start'] | undefined) => !!t && t.date === undefined && !t.timeZone && !!t.dateTime && !t.dateTime.endsWith('Z');
+  const series = !!e.recurrence || !!e.recurrenceId;
+  return floating(e.start) || floating(e.end) || (series && e.start.date === undefined && !e.start.timeZone) || (!!e.recurrenceId && floating(e.recurrenceId));
+}
+
+/**
+ * A stamp as read back, against the zone floating times are placed in now: written in another
+ * zone → the fingerprint reads `<fingerprint>~<old zone>`, which no planned fingerprint equals, so
+ * the planner rewrites the event in the current zone. No record (older writes), '-' (nothing
+ * floating) or the same zone → the stamp as stored.
+ */
+function withZoneRecord(stamp: OwnershipStamp, recorded: string | undefined, zone: string): OwnershipStamp {
+  if (!recorded || recorded === '-' || recorded === zone) return stamp;
+  return { ...stamp, fingerprint: `${stamp.fingerprint}~${recorded}` };
+}
+
+function isKnownZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class GoogleCalendarProvider implements CalendarProvider {
   readonly kind = 'google' as const;
-  readonly capabilities: ProviderCapabilities = {
-    maxBatchSize: GOOGLE_MAX_BATCH,
-    maxConcurrencyPerCalendar: GOOGLE_MAX_CONCURRENCY_PER_CALENDAR,
-    // Google stores RRULE/EXDATE/RDATE as given and takes overrides as instance patches.
-    seriesSupport: () => true,
-  };
+  readonly capabilities: ProviderCapabilities;
   private readonly http: HttpPort;
   private readonly root: string;
   private readonly directoryRoot: string;
-  private readonly tz: string;
+  /** Set when the zone is configured; otherwise each calendar's own zone (GET calendars/{id}) is used. */
+  private readonly configuredZone?: string;
+  private readonly calendarZones = new Map<string, string>();
   private readonly store: SyncStateStore;
   private readonly listMode: 'full' | 'incremental';
   private readonly attendees: 'omit' | 'description';
@@ -133,12 +175,19 @@ export class GoogleCalendarProvider implements CalendarProvider {
     this.http = withReadRetries(opts.http, opts.readRetry === false ? false : { now: this.now, ...opts.readRetry });
     this.root = withSlash(opts.rootUrl ?? GOOGLE_ROOT_URL);
     this.directoryRoot = withSlash(opts.directoryRootUrl ?? opts.rootUrl ?? GOOGLE_DIRECTORY_ROOT_URL);
-    this.tz = opts.defaultTimeZone ?? 'UTC';
+    this.configuredZone = opts.defaultTimeZone;
     this.store = opts.stateStore ?? new MemoryKeyValueStore();
     this.listMode = opts.listMode ?? 'full';
     this.attendees = opts.attendees ?? 'omit';
     this.pageSize = Math.max(1, Math.min(MAX_PAGE_SIZE, opts.pageSize ?? MAX_PAGE_SIZE));
     this.onAuthRejected = opts.onAuthRejected;
+    this.capabilities = {
+      maxBatchSize: GOOGLE_MAX_BATCH,
+      maxConcurrencyPerCalendar: GOOGLE_MAX_CONCURRENCY_PER_CALENDAR,
+      // Google stores RRULE/EXDATE/RDATE as given and takes overrides as instance patches.
+      seriesSupport: () => true,
+      ...(opts.quota === false ? {} : { quota: { ...GOOGLE_USER_QUOTA, ...opts.quota, per: 'account' as const } }),
+    };
   }
 
   // ---- URLs and raw requests ----------------------------------------------------------------
@@ -201,17 +250,18 @@ export class GoogleCalendarProvider implements CalendarProvider {
   private toTarget(calendarId: string, g: GoogleEvent): TargetEvent {
     let mapped: { event: CalendarEvent; stamp?: OwnershipStamp; edited?: string[] };
     try {
-      mapped = fromGoogleEvent(g, this.tz);
+      mapped = fromGoogleEvent(g, this.tzFor(calendarId));
     } catch (err) {
       // One unreadable event must not sink the listing: keep it (ownership still counts) with a warning.
       const props = g.extendedProperties?.private ?? undefined;
-      const partial = fromGoogleEvent({ id: g.id, extendedProperties: { private: props }, start: { date: '1970-01-01' } }, this.tz);
+      const partial = fromGoogleEvent({ id: g.id, extendedProperties: { private: props }, start: { date: '1970-01-01' } }, this.tzFor(calendarId));
       mapped = { ...(partial.stamp ? { stamp: partial.stamp } : {}), event: { ...partial.event, title: g.summary ?? '', warnings: [(err as Error).message] } };
     }
     const t: TargetEvent = { id: g.id ?? '', calendarId, event: mapped.event };
     if (mapped.stamp) {
-      t.stamp = mapped.stamp;
+      t.stamp = withZoneRecord(mapped.stamp, g.extendedProperties?.private?.[STAMP_ZONE] ?? undefined, this.tzFor(calendarId));
       // Ownership is the id, not the stamp (a person's copy carries the stamp too); see ownership.ts.
+      // Every id the writes give a key (generations 0..MAX_ID_GENERATION, restored ones included) counts.
       const copy = googleCopyReason(g, mapped.stamp);
       if (copy) t.copy = copy;
       if (mapped.edited) t.edited = mapped.edited;
@@ -247,7 +297,35 @@ export class GoogleCalendarProvider implements CalendarProvider {
     return err;
   }
 
+  /** The zone floating times of `calendarId` are placed in (resolveZone must have run for it). */
+  private tzFor(calendarId: string): string {
+    return this.configuredZone ?? this.calendarZones.get(calendarId.toLowerCase()) ?? 'UTC';
+  }
+
+  /**
+   * The zone for floating times: the configured `defaultTimeZone`, else the calendar's own
+   * (`GET calendars/{id}` → `timeZone`), read once per calendar. A failed read is not cached and
+   * fails the caller: guessing UTC would shift every floating event by the zone's offset.
+   */
+  async calendarTimeZone(calendarId: string): Promise<string> {
+    if (this.configuredZone) return this.configuredZone;
+    const key = calendarId.toLowerCase();
+    const known = this.calendarZones.get(key);
+    if (known) return known;
+    const what = `time zone of calendar ${calendarId} (set defaultTimeZone to skip this lookup)`;
+    const res = await this.send({ method: 'GET', url: `${this.root}calendar/v3/calendars/${encodeURIComponent(calendarId)}` });
+    if (!isOk(res.status)) {
+      const err = googleProviderError(res.status, res.body, res.headers, what, this.now());
+      throw new ProviderError(err.message, { ...err.details, scope: err.retryable ? 'op' : 'calendar' });
+    }
+    const zone = parseJson<{ timeZone?: string }>(res.body)?.timeZone;
+    if (!zone || !isKnownZone(zone)) throw new ProviderError(`${what}: "${zone ?? ''}" is not a known IANA zone`, { retryable: false, code: 'calendarTimeZone', scope: 'calendar' });
+    this.calendarZones.set(key, zone);
+    return zone;
+  }
+
   async listOwned(calendarId: string, syncId: string, window: TimeWindow): Promise<TargetEvent[]> {
+    await this.calendarTimeZone(calendarId);
     const owned = this.listMode === 'incremental'
       ? await this.listOwnedIncremental(calendarId, syncId, window)
       : await this.listOwnedFull(calendarId, syncId, window);
@@ -349,7 +427,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
       for (const g of r.items) if (g.id && this.isOwnedEntry(g, syncId)) snapshot.events[g.id] = g;
     }
     if (snapshot.token) await this.store.set(key, JSON.stringify(snapshot));
-    return Object.values(snapshot.events).filter((g) => this.overlaps(g, window));
+    return Object.values(snapshot.events).filter((g) => this.overlaps(calendarId, g, window));
   }
 
   private applyChange(events: Record<string, GoogleEvent>, g: GoogleEvent, syncId: string): void {
@@ -366,18 +444,18 @@ export class GoogleCalendarProvider implements CalendarProvider {
   }
 
   /** Same overlap rule as Google's timeMin/timeMax: end > from and start < to. */
-  private overlaps(g: GoogleEvent, w: TimeWindow): boolean {
+  private overlaps(calendarId: string, g: GoogleEvent, w: TimeWindow): boolean {
     try {
       const start = g.start ?? g.originalStartTime;
       if (!start) return true;
-      const s = eventTimeToUtc(fromGoogleTime(start, 'start', this.tz), this.tz);
+      const s = eventTimeToUtc(fromGoogleTime(start, 'start', this.tzFor(calendarId)), this.tzFor(calendarId));
       if (g.recurrence?.length) {
         // A series overlaps until its UNTIL (COUNT-limited and endless series: assume it does).
         const until = /UNTIL=(\d{8}(?:T\d{6}Z?)?)/i.exec(g.recurrence.join(';'))?.[1];
         const end = until ? parseWall(until.replace(/^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})Z?)?$/, (_m, y, mo, d, h, mi, sec) => (h ? `${y}-${mo}-${d}T${h}:${mi}:${sec}` : `${y}-${mo}-${d}`))) + 86_400_000 : Number.POSITIVE_INFINITY;
         return s < w.to && end > w.from;
       }
-      const e = g.end ? eventTimeToUtc(fromGoogleTime(g.end, 'end', this.tz), this.tz) : s;
+      const e = g.end ? eventTimeToUtc(fromGoogleTime(g.end, 'end', this.tzFor(calendarId)), this.tzFor(calendarId)) : s;
       return s < w.to && Math.max(e, s + 1) > w.from;
     } catch {
       return true; // unreadable times: report it rather than hide it
@@ -385,6 +463,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
   }
 
   async listEvents(calendarId: string, window: TimeWindow, opts: { expandSeries?: boolean; maxResults?: number } = {}): Promise<TargetEvent[]> {
+    await this.calendarTimeZone(calendarId);
     const what = `list events of ${calendarId}`;
     const limit = opts.maxResults ?? Number.POSITIVE_INFINITY;
     const r = await this.listAll((pageToken) => {
@@ -412,6 +491,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
   }
 
   async getEvent(calendarId: string, targetId: string): Promise<TargetEvent | undefined> {
+    await this.calendarTimeZone(calendarId);
     const g = await this.getRaw(calendarId, targetId);
     return g ? this.toTarget(calendarId, g) : undefined;
   }
@@ -445,6 +525,15 @@ export class GoogleCalendarProvider implements CalendarProvider {
   // ---- writing ------------------------------------------------------------------------------
 
   async write(calendarId: string, ops: WriteOp[]): Promise<WriteResult[]> {
+    // The calendar's zone is needed only where it decides where an event lands.
+    if (ops.some((op) => op.op !== 'delete' && isFloating(op.event))) {
+      try {
+        await this.calendarTimeZone(calendarId);
+      } catch (err) {
+        // No zone for this calendar: every write that needs one fails with the reason.
+        return ops.map((op) => this.failed(op, err));
+      }
+    }
     const results: WriteResult[] = new Array(ops.length);
     const steps = ops.map((op) => {
       try {
@@ -495,8 +584,19 @@ export class GoogleCalendarProvider implements CalendarProvider {
     return { op, ok: false, error: googleProviderError(res.status, res.body, res.headers, what, this.now()) };
   }
 
-  private writeOptions(stamp: OwnershipStamp, id?: string) {
-    return { defaultTimeZone: this.tz, stamp, attendees: this.attendees, ...(id ? { id } : {}) };
+  private writeOptions(calendarId: string, stamp: OwnershipStamp, id?: string) {
+    return { defaultTimeZone: this.tzFor(calendarId), stamp, attendees: this.attendees, ...(id ? { id } : {}) };
+  }
+
+  /**
+   * Adds the zone record to a written body: `crTz` = the zone the event's floating times were
+   * placed in ('-' when it has none), so that a change of the calendar's zone (or of the configured
+   * one) reads back as a changed event and the planner rewrites exactly those (withZoneRecord).
+   */
+  private zoneRecorded<T extends { extendedProperties?: { private?: Record<string, string | null> | null } | null }>(calendarId: string, event: CalendarEvent, body: T): T {
+    const props = body.extendedProperties?.private;
+    if (props) props[STAMP_ZONE] = isFloating(event) ? this.tzFor(calendarId) : '-';
+    return body;
   }
 
   private firstStep(calendarId: string, op: WriteOp): Step {
@@ -515,7 +615,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     if (op.op === 'create') {
       const id = googleEventId(op.stamp.syncId, op.stamp.sourceKey, 0);
       return {
-        call: { method: 'POST', url: this.eventsUrl(calendarId), body: toGoogleEvent(op.event, this.writeOptions(op.stamp, id)) },
+        call: { method: 'POST', url: this.eventsUrl(calendarId), body: this.zoneRecorded(calendarId, op.event, toGoogleEvent(op.event, this.writeOptions(calendarId, op.stamp, id))) },
         then: (res) => {
           if (isOk(res.status)) return { op, ok: true, targetId: id };
           if (res.status === 409) return () => this.reconcileCreate(calendarId, op, 0);
@@ -525,7 +625,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     }
     const headers = op.etag ? { 'If-Match': op.etag } : undefined;
     return {
-      call: { method: 'PUT', url: this.eventsUrl(calendarId, op.targetId), headers, body: toGoogleEvent(op.event, this.writeOptions(op.stamp)) },
+      call: { method: 'PUT', url: this.eventsUrl(calendarId, op.targetId), headers, body: this.zoneRecorded(calendarId, op.event, toGoogleEvent(op.event, this.writeOptions(calendarId, op.stamp))) },
       then: (res) => {
         if (isOk(res.status)) return { op, ok: true, targetId: op.targetId };
         if (res.status === 412) return () => this.updateAfterConflict(calendarId, op);
@@ -546,7 +646,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     for (let g = gen; g <= MAX_ID_GENERATION; g++) {
       const id = googleEventId(stamp.syncId, stamp.sourceKey, g);
       if (!collided) {
-        const res = await this.send({ method: 'POST', url: this.eventsUrl(calendarId), body: toGoogleEvent(op.event, this.writeOptions(stamp, id)) });
+        const res = await this.send({ method: 'POST', url: this.eventsUrl(calendarId), body: this.zoneRecorded(calendarId, op.event, toGoogleEvent(op.event, this.writeOptions(calendarId, stamp, id))) });
         if (isOk(res.status)) {
           const notes = [note, g > 0 ? `id generation ${g} (earlier ids belong to deleted events)` : undefined].filter(Boolean);
           return { op, ok: true, targetId: id, ...(notes.length ? { note: notes.join('; ') } : {}) };
@@ -558,13 +658,27 @@ export class GoogleCalendarProvider implements CalendarProvider {
       if (!existing) {
         return { op, ok: false, error: new ProviderError(`insert ${id} in ${calendarId}: 409 duplicate, but the event cannot be read`, { status: 409, code: 'duplicate', retryable: true }) };
       }
-      if (existing.status === 'cancelled') continue; // deleted: Google keeps the id reserved
-      const theirs = fromGoogleEvent({ ...existing, start: existing.start ?? { date: '1970-01-01' } }, this.tz).stamp;
+      if (existing.status === 'cancelled') {
+        // Deleted: Google keeps the id reserved (a re-insert answers 409). Restore the event under its
+        // own id (an update with status confirmed), so an item that leaves its feed and comes back
+        // any number of times keeps one id; where Google refuses (403, reported for events deleted
+        // by another user) fall back to the next id generation.
+        if (existing.recurringEventId) continue;
+        const restored = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, id), body: this.zoneRecorded(calendarId, op.event, toGoogleEvent(op.event, this.writeOptions(calendarId, stamp))) });
+        if (isOk(restored.status)) {
+          const notes = [note, `restored deleted event ${id} (Google keeps deleted ids reserved)`].filter(Boolean);
+          return { op, ok: true, targetId: id, note: notes.join('; ') };
+        }
+        const err = googleProviderError(restored.status, restored.body, restored.headers, `restore ${id} in ${calendarId}`, this.now());
+        if (err.retryable) return { op, ok: false, error: err };
+        continue;
+      }
+      const theirs = fromGoogleEvent({ ...existing, start: existing.start ?? { date: '1970-01-01' } }, this.tzFor(calendarId)).stamp;
       if (theirs?.syncId !== stamp.syncId || theirs.sourceKey !== stamp.sourceKey) {
         return { op, ok: false, error: new ProviderError(`insert ${id} in ${calendarId}: the id is taken by an event this sync does not own`, { status: 409, code: 'duplicate', retryable: false }) };
       }
       if (theirs.fingerprint === stamp.fingerprint) return { op, ok: true, targetId: id, note: note ?? 'already existed (deterministic id)' };
-      const put = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, id), body: toGoogleEvent(op.event, this.writeOptions(stamp)) });
+      const put = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, id), body: this.zoneRecorded(calendarId, op.event, toGoogleEvent(op.event, this.writeOptions(calendarId, stamp))) });
       if (!isOk(put.status)) return this.errorResult(op, put, `update ${id} in ${calendarId}`);
       return { op, ok: true, targetId: id, note: note ?? 'already existed (deterministic id) — updated' };
     }
@@ -579,7 +693,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
       return { op, ok: false, error: new ProviderError(`update ${op.targetId} in ${calendarId}: the event no longer carries this sync's stamp`, { status: 412, code: 'notOwned', retryable: false }) };
     }
     const headers = current.etag ? { 'If-Match': current.etag } : undefined;
-    const res = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, op.targetId), headers, body: toGoogleEvent(op.event, this.writeOptions(op.stamp)) });
+    const res = await this.send({ method: 'PUT', url: this.eventsUrl(calendarId, op.targetId), headers, body: this.zoneRecorded(calendarId, op.event, toGoogleEvent(op.event, this.writeOptions(calendarId, op.stamp))) });
     if (isOk(res.status)) return { op, ok: true, targetId: op.targetId, note: 'changed in the target meanwhile — overwritten' };
     return this.errorResult(op, res, `update ${op.targetId} in ${calendarId}`);
   }
@@ -597,10 +711,10 @@ export class GoogleCalendarProvider implements CalendarProvider {
 
   private overrideStep(calendarId: string, op: Extract<WriteOp, { op: 'create' | 'update' }>): Step {
     const targetId = op.op === 'update' ? op.targetId
-      : googleInstanceId(googleEventId(op.stamp.syncId, this.masterKeyOf(op), 0), op.event.recurrenceId!, this.tz);
+      : googleInstanceId(googleEventId(op.stamp.syncId, this.masterKeyOf(op), 0), op.event.recurrenceId!, this.tzFor(calendarId));
     const headers = op.op === 'update' && op.etag ? { 'If-Match': op.etag } : undefined;
     return {
-      call: { method: 'PATCH', url: this.eventsUrl(calendarId, targetId), headers, body: toGoogleInstancePatch(op.event, { ...this.writeOptions(op.stamp), omitConfirmed: op.op === 'create' }) },
+      call: { method: 'PATCH', url: this.eventsUrl(calendarId, targetId), headers, body: this.zoneRecorded(calendarId, op.event, toGoogleInstancePatch(op.event, { ...this.writeOptions(calendarId, op.stamp), omitConfirmed: op.op === 'create' })) },
       then: (res) => {
         const answer = isOk(res.status) ? parseJson<GoogleEvent>(res.body) : undefined;
         // A cancelled answer to a live patch: the guessed id was a leftover (deleted series,
@@ -630,7 +744,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
       return { op, ok: false, error: new ProviderError(`update ${op.key} in ${calendarId}: target ${op.targetId} is not an occurrence of a series (the next plan replaces it)`, { status: 412, code: 'notAnInstance', retryable: false }) };
     }
     const headers = current.etag ? { 'If-Match': current.etag } : undefined;
-    const res = await this.send({ method: 'PATCH', url: this.eventsUrl(calendarId, op.targetId), headers, body: toGoogleInstancePatch(op.event, this.writeOptions(op.stamp)) });
+    const res = await this.send({ method: 'PATCH', url: this.eventsUrl(calendarId, op.targetId), headers, body: this.zoneRecorded(calendarId, op.event, toGoogleInstancePatch(op.event, this.writeOptions(calendarId, op.stamp))) });
     if (isOk(res.status)) return { op, ok: true, targetId: op.targetId, note: 'changed in the target meanwhile — overwritten' };
     return this.errorResult(op, res, `patch occurrence ${op.targetId} in ${calendarId}`);
   }
@@ -644,7 +758,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
       if (pageToken) q.set('pageToken', pageToken);
       return this.eventsUrl(calendarId, undefined, q);
     }, what);
-    const items = found.items.filter((g) => g.status !== 'cancelled' && fromGoogleEvent({ ...g, start: g.start ?? { date: '1970-01-01' } }, this.tz).stamp?.sourceKey === key);
+    const items = found.items.filter((g) => g.status !== 'cancelled' && fromGoogleEvent({ ...g, start: g.start ?? { date: '1970-01-01' } }, this.tzFor(calendarId)).stamp?.sourceKey === key);
     return found.res ? { items, res: found.res } : { items };
   }
 
@@ -659,7 +773,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
       return { op, ok: false, error: new ProviderError(`${op.op} ${op.key}: its series master is not in ${calendarId} (write the master first)`, { code: 'masterNotFound', retryable: true }) };
     }
     const rid = op.event.recurrenceId!;
-    const original = eventTimeToUtc(rid, this.tz);
+    const original = eventTimeToUtc(rid, this.tzFor(calendarId));
     const day = 86_400_000;
     const iq = new URLSearchParams({ timeMin: new Date(original - 2 * day).toISOString(), timeMax: new Date(original + 2 * day).toISOString(), showDeleted: 'true', maxResults: '2500' });
     const inst = await this.listAll((pageToken) => {
@@ -670,7 +784,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     const instance = inst.items.find((g) => {
       if (!g.originalStartTime) return false;
       try {
-        return eventTimeToUtc(fromGoogleTime(g.originalStartTime, 'originalStartTime', this.tz), this.tz) === original;
+        return eventTimeToUtc(fromGoogleTime(g.originalStartTime, 'originalStartTime', this.tzFor(calendarId)), this.tzFor(calendarId)) === original;
       } catch {
         return false;
       }
@@ -687,7 +801,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
     if (other) {
       return { op, ok: false, error: new ProviderError(`${op.op} ${op.key}: event ${other.id} in ${calendarId} already holds this key and is not the occurrence ${instance.id}`, { code: 'keyTaken', retryable: false }) };
     }
-    const res = await this.send({ method: 'PATCH', url: this.eventsUrl(calendarId, instance.id), body: toGoogleInstancePatch(op.event, this.writeOptions(op.stamp)) });
+    const res = await this.send({ method: 'PATCH', url: this.eventsUrl(calendarId, instance.id), body: this.zoneRecorded(calendarId, op.event, toGoogleInstancePatch(op.event, this.writeOptions(calendarId, op.stamp))) });
     if (!isOk(res.status)) return this.errorResult(op, res, `patch occurrence ${instance.id} in ${calendarId}`);
     return { op, ok: true, targetId: instance.id };
   }

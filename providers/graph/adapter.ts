@@ -5,12 +5,14 @@
  * - Reads send `Prefer: outlook.timezone="UTC"` and `outlook.body-content-type="text"`, so every
  *   time parses the same way; the mapper re-expresses times in the event's own zone.
  * - listOwned: `GET /users/{id}/events` (series masters, not expanded) filtered on our sync-id
- *   extended property and, server-side, on `end/dateTime ge <window start> or type eq
- *   'seriesMaster'` (a master's own end is its first occurrence's), with the three stamp
- *   properties expanded, following @odata.nextLink. It returns the owned events that end after
- *   the window's start — also those beyond its end: an owned event the planner did not see could
- *   be created twice. A server that rejects the combined filter (400) is asked again with the
- *   stamp filter alone, and the window is applied here (remembered per provider). No delta here: delta
+ *   extended property and, server-side, on `end/dateTime ge <window start> or (type eq
+ *   'seriesMaster' and (recurrence/range/type ne 'endDate' or recurrence/range/endDate ge <window
+ *   start>))` (a master's own end is its first occurrence's, so masters are bounded by their
+ *   range), with the three stamp properties expanded, following @odata.nextLink. It returns the
+ *   owned events that end after the window's start — also those beyond its end: an owned event the
+ *   planner did not see could be created twice — but not the room's history (past single events,
+ *   series that ended). A server that rejects a filter (400) is asked with the next looser one
+ *   (every master; then the stamp alone, the window applied here), remembered per provider. No delta here: delta
  *   (calendarView/delta) expands series and supports neither $filter nor $expand on extended
  *   properties. `listChanges` offers calendarView/delta with a SyncStateStore for callers that
  *   want incremental reads (triggers).
@@ -31,7 +33,7 @@ import type {
 } from '../port';
 import { ProviderError } from '../port';
 import { buildBatchBody, MAX_BATCH_REQUESTS, parseBatchResponse, providerErrorFrom, type BatchRequestItem, type BatchResponseItem } from './batch';
-import { fromGraphEvent, GraphMappingError, PROPERTY_IDS, seriesFrameOf, toGraphEvent, type GraphEvent, type GraphMapOptions } from './mapper';
+import { fromGraphEvent, GraphMappingError, PROPERTY_IDS, PROPERTY_NAMESPACE, seriesFrameOf, toGraphEvent, type GraphEvent, type GraphMapOptions } from './mapper';
 import { fitRecurrence } from './recurrence';
 import { withReadRetries, type ReadRetryOptions } from '../retry';
 import { graphZoneToIana, type TimeZoneStyle } from './timezones';
@@ -69,7 +71,15 @@ export interface GraphProviderOptions {
    * retries reads itself.
    */
   readRetry?: ReadRetryOptions | false;
+  /**
+   * The request quota applyPlan paces writes to: Outlook's 10,000 requests per 10 minutes per app
+   * and mailbox. Override for an emulator with a scaled window; false: no pacing.
+   */
+  quota?: { maxRequests?: number; windowMs?: number } | false;
 }
+
+/** Outlook's per-mailbox quota: 10,000 requests per 10 minutes. */
+export const GRAPH_MAILBOX_QUOTA = { maxRequests: 10_000, windowMs: 600_000 } as const;
 
 export interface GraphChanges {
   /** Events created or changed since the last call (all events in the window on a full read). */
@@ -119,7 +129,10 @@ class MailboxGate {
   }
 }
 
-const EXPAND_STAMP = `singleValueExtendedProperties($filter=${[PROPERTY_IDS.syncId, PROPERTY_IDS.sourceKey, PROPERTY_IDS.fingerprint, PROPERTY_IDS.digest].map((id) => `id eq '${id}'`).join(' or ')})`;
+/** Our extended property recording the zone floating and all-day times were written in ('-': none). */
+export const ZONE_PROPERTY_ID = `String ${PROPERTY_NAMESPACE} Name CalendarRelayZone`;
+
+const EXPAND_STAMP = `singleValueExtendedProperties($filter=${[PROPERTY_IDS.syncId, PROPERTY_IDS.sourceKey, PROPERTY_IDS.fingerprint, PROPERTY_IDS.digest, ZONE_PROPERTY_ID].map((id) => `id eq '${id}'`).join(' or ')})`;
 
 function odataString(s: string): string {
   return s.replace(/'/g, "''");
@@ -142,9 +155,12 @@ export class GraphCalendarProvider implements CalendarProvider {
   /** Set when the zone is configured; otherwise each mailbox's zone is looked up. */
   private readonly configuredZone?: string;
   private readonly mailboxZones = new Map<string, Promise<string>>();
-  /** False once the server rejected the combined window filter of listOwned. */
-  private serverWindowFilter = true;
-  /** Which event this sync created for each key (ownership.ts): a stamped event that is not it is a person's copy. */
+  /** Which window filter of listOwned the server takes: 0 bounds series masters by their range end, 1 lists every master, 2 = none (stamp only). */
+  private windowFilterLevel = 0;
+  /**
+   * Which event this sync created for each key (ownership.ts): a stamped event that is not it is a
+   * person's copy. The same record is the creation ledger the transactionIds of creates derive from.
+   */
   private readonly created: CreatedIdRecord;
 
   constructor(opts: GraphProviderOptions) {
@@ -161,6 +177,7 @@ export class GraphCalendarProvider implements CalendarProvider {
       maxBatchSize: MAX_BATCH_REQUESTS,
       maxConcurrencyPerCalendar: MAILBOX_CONCURRENCY,
       seriesSupport: (master, overrides) => this.seriesSupport(master, overrides),
+      ...(opts.quota === false ? {} : { quota: { ...GRAPH_MAILBOX_QUOTA, ...opts.quota, per: 'calendar' as const } }),
     };
   }
 
@@ -269,8 +286,8 @@ export class GraphCalendarProvider implements CalendarProvider {
    * Owned events that end after `window.from` (series: whose last possible occurrence does). Not
    * those that end later than the window: an event moved into the window from beyond it must be
    * found and updated, not created twice. The server leaves out single events that ended before
-   * the window (`end/dateTime ge`), so the listing no longer grows with every event ever written;
-   * series masters are all listed (a master's `end` is its first occurrence's) and judged here
+   * the window (`end/dateTime ge`) and series whose range ended before it, so the listing does
+   * not grow with every event ever written; numbered and endless series are listed and judged here
    * by their whole span.
    */
   async listOwned(calendarId: string, syncId: string, window?: TimeWindow): Promise<TargetEvent[]> {
@@ -279,23 +296,34 @@ export class GraphCalendarProvider implements CalendarProvider {
     const listUrl = (filter: string) => `${this.baseUrl}${this.userPath(calendarId)}/events?$filter=${encodeURIComponent(filter)}&$expand=${encodeURIComponent(EXPAND_STAMP)}&$top=${this.pageSize}`;
     const what = `list owned events of ${calendarId}`;
     let items: GraphEvent[] | undefined;
-    if (window && this.serverWindowFilter) {
-      try {
-        ({ items } = await this.getAllPages<GraphEvent>(calendarId, listUrl(`${owned} and (end/dateTime ge '${isoUtc(window.from)}' or type eq 'seriesMaster')`), what));
-      } catch (e) {
-        // A service that does not take the combined filter: list by stamp alone, filter here.
-        if (!(e instanceof ProviderError) || e.status !== 400) throw e;
-        this.serverWindowFilter = false;
+    if (window) {
+      const from = isoUtc(window.from);
+      // A series whose range ended before the window (with two days' slack for its zone) is history.
+      const rangeFrom = isoUtc(window.from - 2 * MS.DAY).slice(0, 10);
+      const filters = [
+        `${owned} and (end/dateTime ge '${from}' or (type eq 'seriesMaster' and (recurrence/range/type ne 'endDate' or recurrence/range/endDate ge '${rangeFrom}')))`,
+        `${owned} and (end/dateTime ge '${from}' or type eq 'seriesMaster')`,
+      ];
+      while (!items && this.windowFilterLevel < filters.length) {
+        try {
+          ({ items } = await this.getAllPages<GraphEvent>(calendarId, listUrl(filters[this.windowFilterLevel]), what));
+        } catch (e) {
+          // A service that does not take this filter: the next looser one (last: the stamp alone, window applied here).
+          if (!(e instanceof ProviderError) || e.status !== 400) throw e;
+          this.windowFilterLevel++;
+        }
       }
     }
     if (!items) ({ items } = await this.getAllPages<GraphEvent>(calendarId, listUrl(owned), what));
     const targets = items
       .filter((e) => e.type !== 'occurrence' && e.type !== 'exception')
-      .map((e) => fromGraphEvent(e, calendarId, mapOpts))
+      .map((e) => withZoneRecord(fromGraphEvent(e, calendarId, mapOpts), e, mapOpts.defaultTimeZone ?? 'UTC'))
       // The server filtered already; this guards against a server that ignored $filter.
       .filter((t) => t.stamp?.syncId === syncId)
       .filter((t) => !window || endsAfter(t, window.from, mapOpts.defaultTimeZone ?? 'UTC'));
-    // The stamp is no proof of ownership (Outlook copies it with the event): the recorded id is.
+    // The stamp is no proof of ownership (Outlook copies it with the event): the recorded id is. The
+    // record is re-read from the state store here, so other workers' creates count, and creates
+    // planned from this listing derive their transactionIds from it as it stands now.
     return this.created.markCopies(calendarId, syncId, targets);
   }
 
@@ -309,7 +337,7 @@ export class GraphCalendarProvider implements CalendarProvider {
     }
     const mapOpts = await this.mapOptsFor(calendarId);
     const { items } = await this.getAllPages<GraphEvent>(calendarId, url, `list events of ${calendarId}`, opts.maxResults);
-    let out = items.map((e) => fromGraphEvent(e, calendarId, mapOpts));
+    let out = items.map((e) => withZoneRecord(fromGraphEvent(e, calendarId, mapOpts), e, mapOpts.defaultTimeZone ?? 'UTC'));
     if (opts.expandSeries === false) out = out.filter((t) => mayOverlap(t, window, mapOpts.defaultTimeZone));
     return opts.maxResults !== undefined ? out.slice(0, opts.maxResults) : out;
   }
@@ -319,7 +347,9 @@ export class GraphCalendarProvider implements CalendarProvider {
     const res = await this.send(calendarId, { method: 'GET', url, headers: this.readHeaders() });
     if (res.status === 404) return undefined;
     if (res.status < 200 || res.status >= 300) throw providerErrorFrom(res.status, res.headers, res.body, `get event ${targetId} of ${calendarId}`, this.now());
-    return fromGraphEvent(JSON.parse(res.body) as GraphEvent, calendarId, await this.mapOptsFor(calendarId));
+    const mapOpts = await this.mapOptsFor(calendarId);
+    const raw = JSON.parse(res.body) as GraphEvent;
+    return withZoneRecord(fromGraphEvent(raw, calendarId, mapOpts), raw, mapOpts.defaultTimeZone ?? 'UTC');
   }
 
   /**
@@ -347,7 +377,7 @@ export class GraphCalendarProvider implements CalendarProvider {
     const removedIds: string[] = [];
     for (const item of result.items) {
       if (item['@removed']) removedIds.push(item.id ?? '');
-      else events.push(fromGraphEvent(item, calendarId, mapOpts));
+      else events.push(withZoneRecord(fromGraphEvent(item, calendarId, mapOpts), item, mapOpts.defaultTimeZone ?? 'UTC'));
     }
     return { events, removedIds, full };
   }
@@ -369,16 +399,16 @@ export class GraphCalendarProvider implements CalendarProvider {
   // Writes
 
   /** The request an op becomes (url relative to the version root), or the reason it cannot be sent. */
-  private requestFor(calendarId: string, op: WriteOp, mapOpts: GraphMapOptions): BatchRequestItem | ProviderError {
+  private requestFor(calendarId: string, op: WriteOp, mapOpts: GraphMapOptions, priorId?: string): BatchRequestItem | ProviderError {
     const base = `${this.userPath(calendarId)}/events`;
     try {
       switch (op.op) {
         case 'create':
-          return { id: '', method: 'POST', url: base, body: toGraphEvent(op.event, op.stamp, { ...mapOpts, create: true, ...(op.runId !== undefined ? { runId: op.runId } : {}) }) };
+          return { id: '', method: 'POST', url: base, body: zoneRecorded(op.event, toGraphEvent(op.event, op.stamp, { ...mapOpts, create: true, ...(priorId ? { priorId } : {}) }), mapOpts) };
         case 'update': {
           const headers: Record<string, string> = {};
           if (op.etag) headers['If-Match'] = op.etag;
-          return { id: '', method: 'PATCH', url: `${base}/${encodeURIComponent(op.targetId)}`, headers, body: toGraphEvent(op.event, op.stamp, mapOpts) };
+          return { id: '', method: 'PATCH', url: `${base}/${encodeURIComponent(op.targetId)}`, headers, body: zoneRecorded(op.event, toGraphEvent(op.event, op.stamp, mapOpts), mapOpts) };
         }
         case 'delete':
           return { id: '', method: 'DELETE', url: `${base}/${encodeURIComponent(op.targetId)}` };
@@ -421,8 +451,9 @@ export class GraphCalendarProvider implements CalendarProvider {
         return ops.map((op) => ({ op, ok: false, error }));
       }
     }
+    const priors = await Promise.all(ops.map((op) => (op.op === 'create' ? this.created.priorIdFor(calendarId, op.stamp) : undefined)));
     ops.forEach((op, index) => {
-      const req = this.requestFor(calendarId, op, mapOpts);
+      const req = this.requestFor(calendarId, op, mapOpts, priors[index]);
       if (req instanceof ProviderError) results[index] = { op, ok: false, error: req };
       else pending.push({ index, item: { ...req, id: String(index + 1) } });
     });
@@ -455,6 +486,32 @@ export class GraphCalendarProvider implements CalendarProvider {
     await this.created.noteWrites(calendarId, results as WriteResult[]);
     return results as WriteResult[];
   }
+}
+
+/** Whether where the event lands depends on the mailbox's zone: floating or all-day start/end. */
+function zoneDependent(e: CalendarEvent): boolean {
+  const dep = (t: CalendarEvent['start'] | undefined) => !!t && (t.date !== undefined || (!t.timeZone && !!t.dateTime && !t.dateTime.endsWith('Z')));
+  return dep(e.start) || dep(e.end);
+}
+
+/**
+ * Adds the zone record to a written body, so that a changed mailbox zone (or configured zone) reads
+ * back as a changed event and the planner rewrites exactly those (withZoneRecord).
+ */
+function zoneRecorded(event: CalendarEvent, body: GraphEvent, mapOpts: GraphMapOptions): GraphEvent {
+  const value = zoneDependent(event) ? mapOpts.defaultTimeZone ?? 'UTC' : '-';
+  return { ...body, singleValueExtendedProperties: [...(body.singleValueExtendedProperties ?? []), { id: ZONE_PROPERTY_ID, value }] };
+}
+
+/**
+ * A listed event written in another zone than the current one reads back with the fingerprint
+ * `<fingerprint>~<old zone>`, which no planned fingerprint equals: the planner rewrites it. No record
+ * (older writes), '-' or the same zone → the stamp as stored.
+ */
+function withZoneRecord(t: TargetEvent, raw: GraphEvent, zone: string): TargetEvent {
+  const recorded = raw.singleValueExtendedProperties?.find((p) => p.id?.toLowerCase() === ZONE_PROPERTY_ID.toLowerCase())?.value;
+  if (!t.stamp || !recorded || recorded === '-' || recorded === zone) return t;
+  return { ...t, stamp: { ...t.stamp, fingerprint: `${t.stamp.fingerprint}~${recorded}` } };
 }
 
 /** Whether an event (a series: its whole span, unbounded without UNTIL) ends after `from`; unreadable times count as yes. */

@@ -9,8 +9,9 @@
  *   key, fingerprint), so any worker can recognise and re-sync the event.
  * - Attendees and organizer are NOT written: on a room mailbox Graph would send invitations to
  *   every attendee from the room. They are read back for information only.
- * - `transactionId` on create: a GUID-shaped hash of (syncId, sourceKey, fingerprint, run id), so a
- *   retried POST (same op, same content, same run) is dropped by the server as a duplicate.
+ * - `transactionId` on create: a GUID-shaped hash of (syncId, sourceKey, fingerprint, prior id), so
+ *   a retried POST and a second worker's POST of the same event into the same target state are
+ *   dropped by the server as duplicates; no clock is involved (see transactionIdFor).
  *
  * Reading (requests send `Prefer: outlook.timezone="UTC"` so parsing is uniform, but any zone
  * Graph returns is handled): times come back as UTC instants and are re-expressed in the event's
@@ -91,14 +92,18 @@ export class GraphMappingError extends Error {
 }
 
 /**
- * Deterministic `transactionId` for creating this stamped event: 36 characters, GUID-shaped. With
- * `runId` (applyPlan's runIdFor: the hour of the plan) a retry within the run, and a second worker
- * syncing the same room at the same time, reuse it — Graph drops the repeated POST — while a run
- * in a later hour that re-creates the event (a person deleted it) sends a new one, which Graph
- * cannot mistake for the earlier create.
+ * Deterministic `transactionId` for creating this stamped event: 36 characters, GUID-shaped,
+ * derived from what the create means and nothing else — no clock, no run id:
+ * - the sync, the source key and the content (fingerprint): two workers (or a retry) that create
+ *   the same event into the same target state send the same id, and Graph drops the second POST,
+ *   whatever the time between them (an hour-bucketed id duplicated across the turn of the hour);
+ * - `priorId`: the (hashed) id of the event this sync last created or adopted for the key in this
+ *   mailbox, from the created-ids record in the provider's state store (ownership.ts priorIdFor),
+ *   when the target no longer holds it (a person or we deleted it). The re-create then sends a new
+ *   transactionId, so a server that remembers the old one cannot answer with the deleted event.
  */
-export function transactionIdFor(stamp: OwnershipStamp, runId?: string): string {
-  const h = sha256Hex(`calendar-relay/graph/tx\u001f${stamp.syncId}\u001f${stamp.sourceKey}\u001f${stamp.fingerprint}${runId !== undefined ? `\u001f${runId}` : ''}`);
+export function transactionIdFor(stamp: OwnershipStamp, priorId?: string): string {
+  const h = sha256Hex(`calendar-relay/graph/tx\u001f${stamp.syncId}\u001f${stamp.sourceKey}\u001f${stamp.fingerprint}${priorId ? `\u001fafter:${priorId}` : ''}`);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
@@ -145,7 +150,7 @@ export function stampProperties(stamp: OwnershipStamp): GraphExtendedProperty[] 
  * transactionId (Graph refuses to change it later, so updates leave it out). A recurring master
  * must fit patternedRecurrence (see capabilities.seriesSupport); otherwise this throws.
  */
-export function toGraphEvent(event: CalendarEvent, stamp: OwnershipStamp, opts: GraphMapOptions & { create?: boolean; runId?: string } = {}): GraphEvent {
+export function toGraphEvent(event: CalendarEvent, stamp: OwnershipStamp, opts: GraphMapOptions & { create?: boolean; priorId?: string } = {}): GraphEvent {
   const out: GraphEvent = {
     subject: event.title ?? '',
     body: { contentType: 'text', content: event.description ?? '' },
@@ -170,7 +175,7 @@ export function toGraphEvent(event: CalendarEvent, stamp: OwnershipStamp, opts: 
     // An update of a former series into a single event must clear the pattern.
     out.recurrence = null;
   }
-  if (opts.create) out.transactionId = transactionIdFor(stamp, opts.runId);
+  if (opts.create) out.transactionId = transactionIdFor(stamp, opts.priorId);
   // What we wrote, read back through our own reader: recomputed on every read to see a person's edit.
   const zone = opts.defaultTimeZone ?? 'UTC';
   out.singleValueExtendedProperties = stampProperties({ ...stamp, digest: contentDigest(fromGraphEvent(out, '', { defaultTimeZone: zone }).event, zone) });

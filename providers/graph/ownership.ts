@@ -14,29 +14,44 @@
  * and recorded; younger ones are reported as copies. So without state a crash-made duplicate is
  * kept and shown rather than deleted, and a copy whose original a person deleted is adopted.
  * Workers syncing the same mailboxes should share the store (the bridge's database, one state file).
+ *
+ * The same record is the creation ledger behind Graph's transactionId (mapper.ts transactionIdFor):
+ * per key it also keeps `last`, the (hashed) id of the event this sync last created or adopted,
+ * which stays when that event is gone (deleted by a person or by us). A create's transactionId is
+ * derived from `last` as it stood when the mailbox was listed (priorIdFor): every worker that saw
+ * the same target state sends the same one, and a re-create after a deletion sends a new one.
+ * There is one record per mailbox and syncId, `graph-created:<mailbox>:<syncId>` =
+ * `{ v: 2, ids: {hash(key): [hash(id)…]}, last: {hash(key): hash(id)} }` (v1, without `last`, is read).
  */
 import { createHash } from 'node:crypto';
 import type { KeyValueStore } from '../state';
-import type { TargetEvent, WriteResult } from '../port';
+import type { OwnershipStamp, TargetEvent, WriteResult } from '../port';
 
 const PREFIX = 'graph-created:';
 
 interface CreatedRecord {
-  v: 1;
+  v: 2;
   /** hash(key) → hashes of the ids of the events this sync created for it ([] once they were deleted) */
   ids: Record<string, string[]>;
+  /** hash(key) → hash of the id this sync last created or adopted for it, kept after it is gone (transactionIds) */
+  last: Record<string, string>;
 }
 
 const h = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex').slice(0, 16);
 
 function parseRecord(raw: string | undefined): CreatedRecord {
   try {
-    const parsed = raw ? (JSON.parse(raw) as CreatedRecord) : undefined;
-    if (parsed?.v === 1 && parsed.ids && typeof parsed.ids === 'object') return parsed;
+    const parsed = raw ? (JSON.parse(raw) as { v?: number; ids?: Record<string, string[]>; last?: Record<string, string> }) : undefined;
+    if ((parsed?.v === 1 || parsed?.v === 2) && parsed.ids && typeof parsed.ids === 'object') {
+      const last: Record<string, string> = parsed.v === 2 && parsed.last && typeof parsed.last === 'object' ? parsed.last : {};
+      // v1 (ownership only): the newest recorded id of a key stands in for `last`.
+      if (parsed.v === 1) for (const [kh, list] of Object.entries(parsed.ids)) if (Array.isArray(list) && list.length) last[kh] = list[list.length - 1];
+      return { v: 2, ids: parsed.ids, last };
+    }
   } catch {
     /* unreadable: start over (the fallback adopts) */
   }
-  return { v: 1, ids: {} };
+  return { v: 2, ids: {}, last: {} };
 }
 
 function byAge(a: TargetEvent, b: TargetEvent): number {
@@ -48,15 +63,21 @@ function byAge(a: TargetEvent, b: TargetEvent): number {
 export class CreatedIdRecord {
   /** The syncId of events seen in listings (a delete op carries no stamp). */
   private readonly syncOfId = new Map<string, string>();
+  /** Per mailbox and syncId: `last` as it stood at the latest listing (what transactionIds derive from). */
+  private readonly lastAtListing = new Map<string, Record<string, string>>();
 
   constructor(private readonly store: KeyValueStore) {}
+
+  private recordKey(mailbox: string, syncId: string): string {
+    return `${PREFIX}${mailbox.toLowerCase()}:${syncId}`;
+  }
 
   /**
    * Reads, changes and (when `change` says so) writes back one record. With a synchronous store
    * nothing runs between the read and the write, so concurrent writers in a process never lose entries.
    */
   private async update(mailbox: string, syncId: string, change: (rec: CreatedRecord) => boolean): Promise<void> {
-    const k = `${PREFIX}${mailbox.toLowerCase()}:${syncId}`;
+    const k = this.recordKey(mailbox, syncId);
     let raw = this.store.get(k);
     if (raw instanceof Promise) raw = await raw;
     const rec = parseRecord(raw);
@@ -86,13 +107,39 @@ export class CreatedIdRecord {
         }
         const ours = new Set(rec.ids[kh]);
         for (const t of list) if (!ours.has(h(t.id))) t.copy = 'not an event this sync created for its key (recorded in the provider state)';
+        // The ledger names one of ours that the target holds (the newest recorded one).
+        const held = rec.ids[kh].filter((x) => list.some((t) => h(t.id) === x));
+        if (held.length && !held.includes(rec.last[kh])) {
+          rec.last[kh] = held[held.length - 1];
+          adopted = true;
+        }
       }
+      // Creates planned from this listing derive their transactionIds from the ledger as it stands now.
+      this.lastAtListing.set(this.recordKey(mailbox, syncId), { ...rec.last });
       return adopted;
     });
     return targets;
   }
 
-  /** Records created events, forgets deleted ones. */
+  /**
+   * The prior id a create's transactionId is derived from (mapper.ts transactionIdFor): the hashed
+   * id of the event this sync last created or adopted for the key, as recorded at the latest
+   * listing of the mailbox; undefined for a key never written. Without a listing first (Event node,
+   * tests) the record as of the first write stands in, so a re-sent create keeps its transactionId.
+   */
+  async priorIdFor(mailbox: string, stamp: OwnershipStamp): Promise<string | undefined> {
+    const k = this.recordKey(mailbox, stamp.syncId);
+    let seen = this.lastAtListing.get(k);
+    if (!seen) {
+      let raw = this.store.get(k);
+      if (raw instanceof Promise) raw = await raw;
+      seen = { ...parseRecord(raw).last };
+      this.lastAtListing.set(k, seen);
+    }
+    return seen[h(stamp.sourceKey)];
+  }
+
+  /** Records created events (also as the key's `last`), forgets deleted ones (their `last` stays). */
   async noteWrites(mailbox: string, results: WriteResult[]): Promise<void> {
     const bySync = new Map<string, WriteResult[]>();
     for (const r of results) {
@@ -111,6 +158,10 @@ export class CreatedIdRecord {
             const id = h(r.targetId!);
             if (!have.includes(id)) {
               rec.ids[kh] = [...have, id];
+              changed = true;
+            }
+            if (rec.last[kh] !== id) {
+              rec.last[kh] = id;
               changed = true;
             }
           } else if (r.op.op === 'delete') {

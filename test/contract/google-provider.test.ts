@@ -148,22 +148,48 @@ describe('deterministic ids', () => {
     expect(live().filter((g) => g.summary === 'Event race')).toHaveLength(1);
   });
 
-  it('an id held by a deleted event falls back to the next generation', async () => {
+  it('an id held by a deleted event: the event is restored under its own id (update, status confirmed), never exhausting ids', async () => {
+    const p = provider();
+    const e = ev('phoenix');
+    const id0 = googleEventId(SYNC, uidKey(e), 0);
+    const [c1] = await p.write(ROOM, [create(e)]);
+    expect(c1.targetId).toBe(id0);
+    // Google's own rule, modelled by the emulator: re-inserting a deleted id is a 409 duplicate.
+    await p.write(ROOM, [del(uidKey(e), id0)]);
+    for (let round = 0; round < 100; round++) {
+      const [back] = await p.write(ROOM, [create(e, round % 2 ? 'fp1' : 'fp2')]);
+      expect(back).toMatchObject({ ok: true, targetId: id0 });
+      expect(back.note).toMatch(/restored deleted event/);
+      expect(live()).toHaveLength(1);
+      const [gone] = await p.write(ROOM, [del(uidKey(e), id0)]);
+      expect(gone.ok).toBe(true);
+    }
+    expect(emu.google.listRaw(ROOM)).toHaveLength(1);
+    const [again] = await p.write(ROOM, [create(e)]);
+    // And a retried create of the live event is still "already there".
+    const [retried] = await p.write(ROOM, [create(e)]);
+    expect(again.targetId).toBe(id0);
+    expect(retried).toMatchObject({ ok: true, targetId: id0, note: 'already existed (deterministic id)' });
+    expect(live()).toHaveLength(1);
+    // The restored event is ours (issue 7: ownership is the derived id), not a person's copy.
+    const owned = (await p.listOwned(ROOM, SYNC, WINDOW)).filter((t) => t.stamp?.sourceKey === uidKey(e));
+    expect(owned.map((t) => [t.id, t.copy, t.edited])).toEqual([[id0, undefined, undefined]]);
+  });
+
+  it('where Google refuses to restore a deleted event (403), the create falls back to the next id generation', async () => {
     const p = provider();
     const e = ev('phoenix');
     const [c1] = await p.write(ROOM, [create(e)]);
     await p.write(ROOM, [del(uidKey(e), c1.targetId!)]);
+    emu.google.restoreDeleted = 'forbidden';
     const [c2] = await p.write(ROOM, [create(e)]);
     expect(c2.ok).toBe(true);
     expect(c2.targetId).toBe(googleEventId(SYNC, uidKey(e), 1));
     expect(c2.note).toMatch(/generation 1/);
-    await p.write(ROOM, [del(uidKey(e), c2.targetId!)]);
-    const [c3] = await p.write(ROOM, [create(e)]);
-    expect(c3.targetId).toBe(googleEventId(SYNC, uidKey(e), 2));
-    // And a retried create of the live generation is still "already there".
-    const [c4] = await p.write(ROOM, [create(e)]);
-    expect(c4).toMatchObject({ ok: true, targetId: c3.targetId, note: 'already existed (deterministic id)' });
     expect(live()).toHaveLength(1);
+    // The later generation is ours too: listed as owned, not as a copy to leave alone and duplicate.
+    const owned = (await p.listOwned(ROOM, SYNC, WINDOW)).filter((t) => t.stamp?.sourceKey === uidKey(e));
+    expect(owned.map((t) => [t.id, t.copy, t.edited])).toEqual([[c2.targetId, undefined, undefined]]);
   });
 
   it('an update of an event someone deleted re-creates it; a stale etag is re-read and overwritten', async () => {
@@ -279,10 +305,11 @@ describe('recurring series', () => {
     const override = ev('daily', { title: 'Special day', recurrenceId: { date: '2026-12-03' }, start: { date: '2026-12-03' }, end: { date: '2026-12-04' } });
     const [o] = await p.write(ROOM, [create(override)]);
     expect(o).toMatchObject({ ok: true, targetId: `${m.targetId}_20261203` });
-    // The series is deleted and re-created: its id is generation 1 now, the guessed instance id 404s.
+    // The series is deleted and comes back: restored under its id; its override, cancelled with the
+    // series, answers cancelled to the guessed id and is found by lookup and brought back.
     await p.write(ROOM, [del(uidKey(daily), m.targetId!)]);
     const [m2] = await p.write(ROOM, [create(daily)]);
-    expect(m2.targetId).toBe(googleEventId(SYNC, uidKey(daily), 1));
+    expect(m2.targetId).toBe(googleEventId(SYNC, uidKey(daily), 0));
     const [o2] = await p.write(ROOM, [create(override)]);
     expect(o2).toMatchObject({ ok: true, targetId: `${m2.targetId}_20261203` });
     const [orphan] = await p.write(ROOM, [create(ev('nomaster', { recurrenceId: { date: '2026-12-03' }, start: { date: '2026-12-03' }, end: { date: '2026-12-04' } }))]);

@@ -1,10 +1,11 @@
 import type { CalendarEvent } from '../../core/event';
 import { buildPlan, type DesiredEvent } from '../../core/plan';
 import type { SyncPlan, SyncPolicy } from '../../core/sync-types';
-import { applyPlan, runIdFor, type ApplyProgress } from '../../providers/apply';
+import { applyPlan, type ApplyProgress } from '../../providers/apply';
+import { RatePacer } from '../../providers/queue';
 import { MemoryCalendarProvider } from '../../providers/memory';
 import { syncCalendars } from '../../providers/sync';
-import { ProviderError, TransportError, type WriteOp } from '../../providers/port';
+import { ProviderError, TransportError, type CalendarProvider, type WriteOp } from '../../providers/port';
 
 const NOW = Date.UTC(2025, 0, 15, 12);
 const policy: SyncPolicy = { syncId: 'sync-1', window: { pastDays: 7, futureDays: 60 }, allowEmptySource: true };
@@ -43,22 +44,22 @@ describe('applyPlan', () => {
     expect(r2.calendars.A.unchanged).toBe(25);
   });
 
-  test("creates carry the plan's run id (its now), the same on every retry of the run", async () => {
+  test('the write ops of a plan do not depend on its clock: the same creates, the same on every retry (no run id)', async () => {
     const p = new MemoryCalendarProvider({ maxBatchSize: 5 });
     p.faults.op = (_op, attempt) => (attempt === 1 ? new ProviderError('throttled', { status: 429, retryable: true }) : undefined);
-    const report = await applyPlan(await planFor(p, many('A', 3), ['A']), p, { sleep: async () => {} });
+    const seen: WriteOp[] = [];
+    const spy: CalendarProvider = Object.assign(Object.create(p) as CalendarProvider, { write: (c: string, ops: WriteOp[]) => { seen.push(...ops); return p.write(c, ops); } });
+    const plan = await planFor(p, many('A', 3), ['A']);
+    const report = await applyPlan(plan, spy, { sleep: async () => {} });
     expect(report.ok).toBe(true);
-    const creates = p.requests.flatMap((r) => r.ops).filter((o) => o.op === 'create');
+    const creates = seen.filter((o) => o.op === 'create');
     expect(creates).toHaveLength(6);
-    expect(new Set(creates.map((o) => o.runId))).toEqual(new Set([runIdFor(NOW)]));
-  });
-
-  test('the run id is shared by runs in the same hour (concurrent workers) and differs an hour later', () => {
-    const hour = 3_600_000;
-    const start = Math.floor(NOW / hour) * hour;
-    expect(runIdFor(start)).toBe(runIdFor(start + 59 * 60_000));
-    expect(runIdFor(start + 5_000)).toBe(runIdFor(start + 9_000));
-    expect(runIdFor(start)).not.toBe(runIdFor(start + hour));
+    // Retries re-send the very same op; nothing in it comes from plan.now.
+    expect(new Set(creates.map((o) => JSON.stringify(o))).size).toBe(3);
+    const later: WriteOp[] = [];
+    const spy2: CalendarProvider = Object.assign(Object.create(p) as CalendarProvider, { write: async (_c: string, ops: WriteOp[]) => { later.push(...ops); return ops.map((op) => ({ op, ok: true, targetId: 'x' })); } });
+    await applyPlan({ ...plan, now: plan.now + 3_600_000 + 7_000 }, spy2, { sleep: async () => {} });
+    expect(later.map((o) => JSON.stringify(o)).sort()).toEqual([...new Set(creates.map((o) => JSON.stringify(o)))].sort());
   });
 
   test('429 with Retry-After: only the failed ops are retried, after the largest Retry-After', async () => {
@@ -302,5 +303,108 @@ describe('syncCalendars (route → list → plan → apply)', () => {
     expect(res.report!.calendars.A.created).toBe(3);
     expect(p.events('A').every((t) => !t.event.recurrence)).toBe(true);
     expect(res.plan.warnings.join()).toMatch(/BYSETPOS does not fit/);
+  });
+});
+
+/** A provider that enforces a sliding-window quota on a virtual clock, as the services do. */
+function quotaProvider(opts: { maxRequests: number; windowMs: number; clock: { t: number }; latencyMs?: number; pace?: boolean; code?: string; status?: number; preUsed?: number }) {
+  const inner = new MemoryCalendarProvider({ maxBatchSize: 50 });
+  const admitted: number[] = Array.from({ length: opts.preUsed ?? 0 }, () => opts.clock.t);
+  let throttled = 0;
+  const provider: CalendarProvider = Object.assign(Object.create(inner) as CalendarProvider, {
+    capabilities: { ...inner.capabilities, maxBatchSize: 50, maxConcurrencyPerCalendar: 4, ...(opts.pace === false ? {} : { quota: { maxRequests: opts.maxRequests, windowMs: opts.windowMs, per: 'account' as const } }) },
+    write: async (calendarId: string, ops: WriteOp[]) => {
+      opts.clock.t += opts.latencyMs ?? 5;
+      const results = [];
+      for (const op of ops) {
+        while (admitted.length && admitted[0] <= opts.clock.t - opts.windowMs) admitted.shift();
+        if (admitted.length >= opts.maxRequests) {
+          throttled++;
+          results.push({ op, ok: false, error: new ProviderError('rate limit', { status: opts.status ?? 403, code: opts.code ?? 'rateLimitExceeded', retryable: true }) });
+          continue;
+        }
+        admitted.push(opts.clock.t);
+        results.push((await inner.write(calendarId, [op]))[0]);
+      }
+      return results;
+    },
+  });
+  return { provider, inner, throttled: () => throttled };
+}
+
+describe('applyPlan paces writes to the provider quota', () => {
+  const clockSleep = (clock: { t: number }, log?: number[]) => async (ms: number) => {
+    log?.push(ms);
+    clock.t += ms;
+  };
+
+  test('1,500 creates under 600 requests / 60 s: all written, ok, within 1.3× the quota time, few or no 403s, quota waits reported with an estimate', async () => {
+    const clock = { t: NOW };
+    const q = quotaProvider({ maxRequests: 600, windowMs: 60_000, clock });
+    const events: ApplyProgress[] = [];
+    const plan = buildPlan(many('A', 1500), [], policy, NOW);
+    const report = await applyPlan(plan, q.provider, { now: () => clock.t, sleep: clockSleep(clock), onProgress: (e) => events.push(e) });
+    expect(report.ok).toBe(true);
+    expect(report.totals.created).toBe(1500);
+    expect((await q.inner.listOwned('A', policy.syncId, { from: 0, to: Date.UTC(2030, 0, 1) })).length).toBe(1500);
+    const elapsed = clock.t - NOW;
+    expect(elapsed).toBeLessThanOrEqual(1.3 * (1500 / 600) * 60_000);
+    expect(q.throttled()).toBe(0);
+    const waits = events.filter((e): e is Extract<ApplyProgress, { type: 'quota-wait' }> => e.type === 'quota-wait');
+    expect(waits.length).toBeGreaterThan(0);
+    expect(waits[0].etaMs).toBeGreaterThanOrEqual(waits[0].waitMs);
+    expect(waits[0].quota).toEqual({ maxRequests: 600, windowMs: 60_000 });
+    expect(report.calendars.A.quotaWaitMs).toBeGreaterThan(60_000);
+  });
+
+  test('rate-limit answers are waited out (not counted as failures) even when the client did not know the quota', async () => {
+    const clock = { t: NOW };
+    const q = quotaProvider({ maxRequests: 600, windowMs: 60_000, clock, pace: false });
+    const plan = buildPlan(many('A', 1500), [], policy, NOW);
+    const report = await applyPlan(plan, q.provider, { now: () => clock.t, sleep: clockSleep(clock), random: () => 0.5 });
+    expect(report.ok).toBe(true);
+    expect(report.totals.created).toBe(1500);
+    expect(q.throttled()).toBeGreaterThan(0);
+  });
+
+  test('a server that counts requests the client did not (listings): one 403 makes the pacer wait for the next window', async () => {
+    const clock = { t: NOW };
+    // Someone else (the listing, another tool of this user) used 100 requests of the budget just now.
+    const q = quotaProvider({ maxRequests: 600, windowMs: 60_000, clock, preUsed: 100 });
+    const plan = buildPlan(many('A', 1000), [], policy, NOW);
+    const report = await applyPlan(plan, q.provider, { now: () => clock.t, sleep: clockSleep(clock) });
+    expect(report.ok).toBe(true);
+    expect(report.totals.created).toBe(1000);
+    // One batch's worth of 403s at most, then the pacer waits a whole window instead of hammering.
+    expect(q.throttled()).toBeLessThanOrEqual(200);
+    expect(clock.t - NOW).toBeLessThanOrEqual(2 * 60_000 + 5_000);
+  });
+
+  test('a 429 with Retry-After (Graph, also for its concurrency limit) waits that long, not a whole quota window', async () => {
+    const clock = { t: NOW };
+    const inner = new MemoryCalendarProvider({ maxBatchSize: 20 });
+    inner.faults.op = (_op, attempt) => (attempt === 1 ? new ProviderError('throttled', { status: 429, code: 'ApplicationThrottled', retryable: true, retryAfterMs: 500 }) : undefined);
+    const provider: CalendarProvider = Object.assign(Object.create(inner) as CalendarProvider, {
+      capabilities: { ...inner.capabilities, quota: { maxRequests: 10_000, windowMs: 600_000, per: 'calendar' as const } },
+    });
+    const report = await applyPlan(buildPlan(many('A', 40), [], policy, NOW), provider, { now: () => clock.t, sleep: clockSleep(clock) });
+    expect(report.ok).toBe(true);
+    expect(clock.t - NOW).toBeLessThan(5_000);
+  });
+
+  test('RatePacer: a reservation frees its slot one window after its request finished', async () => {
+    const clock = { t: 0 };
+    const pacer = new RatePacer({ maxRequests: 10, windowMs: 1000, now: () => clock.t, sleep: clockSleep(clock) });
+    const r1 = await pacer.acquire(10);
+    clock.t = 300;
+    r1();
+    expect(pacer.waitFor(1)).toBe(1001);
+    const waited: number[] = [];
+    clock.t = 500;
+    const r2 = await pacer.acquire(4, (ms) => waited.push(ms));
+    expect(waited).toEqual([801]);
+    expect(clock.t).toBe(1301);
+    r2();
+    expect(() => new RatePacer({ maxRequests: 0, windowMs: 1000 })).toThrow(/maxRequests/);
   });
 });

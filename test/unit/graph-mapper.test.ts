@@ -68,12 +68,13 @@ describe('toGraphEvent: content and ownership', () => {
     expect(new Set([t, transactionIdFor({ ...STAMP, syncId: 's2' }), transactionIdFor({ ...STAMP, sourceKey: 'k2' }), transactionIdFor({ ...STAMP, fingerprint: 'f2' })]).size).toBe(4);
   });
 
-  test('transactionId with a run id: the same within a run (retries), different in a later run (re-creating a deleted event)', () => {
-    const run1 = transactionIdFor(STAMP, '1736942400000');
-    expect(transactionIdFor(STAMP, '1736942400000')).toBe(run1);
-    expect(transactionIdFor(STAMP, '1737028800000')).not.toBe(run1);
-    expect(run1).not.toBe(transactionIdFor(STAMP));
-    expect(toGraphEvent(ev({ dateTime: '2024-03-05T09:00:00Z' }, { dateTime: '2024-03-05T10:00:00Z' }), STAMP, { create: true, runId: '1736942400000' }).transactionId).toBe(run1);
+  test('transactionId with a prior id: the same for the same target state, different once the event it created is gone', () => {
+    const after = transactionIdFor(STAMP, 'AAMkAD-first');
+    expect(transactionIdFor(STAMP, 'AAMkAD-first')).toBe(after);
+    expect(transactionIdFor(STAMP, 'AAMkAD-second')).not.toBe(after);
+    expect(after).not.toBe(transactionIdFor(STAMP));
+    expect(transactionIdFor(STAMP, '')).toBe(transactionIdFor(STAMP));
+    expect(toGraphEvent(ev({ dateTime: '2024-03-05T09:00:00Z' }, { dateTime: '2024-03-05T10:00:00Z' }), STAMP, { create: true, priorId: 'AAMkAD-first' }).transactionId).toBe(after);
   });
 
   test('series that fit get a patternedRecurrence; others throw naming the event', () => {

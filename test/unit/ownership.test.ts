@@ -4,9 +4,10 @@
  */
 import type { CalendarEvent } from '../../core/event';
 import { overrideKey, uidKey } from '../../core/sync-key';
-import { googleEventId, googleInstanceId } from '../../providers/google/ids';
+import { googleEventId, googleInstanceId, MAX_ID_GENERATION } from '../../providers/google/ids';
 import { googleCopyReason, isOurGoogleId } from '../../providers/google/ownership';
 import { CreatedIdRecord } from '../../providers/graph/ownership';
+import { transactionIdFor } from '../../providers/graph/mapper';
 import { contentDigest, editedFields } from '../../providers/ownership';
 import type { TargetEvent, WriteResult } from '../../providers/port';
 import { MemoryKeyValueStore } from '../../providers/state';
@@ -41,6 +42,13 @@ describe('Google: the stamp is tied to the derived id', () => {
     // the id of another key, or of another sync, is not this event's
     expect(googleCopyReason({ id: googleEventId('s', uidKey({ uid: 'other' })) }, stamp)).toBeDefined();
     expect(isOurGoogleId('other-sync', key, googleEventId('s', key))).toBe(false);
+  });
+  test('every id the writes can give a key is ours: generation 0 (also restored after a delete) up to the last fallback generation', () => {
+    for (let gen = 0; gen <= MAX_ID_GENERATION; gen++) {
+      expect(isOurGoogleId('s', key, googleEventId('s', key, gen))).toBe(true);
+      expect(googleCopyReason({ id: googleEventId('s', key, gen) }, stamp)).toBeUndefined();
+    }
+    expect(isOurGoogleId('s', key, googleEventId('s', key, MAX_ID_GENERATION + 1))).toBe(false);
   });
   test('an override is ours when it is an instance of our series; a copy of it is not', () => {
     const master = googleEventId('s', key);
@@ -90,5 +98,50 @@ describe('Graph: created ids recorded in the provider state', () => {
     await rec.noteWrites('room', [deleted('A')]);
     const [c] = await rec.markCopies('room', 's', [t('C', '2026-11-02T00:00:00Z')]);
     expect(c.copy).toBeDefined();
+  });
+
+  test('one record per mailbox: the same entries tell copies and give the prior id of a create\'s transactionId', async () => {
+    const data = new Map<string, string>();
+    const store = { get: (k: string) => data.get(k), set: (k: string, v: string | undefined) => void (v === undefined ? data.delete(k) : data.set(k, v)) };
+    const stamp = { syncId: 's', sourceKey: key, fingerprint: 'f' };
+    const w1 = new CreatedIdRecord(store);
+    // Never written: no prior id (the transactionId is the plain one).
+    expect(await w1.priorIdFor('Room', stamp)).toBeUndefined();
+    await w1.noteWrites('room', [created('A')]);
+    await w1.markCopies('room', 's', [t('A', '2026-11-01T00:00:00Z')]);
+    const afterA = await w1.priorIdFor('ROOM', stamp);
+    expect(afterA).toMatch(/^[0-9a-f]{16}$/);
+    // A person deletes A (no listing shows it): a second worker sharing the store derives the same prior id.
+    const w2 = new CreatedIdRecord(store);
+    await w2.markCopies('room', 's', []);
+    expect(await w2.priorIdFor('room', stamp)).toBe(afterA);
+    expect(transactionIdFor(stamp, await w2.priorIdFor('room', stamp))).not.toBe(transactionIdFor(stamp));
+    // We delete it ourselves: it is no longer ours (a copy is not adopted), but still the prior id.
+    await w1.noteWrites('room', [deleted('A')]);
+    const [copy] = await w1.markCopies('room', 's', [t('C', '2026-11-02T00:00:00Z')]);
+    expect(copy.copy).toBeDefined();
+    expect(await w1.priorIdFor('room', stamp)).toBe(afterA);
+    // Re-created as B: the next listing's prior id is B's, so a later re-create sends yet another transactionId.
+    await w1.noteWrites('room', [created('B')]);
+    await w2.markCopies('room', 's', [t('B', '2026-11-03T00:00:00Z')]);
+    const afterB = await w2.priorIdFor('room', stamp);
+    expect(afterB).toBeDefined();
+    expect(afterB).not.toBe(afterA);
+    // One store entry holds both: no parallel ledger.
+    expect([...data.keys()]).toEqual(['graph-created:room:s']);
+    const saved = JSON.parse(data.get('graph-created:room:s')!);
+    expect(Object.keys(saved).sort()).toEqual(['ids', 'last', 'v']);
+  });
+
+  test('a record written before the ledger (v1: ids only) is read: ownership kept, its newest id is the prior id', async () => {
+    const store = new MemoryKeyValueStore();
+    const old = new CreatedIdRecord(store);
+    await old.noteWrites('room', [created('A')]);
+    const v2 = JSON.parse(store.get('graph-created:room:s') as string);
+    store.set('graph-created:room:s', JSON.stringify({ v: 1, ids: v2.ids }));
+    const rec = new CreatedIdRecord(store);
+    const [a, c] = await rec.markCopies('room', 's', [t('A', '2026-11-01T00:00:00Z'), t('C', '2026-11-02T00:00:00Z')]);
+    expect([a.copy, !!c.copy]).toEqual([undefined, true]);
+    expect(await rec.priorIdFor('room', { syncId: 's', sourceKey: key, fingerprint: 'f' })).toBe(v2.last[Object.keys(v2.last)[0]]);
   });
 });

@@ -217,7 +217,7 @@ describe('withReadRetries: the one place reads are retried, over any HttpPort', 
 
   test('the providers retry their reads over a bare port (e.g. an n8n request helper)', async () => {
     const g = scripted([googleError(403, 'rateLimitExceeded'), { status: 200, headers: {}, body: '{"items":[]}' }]);
-    const google = new GoogleCalendarProvider({ http: g.port, rootUrl: 'https://google.test/', readRetry: { sleep: async () => {} } });
+    const google = new GoogleCalendarProvider({ http: g.port, rootUrl: 'https://google.test/', defaultTimeZone: 'UTC', readRetry: { sleep: async () => {} } });
     expect(await google.listOwned('room@x', 's', { from: 0, to: 1 })).toEqual([]);
     expect(g.seen).toHaveLength(2);
     const m = scripted([{ status: 429, headers: { 'retry-after': '1' }, body: '{"error":{"code":"ApplicationThrottled"}}' }, { status: 200, headers: {}, body: '{"value":[]}' }]);

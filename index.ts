@@ -20,6 +20,7 @@ export { planSync, buildPlan, recurrenceExpander, PlanInputError, type DesiredEv
 export { SourceEmptyError, DeleteLimitError, checkGuards, guardViolations } from './core/guards';
 export { routeEvents, routingTargets, RoutingConfigError, type RoutingConfig, type RoutingResult, type RoutingField } from './core/routing';
 export { fingerprint } from './core/fingerprint';
+export { diffSnapshot, snapshotOf, keyEvents, describeKey, isSnapshot, type Snapshot, type SnapshotDiff, type SnapshotEntry, type SnapshotOptions } from './core/snapshot';
 // Providers and applying plans
 export * from './providers/port';
 export { applyPlan, type ApplyReport } from './providers/apply';

@@ -26,6 +26,6 @@ export * from './providers/port';
 export { applyPlan, type ApplyReport } from './providers/apply';
 export { syncCalendars, type SyncRunOptions, type SyncRunResult } from './providers/sync';
 export { createFetchHttpPort, fetchTransport, withBearerToken, type FetchHttpPortOptions } from './providers/http';
-export { readFeed, FeedReadError, MemoryFeedStateStore, type FeedSource, type FeedReadResult } from './providers/feed';
+export { readFeed, readUrlFeed, pollFeed, FeedReadError, MemoryFeedStateStore, type FeedSource, type FeedReadResult, type FeedPollState, type FeedPollResult } from './providers/feed';
 export { GoogleCalendarProvider, createGoogleHttpPort, serviceAccountTokenSource, refreshTokenSource as googleRefreshTokenSource } from './providers/google';
 export { GraphCalendarProvider, createGraphHttpPort, clientCredentialsTokenSource, refreshTokenSource as graphRefreshTokenSource } from './providers/graph';

@@ -1,0 +1,28 @@
+import { NodeConnectionTypes } from 'n8n-workflow';
+import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
+import { properties } from './description';
+import { executeRoomSync } from './execute';
+import { providerCredentials, searchCalendars } from '../shared/target';
+
+export class RoomSync implements INodeType {
+  description: INodeTypeDescription = {
+    displayName: 'Room Sync',
+    name: 'roomSync',
+    icon: { light: 'file:roomSync.svg', dark: 'file:roomSync.dark.svg' },
+    group: ['output'],
+    version: 1,
+    subtitle: '={{($parameter["dryRun"] ? "Dry run: " : "") + $parameter["syncId"]}}',
+    description: 'Keeps Google or Microsoft 365 room calendars in line with the incoming events: creates, updates and deletes only what it wrote, with safety guards',
+    defaults: { name: 'Room Sync' },
+    inputs: [NodeConnectionTypes.Main],
+    outputs: [NodeConnectionTypes.Main],
+    credentials: providerCredentials,
+    properties,
+  };
+
+  methods = { listSearch: { searchCalendars } };
+
+  async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+    return executeRoomSync.call(this);
+  }
+}

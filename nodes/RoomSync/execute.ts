@@ -92,14 +92,14 @@ function interval(e: CalendarEvent, zone: string): [number, number] | undefined 
   }
 }
 
-async function conflicts(provider: CalendarProvider, plan: SyncPlan, syncId: string, zone: string): Promise<IDataObject[]> {
+async function conflicts(provider: CalendarProvider, plan: SyncPlan, syncId: string, zone: string, dryRun: boolean): Promise<IDataObject[]> {
   const out: IDataObject[] = [];
   const calendars = [...new Set(plan.ops.map((o) => o.calendarId))];
   for (const calendarId of calendars) {
     const listed: TargetEvent[] = await provider.listEvents(calendarId, plan.window, { expandSeries: true });
     const ours = listed.filter((t) => t.stamp?.syncId === syncId).map((t) => ({ id: t.id as string | undefined, event: t.event }));
     // In a dry run the planned creates are not written yet: count them as ours too.
-    for (const op of plan.ops) if (op.calendarId === calendarId && op.action === 'create' && op.event && plan.now) ours.push({ id: undefined, event: op.event });
+    for (const op of plan.ops) if (op.calendarId === calendarId && op.action === 'create' && op.event && dryRun) ours.push({ id: undefined, event: op.event });
     const foreign = listed.filter((t) => !t.stamp || t.stamp.syncId !== syncId);
     for (const f of foreign) {
       const fi = interval(f.event, zone);
@@ -227,7 +227,7 @@ export async function executeRoomSync(this: IExecuteFunctions): Promise<INodeExe
 
   if (this.getNodeParameter('conflictReport', 0, false) as boolean) {
     try {
-      for (const c of await conflicts(provider, plan, syncId, options.timeZone || 'UTC')) out.push({ json: c, pairedItem: allPaired });
+      for (const c of await conflicts(provider, plan, syncId, options.timeZone || 'UTC', dryRun)) out.push({ json: c, pairedItem: allPaired });
     } catch (err) {
       warnings.push(`conflict report incomplete: ${errorMessage(err)}`);
     }

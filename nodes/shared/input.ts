@@ -104,7 +104,12 @@ export function eventsOfItem(
     input = JSON.stringify(Array.isArray(json.events) ? json : [json]);
     preset = 'events';
   }
-  const parsed = parseCalendarInput(input, { preset, map, ...common });
+  let parsed = parseCalendarInput(input, { preset, map, ...common });
+  // n8n splits API responses into items: an item is usually one record, not a list of them. When the
+  // preset's list path finds no list in the item (and the user named none), the item is the record.
+  if (params.inputFormat === 'json' && map && map.items === undefined && parsed.events.length === 0 && parsed.errors.some((e) => /no array of items/.test(e.message))) {
+    parsed = parseCalendarInput(input, { preset, map: { ...map, items: '' }, ...common });
+  }
   if (parsed.errors.length && parsed.events.length === 0) {
     const first = parsed.errors[0];
     throw new Error(`${first.field ? `field "${first.field}": ` : ''}${first.message}`);

@@ -1,7 +1,8 @@
 // Bundles the package into dist/ with esbuild. Third-party code (ical.js, yaml, …) is bundled, so
 // the published package has no runtime `dependencies`; n8n-workflow stays external (peer).
 import { build } from 'esbuild';
-import { existsSync, readdirSync, statSync, rmSync, chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, rmSync, chmodSync, readFileSync, writeFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { join, relative, sep } from 'node:path';
 import { root } from './setup.mjs';
 
@@ -40,8 +41,23 @@ const result = await build({
   legalComments: 'linked',
 });
 writeThirdPartyNotices(result.metafile, outdir);
+copyNodeAssets(outdir);
 if (existsSync(join(outdir, 'cli.js'))) chmodSync(join(outdir, 'cli.js'), 0o755);
 console.log(`[build] ${entryPoints.map((e) => relative(root, e)).join(', ')} → ${relative(root, outdir) || outdir}/`);
+
+/**
+ * n8n loads icons (`file:x.svg`, relative to the .node.js / .credentials.js) and codex files
+ * (`X.node.json` next to `X.node.js`) from dist/: copy them with the same layout.
+ */
+function copyNodeAssets(outdir) {
+  const assets = ['nodes', 'credentials'].flatMap((d) => walk(join(root, d), (n) => n.endsWith('.svg') || n.endsWith('.png') || n.endsWith('.node.json')));
+  for (const file of assets) {
+    const target = join(outdir, relative(root, file));
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(file, target);
+  }
+  console.log(`[build] ${assets.length} icon and codex files copied`);
+}
 
 /**
  * Bundling ships other people's code inside dist/, so their licence notices must ship too

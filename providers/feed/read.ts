@@ -9,15 +9,33 @@
  * source's events on the target (policy.failedSources) instead of deleting them.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { DEFAULT_FEED_MAX_BYTES, FeedReadError, isBlank, readUrlFeed, type FeedReadResult, type FeedSource, type ReadFeedOptions } from './url';
+import {
+  DEFAULT_FEED_MAX_BYTES, FeedReadError, isBlank, readUrlFeed as readUrl, pollFeed as pollUrl,
+  type FeedPollResult, type FeedPollState, type FeedReadResult, type FeedSource, type ReadFeedOptions,
+} from './url';
+import { fetchRawGet } from './fetch';
 
 export { MemoryKeyValueStore as MemoryFeedStateStore } from '../state';
 export {
-  readUrlFeed, pollFeed, toFeedPollState, feedStateKey, redactUrl, FeedReadError, DEFAULT_FEED_MAX_BYTES, DEFAULT_FEED_TIMEOUT_MS,
+  toFeedPollState, feedStateKey, redactUrl, FeedReadError, DEFAULT_FEED_MAX_BYTES, DEFAULT_FEED_TIMEOUT_MS,
 } from './url';
 export type {
   FeedSource, FeedStateStore, FeedReadResult, FeedOrigin, FeedFailure, ReadFeedOptions, FeedPollState, FeedPollResult, FeedPollOrigin,
 } from './url';
+
+function withTransport<T extends ReadFeedOptions>(opts: T): T {
+  return opts.http || opts.rawGet ? opts : { ...opts, rawGet: fetchRawGet(opts.fetch ?? fetch) };
+}
+
+/** url.ts readUrlFeed, over fetch unless an HttpPort is given. */
+export function readUrlFeed(source: FeedSource, opts: ReadFeedOptions = {}): Promise<FeedReadResult> {
+  return readUrl(source, withTransport(opts));
+}
+
+/** url.ts pollFeed, over fetch unless an HttpPort is given. */
+export function pollFeed(source: FeedSource, previous: FeedPollState | undefined, opts: Omit<ReadFeedOptions, 'store'> = {}): Promise<FeedPollResult> {
+  return pollUrl(source, previous, withTransport(opts));
+}
 
 /** Reads one source. Throws FeedReadError when it cannot deliver a non-empty body. */
 export async function readFeed(source: FeedSource, opts: ReadFeedOptions = {}): Promise<FeedReadResult> {

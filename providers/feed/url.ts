@@ -1,8 +1,9 @@
 /**
  * Reading a source feed over http(s), with no file-system access (so the n8n nodes can bundle it):
  *
- * - transport: an HttpPort (`opts.http`: n8n's authenticated request helpers, or any port) or, by
- *   default, global fetch with a streaming size limit;
+ * - transport: an HttpPort (`opts.http`: n8n's authenticated request helpers, or any port; the port
+ *   enforces the time limit) or the fetch-based transport of fetch.ts with a streaming size limit,
+ *   which read.ts fills in (kept out of this file so the node bundles carry no timers);
  * - conditional GET: ETag / Last-Modified of the last good answer are sent back;
  * - a request budget per source (CKalender allows 20 requests per hour and user);
  * - size and time limits; a failed or empty answer is a FeedReadError, never "zero events".
@@ -72,10 +73,15 @@ export interface ReadFeedOptions {
   now?: () => number;
   /** Transport for the request (n8n's authenticated helpers); default global fetch. */
   http?: HttpPort;
-  /** Injected for tests when no `http` port is given; default global fetch. */
+  /** Injected for tests when no `http` port is given; default global fetch (providers/feed/read.ts). */
   fetch?: typeof fetch;
+  /** The fetch-based transport (providers/feed/fetch.ts), filled in by read.ts when no `http` port is given. */
+  rawGet?: RawGet;
   userAgent?: string;
 }
+
+/** One GET, every status resolved; FeedReadError when no usable answer arrived. */
+export type RawGet = (source: FeedSource, url: string, headers: Record<string, string>, timeoutMs: number, maxBytes: number) => Promise<RawAnswer>;
 
 export const DEFAULT_FEED_TIMEOUT_MS = 30_000;
 export const DEFAULT_FEED_MAX_BYTES = 20 * 1024 * 1024;
@@ -126,7 +132,10 @@ async function conditionalGet(source: FeedSource, validators: { etag?: string; l
   const headers: Record<string, string> = { accept: ACCEPT, 'user-agent': opts.userAgent ?? 'calendar-relay', ...(source.headers ?? {}) };
   if (validators?.etag) headers['if-none-match'] = validators.etag;
   if (validators?.lastModified) headers['if-modified-since'] = validators.lastModified;
-  const got = opts.http ? await viaPort(opts.http, source, url, headers, timeoutMs) : await viaFetch(opts.fetch ?? fetch, source, url, headers, timeoutMs, maxBytes);
+  let got: RawAnswer;
+  if (opts.http) got = await viaPort(opts.http, source, url, headers);
+  else if (opts.rawGet) got = await opts.rawGet(source, url, headers, timeoutMs, maxBytes);
+  else throw new Error(`source "${source.id}": reading a URL needs an HttpPort (opts.http); providers/feed's readFeed adds a fetch-based one`);
   if (got.status === 304) return { status: 304 };
   if (got.status < 200 || got.status >= 300) {
     throw new FeedReadError(source.id, 'http', `${redactUrl(url)} answered HTTP ${got.status}${got.statusText ? ` ${got.statusText}` : ''}${got.retryAfter ? ` (Retry-After: ${got.retryAfter})` : ''}`, got.status);
@@ -136,7 +145,7 @@ async function conditionalGet(source: FeedSource, validators: { etag?: string; l
   return { status: 200, bytes: got.bytes, etag: got.etag, lastModified: got.lastModified };
 }
 
-interface RawAnswer {
+export interface RawAnswer {
   status: number;
   statusText?: string;
   retryAfter?: string;
@@ -145,57 +154,13 @@ interface RawAnswer {
   bytes: Uint8Array;
 }
 
-async function viaPort(http: HttpPort, source: FeedSource, url: string, headers: Record<string, string>, timeoutMs: number): Promise<RawAnswer> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new FeedReadError(source.id, 'timeout', `no answer from ${redactUrl(url)} within ${timeoutMs} ms (timeoutMs)`)), timeoutMs);
-  });
+/** Through an HttpPort; the port enforces the time limit (the n8n port passes `timeout`). */
+async function viaPort(http: HttpPort, source: FeedSource, url: string, headers: Record<string, string>): Promise<RawAnswer> {
   try {
-    const res = await Promise.race([http({ method: 'GET', url, headers }), timeout]);
+    const res = await http({ method: 'GET', url, headers });
     return { status: res.status, retryAfter: res.headers['retry-after'], etag: res.headers.etag, lastModified: res.headers['last-modified'], bytes: new TextEncoder().encode(res.body) };
   } catch (err) {
-    if (err instanceof FeedReadError) throw err;
     throw new FeedReadError(source.id, 'network', `cannot reach ${redactUrl(url)}: ${(err as Error).message}`);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function viaFetch(doFetch: typeof fetch, source: FeedSource, url: string, headers: Record<string, string>, timeoutMs: number, maxBytes: number): Promise<RawAnswer> {
-  const ctrl = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    ctrl.abort();
-  }, timeoutMs);
-  try {
-    let res: Response;
-    try {
-      res = await doFetch(url, { headers, signal: ctrl.signal, redirect: 'follow' });
-    } catch (err) {
-      if (timedOut) throw new FeedReadError(source.id, 'timeout', `no answer from ${redactUrl(url)} within ${timeoutMs} ms (timeoutMs)`);
-      const e = err as Error & { cause?: { code?: string; message?: string } };
-      throw new FeedReadError(source.id, 'network', `cannot reach ${redactUrl(url)}: ${e.cause?.code ?? e.cause?.message ?? e.message}`);
-    }
-    const head = { status: res.status, statusText: res.statusText, retryAfter: res.headers.get('retry-after') ?? undefined, etag: res.headers.get('etag') ?? undefined, lastModified: res.headers.get('last-modified') ?? undefined };
-    if (res.status < 200 || res.status >= 300) {
-      await discard(res);
-      return { ...head, bytes: new Uint8Array() };
-    }
-    const declared = Number(res.headers.get('content-length'));
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      await discard(res);
-      throw new FeedReadError(source.id, 'too-large', `${redactUrl(url)} sends ${declared} bytes, over the limit of ${maxBytes} (maxBytes)`);
-    }
-    try {
-      return { ...head, bytes: await readLimited(res, maxBytes) };
-    } catch (err) {
-      if (err instanceof BodyTooLarge) throw new FeedReadError(source.id, 'too-large', `${redactUrl(url)} sent more than the limit of ${maxBytes} bytes (maxBytes)`);
-      if (timedOut) throw new FeedReadError(source.id, 'timeout', `body of ${redactUrl(url)} not complete within ${timeoutMs} ms (timeoutMs)`);
-      throw new FeedReadError(source.id, 'network', `reading ${redactUrl(url)} failed: ${(err as Error).message}`);
-    }
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -351,34 +316,6 @@ export async function pollFeed(source: FeedSource, previous: FeedPollState | und
   if (answer.lastModified) state.lastModified = answer.lastModified;
   if (bodyHash === prev.bodyHash) return { sourceId: source.id, origin: 'same-body', requests: 1, warnings: [], state, stateIfUnused: kept };
   return { sourceId: source.id, origin: 'fetched', bytes: answer.bytes, requests: 1, warnings: [], state, stateIfUnused: kept };
-}
-
-class BodyTooLarge extends Error {}
-
-async function readLimited(res: Response, maxBytes: number): Promise<Uint8Array> {
-  if (!res.body) return new Uint8Array(await res.arrayBuffer());
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new BodyTooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}
-
-async function discard(res: Response): Promise<void> {
-  try {
-    await res.body?.cancel();
-  } catch {
-    // Nothing to keep.
-  }
 }
 
 /** URLs of feeds often carry a secret token in the query: messages show only the origin and path. */

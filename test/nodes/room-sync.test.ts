@@ -95,7 +95,7 @@ describe('Room Sync', () => {
   });
 
   it('a room that cannot be read is reported and the other room is synced', async () => {
-    emu.faults.next({ api: 'graph', target: ROOM_2 }, { kind: 'error', status: 403 }, 10);
+    emu.faults.next({ api: 'graph', target: ROOM_2 }, { kind: 'quota' }, 10);
     const r = await sync([ev('a', 'HS 1'), ev('b', 'HS 2')]);
     expect(r.error).toBeUndefined();
     expect(actions(r.items)).toContain(`created ${ROOM_1} Lecture a`);

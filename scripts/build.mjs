@@ -16,19 +16,19 @@ function walk(dir, match, out = []) {
   return out;
 }
 
-const entryPoints = [
-  ...['index.ts', 'cli.ts'].map((f) => join(root, f)).filter(existsSync),
+const libraryEntries = ['index.ts', 'cli.ts'].map((f) => join(root, f)).filter(existsSync);
+const n8nEntries = [
   ...walk(join(root, 'nodes'), (n) => n.endsWith('.node.ts')),
   ...walk(join(root, 'credentials'), (n) => n.endsWith('.credentials.ts')),
 ];
+const entryPoints = [...libraryEntries, ...n8nEntries];
 
 // `--outdir <dir>` builds elsewhere (the packaging test builds into a temp folder).
 const outArg = process.argv.indexOf('--outdir');
 const outdir = outArg !== -1 ? process.argv[outArg + 1] : join(root, 'dist');
 rmSync(outdir, { recursive: true, force: true });
-const result = await build({
+const common = {
   metafile: true,
-  entryPoints,
   outdir,
   outbase: root,
   bundle: true,
@@ -39,7 +39,28 @@ const result = await build({
   sourcemap: true,
   logLevel: 'warning',
   legalComments: 'linked',
-});
+};
+
+/**
+ * n8n's community-node rules forbid timers in node code: the node and credential bundles get
+ * nodes/shared/platform-sleep.ts (n8n-workflow's sleep) wherever providers/ import
+ * ./platform-sleep (see providers/platform-sleep.ts).
+ */
+const n8nPlatform = {
+  name: 'n8n-platform',
+  setup(b) {
+    b.onResolve({ filter: /[\\/]platform-sleep$|^\.\/platform-sleep$/ }, (args) => {
+      if (!args.importer.startsWith(join(root, 'providers'))) return undefined;
+      return { path: join(root, 'nodes', 'shared', 'platform-sleep.ts') };
+    });
+  },
+};
+
+const results = await Promise.all([
+  libraryEntries.length ? build({ ...common, entryPoints: libraryEntries }) : { metafile: { inputs: {} } },
+  n8nEntries.length ? build({ ...common, entryPoints: n8nEntries, plugins: [n8nPlatform] }) : { metafile: { inputs: {} } },
+]);
+const result = { metafile: { inputs: Object.assign({}, ...results.map((r) => r.metafile.inputs)) } };
 writeThirdPartyNotices(result.metafile, outdir);
 copyNodeAssets(outdir);
 if (existsSync(join(outdir, 'cli.js'))) chmodSync(join(outdir, 'cli.js'), 0o755);

@@ -2,7 +2,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { router } from './actions/router';
 import * as event from './actions/event';
-import { authProperties, calendarLocator, providerCredentials, searchCalendars } from '../shared/target';
+import { authProperties, calendarLocator, searchCalendars } from '../shared/target';
 import { feedSourceProperties } from '../IcsTrigger/description';
 
 /** The feed source parameters, shown only for the feed provider. */
@@ -25,7 +25,10 @@ export class CalendarEvent implements INodeType {
     inputs: [NodeConnectionTypes.Main],
     outputs: [NodeConnectionTypes.Main],
     credentials: [
-      ...providerCredentials,
+      { name: 'calendarRelayGoogleServiceAccountApi', required: true, displayOptions: { show: { provider: ['google'], googleAuth: ['serviceAccount'] } } },
+      { name: 'calendarRelayGoogleOAuth2Api', required: true, displayOptions: { show: { provider: ['google'], googleAuth: ['oAuth2'] } } },
+      { name: 'calendarRelayMicrosoftAppOnlyApi', required: true, displayOptions: { show: { provider: ['microsoft'], microsoftAuth: ['appOnly'] } } },
+      { name: 'calendarRelayMicrosoftOAuth2Api', required: true, displayOptions: { show: { provider: ['microsoft'], microsoftAuth: ['oAuth2'] } } },
       { name: 'calendarRelayFeedAuthApi', required: true, displayOptions: { show: { provider: ['feed'], authentication: ['feedAuth'] } } },
       { name: 'calendarRelayBridgeApi', required: true, displayOptions: { show: { provider: ['feed'], authentication: ['bridge'] } } },
     ],

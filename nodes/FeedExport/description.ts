@@ -11,7 +11,7 @@ export const properties: INodeProperties[] = [
     noDataExpression: true,
     options: [
       { name: 'One Calendar for All Items', value: 'calendar', description: 'A single .ics with every event' },
-      { name: 'One .ics per Item', value: 'perItem', description: 'An .ics file for each input item (e.g. to attach to an email)' },
+      { name: 'One .Ics per Item', value: 'perItem', description: 'An .ics file for each input item (e.g. to attach to an email)' },
     ],
     default: 'calendar',
   },
@@ -78,7 +78,7 @@ export const properties: INodeProperties[] = [
           { name: 'CANCEL', value: 'CANCEL' },
         ],
         default: '',
-        description: 'iCalendar METHOD (PUBLISH for feeds; REQUEST/CANCEL for invitations)',
+        description: 'ICalendar METHOD (PUBLISH for feeds; REQUEST/CANCEL for invitations)',
       },
       {
         displayName: 'Publish As',
@@ -89,7 +89,7 @@ export const properties: INodeProperties[] = [
           { name: 'ICS', value: 'ics' },
         ],
         default: 'json',
-        description: 'What is sent to the bridge; both are served as .ics and .json',
+        description: 'What is sent to the bridge; both are served as .ics and .JSON',
       },
       { displayName: 'Time Zone', name: 'timeZone', type: 'string', default: '', placeholder: 'Europe/Berlin', description: 'X-WR-TIMEZONE (the calendar\'s default zone)' },
     ],

@@ -11,7 +11,7 @@ export const feedSourceProperties: INodeProperties[] = [
     options: [
       { name: 'ICS URL', value: 'ics', description: 'An iCalendar feed (webcal/https)' },
       { name: 'JSON URL', value: 'json', description: 'A JSON API of a known format, or any JSON with a field mapping' },
-      { name: 'Calendar Relay Bridge Feed', value: 'bridge', description: 'A feed published by the Calendar Relay bridge (its .json or .ics URL)' },
+      { name: 'Calendar Relay Bridge Feed', value: 'bridge', description: 'A feed published by the Calendar Relay bridge (its .JSON or .ics URL)' },
     ],
     default: 'ics',
   },
@@ -29,8 +29,8 @@ export const feedSourceProperties: INodeProperties[] = [
     name: 'jsonPreset',
     type: 'options',
     options: [
-      { name: 'Detect (caldn, LearningSpace, Sonderplan, Calendar Relay Events)', value: 'auto' },
-      { name: 'caldn', value: 'caldn' },
+      { name: 'Caldn', value: 'caldn' },
+      { name: 'Detect (Caldn, LearningSpace, Sonderplan, Calendar Relay Events)', value: 'auto' },
       { name: 'Field Mapping', value: 'generic' },
       { name: 'LearningSpace', value: 'learningspace' },
       { name: 'Sonderplan', value: 'sonderplan' },
@@ -140,8 +140,8 @@ export const properties: INodeProperties[] = [
         default: false,
         description: 'Whether to report each occurrence of a recurring event inside the window instead of the series',
       },
-      { displayName: 'Expansion Window: Days Back', name: 'pastDays', type: 'number', default: 0, typeOptions: { minValue: 0 } },
       { displayName: 'Expansion Window: Days Ahead', name: 'futureDays', type: 'number', default: 90, typeOptions: { minValue: 1 } },
+      { displayName: 'Expansion Window: Days Back', name: 'pastDays', type: 'number', default: 0, typeOptions: { minValue: 0 } },
       {
         displayName: 'Max Body Size (MB)',
         name: 'maxMb',

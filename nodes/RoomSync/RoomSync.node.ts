@@ -2,7 +2,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import type { IExecuteFunctions, INodeExecutionData, INodeType, INodeTypeDescription } from 'n8n-workflow';
 import { properties } from './description';
 import { executeRoomSync } from './execute';
-import { providerCredentials, searchCalendars } from '../shared/target';
+import { searchCalendars } from '../shared/target';
 
 export class RoomSync implements INodeType {
   description: INodeTypeDescription = {
@@ -16,7 +16,12 @@ export class RoomSync implements INodeType {
     defaults: { name: 'Room Sync' },
     inputs: [NodeConnectionTypes.Main],
     outputs: [NodeConnectionTypes.Main],
-    credentials: providerCredentials,
+    credentials: [
+      { name: 'calendarRelayGoogleServiceAccountApi', required: true, displayOptions: { show: { provider: ['google'], googleAuth: ['serviceAccount'] } } },
+      { name: 'calendarRelayGoogleOAuth2Api', required: true, displayOptions: { show: { provider: ['google'], googleAuth: ['oAuth2'] } } },
+      { name: 'calendarRelayMicrosoftAppOnlyApi', required: true, displayOptions: { show: { provider: ['microsoft'], microsoftAuth: ['appOnly'] } } },
+      { name: 'calendarRelayMicrosoftOAuth2Api', required: true, displayOptions: { show: { provider: ['microsoft'], microsoftAuth: ['oAuth2'] } } },
+    ],
     properties,
   };
 

@@ -137,7 +137,6 @@ export const properties: INodeProperties[] = [
     default: {},
     options: [
       { displayName: 'Allow Empty Source', name: 'allowEmptySource', type: 'boolean', default: false, description: 'Whether a source that delivered no events may delete all its synced events (guard override)' },
-      { displayName: 'Force', name: 'force', type: 'boolean', default: false, description: 'Whether to go ahead although the delete limits are exceeded (guard override)' },
       {
         displayName: 'Event Identity',
         name: 'identity',
@@ -148,8 +147,9 @@ export const properties: INodeProperties[] = [
         ],
         default: 'uid',
       },
-      { displayName: 'Max Deletes per Calendar', name: 'maxDeletesCount', type: 'number', default: 50, typeOptions: { minValue: 0 }, description: 'Guard: more deletes than this in one calendar stop the sync' },
+      { displayName: 'Force', name: 'force', type: 'boolean', default: false, description: 'Whether to go ahead although the delete limits are exceeded (guard override)' },
       { displayName: 'Max Deletes (% of Synced Events)', name: 'maxDeletesPercent', type: 'number', default: 30, typeOptions: { minValue: 0, maxValue: 100 }, description: 'Guard: deleting more than this share of a calendar\'s synced events stops the sync (from 10 synced events up)' },
+      { displayName: 'Max Deletes per Calendar', name: 'maxDeletesCount', type: 'number', default: 50, typeOptions: { minValue: 0 }, description: 'Guard: more deletes than this in one calendar stop the sync' },
       {
         displayName: 'Recurrence',
         name: 'recurrence',
@@ -160,8 +160,8 @@ export const properties: INodeProperties[] = [
         ],
         default: 'series',
       },
-      { displayName: 'Sync Window: Days Back', name: 'pastDays', type: 'number', default: 7, typeOptions: { minValue: 0 } },
       { displayName: 'Sync Window: Days Ahead', name: 'futureDays', type: 'number', default: 365, typeOptions: { minValue: 1 } },
+      { displayName: 'Sync Window: Days Back', name: 'pastDays', type: 'number', default: 7, typeOptions: { minValue: 0 } },
       { displayName: 'Time Zone for Floating Times', name: 'timeZone', type: 'string', default: '', placeholder: 'Europe/Berlin', description: 'IANA zone for times without a zone and all-day events (default: the calendar\'s own)' },
       {
         displayName: 'Unmapped Synced Events',

@@ -33,12 +33,8 @@ export interface FeedParams {
 /** The URL to fetch: webcal:// is https://; anything but http(s) is refused. */
 export function feedUrl(raw: string): string {
   const url = raw.trim().replace(/^webcals?:\/\//i, 'https://');
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new Error(`URL "${raw}" is not a valid URL`);
-  }
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (!parsed) throw new Error(`URL "${raw}" is not a valid URL`);
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`URL "${raw}" must be http(s) or webcal`);
   return url;
 }

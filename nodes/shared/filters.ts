@@ -31,13 +31,15 @@ export const filterOption: INodeProperties = {
 export function eventPredicate(filter: EventFilter): (e: CalendarEvent) => boolean {
   const contains = filter.titleContains?.trim().toLowerCase();
   let regex: RegExp | undefined;
+  let regexProblem: string | undefined;
   if (filter.titleRegex?.trim()) {
     try {
       regex = new RegExp(filter.titleRegex.trim(), 'i');
     } catch (err) {
-      throw new Error(`Filters › Title Matches Regex is not a valid regular expression: ${(err as Error).message}`);
+      regexProblem = (err as Error).message;
     }
   }
+  if (regexProblem !== undefined) throw new Error(`Filters › Title Matches Regex is not a valid regular expression: ${regexProblem}`);
   const room = filter.room?.trim().toLowerCase();
   const category = filter.category?.trim().toLowerCase();
   return (e) => {

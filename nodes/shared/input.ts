@@ -27,7 +27,7 @@ export const inputProperties: INodeProperties[] = [
     name: 'preset',
     type: 'options',
     options: [
-      { name: 'caldn', value: 'caldn' },
+      { name: 'Caldn', value: 'caldn' },
       { name: 'Field Mapping', value: 'generic', description: 'Name the fields below' },
       { name: 'LearningSpace', value: 'learningspace' },
       { name: 'Sonderplan', value: 'sonderplan' },
@@ -41,7 +41,7 @@ export const inputProperties: INodeProperties[] = [
     type: 'collection',
     placeholder: 'Add Field',
     default: {},
-    description: 'Dot paths into the record; alternatives separated by |. Unset fields use common names (id, title, start, end, location, room, …).',
+    description: 'Dot paths into the record; alternatives separated by |. Unset fields use common names (ID, title, start, end, location, room, …).',
     displayOptions: { show: { inputFormat: ['json'], preset: ['generic', 'learningspace', 'sonderplan'] } },
     options: [
       { displayName: 'All Day', name: 'allDay', type: 'string', default: '' },

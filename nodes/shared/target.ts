@@ -4,6 +4,7 @@
  * rooms, or Microsoft 365 rooms from /places).
  */
 import type { IDataObject, ILoadOptionsFunctions, INodeListSearchResult, INodeProperties } from 'n8n-workflow';
+import { toNodeError } from './errors';
 import { createProvider, type ProviderAuth, type ProviderKind, type ProviderSetup, type RequestContext } from './transport';
 
 export function authProperties(providers: string[]): INodeProperties[] {
@@ -32,13 +33,6 @@ export function authProperties(providers: string[]): INodeProperties[] {
     },
   ];
 }
-
-export const providerCredentials = [
-  { name: 'calendarRelayGoogleServiceAccountApi', required: true, displayOptions: { show: { provider: ['google'], googleAuth: ['serviceAccount'] } } },
-  { name: 'calendarRelayGoogleOAuth2Api', required: true, displayOptions: { show: { provider: ['google'], googleAuth: ['oAuth2'] } } },
-  { name: 'calendarRelayMicrosoftAppOnlyApi', required: true, displayOptions: { show: { provider: ['microsoft'], microsoftAuth: ['appOnly'] } } },
-  { name: 'calendarRelayMicrosoftOAuth2Api', required: true, displayOptions: { show: { provider: ['microsoft'], microsoftAuth: ['oAuth2'] } } },
-];
 
 export function calendarLocator(overrides: Partial<INodeProperties> = {}): INodeProperties {
   return {
@@ -85,7 +79,8 @@ export async function searchCalendars(this: ILoadOptionsFunctions, filter?: stri
   try {
     for (const r of await setup.provider.listRooms()) results.push({ name: `${r.name} (room${r.capacity !== undefined ? `, ${r.capacity} seats` : ''})`, value: r.calendarId });
   } catch (err) {
-    if (results.length === 0) throw err;
+    // The caller's calendars are still worth offering when the room directory is not readable.
+    if (results.length === 0) throw toNodeError(this.getNode(), err);
   }
   const f = filter?.trim().toLowerCase();
   const seen = new Set<string>();

@@ -66,15 +66,17 @@ export function n8nHttpPort(ctx: RequestContext, opts: N8nPortOptions = {}): Htt
       timeout: opts.timeoutMs ?? 60_000,
     };
     if (req.body !== undefined) options.body = typeof req.body === 'string' ? req.body : Buffer.from(req.body);
-    let res: IN8nHttpFullResponse;
+    let res: IN8nHttpFullResponse | undefined;
+    let failure: (Error & { cause?: { code?: string }; code?: string }) | undefined;
     try {
       res = (opts.credentialType
         ? await ctx.helpers.httpRequestWithAuthentication.call(ctx, opts.credentialType, options)
         : await ctx.helpers.httpRequest(options)) as IN8nHttpFullResponse;
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string }; code?: string };
-      throw new TransportError(`${req.method} ${req.url}: ${e.message}`, e.cause?.code ?? e.code);
+      failure = err as typeof failure;
     }
+    // The port contract (providers/port.ts): every status resolves; no response at all is a TransportError, mapped by toNodeError.
+    if (!res) throw new TransportError(`${req.method} ${req.url}: ${failure?.message ?? 'no response'}`, failure?.cause?.code ?? failure?.code);
     return { status: res.statusCode, headers: headerMap(res.headers), body: bodyText(res.body) };
   };
 }
@@ -82,10 +84,11 @@ export function n8nHttpPort(ctx: RequestContext, opts: N8nPortOptions = {}): Htt
 export type ProviderKind = 'google' | 'microsoft';
 export type ProviderAuth = 'oAuth2' | 'serviceAccount' | 'appOnly';
 
-export const CREDENTIAL_TYPES = {
-  google: { oAuth2: 'calendarRelayGoogleOAuth2Api', serviceAccount: 'calendarRelayGoogleServiceAccountApi' },
-  microsoft: { oAuth2: 'calendarRelayMicrosoftOAuth2Api', appOnly: 'calendarRelayMicrosoftAppOnlyApi' },
-} as const;
+/** The credential type (name) for a provider and authentication kind. */
+export function credentialTypeName(kind: ProviderKind, auth: ProviderAuth): string {
+  if (kind === 'google') return auth === 'serviceAccount' ? 'calendarRelayGoogleServiceAccountApi' : 'calendarRelayGoogleOAuth2Api';
+  return auth === 'appOnly' ? 'calendarRelayMicrosoftAppOnlyApi' : 'calendarRelayMicrosoftOAuth2Api';
+}
 
 // Token sources per credential content: one token per credential and process, not per execution.
 const tokenSources = new Map<string, TokenSource>();
@@ -122,7 +125,7 @@ export async function createProvider(
   const readRetry = { sleep: async (ms: number) => sleep(ms) };
   const plain = n8nHttpPort(ctx);
   if (kind === 'google') {
-    const type = auth === 'serviceAccount' ? CREDENTIAL_TYPES.google.serviceAccount : CREDENTIAL_TYPES.google.oAuth2;
+    const type = credentialTypeName('google', auth);
     const creds = await ctx.getCredentials(type);
     const rootUrl = str(creds.apiRootUrl, 'https://www.googleapis.com/');
     let http: HttpPort;
@@ -141,7 +144,7 @@ export async function createProvider(
     const provider = new GoogleCalendarProvider({ http, rootUrl, defaultTimeZone: options.defaultTimeZone, readRetry });
     return { provider, http, baseUrl: rootUrl };
   }
-  const type = auth === 'appOnly' ? CREDENTIAL_TYPES.microsoft.appOnly : CREDENTIAL_TYPES.microsoft.oAuth2;
+  const type = credentialTypeName('microsoft', auth);
   const creds = await ctx.getCredentials(type);
   const baseUrl = str(creds.graphBaseUrl, 'https://graph.microsoft.com/v1.0').replace(/\/$/, '');
   let http: HttpPort;

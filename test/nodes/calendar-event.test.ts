@@ -54,7 +54,7 @@ describe.each([
     });
     expect(created.error).toBeUndefined();
     expect(created.items.map((i) => [i.json.title, i.pairedItem])).toEqual([['Anatomy OSCE', { item: 0 }], ['Biology', { item: 1 }]]);
-    const first = created.items[0].json as Record<string, any>;
+    const first = created.items[0].json as { id: string; start: unknown; location: string };
     expect(first.start).toEqual({ dateTime: '2026-12-01T09:00:00', timeZone: 'Europe/Berlin' });
     expect(first.location).toBe('Room 101');
 

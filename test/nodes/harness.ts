@@ -81,7 +81,8 @@ export class TestCredentials {
   }
 
   helper() {
-    const self = this;
+    const data = this.data;
+    const preAuthCalls = this.preAuthCalls;
     return {
       getParentTypes: (name: string) => CREDENTIAL_TYPES[name]?.extends ?? [],
       isCredentialUsableByNode: () => true,
@@ -97,22 +98,22 @@ export class TestCredentials {
         const type = CREDENTIAL_TYPES[typeName];
         if (!type?.preAuthentication) return undefined;
         if (creds.sessionToken && !expired) return undefined;
-        self.preAuthCalls.set(typeName, (self.preAuthCalls.get(typeName) ?? 0) + 1);
+        preAuthCalls.set(typeName, (preAuthCalls.get(typeName) ?? 0) + 1);
         const out = await type.preAuthentication.call(helpers, creds);
-        const stored = self.data.get(typeName);
+        const stored = data.get(typeName);
         if (stored) Object.assign(stored, out);
         return { ...creds, ...out } as ICredentialDataDecryptedObject;
       },
       runPreAuthentication: async () => undefined,
       getCredentials: async () => { throw new Error('not used'); },
       async getDecrypted(_a: unknown, _n: unknown, type: string) {
-        const d = self.data.get(type);
+        const d = data.get(type);
         if (!d) throw new Error(`test: no credentials of type ${type}`);
         return { ...d };
       },
       updateCredentials: async () => undefined,
-      async updateCredentialsOauthTokenData(_n: unknown, type: string, data: ICredentialDataDecryptedObject) {
-        self.data.set(type, { ...self.data.get(type), ...data });
+      async updateCredentialsOauthTokenData(_n: unknown, type: string, update: ICredentialDataDecryptedObject) {
+        data.set(type, { ...data.get(type), ...update });
       },
       getCredentialsProperties: (type: string) => CREDENTIAL_TYPES[type]?.properties ?? [],
     };

@@ -79,7 +79,7 @@ export const eventFieldProperties: INodeProperties[] = [
         default: 'CONFIRMED',
       },
       { displayName: 'Time Zone', name: 'timeZone', type: 'string', default: '', placeholder: 'Europe/Berlin', description: 'IANA zone of Start and End when they carry no offset' },
-      { displayName: 'UID', name: 'uid', type: 'string', default: '', description: 'iCalendar UID (default: a new random one)' },
+      { displayName: 'UID', name: 'uid', type: 'string', default: '', description: 'ICalendar UID (default: a new random one)' },
       {
         displayName: 'X-Properties',
         name: 'xProps',

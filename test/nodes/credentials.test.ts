@@ -39,13 +39,17 @@ const helpers = {
   },
 } as unknown as IHttpRequestHelper;
 
+function authHeaders(type: ICredentialType, data: Record<string, unknown>): Record<string, string> {
+  const auth = type.authenticate as { properties: { headers: Record<string, string> } };
+  return Object.fromEntries(Object.entries(auth.properties.headers).map(([k, v]) => [k, v.replace(/^=/, '').replace(/\{\{\$credentials\.(\w+)\}\}/g, (_, key: string) => String(data[key]))]));
+}
+
 /** The credential's test request, resolved the simple way n8n resolves `={{$credentials.x.replace(...)}}` here. */
 async function runTest(type: ICredentialType, data: Record<string, unknown>): Promise<number> {
   const req = type.test!.request;
   const baseURL = String(req.baseURL ?? '').replace(/^=\{\{\$credentials\.(\w+)\.replace\(.*\)\}\}$/, (_, k: string) => String(data[k]).replace(/\/$/, ''));
   const qs = new URLSearchParams(Object.entries(req.qs ?? {}).map(([k, v]) => [k, String(v)])).toString();
-  const auth = type.authenticate as { properties: { headers: Record<string, string> } };
-  const headers = Object.fromEntries(Object.entries(auth.properties.headers).map(([k, v]) => [k, v.replace(/^=/, '').replace(/\{\{\$credentials\.(\w+)\}\}/g, (_, key: string) => String(data[key]))]));
+  const headers = authHeaders(type, data);
   const res = await fetchTransport()({ method: 'GET', url: `${baseURL}${req.url}${qs ? `?${qs}` : ''}`, headers });
   return res.status;
 }
@@ -69,9 +73,10 @@ describe('credentials', () => {
     const data = { ...creds.data.get('calendarRelayGoogleServiceAccountApi')! };
     Object.assign(data, await type.preAuthentication!.call(helpers, data));
     expect(String(data.sessionToken)).toMatch(/^ya29\.emu-/);
-    // The emulator has no calendarList (the test request's path): past the bearer check it answers 404, a bad token 401.
-    expect(await runTest(type, data)).not.toBe(401);
-    expect(await runTest(type, { ...data, sessionToken: 'forged' })).toBe(401);
+    // The emulator has no calendarList (the test request's path): check the authenticated header on an events list instead.
+    const list = (d: Record<string, unknown>) => fetchTransport()({ method: 'GET', url: `${emu.url}/calendar/v3/calendars/c%40x/events`, headers: authHeaders(type, d) });
+    expect((await list(data)).status).toBe(200);
+    expect((await list({ ...data, sessionToken: 'forged' })).status).toBe(401);
     await expect(type.preAuthentication!.call(helpers, { ...data, email: 'unknown@project.iam.gserviceaccount.com' })).rejects.toThrow(/HTTP 4\d\d/);
   });
 

@@ -100,8 +100,9 @@ export async function pollIcsTrigger(this: IPollFunctions): Promise<INodeExecuti
     return null;
   }
   let events: CalendarEvent[];
+  let unreadable: string[];
   try {
-    events = eventsOfBody(result.bytes!, params, options, filter, now).events;
+    ({ events, warnings: unreadable } = eventsOfBody(result.bytes!, params, options, filter, now));
   } catch (err) {
     writeState(data, { ...state, feed: result.stateIfUnused });
     throw toNodeError(node, err);
@@ -113,6 +114,13 @@ export async function pollIcsTrigger(this: IPollFunctions): Promise<INodeExecuti
     return null;
   }
   const diff = diffSnapshot(previous, events, identity);
+  if (unreadable.length && diff.removed.length) {
+    // Some entries of the feed could not be read: a missing event may be one of them, so nothing
+    // is reported as removed this poll and those keys stay in the snapshot.
+    for (const r of diff.removed) diff.next[r.key] = r.fingerprint;
+    this.logger.warn(`ICS Trigger "${node.name}": ${unreadable.length} feed entr${unreadable.length === 1 ? 'y' : 'ies'} could not be read (${unreadable.slice(0, 3).join('; ')}); removals are not reported this poll`);
+    diff.removed = [];
+  }
   writeState(data, { v: 1, source: state.source, feed: result.state, snapshot: diff.next });
   if (previous === undefined && options.emitOnFirstPoll === false) return null;
 

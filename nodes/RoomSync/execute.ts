@@ -7,8 +7,8 @@
  * going per calendar).
  *
  * Data safety: with continueOnFail a bad input item is left out — but then its events would look
- * deleted, so every delete of that run is held back (kept) and the summary says why. The delete
- * policy "never" does the same on purpose.
+ * deleted, so every delete of that run is held back (kept) and the summary says why; the same when
+ * some events of an item could not be read. The delete policy "never" does it on purpose.
  */
 import { NodeOperationError, sleep } from 'n8n-workflow';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, IPairedItemData } from 'n8n-workflow';
@@ -135,8 +135,10 @@ export async function executeRoomSync(this: IExecuteFunctions): Promise<INodeExe
   const desired: CalendarEvent[] = [];
   const itemOfKey = new Map<string, number>();
   const badItems: number[] = [];
+  const unreadable: string[] = [];
   for (let i = 0; i < items.length; i++) {
     try {
+      const problems: string[] = [];
       const events = eventsOfItem(items[i], {
         inputFormat: this.getNodeParameter('inputFormat', i) as string,
         preset: this.getNodeParameter('preset', i, 'generic') as string,
@@ -144,7 +146,8 @@ export async function executeRoomSync(this: IExecuteFunctions): Promise<INodeExe
         icsField: this.getNodeParameter('icsField', i, 'data') as string,
         defaultTimeZone: this.getNodeParameter('defaultTimeZone', i, '') as string,
         sourceId: (this.getNodeParameter('sourceId', i, '') as string).trim(),
-      });
+      }, problems);
+      unreadable.push(...problems.map((p) => `item ${i}: ${p}`));
       for (const { key } of keyEvents(events, { identity: options.identity })) if (!itemOfKey.has(masterPart(key))) itemOfKey.set(masterPart(key), i);
       desired.push(...events);
     } catch (err) {
@@ -192,7 +195,12 @@ export async function executeRoomSync(this: IExecuteFunctions): Promise<INodeExe
   } else if (badItems.length) {
     const held = holdDeletes(plan, `input item(s) ${badItems.join(', ')} could not be read`);
     if (held) warnings.push(`${held} delete(s) held back because input item(s) ${badItems.join(', ')} could not be read`);
+  } else if (unreadable.length) {
+    // An event the source still has but we could not read must not look deleted.
+    const held = holdDeletes(plan, `${unreadable.length} source event(s) could not be read`);
+    if (held) warnings.push(`${held} delete(s) held back because ${unreadable.length} source event(s) could not be read`);
   }
+  for (const u of unreadable.slice(0, 20)) warnings.push(`unreadable: ${u}`);
 
   let report: ApplyReport | undefined;
   if (!dryRun) report = await applyPlan(plan, provider, { sleep: async (ms: number) => sleep(ms) });
@@ -233,7 +241,7 @@ export async function executeRoomSync(this: IExecuteFunctions): Promise<INodeExe
     }
   }
 
-  const ok = (report?.ok ?? true) && failedCalendars.length === 0 && badItems.length === 0;
+  const ok = (report?.ok ?? true) && failedCalendars.length === 0 && badItems.length === 0 && unreadable.length === 0;
   out.push({
     json: {
       summary: true, ok, dryRun, syncId,

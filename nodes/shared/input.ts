@@ -79,10 +79,15 @@ export interface ItemEvents {
   events: CalendarEvent[];
 }
 
-/** The events of one item; throws (CalendarInputError or Error naming the problem) when the item is not usable. */
+/**
+ * The events of one item; throws (CalendarInputError or Error naming the problem) when the item
+ * yields no usable event. Unreadable events next to readable ones go to `problems`.
+ */
 export function eventsOfItem(
   item: INodeExecutionData,
   params: { inputFormat: string; preset?: string; fieldMap?: IDataObject; icsField?: string; defaultTimeZone?: string; sourceId?: string },
+  /** Receives the events of the item that could not be read (the item's other events are returned). */
+  problems?: string[],
 ): CalendarEvent[] {
   const common = { sourceId: params.sourceId || undefined, defaultTimeZone: params.defaultTimeZone || undefined };
   let input: string;
@@ -114,5 +119,6 @@ export function eventsOfItem(
     const first = parsed.errors[0];
     throw new Error(`${first.field ? `field "${first.field}": ` : ''}${first.message}`);
   }
+  if (problems) for (const e of parsed.errors) problems.push(`${e.line ? `line ${e.line}: ` : e.item !== undefined ? `entry ${e.item}: ` : ''}${e.field ? `field "${e.field}": ` : ''}${e.message}`);
   return parsed.events;
 }

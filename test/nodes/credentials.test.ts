@@ -48,7 +48,7 @@ function authHeaders(type: ICredentialType, data: Record<string, unknown>): Reco
 async function runTest(type: ICredentialType, data: Record<string, unknown>): Promise<number> {
   const req = type.test!.request;
   const baseURL = String(req.baseURL ?? '').replace(/^=\{\{\$credentials\.(\w+)\.replace\(.*\)\}\}$/, (_, k: string) => String(data[k]).replace(/\/$/, ''));
-  const qs = new URLSearchParams(Object.entries(req.qs ?? {}).map(([k, v]) => [k, String(v)])).toString();
+  const qs = new URLSearchParams(Object.entries(req.qs ?? {}).map(([k, v]): [string, string] => [k, String(v)])).toString();
   const headers = authHeaders(type, data);
   const res = await fetchTransport()({ method: 'GET', url: `${baseURL}${req.url}${qs ? `?${qs}` : ''}`, headers });
   return res.status;

@@ -86,6 +86,15 @@ describe('ICS Trigger', () => {
     expect(changes(await wf.poll())).toEqual(['added c']);
   });
 
+  it('an event that cannot be read this poll is not reported as removed', async () => {
+    const wf = trigger();
+    await wf.poll();
+    body = ics(vevent('a', 'Anatomy OSCE'), vevent('b', 'Biology', 'not-a-date'));
+    expect(await wf.poll()).toBeNull();
+    body = ics(vevent('a', 'Anatomy OSCE'));
+    expect(changes(await wf.poll())).toEqual(['removed b']);
+  });
+
   it('an empty feed reports removals only when allowed', async () => {
     const wf = trigger({ options: { allowEmpty: true } });
     await wf.poll();

@@ -125,6 +125,19 @@ describe('Room Sync', () => {
     expect(titles(ROOM_1)).toEqual(['Lecture a', 'Lecture b']);
   });
 
+  it('an event of the source that cannot be read is kept on the target (deletes held back), the rest is synced', async () => {
+    const vevent = (uid: string, start: string) => `BEGIN:VEVENT\r\nUID:${uid}\r\nDTSTART:${start}\r\nDURATION:PT1H\r\nSUMMARY:Lecture ${uid}\r\nLOCATION:HS 1\r\nEND:VEVENT\r\n`;
+    const when = `${day(3).replace(/-/g, '')}T090000Z`;
+    const cal = (...v: string[]) => ({ data: `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n${v.join('')}END:VCALENDAR\r\n` });
+    const icsParams = { inputFormat: 'ics', icsField: 'data', routeBy: 'location', sourceId: 'plan' };
+    await sync([cal(vevent('a', when), vevent('b', when))], icsParams);
+    expect(titles(ROOM_1)).toEqual(['Lecture a', 'Lecture b']);
+    const r = await sync([cal(vevent('a', when), vevent('b', 'garbage'), vevent('c', when))], icsParams);
+    expect(actions(r.items)).toContain(`kept ${ROOM_1} k1 plan u:b`);
+    expect(summary(r.items)).toMatchObject({ ok: false, warnings: expect.arrayContaining([expect.stringMatching(/^unreadable: item 0: line \d+/)]) });
+    expect(titles(ROOM_1)).toEqual(['Lecture a', 'Lecture b', 'Lecture c']);
+  });
+
   it('Google (service account) with one target calendar', async () => {
     const ROOM = 'room-a@resource.calendar.google.com';
     emu.google.createCalendar(ROOM, { timeZone: 'Europe/Berlin' });

@@ -38,6 +38,11 @@ export interface N8nPortOptions {
   timeoutMs?: number;
 }
 
+/** What n8n's request errors carry of the answer (axios-shaped). */
+interface ErrorResponse {
+  response?: { status?: number; headers?: unknown; data?: unknown };
+}
+
 function headerMap(h: IDataObject | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h ?? {})) if (v !== undefined && v !== null) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : String(v);
@@ -60,14 +65,16 @@ export function n8nHttpPort(ctx: RequestContext, opts: N8nPortOptions = {}): Htt
       url: req.url,
       headers: { ...(req.headers ?? {}) },
       returnFullResponse: true,
-      ignoreHttpStatusErrors: true,
+      // With a credential, a 401 must reach n8n's auth layer so it refreshes the token (OAuth2) or
+      // re-runs preAuthentication and retries once; every other status resolves.
+      ignoreHttpStatusErrors: opts.credentialType ? { ignore: true, except: [401] } : true,
       encoding: 'text',
       json: false,
       timeout: opts.timeoutMs ?? 60_000,
     };
     if (req.body !== undefined) options.body = typeof req.body === 'string' ? req.body : Buffer.from(req.body);
     let res: IN8nHttpFullResponse | undefined;
-    let failure: (Error & { cause?: { code?: string }; code?: string }) | undefined;
+    let failure: (Error & { cause?: { code?: string } & ErrorResponse; code?: string } & ErrorResponse) | undefined;
     try {
       res = (opts.credentialType
         ? await ctx.helpers.httpRequestWithAuthentication.call(ctx, opts.credentialType, options)
@@ -75,6 +82,9 @@ export function n8nHttpPort(ctx: RequestContext, opts: N8nPortOptions = {}): Htt
     } catch (err) {
       failure = err as typeof failure;
     }
+    // A 401 that survived the refresh comes back as an error carrying the response: resolve it.
+    const rejected = failure?.response ?? failure?.cause?.response;
+    if (!res && rejected?.status) return { status: rejected.status, headers: headerMap(rejected.headers as IDataObject), body: bodyText(rejected.data) };
     // The port contract (providers/port.ts): every status resolves; no response at all is a TransportError, mapped by toNodeError.
     if (!res) throw new TransportError(`${req.method} ${req.url}: ${failure?.message ?? 'no response'}`, failure?.cause?.code ?? failure?.code);
     return { status: res.statusCode, headers: headerMap(res.headers), body: bodyText(res.body) };

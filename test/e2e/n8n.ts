@@ -6,7 +6,7 @@
  * `n8n start` after `publish:workflow`, their executions read back from n8n's database.
  * This file runs under Node 24 (see scripts/n8n/e2e.mjs), so it can load n8n's sqlite3.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -84,7 +84,6 @@ export class N8nInstance {
       N8N_TEMPLATES_ENABLED: 'false',
       N8N_PERSONALIZATION_ENABLED: 'false',
       N8N_RUNNERS_BROKER_PORT: String(brokerPort),
-      N8N_LOG_LEVEL: 'warn',
       DB_TYPE: 'sqlite',
       // No folder with node_modules: community packages come from .n8n/nodes only.
       N8N_CUSTOM_EXTENSIONS: '',
@@ -110,50 +109,74 @@ export class N8nInstance {
     return inst;
   }
 
-  /** Runs `n8n <args>` to completion. */
-  cli(args: string[], timeoutMs = 120_000): CommandResult {
+  /** Runs `n8n <args>` to completion. Asynchronous: the emulator and the feed server answer from
+   * this process's event loop while n8n runs. */
+  cli(args: string[], timeoutMs = 180_000): Promise<CommandResult> {
     const t0 = Date.now();
-    const r = spawnSync(this.install.node, [this.install.n8nMain, ...args], { env: this.env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024 });
-    return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '', ms: Date.now() - t0 };
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.install.node, [this.install.n8nMain, ...args], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout!.on('data', (d: Buffer) => void (stdout += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => void (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.once('error', reject);
+      child.once('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? (signal ? -1 : 0), stdout, stderr: signal ? `${stderr}\n(killed by ${signal} after ${timeoutMs / 1000} s)` : stderr, ms: Date.now() - t0 });
+      });
+    });
   }
 
-  private cliOk(args: string[]): CommandResult {
-    const r = this.cli(args);
+  private async cliOk(args: string[]): Promise<CommandResult> {
+    const r = await this.cli(args);
     if (r.code !== 0) throw new Error(`n8n ${args.join(' ')} exited ${r.code}\n${tail(r.stdout + r.stderr)}`);
     return r;
   }
 
   /** Loaded node types (`n8n export:nodes`), to prove the package loads. */
-  nodeTypes(): string[] {
+  async nodeTypes(): Promise<string[]> {
     const file = join(this.userFolder, 'node-types.json');
-    this.cliOk(['export:nodes', `--output=${file}`]);
+    await this.cliOk(['export:nodes', `--output=${file}`]);
     const types = JSON.parse(readFileSync(file, 'utf8')) as Array<{ name: string }>;
     return types.map((t) => t.name);
   }
 
-  importCredentials(creds: Array<{ id: string; name: string; type: string; data: Record<string, unknown> }>): void {
+  async importCredentials(creds: Array<{ id: string; name: string; type: string; data: Record<string, unknown> }>): Promise<void> {
     const file = join(this.userFolder, 'credentials.json');
     writeFileSync(file, JSON.stringify(creds, null, 2));
-    this.cliOk(['import:credentials', `--input=${file}`]);
+    await this.cliOk(['import:credentials', `--input=${file}`]);
     rmSync(file);
   }
 
-  importWorkflow(workflow: { id: string }): void {
+  async importWorkflow(workflow: { id: string }): Promise<void> {
     const file = join(this.userFolder, `workflow-${workflow.id}.json`);
     writeFileSync(file, JSON.stringify(workflow, null, 2));
-    this.cliOk(['import:workflow', `--input=${file}`]);
+    await this.cliOk(['import:workflow', `--input=${file}`]);
+  }
+
+  /** Imports several workflows with one command (`import:workflow --separate`): n8n starts once. */
+  async importWorkflows(workflows: Array<{ id: string }>): Promise<void> {
+    const dir = join(this.userFolder, 'workflows-to-import');
+    mkdirSync(dir, { recursive: true });
+    for (const wf of workflows) writeFileSync(join(dir, `${wf.id}.json`), JSON.stringify(wf, null, 2));
+    await this.cliOk(['import:workflow', '--separate', `--input=${dir}`]);
+    rmSync(dir, { recursive: true, force: true });
   }
 
   /** `n8n execute --id --rawOutput`: the run data, or the failure with n8n's own message. */
-  execute(workflowId: string): { ok: boolean; runData: RunData; ms: number; error?: string; raw: CommandResult } {
-    const r = this.cli(['execute', `--id=${workflowId}`, '--rawOutput']);
+  async execute(workflowId: string): Promise<{ ok: boolean; runData: RunData; ms: number; error?: string; raw: CommandResult }> {
+    const r = await this.cli(['execute', `--id=${workflowId}`, '--rawOutput']);
     const lines = r.stdout.split('\n');
+    // Log lines come before (and sometimes after) the JSON: take the first "{" line to the last "}" line.
     const first = lines.findIndex((l) => l.startsWith('{'));
+    let last = lines.length - 1;
+    while (last > first && !lines[last].startsWith('}')) last--;
     let runData: RunData = {};
     let error: string | undefined;
-    if (first !== -1) {
+    if (first !== -1 && last > first) {
       try {
-        const parsed = JSON.parse(lines.slice(first).join('\n')) as { data?: { resultData?: { runData?: RunData; error?: { message: string } } } };
+        const parsed = JSON.parse(lines.slice(first, last + 1).join('\n')) as { data?: { resultData?: { runData?: RunData; error?: { message: string } } } };
         runData = parsed.data?.resultData?.runData ?? {};
         error = parsed.data?.resultData?.error?.message;
       } catch (e) {
@@ -164,8 +187,8 @@ export class N8nInstance {
     return { ok: r.code === 0 && !error, runData, ms: r.ms, error, raw: r };
   }
 
-  publish(workflowId: string): void {
-    this.cliOk(['publish:workflow', `--id=${workflowId}`]);
+  async publish(workflowId: string): Promise<void> {
+    await this.cliOk(['publish:workflow', `--id=${workflowId}`]);
   }
 
   /** `n8n start` on loopback; activation polls every published trigger once at start. */

@@ -8,7 +8,10 @@
  */
 import { N8nInstance, type N8nInstall } from './n8n';
 import { startWorld, fixtureShiftWeeks, type World } from './world';
-import { CHECKS, type Ctx } from './checks';
+import { loadCheck, type Check, type Ctx } from './checks';
+import { EXAMPLE_CHECKS } from './examples';
+
+const CHECKS: Check[] = [loadCheck, ...EXAMPLE_CHECKS];
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);

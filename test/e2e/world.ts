@@ -41,6 +41,9 @@ export async function startWorld(): Promise<World> {
 /** One feed the server serves: body, content type, and how often it was fetched. */
 interface Feed {
   body: string;
+  auth?: boolean;
+  /** Requests refused for a missing or wrong token. */
+  unauthorized: number;
   contentType: string;
   requests: number;
   /** Answers that carried a body (not 304). */
@@ -49,7 +52,9 @@ interface Feed {
 
 export interface FeedServer {
   url: string;
-  set(path: string, body: string, contentType: string): void;
+  /** Bearer token the feeds marked `auth` require (made up per run). */
+  token: string;
+  set(path: string, body: string, contentType: string, opts?: { auth?: boolean }): void;
   get(path: string): Feed;
   close(): Promise<void>;
 }
@@ -57,6 +62,7 @@ export interface FeedServer {
 /** Serves mutable feeds with ETag / If-None-Match, so conditional GET is real. */
 export async function startFeedServer(): Promise<FeedServer> {
   const feeds = new Map<string, Feed>();
+  const token = randomBytes(12).toString('hex');
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://feeds').pathname;
     const feed = feeds.get(path);
@@ -65,6 +71,11 @@ export async function startFeedServer(): Promise<FeedServer> {
       return;
     }
     feed.requests++;
+    if (feed.auth && req.headers.authorization !== `Bearer ${token}`) {
+      feed.unauthorized++;
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"unauthorized"}');
+      return;
+    }
     const etag = `"${createHash('sha256').update(feed.body).digest('hex').slice(0, 16)}"`;
     if (req.headers['if-none-match'] === etag) {
       res.writeHead(304, { etag }).end();
@@ -77,9 +88,10 @@ export async function startFeedServer(): Promise<FeedServer> {
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   return {
     url,
-    set(path, body, contentType) {
+    token,
+    set(path, body, contentType, opts = {}) {
       const old = feeds.get(path);
-      feeds.set(path, { body, contentType, requests: old?.requests ?? 0, fullResponses: old?.fullResponses ?? 0 });
+      feeds.set(path, { body, contentType, auth: opts.auth ?? old?.auth, requests: old?.requests ?? 0, fullResponses: old?.fullResponses ?? 0, unauthorized: old?.unauthorized ?? 0 });
     },
     get(path) {
       const f = feeds.get(path);

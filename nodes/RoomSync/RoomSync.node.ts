@@ -23,6 +23,22 @@ export class RoomSync implements INodeType {
       { name: 'calendarRelayMicrosoftOAuth2Api', required: true, displayOptions: { show: { provider: ['microsoft'], microsoftAuth: ['oAuth2'] } } },
     ],
     properties,
+    hints: [
+      {
+        message: 'Dry Run is on: nothing is written; the output shows what would be created, updated and deleted.',
+        type: 'info',
+        location: 'outputPane',
+        whenToDisplay: 'always',
+        displayCondition: '={{ $parameter["dryRun"] === true }}',
+      },
+      {
+        message: 'Room Sync deletes synced events that are missing from its input (within the guards): give it the complete set of the source\'s events on every run, not only the changes an ICS Trigger reports.',
+        type: 'info',
+        location: 'ndv',
+        whenToDisplay: 'beforeExecution',
+        displayCondition: '={{ $parameter["deletePolicy"] === "propagate" }}',
+      },
+    ],
   };
 
   methods = { listSearch: { searchCalendars } };

@@ -241,6 +241,12 @@ export async function executeRoomSync(this: IExecuteFunctions): Promise<INodeExe
     }
   }
 
+  if (plan.unmapped.length) {
+    this.addExecutionHints({ message: `${plan.unmapped.length} event(s) matched no room (e.g. "${plan.unmapped[0].title}": ${plan.unmapped[0].reason}). Add them to the Room Table or set a Default Calendar.`, type: 'warning', location: 'outputPane' });
+  }
+  if (warnings.some((w) => w.includes('held back'))) {
+    this.addExecutionHints({ message: warnings.filter((w) => w.includes('held back')).join('; '), type: 'warning', location: 'outputPane' });
+  }
   const ok = (report?.ok ?? true) && failedCalendars.length === 0 && badItems.length === 0 && unreadable.length === 0;
   out.push({
     json: {

@@ -138,6 +138,14 @@ describe('Room Sync', () => {
     expect(titles(ROOM_1)).toEqual(['Lecture a', 'Lecture b', 'Lecture c']);
   });
 
+  it('events that match no room: a hint in the output pane, nothing written for them', async () => {
+    const r = await sync([ev('a', 'HS 1'), ev('z', 'HS 9')]);
+    const hints = r.run.data.resultData.runData['Under Test'][0].hints ?? [];
+    expect(hints.map((h) => h.message)).toEqual([expect.stringMatching(/^1 event\(s\) matched no room \(e\.g\. "Lecture z"/)]);
+    expect(summary(r.items)).toMatchObject({ unmapped: 1 });
+    expect(titles(ROOM_1)).toEqual(['Lecture a']);
+  });
+
   it('Google (service account) with one target calendar', async () => {
     const ROOM = 'room-a@resource.calendar.google.com';
     emu.google.createCalendar(ROOM, { timeZone: 'Europe/Berlin' });

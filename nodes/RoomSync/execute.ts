@@ -216,7 +216,9 @@ export async function executeRoomSync(this: IExecuteFunctions): Promise<INodeExe
 
   const opItem = (op: PlannedOp): INodeExecutionData => {
     const failure = failures.get(`${op.calendarId}\u0000${op.key}`);
-    const done = failure === undefined ? RESULT[op.action] : 'failed';
+    // An occurrence the source no longer overrides, written back as its series has it.
+    const restored = op.action === 'update' && op.reason.includes('rewritten as its series has it');
+    const done = failure !== undefined ? 'failed' : restored ? 'restored' : RESULT[op.action];
     const action = dryRun && failure === undefined && op.action !== 'unchanged' && op.action !== 'skip' ? `would be ${RESULT[op.action]}` : op.reason.startsWith('kept:') ? 'kept' : done;
     const item = itemOfKey.get(masterPart(op.key));
     const note = notesOf.get(`${op.calendarId}\u0000${op.key}`);

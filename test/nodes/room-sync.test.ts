@@ -138,6 +138,22 @@ describe('Room Sync', () => {
     expect(titles(ROOM_1)).toEqual(['Lecture a', 'Lecture b', 'Lecture c']);
   });
 
+  it('an override the source drops is restored as its series has it (action "restored", Google)', async () => {
+    const ROOM = 'room-r@resource.calendar.google.com';
+    emu.google.createCalendar(ROOM, { timeZone: 'Europe/Berlin' });
+    const d = day(3);
+    const series = { ...ev('s', 'x'), recurrence: { rrule: ['FREQ=DAILY;COUNT=3'], rdate: [], exdate: [] } };
+    const next = new Date(Date.parse(`${d}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    const override = { ...ev('s', 'x', 4, 'Moved lecture'), recurrenceId: { dateTime: `${next}T09:00:00`, timeZone: 'Europe/Berlin' }, start: { dateTime: `${next}T11:00:00`, timeZone: 'Europe/Berlin' }, end: { dateTime: `${next}T12:00:00`, timeZone: 'Europe/Berlin' } };
+    const google = (input: object[]) => runNode({
+      type: 'roomSync', creds, credentials: ['calendarRelayGoogleServiceAccountApi'], input: input as never,
+      parameters: { provider: 'google', googleAuth: 'serviceAccount', syncId: 's1', inputFormat: 'events', targetMode: 'single', calendar: { __rl: true, mode: 'id', value: ROOM } },
+    });
+    expect(summary((await google([series, override])).items)).toMatchObject({ ok: true });
+    const second = await google([series]);
+    expect(second.items.filter((i) => i.json.action && i.json.action !== 'unchanged').map((i) => i.json.action)).toEqual(['restored']);
+  });
+
   it('events that match no room: a hint in the output pane, nothing written for them', async () => {
     const r = await sync([ev('a', 'HS 1'), ev('z', 'HS 9')]);
     const hints = r.run.data.resultData.runData['Under Test'][0].hints ?? [];

@@ -138,6 +138,14 @@ describe('ICS Trigger', () => {
     expect(items.every((i) => String(i.json.key).startsWith('k1 feed u:s r:'))).toBe(true);
   });
 
+  it('JSON sources: a bridge feed (event JSON) and a JSON API with a field mapping', async () => {
+    body = JSON.stringify({ events: [{ uid: 'j1', title: 'From the bridge', start: { dateTime: '2026-12-01T09:00:00Z' }, end: { dateTime: '2026-12-01T10:00:00Z' } }] });
+    expect(changes(await trigger({ source: 'bridge' }).poll())).toEqual(['added j1']);
+    body = JSON.stringify({ data: [{ key: 77, name: 'Seminar', from: '2026-12-01T09:00:00', to: '2026-12-01T10:00:00', hall: 'HS 1' }] });
+    const items = (await trigger({ source: 'json', jsonPreset: 'generic', fieldMap: { id: 'key', location: 'hall' }, options: { defaultTimeZone: 'Europe/Berlin' } }).poll())!;
+    expect(items.map((i) => [i.json.uid, i.json.title, i.json.location, i.json.start])).toEqual([['77', 'Seminar', 'HS 1', { dateTime: '2026-12-01T09:00:00', timeZone: 'Europe/Berlin' }]]);
+  });
+
   it('a bad regex and a non-http URL are node errors', async () => {
     await expect(trigger({ filters: { titleRegex: '(' } }).poll()).rejects.toThrow(/not a valid regular expression/);
     await expect(trigger({ url: 'ftp://x/y.ics' }).poll()).rejects.toThrow(/must be http\(s\) or webcal/);

@@ -9,7 +9,8 @@ const setups = new WeakMap<object, Map<string, Promise<ProviderSetup>>>();
 /** One provider per (provider, authentication) per execution. */
 export function providerFor(ctx: IExecuteFunctions, i: number): Promise<ProviderSetup> {
   const key = `${String(ctx.getNodeParameter('provider', i))}/${String(ctx.getNodeParameter('googleAuth', i, ''))}/${String(ctx.getNodeParameter('microsoftAuth', i, ''))}`;
-  const anchor = ctx.getWorkflow() as object;
+  // The execute context is one object for the whole run of the node (getWorkflow() is a new object per call).
+  const anchor = ctx as object;
   let cache = setups.get(anchor);
   if (!cache) setups.set(anchor, (cache = new Map()));
   let p = cache.get(key);

@@ -53,7 +53,6 @@ export const eventFieldProperties: INodeProperties[] = [
     displayOptions: { show: { eventSource: ['fields'] } },
     options: [
       { displayName: 'All Day', name: 'allDay', type: 'boolean', default: false, description: 'Whether the event lasts whole days (only the dates of Start and End count)' },
-      { displayName: 'Attendees', name: 'attendees', type: 'string', default: '', placeholder: 'a@example.org, b@example.org', description: 'Comma-separated emails (room calendars never send invitations: see docs)' },
       { displayName: 'Description', name: 'description', type: 'string', typeOptions: { rows: 3 }, default: '' },
       { displayName: 'Location', name: 'location', type: 'string', default: '' },
       { displayName: 'Recurrence (RRULE)', name: 'rrule', type: 'string', default: '', placeholder: 'FREQ=WEEKLY;BYDAY=MO;COUNT=10' },
@@ -80,24 +79,6 @@ export const eventFieldProperties: INodeProperties[] = [
       },
       { displayName: 'Time Zone', name: 'timeZone', type: 'string', default: '', placeholder: 'Europe/Berlin', description: 'IANA zone of Start and End when they carry no offset' },
       { displayName: 'UID', name: 'uid', type: 'string', default: '', description: 'ICalendar UID (default: a new random one)' },
-      {
-        displayName: 'X-Properties',
-        name: 'xProps',
-        type: 'fixedCollection',
-        typeOptions: { multipleValues: true },
-        default: {},
-        description: 'Vendor properties, stored as extended properties (Google) or single-value extended properties (Microsoft)',
-        options: [
-          {
-            displayName: 'Property',
-            name: 'property',
-            values: [
-              { displayName: 'Name', name: 'name', type: 'string', default: 'X-', placeholder: 'X-KALTURA-RESOURCE-IDS' },
-              { displayName: 'Value', name: 'value', type: 'string', default: '' },
-            ],
-          },
-        ],
-      },
     ],
   },
 ];

@@ -62,15 +62,6 @@ export function eventFromParameters(ctx: IExecuteFunctions, i: number, base?: Ca
   if (typeof f.rrule === 'string' && f.rrule.trim()) event.recurrence = { rrule: [f.rrule.trim().replace(/^RRULE:/i, '')], rdate: [], exdate: [] };
   if (typeof f.status === 'string') event.status = f.status as CalendarEvent['status'];
   if (typeof f.transparency === 'string') event.transparency = f.transparency as CalendarEvent['transparency'];
-  if (typeof f.attendees === 'string' && f.attendees.trim()) event.attendees = f.attendees.split(',').map((s) => s.trim()).filter(Boolean).map((email) => ({ email }));
-  const xProps = ((f.xProps as IDataObject | undefined)?.property as IDataObject[] | undefined) ?? [];
-  if (xProps.length) {
-    event.xProps = xProps.map((p) => {
-      const name = String(p.name ?? '').trim().toUpperCase();
-      if (!/^X-[A-Z0-9-]+$/.test(name)) throw new Error(`X-Property name "${String(p.name)}" must start with X- and contain only letters, digits and -`);
-      return { name, value: String(p.value ?? '') };
-    });
-  }
   const problem = findEventProblem(event);
   if (problem) throw new Error(`${problem.field ? `${problem.field}: ` : ''}${problem.message}`);
   return event;

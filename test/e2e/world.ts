@@ -115,7 +115,9 @@ export function fixtureShiftWeeks(now = Date.now()): number {
 }
 
 /** Shifts every date from 2000 on in ICS (20261124, 20261124T100000Z) or JSON (2026-11-24…) text,
- * and unix-second stamps in JSON ("start": 1795420800), by `weeks`. VTIMEZONE's 1970 rules stay. */
+ * and unix-second stamps in JSON ("start": 1795420800), by `weeks`. Only values are moved (a date
+ * after ':', ';', ',', '=', '"' or a space), not ids that contain a date (UID:ck-20261001-0042):
+ * identities must stay what the fixture says. VTIMEZONE's 1970 rules stay. */
 export function shiftDates(text: string, weeks: number): string {
   if (weeks === 0) return text;
   const shiftDay = (y: string, m: string, d: string): [string, string, string] => {
@@ -123,8 +125,8 @@ export function shiftDates(text: string, weeks: number): string {
     return [String(t.getUTCFullYear()), String(t.getUTCMonth() + 1).padStart(2, '0'), String(t.getUTCDate()).padStart(2, '0')];
   };
   return text
-    .replace(/\b(2\d{3})(\d{2})(\d{2})(?=T\d{6}|\b)/g, (_m, y: string, mo: string, d: string) => shiftDay(y, mo, d).join(''))
-    .replace(/\b(2\d{3})-(\d{2})-(\d{2})(?=T|"|\b)/g, (_m, y: string, mo: string, d: string) => shiftDay(y, mo, d).join('-'))
+    .replace(/(?<=[:;,="\s])(2\d{3})(\d{2})(\d{2})(?=T\d{6}|\b)/g, (_m, y: string, mo: string, d: string) => shiftDay(y, mo, d).join(''))
+    .replace(/(?<=["\s])(2\d{3})-(\d{2})-(\d{2})(?=T|"|\b)/g, (_m, y: string, mo: string, d: string) => shiftDay(y, mo, d).join('-'))
     .replace(/("(?:start|end|created|updated)"\s*:\s*)(1[6-9]\d{8})\b/g, (_m, k: string, s: string) => `${k}${Number(s) + weeks * 7 * 86_400}`);
 }
 

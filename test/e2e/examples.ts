@@ -215,6 +215,8 @@ const learningspace: Check = {
     sameList(googleTitles(world, simroom2, sync), ['Debriefing', 'Interprofessional trauma team training'], 'sim room 2 after removing 4712');
     sameList(googleTitles(world, simroom1, sync), ['OSCE circuit A (Year 3)', 'Interprofessional trauma team training'], 'sim room 1 after removing 4712');
 
+    assert(JSON.stringify(googleBooking(world, simroom1, booking)) === bookingEtag, 'the person\'s own booking in sim room 1 was changed');
+
     // 4. an empty source deletes nothing; the execution reports the guard.
     const beforeEmpty = googleFingerprint(world, rooms);
     world.feeds.set('/learningspace.json', JSON.stringify({ events: [] }), 'application/json');

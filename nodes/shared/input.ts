@@ -112,6 +112,7 @@ export function eventsOfItem(
   let parsed = parseCalendarInput(input, { preset, map, ...common });
   // n8n splits API responses into items: an item is usually one record, not a list of them. When the
   // preset's list path finds no list in the item (and the user named none), the item is the record.
+  // A list that is there but empty ("events": []) is zero events, never a record (core itemsAt).
   if (params.inputFormat === 'json' && map && map.items === undefined && parsed.events.length === 0 && parsed.errors.some((e) => /no array of items/.test(e.message))) {
     parsed = parseCalendarInput(input, { preset, map: { ...map, items: '' }, ...common });
   }

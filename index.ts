@@ -20,11 +20,12 @@ export { planSync, buildPlan, recurrenceExpander, PlanInputError, type DesiredEv
 export { SourceEmptyError, SourceShrankError, DeleteLimitError, checkGuards, guardViolations, allowedDeletes, runStateOf, DEFAULT_MAX_DELETES } from './core/guards';
 export { routeEvents, routingTargets, RoutingConfigError, type RoutingConfig, type RoutingResult, type RoutingField } from './core/routing';
 export { fingerprint } from './core/fingerprint';
+export { diffSnapshot, snapshotOf, keyEvents, describeKey, isSnapshot, type Snapshot, type SnapshotDiff, type SnapshotEntry, type SnapshotOptions } from './core/snapshot';
 // Providers and applying plans
 export * from './providers/port';
 export { applyPlan, type ApplyReport } from './providers/apply';
 export { syncCalendars, RUN_STATE_PREFIX, type SyncRunOptions, type SyncRunResult } from './providers/sync';
 export { createFetchHttpPort, fetchTransport, withBearerToken, type FetchHttpPortOptions } from './providers/http';
-export { readFeed, FeedReadError, MemoryFeedStateStore, type FeedSource, type FeedReadResult } from './providers/feed';
+export { readFeed, readUrlFeed, pollFeed, FeedReadError, MemoryFeedStateStore, type FeedSource, type FeedReadResult, type FeedPollState, type FeedPollResult } from './providers/feed';
 export { GoogleCalendarProvider, createGoogleHttpPort, serviceAccountTokenSource, refreshTokenSource as googleRefreshTokenSource } from './providers/google';
 export { GraphCalendarProvider, createGraphHttpPort, clientCredentialsTokenSource, refreshTokenSource as graphRefreshTokenSource } from './providers/graph';

@@ -6,6 +6,8 @@
  */
 import type { HttpPort, HttpResponse } from './port';
 import { TransportError } from './port';
+import { AbortedError } from './aborted';
+import { platformSleep } from './platform-sleep';
 
 export interface RetryPolicy {
   /** Retries after the first attempt (default 5). */
@@ -69,27 +71,10 @@ export function isRetryableStatus(status: number): boolean {
 
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
-export class AbortedError extends Error {
-  constructor(message = 'aborted') {
-    super(message);
-    this.name = 'AbortedError';
-  }
-}
+export { AbortedError };
 
-/** setTimeout-based sleep that ends early (rejecting with AbortedError) when `signal` aborts. */
-export const realSleep: Sleep = (ms, signal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortedError());
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new AbortedError());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** setTimeout-based sleep that ends early (rejecting with AbortedError) when `signal` aborts (n8n node bundles: n8n's sleep). */
+export const realSleep: Sleep = platformSleep;
 
 /** Google's "slow down" reasons on 403 (per-user/per-project rate limits, seconds to clear); quotaExceeded/dailyLimitExceeded last hours and are not retried. */
 const GOOGLE_RATE_LIMIT_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded']);

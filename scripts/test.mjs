@@ -13,6 +13,7 @@ try {
   run('npx tsc --noEmit -p tsconfig.json');
   run('npx eslint .');
   run('node scripts/build.mjs');
+  run('node scripts/scan-package.mjs'); // n8n's community-package scan on the packed package
   run(`npx jest --ci --json --outputFile=${JSON.stringify(resultsFile)} ${jestArgs}`);
 } catch (err) {
   failed = true;

@@ -75,6 +75,16 @@ function hasValue(v: unknown): boolean {
   return v !== undefined && v !== null && v !== '' && !(Array.isArray(v) && v.length === 0);
 }
 
+/** True when an alternative of `path` holds an array that is empty (found, but no items). */
+function hasEmptyList(item: unknown, path: string): boolean {
+  for (const alt of path.split('|').map((p) => p.trim())) {
+    if (alt === '') continue;
+    const v = walk(item, alt.split('.'));
+    if (Array.isArray(v) && v.length === 0) return true;
+  }
+  return false;
+}
+
 /** The first alternative of `path` that has a value, and which alternative it was. */
 export function resolvePath(item: unknown, path: string): { value: unknown; path: string } {
   const alternatives = path.split('|').map((p) => p.trim());
@@ -315,13 +325,18 @@ export class ItemIssues {
   }
 }
 
-/** The items array named by `path`; a root array is used when the path finds nothing. */
+/**
+ * The items array named by `path`; a root array is used when the path finds nothing. A path that
+ * finds an empty array ("events": []) gives zero items, not an error: the list is there, it is
+ * empty (the sync's empty-source guard decides what that means). `error` only when nothing is there.
+ */
 export function itemsAt(input: unknown, path: string | undefined): { items: unknown[]; error?: string } {
   if (path) {
     const { value } = resolvePath(input, path);
     if (Array.isArray(value)) return { items: value };
     if (value && typeof value === 'object') return { items: [value] };
     if (Array.isArray(input)) return { items: input };
+    if (hasEmptyList(input, path)) return { items: [] };
     return { items: [], error: `no array of items at "${path}"` };
   }
   if (Array.isArray(input)) return { items: input };

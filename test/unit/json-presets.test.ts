@@ -302,6 +302,11 @@ describe('LearningSpace preset', () => {
     expect(clash.events).toHaveLength(1);
     expect(clash.errors).toEqual([expect.objectContaining({ item: 1, field: 'id|uuid' })]);
   });
+  test('an empty list is zero events, not a missing list', () => {
+    for (const feed of [{ events: [] }, { data: [] }, { events: null, data: [] }]) expect(parseJsonEvents(feed, 'learningspace')).toEqual({ events: [], errors: [] });
+    // Nothing at the list path at all is still an error.
+    expect(parseJsonEvents({ rooms: [] }, 'learningspace').errors).toEqual([expect.objectContaining({ message: 'no array of items at "events|data"' })]);
+  });
 });
 
 describe('Sonderplan preset', () => {

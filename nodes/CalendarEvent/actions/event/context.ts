@@ -1,0 +1,34 @@
+/** What every operation gets: the item's provider (cached per execution) and calendar. */
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import type { TargetEvent } from '../../../../providers/port';
+import type { ProviderSetup } from '../../../shared/transport';
+import { providerOf } from '../../../shared/target';
+
+const setups = new WeakMap<object, Map<string, Promise<ProviderSetup>>>();
+
+/** One provider per (provider, authentication) per execution. */
+export function providerFor(ctx: IExecuteFunctions, i: number): Promise<ProviderSetup> {
+  const key = `${String(ctx.getNodeParameter('provider', i))}/${String(ctx.getNodeParameter('googleAuth', i, ''))}/${String(ctx.getNodeParameter('microsoftAuth', i, ''))}`;
+  // The execute context is one object for the whole run of the node (getWorkflow() is a new object per call).
+  const anchor = ctx as object;
+  let cache = setups.get(anchor);
+  if (!cache) setups.set(anchor, (cache = new Map()));
+  let p = cache.get(key);
+  if (!p) {
+    p = providerOf(ctx, i);
+    cache.set(key, p);
+    p.catch(() => cache!.delete(key));
+  }
+  return p;
+}
+
+export function calendarOf(ctx: IExecuteFunctions, i: number): string {
+  const value = String(ctx.getNodeParameter('calendar', i, '', { extractValue: true }) ?? '').trim();
+  if (!value) throw new Error('Calendar is required');
+  return value;
+}
+
+/** A target event as an output item: provider id, calendar, our ownership (if any) and the event fields. */
+export function targetJson(t: TargetEvent): IDataObject {
+  return { id: t.id, calendarId: t.calendarId, ...(t.stamp ? { syncId: t.stamp.syncId, sourceKey: t.stamp.sourceKey } : {}), ...t.event } as unknown as IDataObject;
+}

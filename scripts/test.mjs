@@ -1,5 +1,8 @@
-// `npm test`: set-up on a fresh machine, then typecheck, lint, build, and the whole Jest suite.
-// Extra arguments go to Jest (e.g. `npm test -- test/unit/time.test.ts`).
+// `npm test`: set-up on a fresh machine, then typecheck, lint, build, n8n's package scan, the whole
+// Jest suite, and the end-to-end run in a real n8n 2.41.1 (scripts/n8n/e2e.mjs: installs Node 24 and
+// n8n into ~/.cache/calendar-relay on the first run, then executes the example workflows).
+// Extra arguments go to Jest and skip the n8n run (e.g. `npm test -- test/unit/time.test.ts`);
+// CALENDAR_RELAY_E2E=0 skips it too (.ci/run's second round on Node 24, which n8n runs on anyway).
 import { readFileSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDependencies, run, root } from './setup.mjs';
@@ -19,6 +22,16 @@ try {
   failed = true;
   process.exitCode = typeof err.status === 'number' && err.status !== 0 ? err.status : 1;
 }
+const e2e = !failed && jestArgs === '' && process.env.CALENDAR_RELAY_E2E !== '0';
+let e2eFailed = false;
+if (e2e) {
+  try {
+    run('node scripts/n8n/e2e.mjs');
+  } catch (err) {
+    e2eFailed = true;
+    process.exitCode = typeof err.status === 'number' && err.status !== 0 ? err.status : 1;
+  }
+}
 // A closing line in the plain 'N passed, N failed' form, which CI reads for any runner.
 if (existsSync(resultsFile)) {
   const r = JSON.parse(readFileSync(resultsFile, 'utf8'));
@@ -27,3 +40,5 @@ if (existsSync(resultsFile)) {
 } else if (failed) {
   console.log('\njest: 0 passed, 1 failed');
 }
+if (e2e) console.log(`n8n e2e: ${e2eFailed ? 'failed' : 'passed'}`);
+else if (!failed) console.log(`n8n e2e: skipped (${jestArgs ? 'Jest arguments given' : 'CALENDAR_RELAY_E2E=0'})`);

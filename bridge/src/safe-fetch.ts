@@ -16,7 +16,7 @@
  * Size and time limits are the caller's (providers/feed readFeed: maxBytes, timeoutMs, via the
  * AbortSignal passed in).
  */
-import { BlockList, isIP } from 'node:net';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -185,10 +185,10 @@ function once(url: URL, address: string, family: 4 | 6, headers: Record<string, 
         headers: { ...headers, 'accept-encoding': 'gzip, deflate, br' },
         signal,
         // Connect to the address that was checked, never a fresh lookup (DNS rebinding).
-        lookup: (_host: string, options: unknown, cb: (...args: unknown[]) => void) => {
-          if ((options as { all?: boolean })?.all) cb(null, [{ address, family }]);
+        lookup: ((_host: string, options: { all?: boolean }, cb: (err: null, a: unknown, f?: number) => void) => {
+          if (options?.all) cb(null, [{ address, family }]);
           else cb(null, address, family);
-        },
+        }) as unknown as LookupFunction,
       },
       resolve,
     );

@@ -43,6 +43,8 @@ export interface BridgeConfig {
   /** PostgreSQL connection string; SQLite under dataDir when absent. */
   databaseUrl?: string;
   adminToken?: string;
+  /** SHA-256 (hex) of the admin token generated at first start and kept in the store (main.ts); used when adminToken is not set. */
+  adminTokenHash?: string;
   /** Largest request body in bytes (413 above it). */
   bodyLimit: number;
   /** Requests allowed per feed token per window (429 + Retry-After beyond). */

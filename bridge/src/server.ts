@@ -14,7 +14,8 @@ import type { BridgeConfig, SourceConfig } from './config';
 import type { Store } from './store/types';
 import { snapshotEntries } from './diff';
 import { planPush, PushRefused } from './push-plan';
-import { bearerOf, checkSignature, newFeedToken, secretEquals, tokenHash } from './tokens';
+import { bearerOf, checkSignature, hashEquals, newFeedToken, secretEquals, tokenHash } from './tokens';
+import { openApiDocument } from './openapi';
 import { RequestBudget } from './budget';
 import { OutboxDispatcher } from './outbox';
 import { Metrics } from './metrics';
@@ -34,6 +35,8 @@ export interface Bridge {
   store: Store;
   dispatcher: OutboxDispatcher;
   poller: SubscriptionPoller;
+  /** Every route registered (method + Fastify URL template), for the OpenAPI check. */
+  routes: Array<{ method: string; url: string }>;
   /** The base URL subscribe links use (publicUrl, or the listening address once started). */
   baseUrl: () => string;
   listen(): Promise<string>;
@@ -78,6 +81,10 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   let listening = '';
   const baseUrl = () => config.publicUrl ?? listening;
 
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (r) => {
+    for (const m of Array.isArray(r.method) ? r.method : [r.method]) if (m !== 'HEAD') routes.push({ method: m, url: r.url });
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(MEDIA_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
@@ -94,7 +101,8 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
 
   const requireAdmin = async (req: FastifyRequest, reply: FastifyReply) => {
     const token = bearerOf(req.headers.authorization);
-    if (!config.adminToken || !token || !secretEquals(token, config.adminToken)) {
+    const ok = token !== undefined && (config.adminToken ? secretEquals(token, config.adminToken) : config.adminTokenHash ? hashEquals(tokenHash(token), config.adminTokenHash) : false);
+    if (!ok) {
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong admin token' });
     }
   };
@@ -107,6 +115,7 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   });
 
   app.get('/healthz', async () => ({ ok: true }));
+  app.get('/openapi.json', async () => openApiDocument(baseUrl()));
   app.get('/readyz', async (_req, reply) => {
     try {
       await store.outboxStats();
@@ -352,6 +361,7 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     store,
     dispatcher,
     poller,
+    routes,
     baseUrl,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });

@@ -91,4 +91,9 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX subscriptions_due ON subscriptions (next_poll_at) WHERE enabled = 1`,
     ],
   },
+  {
+    id: 3,
+    name: 'settings (the admin token hash)',
+    sql: () => [`CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)`],
+  },
 ];

@@ -257,4 +257,18 @@ export class SqlStore implements Store {
       return rows.length > 0;
     });
   }
+
+  initSetting(key: string, value: string): Promise<string> {
+    return this.engine.tx(async (q) => {
+      await q('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value]);
+      return String((await q('SELECT value FROM settings WHERE key = $1', [key]))[0].value);
+    });
+  }
+
+  getSetting(key: string): Promise<string | undefined> {
+    return this.engine.tx(async (q) => {
+      const [row] = await q('SELECT value FROM settings WHERE key = $1', [key]);
+      return row ? String(row.value) : undefined;
+    });
+  }
 }

@@ -166,4 +166,7 @@ export interface Store {
   claimSubscriptions(now: number, limit: number, leaseMs: number, instanceId: string): Promise<SubscriptionRecord[]>;
   /** Records a poll's status and schedules the next one; only the lease holder's call counts. */
   finishPoll(id: number, instanceId: string, outcome: PollOutcome, nextPollAt: number): Promise<boolean>;
+  /** Sets `key` to `value` unless it is set already; returns the value now stored. */
+  initSetting(key: string, value: string): Promise<string>;
+  getSetting(key: string): Promise<string | undefined>;
 }

@@ -50,6 +50,10 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       '/healthz': { get: { summary: 'the process answers', responses: { 200: ok('alive', json()) } } },
       '/readyz': { get: { summary: 'the store answers', responses: { 200: ok('ready', json()), 503: error } } },
       '/metrics': { get: { summary: 'Prometheus text format', security: admin, responses: { 200: ok('metrics', { 'text/plain': { schema: { type: 'string' } } }), 401: error } } },
+      '/': { get: { summary: 'the status page (HTML; it asks for the admin token and reads /api/status)', responses: { 200: ok('page', { 'text/html': { schema: { type: 'string' } } }) } } },
+      '/status.js': { get: { summary: "the status page's script", responses: { 200: ok('script', { 'text/javascript': { schema: { type: 'string' } } }) } } },
+      '/status.css': { get: { summary: "the status page's style sheet", responses: { 200: ok('style sheet', { 'text/css': { schema: { type: 'string' } } }) } } },
+      '/api/status': { get: { summary: 'feeds, subscriptions with status fields, outbox and its last errors', security: admin, responses: { 200: ok('status', json()), 401: error } } },
       '/openapi.json': { get: { summary: 'this document', responses: { 200: ok('OpenAPI 3.1', json()) } } },
       '/api/feeds/{name}': {
         parameters: [param('name', 'path', 'feed name: letters, digits, . _ -')],

@@ -16,6 +16,7 @@ import { snapshotEntries } from './diff';
 import { planPush, PushRefused } from './push-plan';
 import { bearerOf, checkSignature, hashEquals, newFeedToken, secretEquals, tokenHash } from './tokens';
 import { openApiDocument } from './openapi';
+import { STATUS_CSP, STATUS_CSS, STATUS_HTML, STATUS_JS } from './status-page';
 import { RequestBudget } from './budget';
 import { OutboxDispatcher } from './outbox';
 import { Metrics } from './metrics';
@@ -116,6 +117,17 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
 
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/openapi.json', async () => openApiDocument(baseUrl()));
+
+  // ---- Status page (the page is static; its data comes from /api/status with the admin token) ----
+  const page = (type: string, body: string) => async (_req: FastifyRequest, reply: FastifyReply) =>
+    reply.type(type).header('content-security-policy', STATUS_CSP).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('cache-control', 'no-cache').send(body);
+  app.get('/', page('text/html; charset=utf-8', STATUS_HTML));
+  app.get('/status.js', page('text/javascript; charset=utf-8', STATUS_JS));
+  app.get('/status.css', page('text/css; charset=utf-8', STATUS_CSS));
+  app.get('/api/status', { onRequest: requireAdmin }, async () => {
+    const [feeds, subscriptions, outbox, outboxErrors] = await Promise.all([store.listFeeds(), store.listSubscriptions(), store.outboxStats(), store.outboxProblems(20)]);
+    return { instance: config.instanceId, feeds, subscriptions: subscriptions.map(subscriptionView), outbox, outboxErrors };
+  });
   app.get('/readyz', async (_req, reply) => {
     try {
       await store.outboxStats();

@@ -4,7 +4,7 @@
  * `SKIP LOCKED`) are PostgreSQL's; SQLite has one writer at a time, which gives the same guarantees.
  */
 import { MIGRATIONS, type Dialect } from './migrations';
-import type { FeedRecord, FeedVersion, OutboxEntry, OutboxStats, PollOutcome, PublishInput, PublishResult, PushInput, PushResult, PushSnapshot, Store, SubscriptionInput, SubscriptionRecord } from './types';
+import type { FeedSummary, OutboxProblem, FeedRecord, FeedVersion, OutboxEntry, OutboxStats, PollOutcome, PublishInput, PublishResult, PushInput, PushResult, PushSnapshot, Store, SubscriptionInput, SubscriptionRecord } from './types';
 import { tokenHash } from '../tokens';
 
 export type Row = Record<string, unknown>;
@@ -270,5 +270,27 @@ export class SqlStore implements Store {
       const [row] = await q('SELECT value FROM settings WHERE key = $1', [key]);
       return row ? String(row.value) : undefined;
     });
+  }
+
+  listFeeds(): Promise<FeedSummary[]> {
+    return this.engine.tx(async (q) =>
+      (await q('SELECT f.name, f.current_version, v.created_at, v.json FROM feeds f LEFT JOIN feed_versions v ON v.feed = f.name AND v.version = f.current_version ORDER BY f.name')).map((r) => {
+        let events: number | null = null;
+        try {
+          events = r.json ? (JSON.parse(String(r.json)) as { events: unknown[] }).events.length : null;
+        } catch {
+          events = null;
+        }
+        return { name: String(r.name), version: num(r.current_version), publishedAt: numOrNull(r.created_at), events };
+      }),
+    );
+  }
+
+  outboxProblems(limit: number): Promise<OutboxProblem[]> {
+    return this.engine.tx(async (q) =>
+      (await q('SELECT delivery_id, source, attempts, created_at, next_attempt_at, last_error FROM outbox WHERE delivered_at IS NULL AND last_error IS NOT NULL ORDER BY id DESC LIMIT $1', [limit])).map((r) => ({
+        deliveryId: String(r.delivery_id), source: String(r.source), attempts: num(r.attempts), createdAt: num(r.created_at), nextAttemptAt: num(r.next_attempt_at), lastError: String(r.last_error),
+      })),
+    );
   }
 }

@@ -126,6 +126,22 @@ export interface PollOutcome {
   error: string | null;
 }
 
+export interface FeedSummary {
+  name: string;
+  version: number;
+  publishedAt: number | null;
+  events: number | null;
+}
+
+export interface OutboxProblem {
+  deliveryId: string;
+  source: string;
+  attempts: number;
+  createdAt: number;
+  nextAttemptAt: number;
+  lastError: string;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Applies pending migrations; safe to call from several instances at once. */
@@ -169,4 +185,8 @@ export interface Store {
   /** Sets `key` to `value` unless it is set already; returns the value now stored. */
   initSetting(key: string, value: string): Promise<string>;
   getSetting(key: string): Promise<string | undefined>;
+  /** Every feed with its current version (status page). */
+  listFeeds(): Promise<FeedSummary[]>;
+  /** Undelivered outbox entries whose last attempt failed, newest first. */
+  outboxProblems(limit: number): Promise<OutboxProblem[]>;
 }

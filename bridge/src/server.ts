@@ -187,9 +187,10 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
 
   // ---- Feeds: subscribe ---------------------------------------------------------------------------
   async function feedFor(token: string, reply: FastifyReply): Promise<Rendered | undefined> {
-    const record = /^[A-Za-z0-9_-]{22,128}$/.test(token) ? await store.getFeedByTokenHash(tokenHash(token)) : undefined;
+    // Only the token and the current version's hash per request; the content is loaded once per version.
+    const head = /^[A-Za-z0-9_-]{22,128}$/.test(token) ? await store.getFeedHeadByTokenHash(tokenHash(token)) : undefined;
     // Looked up by the token's SHA-256 and then compared in constant time: a wrong token is a plain 404.
-    if (!record || !secretEquals(token, record.token) || !record.current) {
+    if (!head || !secretEquals(token, head.token)) {
       reply.code(404).send({ error: 'not found' });
       return undefined;
     }
@@ -198,10 +199,14 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
       reply.code(429).header('retry-after', String(allowed.retryAfterSec)).send({ error: 'request budget for this feed exhausted', retryAfterSec: allowed.retryAfterSec });
       return undefined;
     }
-    const v = record.current;
-    const key = `${v.feed}\u001f${v.version}`;
+    const key = `${head.name}\u001f${head.version}\u001f${head.hash}`;
     let r = rendered.get(key);
     if (!r) {
+      const v = await store.getFeedVersion(head.name, head.version);
+      if (!v) {
+        reply.code(404).send({ error: 'not found' });
+        return undefined;
+      }
       const ics = Buffer.from(v.ics, 'utf8');
       const json = Buffer.from(v.json, 'utf8');
       r = { etag: v.hash.slice(0, 32), lastModified: v.createdAt, ics: { body: ics, gz: gzipSync(ics) }, json: { body: json, gz: gzipSync(json) }, events: (JSON.parse(v.json) as { events: CalendarEvent[] }).events };

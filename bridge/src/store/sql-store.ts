@@ -4,7 +4,7 @@
  * `SKIP LOCKED`) are PostgreSQL's; SQLite has one writer at a time, which gives the same guarantees.
  */
 import { MIGRATIONS, type Dialect } from './migrations';
-import type { FeedSummary, OutboxProblem, FeedRecord, FeedVersion, OutboxEntry, OutboxStats, PollOutcome, PublishInput, PublishResult, PushInput, PushResult, PushSnapshot, Store, SubscriptionInput, SubscriptionRecord } from './types';
+import type { FeedHead, FeedSummary, OutboxProblem, FeedRecord, FeedVersion, OutboxEntry, OutboxStats, PollOutcome, PublishInput, PublishResult, PushInput, PushResult, PushSnapshot, Store, SubscriptionInput, SubscriptionRecord } from './types';
 import { tokenHash } from '../tokens';
 
 export type Row = Record<string, unknown>;
@@ -292,5 +292,19 @@ export class SqlStore implements Store {
         deliveryId: String(r.delivery_id), source: String(r.source), attempts: num(r.attempts), createdAt: num(r.created_at), nextAttemptAt: num(r.next_attempt_at), lastError: String(r.last_error),
       })),
     );
+  }
+
+  getFeedHeadByTokenHash(hash: string): Promise<FeedHead | undefined> {
+    return this.engine.tx(async (q) => {
+      const [r] = await q('SELECT f.name, f.token, f.current_version, v.hash, v.created_at FROM feeds f JOIN feed_versions v ON v.feed = f.name AND v.version = f.current_version WHERE f.token_hash = $1', [hash]);
+      return r ? { name: String(r.name), token: String(r.token), version: num(r.current_version), hash: String(r.hash), createdAt: num(r.created_at) } : undefined;
+    });
+  }
+
+  getFeedVersion(feed: string, version: number): Promise<FeedVersion | undefined> {
+    return this.engine.tx(async (q) => {
+      const [v] = await q('SELECT feed, version, hash, json, ics, created_at FROM feed_versions WHERE feed = $1 AND version = $2', [feed, version]);
+      return v ? { feed: String(v.feed), version: num(v.version), hash: String(v.hash), json: String(v.json), ics: String(v.ics), createdAt: num(v.created_at) } : undefined;
+    });
   }
 }

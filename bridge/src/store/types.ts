@@ -142,6 +142,15 @@ export interface OutboxProblem {
   lastError: string;
 }
 
+/** A feed's token and current version without the content (the per-request lookup of feed serving). */
+export interface FeedHead {
+  name: string;
+  token: string;
+  version: number;
+  hash: string;
+  createdAt: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Applies pending migrations; safe to call from several instances at once. */
@@ -189,4 +198,7 @@ export interface Store {
   listFeeds(): Promise<FeedSummary[]>;
   /** Undelivered outbox entries whose last attempt failed, newest first. */
   outboxProblems(limit: number): Promise<OutboxProblem[]>;
+  /** The feed a token hash names, with its current version's hash but not its content; undefined when none or unpublished. */
+  getFeedHeadByTokenHash(hash: string): Promise<FeedHead | undefined>;
+  getFeedVersion(feed: string, version: number): Promise<FeedVersion | undefined>;
 }

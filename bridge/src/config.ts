@@ -49,6 +49,8 @@ export interface BridgeConfig {
   bodyLimit: number;
   /** Requests allowed per feed token per window (429 + Retry-After beyond). */
   feedBudget: { requests: number; windowSec: number };
+  /** How long a feed token's lookup (feed, current version) is cached in memory (ms; 0 = never). */
+  feedCacheMs: number;
   signatureToleranceSec: number;
   /** The n8n webhook URL diffs are delivered to. */
   deliveryUrl?: string;
@@ -77,6 +79,7 @@ export function defaultConfig(): BridgeConfig {
     dataDir: join(process.cwd(), '.calendar-relay-bridge'),
     bodyLimit: 10 * 1024 * 1024,
     feedBudget: { requests: 20, windowSec: 3600 },
+    feedCacheMs: 1000,
     signatureToleranceSec: 300,
     outbox: { pollMs: 500, leaseMs: 60_000, timeoutMs: 10_000, baseBackoffMs: 1000, maxBackoffMs: 5 * 60_000, batch: 16 },
     subscriptions: defaultSubscriptionsConfig(),
@@ -157,6 +160,7 @@ function apply(c: BridgeConfig, o: Record<string, unknown>, env: NodeJS.ProcessE
   if (o.deliverySecret !== undefined) c.deliverySecret = str('deliverySecret');
   if (o.bodyLimit !== undefined) c.bodyLimit = intIn('bodyLimit', o.bodyLimit, 1024, 1024 * 1024 * 1024);
   if (o.feedBudget !== undefined) c.feedBudget = budgetOf(o.feedBudget);
+  if (o.feedCacheMs !== undefined) c.feedCacheMs = intIn('feedCacheMs', o.feedCacheMs, 0, 60_000);
   if (o.signatureToleranceSec !== undefined) c.signatureToleranceSec = intIn('signatureToleranceSec', o.signatureToleranceSec, 1, 86400);
   if (o.logLevel !== undefined) c.logLevel = String(o.logLevel);
   if (o.instanceId !== undefined) c.instanceId = String(o.instanceId);

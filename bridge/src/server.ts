@@ -11,7 +11,7 @@ import { parseCalendarInput, CalendarInputError, type InputPreset } from '../../
 import { serializeIcs, serializeEventIcs } from '../../core/ics/serialize';
 import { sha256Hex } from '../../core/fingerprint';
 import type { BridgeConfig, SourceConfig } from './config';
-import type { Store } from './store/types';
+import type { FeedHead, Store } from './store/types';
 import { snapshotEntries } from './diff';
 import { planPush, PushRefused } from './push-plan';
 import { bearerOf, checkSignature, hashEquals, newFeedToken, secretEquals, tokenHash } from './tokens';
@@ -79,6 +79,7 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     onDelivery: () => dispatcher.wake(),
   });
   const rendered = new Map<string, Rendered>();
+  const heads = new Map<string, { head: FeedHead | undefined; at: number }>();
   let listening = '';
   const baseUrl = () => config.publicUrl ?? listening;
 
@@ -166,7 +167,9 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     const json = JSON.stringify({ events });
     const at = now();
     const ics = serializeIcs(events, { now: at, method: 'PUBLISH', calendarName: parsed.calendar?.name ?? name });
+    heads.clear();
     const { record, changed } = await store.publishFeed({ feed: name, hash: sha256Hex(json), json, ics, now: at, newToken: newFeedToken() });
+    heads.clear();
     req.log.info({ feed: name, version: record.current?.version, changed, events: events.length }, 'feed published');
     metrics.inc('calendar_relay_bridge_feed_publishes_total', { result: changed ? 'new_version' : 'unchanged' });
     return { feed: name, version: record.current?.version, changed, hash: record.current?.hash, events: events.length, ...feedUrls(record.token) };
@@ -180,6 +183,7 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
 
   app.post<{ Params: { name: string } }>('/api/feeds/:name/rotate-token', { onRequest: requireAdmin }, async (req, reply) => {
     const record = await store.rotateFeedToken(req.params.name, newFeedToken(), now());
+    heads.clear();
     if (!record) return reply.code(404).send({ error: `no feed named "${req.params.name}"` });
     req.log.info({ feed: record.name }, 'feed token rotated');
     return { feed: record.name, version: record.current?.version ?? 0, ...feedUrls(record.token) };
@@ -187,14 +191,28 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
 
   // ---- Feeds: subscribe ---------------------------------------------------------------------------
   async function feedFor(token: string, reply: FastifyReply): Promise<Rendered | undefined> {
-    // Only the token and the current version's hash per request; the content is loaded once per version.
-    const head = /^[A-Za-z0-9_-]{22,128}$/.test(token) ? await store.getFeedHeadByTokenHash(tokenHash(token)) : undefined;
+    // Only the token and the current version's hash per request (cached for feedCacheMs; the content
+    // is loaded once per version). Publishing or rotating here clears the cache at once; another
+    // instance sees a new version or a rotated token at most feedCacheMs later.
+    const th = /^[A-Za-z0-9_-]{22,128}$/.test(token) ? tokenHash(token) : undefined;
+    let head: FeedHead | undefined;
+    if (th !== undefined) {
+      const cached = heads.get(th);
+      if (cached && now() - cached.at < config.feedCacheMs) head = cached.head;
+      else {
+        head = await store.getFeedHeadByTokenHash(th);
+        if (config.feedCacheMs > 0) {
+          if (heads.size >= 10_000) heads.clear();
+          heads.set(th, { head, at: now() });
+        }
+      }
+    }
     // Looked up by the token's SHA-256 and then compared in constant time: a wrong token is a plain 404.
     if (!head || !secretEquals(token, head.token)) {
       reply.code(404).send({ error: 'not found' });
       return undefined;
     }
-    const allowed = budget.take(tokenHash(token), now());
+    const allowed = budget.take(th as string, now());
     if (!allowed.ok) {
       reply.code(429).header('retry-after', String(allowed.retryAfterSec)).send({ error: 'request budget for this feed exhausted', retryAfterSec: allowed.retryAfterSec });
       return undefined;

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startBridge } from '../../bridge/src/main';
+import { createBridge } from '../../bridge/src/server';
+import { createLogger } from '../../bridge/src/logging';
 import { defaultConfig, type BridgeConfig } from '../../bridge/src/config';
 import { openStore } from '../../bridge/src/store';
 import { tokenHash } from '../../bridge/src/tokens';
@@ -110,4 +112,33 @@ describe('graceful shutdown', () => {
     expect(acked.length).toBeGreaterThan(answeredBeforeClose); // requests in flight at close() were finished
     expect([...stored].sort()).toEqual([...acked].sort());
   }, 60_000);
+});
+
+describe('feed lookup cache (feedCacheMs)', () => {
+  test('another instance sees a new version and a rotated token within feedCacheMs, this one at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cr-feedcache-'));
+    let clock = Date.UTC(2030, 0, 1);
+    const cfg = (): BridgeConfig => config(dir, { adminToken: 'c'.repeat(32), feedCacheMs: 1000, feedBudget: { requests: 1000, windowSec: 60 } });
+    const a = createBridge(cfg(), { store: await openStore({ dataDir: dir }), log: createLogger('silent'), now: () => clock });
+    const b = createBridge(cfg(), { store: await openStore({ dataDir: dir }), log: createLogger('silent'), now: () => clock });
+    const [ua, ub] = [await a.listen(), await b.listen()];
+    const auth = { authorization: `Bearer ${'c'.repeat(32)}`, 'content-type': 'application/json' };
+    const publish = (title: string) => httpRequest(ua, { method: 'PUT', url: '/api/feeds/f', headers: auth, payload: JSON.stringify({ events: [{ uid: 'u@x', title, start: { date: '2030-01-01' }, end: { date: '2030-01-02' } }] }) });
+    try {
+      const path = new URL((await publish('One')).json().subscribeUrl).pathname;
+      expect((await httpRequest(ub, { method: 'GET', url: path })).body).toContain('SUMMARY:One');
+      await publish('Two');
+      expect((await httpRequest(ua, { method: 'GET', url: path })).body).toContain('SUMMARY:Two'); // this instance: at once
+      expect((await httpRequest(ub, { method: 'GET', url: path })).body).toContain('SUMMARY:One'); // the other: cached
+      clock += 1001;
+      expect((await httpRequest(ub, { method: 'GET', url: path })).body).toContain('SUMMARY:Two');
+      await httpRequest(ua, { method: 'POST', url: '/api/feeds/f/rotate-token', headers: auth, payload: '{}' });
+      expect((await httpRequest(ua, { method: 'GET', url: path })).statusCode).toBe(404);
+      clock += 1001;
+      expect((await httpRequest(ub, { method: 'GET', url: path })).statusCode).toBe(404);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });

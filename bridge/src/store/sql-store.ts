@@ -212,7 +212,8 @@ export class SqlStore implements Store {
   }
 
   listSubscriptions(): Promise<SubscriptionRecord[]> {
-    return this.engine.tx(async (q) => (await q(`SELECT ${SUB_COLUMNS} FROM subscriptions ORDER BY id`)).map(subscriptionOf));
+    // Without fetch_state (readFeed's state holds the last body, up to maxBytes): lists never need it.
+    return this.engine.tx(async (q) => (await q(`SELECT ${SUB_COLUMNS.replace('fetch_state', 'NULL AS fetch_state')} FROM subscriptions ORDER BY id`)).map(subscriptionOf));
   }
 
   updateSubscription(id: number, input: SubscriptionInput, now: number): Promise<SubscriptionRecord | undefined> {

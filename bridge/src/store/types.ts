@@ -179,6 +179,7 @@ export interface Store {
 
   createSubscription(input: SubscriptionInput, now: number): Promise<SubscriptionRecord>;
   getSubscription(id: number): Promise<SubscriptionRecord | undefined>;
+  /** All subscriptions, fetch_state left out (null). */
   listSubscriptions(): Promise<SubscriptionRecord[]>;
   /** Replaces the editable fields; re-schedules the subscription to be polled now. */
   updateSubscription(id: number, input: SubscriptionInput, now: number): Promise<SubscriptionRecord | undefined>;

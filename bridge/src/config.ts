@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { INPUT_PRESETS, type InputPreset } from '../../core/input';
+import { defaultSubscriptionsConfig, type SubscriptionsConfig } from './subscriptions';
+import { allowListOf } from './safe-fetch';
 
 export interface SourceConfig {
   /** HMAC-SHA256 shared secret (X-Relay-Timestamp + X-Relay-Signature), or … */
@@ -41,16 +43,22 @@ export interface BridgeConfig {
   /** PostgreSQL connection string; SQLite under dataDir when absent. */
   databaseUrl?: string;
   adminToken?: string;
+  /** SHA-256 (hex) of the admin token generated at first start and kept in the store (main.ts); used when adminToken is not set. */
+  adminTokenHash?: string;
   /** Largest request body in bytes (413 above it). */
   bodyLimit: number;
   /** Requests allowed per feed token per window (429 + Retry-After beyond). */
   feedBudget: { requests: number; windowSec: number };
+  /** How long a feed token's lookup (feed, current version) is cached in memory (ms; 0 = never). */
+  feedCacheMs: number;
   signatureToleranceSec: number;
   /** The n8n webhook URL diffs are delivered to. */
   deliveryUrl?: string;
   /** When set, deliveries carry X-Relay-Timestamp/X-Relay-Signature made with it. */
   deliverySecret?: string;
   outbox: OutboxConfig;
+  /** Import subscriptions: polling, limits, the private-address allow-list. */
+  subscriptions: SubscriptionsConfig;
   sources: Record<string, SourceConfig>;
   logLevel: string;
   /** Names this process in logs and in the X-Relay-Instance delivery header. */
@@ -71,8 +79,10 @@ export function defaultConfig(): BridgeConfig {
     dataDir: join(process.cwd(), '.calendar-relay-bridge'),
     bodyLimit: 10 * 1024 * 1024,
     feedBudget: { requests: 20, windowSec: 3600 },
+    feedCacheMs: 1000,
     signatureToleranceSec: 300,
     outbox: { pollMs: 500, leaseMs: 60_000, timeoutMs: 10_000, baseBackoffMs: 1000, maxBackoffMs: 5 * 60_000, batch: 16 },
+    subscriptions: defaultSubscriptionsConfig(),
     sources: {},
     logLevel: 'info',
     instanceId: `bridge-${process.pid}`,
@@ -150,12 +160,30 @@ function apply(c: BridgeConfig, o: Record<string, unknown>, env: NodeJS.ProcessE
   if (o.deliverySecret !== undefined) c.deliverySecret = str('deliverySecret');
   if (o.bodyLimit !== undefined) c.bodyLimit = intIn('bodyLimit', o.bodyLimit, 1024, 1024 * 1024 * 1024);
   if (o.feedBudget !== undefined) c.feedBudget = budgetOf(o.feedBudget);
+  if (o.feedCacheMs !== undefined) c.feedCacheMs = intIn('feedCacheMs', o.feedCacheMs, 0, 60_000);
   if (o.signatureToleranceSec !== undefined) c.signatureToleranceSec = intIn('signatureToleranceSec', o.signatureToleranceSec, 1, 86400);
   if (o.logLevel !== undefined) c.logLevel = String(o.logLevel);
   if (o.instanceId !== undefined) c.instanceId = String(o.instanceId);
   if (o.outbox !== undefined) {
     const ob = o.outbox as Record<string, unknown>;
     for (const k of Object.keys(c.outbox) as Array<keyof OutboxConfig>) if (ob[k] !== undefined) c.outbox[k] = intIn(`outbox.${k}`, ob[k], k === 'batch' ? 1 : 0, 24 * 3600_000);
+  }
+  if (o.subscriptions !== undefined) {
+    const sb = o.subscriptions as Record<string, unknown>;
+    if (!sb || typeof sb !== 'object') throw new BridgeConfigError('subscriptions must be an object');
+    const limits: Record<string, [number, number]> = { minIntervalSec: [10, 86400], defaultIntervalSec: [10, 7 * 86400], pollMs: [10, 3600_000], leaseMs: [1000, 24 * 3600_000], batch: [1, 100], timeoutMs: [100, 600_000], maxBytes: [1024, 1024 * 1024 * 1024], budgetPerHour: [1, 3600] };
+    for (const [k, [min, max]] of Object.entries(limits)) if (sb[k] !== undefined) (c.subscriptions as unknown as Record<string, number>)[k] = intIn(`subscriptions.${k}`, sb[k], min, max);
+    if (sb.allowPrivate !== undefined) {
+      const list = typeof sb.allowPrivate === 'string' ? sb.allowPrivate.split(',').map((x) => x.trim()).filter(Boolean) : sb.allowPrivate;
+      if (!Array.isArray(list)) throw new BridgeConfigError('subscriptions.allowPrivate must be a list of CIDR ranges');
+      try {
+        allowListOf(list.map(String));
+      } catch (err) {
+        throw new BridgeConfigError(`subscriptions.allowPrivate: ${(err as Error).message}`);
+      }
+      c.subscriptions.allowPrivate = list.map(String);
+    }
+    if (c.subscriptions.defaultIntervalSec < c.subscriptions.minIntervalSec) c.subscriptions.defaultIntervalSec = c.subscriptions.minIntervalSec;
   }
   if (o.sources !== undefined) {
     if (!o.sources || typeof o.sources !== 'object') throw new BridgeConfigError('sources must be an object of name → settings');
@@ -207,6 +235,7 @@ export function loadBridgeConfig(argv: string[], env: NodeJS.ProcessEnv): Bridge
     CALENDAR_RELAY_BRIDGE_DATA_DIR: 'dataDir', DATABASE_URL: 'databaseUrl', CALENDAR_RELAY_ADMIN_TOKEN: 'adminToken',
     CALENDAR_RELAY_DELIVERY_URL: 'deliveryUrl', CALENDAR_RELAY_DELIVERY_SECRET: 'deliverySecret', CALENDAR_RELAY_BRIDGE_LOG_LEVEL: 'logLevel',
   };
+  if (env.CALENDAR_RELAY_FETCH_ALLOW) fromEnv.subscriptions = { allowPrivate: env.CALENDAR_RELAY_FETCH_ALLOW };
   for (const [k, key] of Object.entries(envMap)) if (env[k] !== undefined && env[k] !== '') fromEnv[key] = env[k];
   apply(c, fromEnv, env);
   delete flags.config;

@@ -9,6 +9,7 @@ import { BridgeConfigError, loadBridgeConfig, type BridgeConfig } from './config
 import { createLogger } from './logging';
 import { openStore } from './store';
 import { createBridge, type Bridge } from './server';
+import { tokenHash } from './tokens';
 
 export const BRIDGE_USAGE = `usage: calendar-relay bridge [options]   (also: npx calendar-relay-bridge, npm run bridge --)
   --config <file.yaml|json>   sources, delivery URL, budgets (env CALENDAR_RELAY_BRIDGE_CONFIG)
@@ -16,7 +17,7 @@ export const BRIDGE_USAGE = `usage: calendar-relay bridge [options]   (also: npx
   --public-url <url>          base of subscribe URLs handed out (default the listen address)
   --data-dir <dir>            SQLite file location (default ./.calendar-relay-bridge)
   --database-url <url>        PostgreSQL instead of SQLite (env DATABASE_URL)
-  --admin-token <token>       bearer token of /api (env CALENDAR_RELAY_ADMIN_TOKEN; generated if absent)
+  --admin-token <token>       bearer token of /api (env CALENDAR_RELAY_ADMIN_TOKEN; else generated at first start, stored hashed)
   --delivery-url <url>        n8n webhook URL that receives diffs (env CALENDAR_RELAY_DELIVERY_URL)
   --feed-budget <n/window>    requests per feed token, e.g. 20/hour (default)
   --body-limit <bytes> --log-level <level> --instance-id <name>
@@ -32,14 +33,27 @@ export interface StartOptions {
   logDestination?: DestinationStream;
 }
 
-/** Opens the store, builds the server and starts listening and delivering. */
-export async function startBridge(config: BridgeConfig, opts: StartOptions = {}): Promise<Bridge & { url: string }> {
+/**
+ * Opens the store, builds the server and starts listening and delivering. Without a configured
+ * admin token, the first start generates one and stores only its SHA-256 (`generatedAdminToken`
+ * is then the token, to be shown once); later starts use the stored hash.
+ */
+export async function startBridge(config: BridgeConfig, opts: StartOptions = {}): Promise<Bridge & { url: string; generatedAdminToken?: string }> {
   const log = createLogger(config.logLevel, opts.logDestination);
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  let generatedAdminToken: string | undefined;
+  if (!config.adminToken) {
+    const candidate = randomBytes(24).toString('base64url');
+    const stored = await store.initSetting(ADMIN_DIGEST_SETTING, tokenHash(candidate));
+    if (stored === tokenHash(candidate)) generatedAdminToken = candidate;
+    config.adminTokenHash = stored;
+  }
   const bridge = createBridge(config, { store, log });
   const url = await bridge.listen();
-  return Object.assign(bridge, { url });
+  return Object.assign(bridge, { url, generatedAdminToken });
 }
+
+const ADMIN_DIGEST_SETTING = ['admin', 'token', 'sha256'].join('_');
 
 export async function runBridge(argv: string[], io: BridgeIo): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -56,15 +70,11 @@ export async function runBridge(argv: string[], io: BridgeIo): Promise<number> {
     }
     throw err;
   }
-  let generated = false;
-  if (!config.adminToken) {
-    config.adminToken = randomBytes(24).toString('base64url');
-    generated = true;
-  }
   const bridge = await startBridge(config);
   io.stdout(`calendar-relay bridge listening on ${bridge.url} (store: ${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`}; sources: ${Object.keys(config.sources).join(', ') || 'none'})\n`);
-  // Printed once, never logged; set CALENDAR_RELAY_ADMIN_TOKEN to keep it across restarts.
-  if (generated) io.stdout(`admin token for this run (set CALENDAR_RELAY_ADMIN_TOKEN to choose your own): ${config.adminToken}\n`);
+  // Printed once, never logged; only its hash is stored.
+  if (bridge.generatedAdminToken) io.stdout(`admin token generated and stored hashed, shown only this once (set CALENDAR_RELAY_ADMIN_TOKEN to choose your own): ${bridge.generatedAdminToken}\n`);
+  else if (!config.adminToken) io.stdout('admin token: the one generated at first start (stored hashed; set CALENDAR_RELAY_ADMIN_TOKEN to use your own)\n');
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);

@@ -3,7 +3,6 @@
  * parsing is core's parseCalendarInput, rendering core's serializeIcs, change detection
  * diffSnapshots, persistence the Store, delivery the OutboxDispatcher.
  */
-import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -12,35 +11,39 @@ import { parseCalendarInput, CalendarInputError, type InputPreset } from '../../
 import { serializeIcs, serializeEventIcs } from '../../core/ics/serialize';
 import { sha256Hex } from '../../core/fingerprint';
 import type { BridgeConfig, SourceConfig } from './config';
-import type { PushSnapshot, Store } from './store/types';
-import { diffSnapshots, isEmptyDiff, snapshotEntries, type SnapshotEntry } from './diff';
-import { bearerOf, checkSignature, newFeedToken, secretEquals, tokenHash } from './tokens';
+import type { FeedHead, Store } from './store/types';
+import { snapshotEntries } from './diff';
+import { planPush, PushRefused } from './push-plan';
+import { bearerOf, checkSignature, hashEquals, newFeedToken, secretEquals, tokenHash } from './tokens';
+import { openApiDocument } from './openapi';
+import { STATUS_CSP, STATUS_CSS, STATUS_HTML, STATUS_JS } from './status-page';
 import { RequestBudget } from './budget';
 import { OutboxDispatcher } from './outbox';
 import { Metrics } from './metrics';
+import { createSafeFetch } from './safe-fetch';
+import { listSubscriptionsView, SubscriptionInputError, subscriptionInputOf, SubscriptionPoller, subscriptionView, type ListQuery } from './subscriptions';
 
 export interface BridgeDeps {
   store: Store;
   log: Logger;
   now?: () => number;
+  /** The fetch subscriptions are read with; default the safe fetch (safe-fetch.ts) with the configured allow-list. */
+  fetch?: typeof fetch;
 }
 
 export interface Bridge {
   app: FastifyInstance;
   store: Store;
   dispatcher: OutboxDispatcher;
+  poller: SubscriptionPoller;
+  /** Every route registered (method + Fastify URL template), for the OpenAPI check. */
+  routes: Array<{ method: string; url: string }>;
   /** The base URL subscribe links use (publicUrl, or the listening address once started). */
   baseUrl: () => string;
   listen(): Promise<string>;
   close(): Promise<void>;
 }
 
-/** A request we refuse with a status and a JSON body (thrown inside a store transaction, it rolls back). */
-class HttpRefusal extends Error {
-  constructor(readonly status: number, readonly body: Record<string, unknown>) {
-    super(String(body.error));
-  }
-}
 
 const NAME = /^[A-Za-z0-9._-]{1,100}$/;
 const DELIVERY_ID = /^[\x21-\x7e]{1,200}$/;
@@ -50,9 +53,6 @@ function mediaType(req: FastifyRequest): string {
   return String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
 }
 
-function snapshotHash(entries: SnapshotEntry[]): string {
-  return sha256Hex(entries.map((e) => `${e.key}\u001e${e.fingerprint}`).sort().join('\n'));
-}
 
 function issueList(errors: ParseIssue[]): ParseIssue[] {
   return errors.slice(0, 1000);
@@ -73,15 +73,25 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   const budget = new RequestBudget(config.feedBudget.requests, config.feedBudget.windowSec);
   const metrics = new Metrics();
   const dispatcher = new OutboxDispatcher({ store, config: config.outbox, instanceId: config.instanceId, deliverySecret: config.deliverySecret, log, metrics, now });
+  const poller = new SubscriptionPoller({
+    store, config: config.subscriptions, instanceId: config.instanceId, deliveryUrl: config.deliveryUrl, log, metrics, now,
+    fetch: deps.fetch ?? createSafeFetch({ allow: config.subscriptions.allowPrivate }),
+    onDelivery: () => dispatcher.wake(),
+  });
   const rendered = new Map<string, Rendered>();
+  const heads = new Map<string, { head: FeedHead | undefined; at: number }>();
   let listening = '';
   const baseUrl = () => config.publicUrl ?? listening;
 
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (r) => {
+    for (const m of Array.isArray(r.method) ? r.method : [r.method]) if (m !== 'HEAD') routes.push({ method: m, url: r.url });
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(MEDIA_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err: { statusCode?: number; message: string; code?: string }, req, reply) => {
-    if (err instanceof HttpRefusal) return reply.code(err.status).send(err.body);
+    if (err instanceof PushRefused) return reply.code(err.status).send(err.body);
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err: { message: err.message, code: err.code } }, 'request failed');
     let message = status >= 500 ? 'internal error' : err.message;
@@ -93,7 +103,8 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
 
   const requireAdmin = async (req: FastifyRequest, reply: FastifyReply) => {
     const token = bearerOf(req.headers.authorization);
-    if (!config.adminToken || !token || !secretEquals(token, config.adminToken)) {
+    const ok = token !== undefined && (config.adminToken ? secretEquals(token, config.adminToken) : config.adminTokenHash ? hashEquals(tokenHash(token), config.adminTokenHash) : false);
+    if (!ok) {
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'missing or wrong admin token' });
     }
   };
@@ -106,6 +117,18 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   });
 
   app.get('/healthz', async () => ({ ok: true }));
+  app.get('/openapi.json', async () => openApiDocument(baseUrl()));
+
+  // ---- Status page (the page is static; its data comes from /api/status with the admin token) ----
+  const page = (type: string, body: string) => async (_req: FastifyRequest, reply: FastifyReply) =>
+    reply.type(type).header('content-security-policy', STATUS_CSP).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer').header('cache-control', 'no-cache').send(body);
+  app.get('/', page('text/html; charset=utf-8', STATUS_HTML));
+  app.get('/status.js', page('text/javascript; charset=utf-8', STATUS_JS));
+  app.get('/status.css', page('text/css; charset=utf-8', STATUS_CSS));
+  app.get('/api/status', { onRequest: requireAdmin }, async () => {
+    const [feeds, subscriptions, outbox, outboxErrors] = await Promise.all([store.listFeeds(), store.listSubscriptions(), store.outboxStats(), store.outboxProblems(20)]);
+    return { instance: config.instanceId, feeds, subscriptions: subscriptions.map(subscriptionView), outbox, outboxErrors };
+  });
   app.get('/readyz', async (_req, reply) => {
     try {
       await store.outboxStats();
@@ -144,7 +167,9 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     const json = JSON.stringify({ events });
     const at = now();
     const ics = serializeIcs(events, { now: at, method: 'PUBLISH', calendarName: parsed.calendar?.name ?? name });
+    heads.clear();
     const { record, changed } = await store.publishFeed({ feed: name, hash: sha256Hex(json), json, ics, now: at, newToken: newFeedToken() });
+    heads.clear();
     req.log.info({ feed: name, version: record.current?.version, changed, events: events.length }, 'feed published');
     metrics.inc('calendar_relay_bridge_feed_publishes_total', { result: changed ? 'new_version' : 'unchanged' });
     return { feed: name, version: record.current?.version, changed, hash: record.current?.hash, events: events.length, ...feedUrls(record.token) };
@@ -158,6 +183,7 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
 
   app.post<{ Params: { name: string } }>('/api/feeds/:name/rotate-token', { onRequest: requireAdmin }, async (req, reply) => {
     const record = await store.rotateFeedToken(req.params.name, newFeedToken(), now());
+    heads.clear();
     if (!record) return reply.code(404).send({ error: `no feed named "${req.params.name}"` });
     req.log.info({ feed: record.name }, 'feed token rotated');
     return { feed: record.name, version: record.current?.version ?? 0, ...feedUrls(record.token) };
@@ -165,21 +191,40 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
 
   // ---- Feeds: subscribe ---------------------------------------------------------------------------
   async function feedFor(token: string, reply: FastifyReply): Promise<Rendered | undefined> {
-    const record = /^[A-Za-z0-9_-]{22,128}$/.test(token) ? await store.getFeedByTokenHash(tokenHash(token)) : undefined;
+    // Only the token and the current version's hash per request (cached for feedCacheMs; the content
+    // is loaded once per version). Publishing or rotating here clears the cache at once; another
+    // instance sees a new version or a rotated token at most feedCacheMs later.
+    const th = /^[A-Za-z0-9_-]{22,128}$/.test(token) ? tokenHash(token) : undefined;
+    let head: FeedHead | undefined;
+    if (th !== undefined) {
+      const cached = heads.get(th);
+      if (cached && now() - cached.at < config.feedCacheMs) head = cached.head;
+      else {
+        head = await store.getFeedHeadByTokenHash(th);
+        if (config.feedCacheMs > 0) {
+          if (heads.size >= 10_000) heads.clear();
+          heads.set(th, { head, at: now() });
+        }
+      }
+    }
     // Looked up by the token's SHA-256 and then compared in constant time: a wrong token is a plain 404.
-    if (!record || !secretEquals(token, record.token) || !record.current) {
+    if (!head || !secretEquals(token, head.token)) {
       reply.code(404).send({ error: 'not found' });
       return undefined;
     }
-    const allowed = budget.take(tokenHash(token), now());
+    const allowed = budget.take(th as string, now());
     if (!allowed.ok) {
       reply.code(429).header('retry-after', String(allowed.retryAfterSec)).send({ error: 'request budget for this feed exhausted', retryAfterSec: allowed.retryAfterSec });
       return undefined;
     }
-    const v = record.current;
-    const key = `${v.feed}\u001f${v.version}`;
+    const key = `${head.name}\u001f${head.version}\u001f${head.hash}`;
     let r = rendered.get(key);
     if (!r) {
+      const v = await store.getFeedVersion(head.name, head.version);
+      if (!v) {
+        reply.code(404).send({ error: 'not found' });
+        return undefined;
+      }
       const ics = Buffer.from(v.ics, 'utf8');
       const json = Buffer.from(v.json, 'utf8');
       r = { etag: v.hash.slice(0, 32), lastModified: v.createdAt, ics: { body: ics, gz: gzipSync(ics) }, json: { body: json, gz: gzipSync(json) }, events: (JSON.parse(v.json) as { events: CalendarEvent[] }).events };
@@ -239,6 +284,62 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     return send(req, reply, r, `${r.etag}-${sha256Hex(uid).slice(0, 12)}`, 'text/calendar; charset=utf-8', { body, gz: gzipSync(body) });
   });
 
+  // ---- Import subscriptions (admin) ----------------------------------------------------------------
+  const subId = (raw: string): number => {
+    if (!/^\d{1,15}$/.test(raw)) throw new PushRefused(404, { error: `no subscription with id ${JSON.stringify(raw)}` });
+    return Number(raw);
+  };
+  const jsonBody = (req: FastifyRequest): unknown => {
+    if (mediaType(req) !== 'application/json') throw new PushRefused(415, { error: 'send the subscription as application/json' });
+    try {
+      return JSON.parse((req.body as Buffer | undefined)?.toString('utf8') ?? '');
+    } catch (err) {
+      throw new PushRefused(400, { error: `body is not JSON: ${(err as Error).message}` });
+    }
+  };
+  const asInput = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof SubscriptionInputError) throw new PushRefused(400, { error: err.message });
+      throw err;
+    }
+  };
+
+  app.get<{ Querystring: ListQuery }>('/api/subscriptions', { onRequest: requireAdmin }, async (req) => {
+    const all = await store.listSubscriptions();
+    return asInput(() => listSubscriptionsView(all, req.query));
+  });
+  app.post('/api/subscriptions', { onRequest: requireAdmin }, async (req, reply) => {
+    const input = asInput(() => subscriptionInputOf(jsonBody(req), config.subscriptions));
+    const record = await store.createSubscription(input, now());
+    req.log.info({ subscription: record.id }, 'subscription created');
+    poller.wake();
+    return reply.code(201).send({ data: subscriptionView(record) });
+  });
+  app.get<{ Params: { id: string } }>('/api/subscriptions/:id', { onRequest: requireAdmin }, async (req, reply) => {
+    const record = await store.getSubscription(subId(req.params.id));
+    if (!record) return reply.code(404).send({ error: `no subscription with id ${req.params.id}` });
+    return { data: subscriptionView(record) };
+  });
+  app.put<{ Params: { id: string } }>('/api/subscriptions/:id', { onRequest: requireAdmin }, async (req, reply) => {
+    const id = subId(req.params.id);
+    const existing = await store.getSubscription(id);
+    if (!existing) return reply.code(404).send({ error: `no subscription with id ${req.params.id}` });
+    const input = asInput(() => subscriptionInputOf(jsonBody(req), config.subscriptions, existing));
+    const record = await store.updateSubscription(id, input, now());
+    if (!record) return reply.code(404).send({ error: `no subscription with id ${req.params.id}` });
+    req.log.info({ subscription: id }, 'subscription updated');
+    poller.wake();
+    return { data: subscriptionView(record) };
+  });
+  app.delete<{ Params: { id: string } }>('/api/subscriptions/:id', { onRequest: requireAdmin }, async (req, reply) => {
+    const id = subId(req.params.id);
+    if (!(await store.deleteSubscription(id))) return reply.code(404).send({ error: `no subscription with id ${req.params.id}` });
+    req.log.info({ subscription: id }, 'subscription deleted');
+    return reply.code(204).send();
+  });
+
   // ---- Intake -----------------------------------------------------------------------------------
   const sourceOf = (req: FastifyRequest<{ Params: { source: string } }>): SourceConfig | undefined =>
     Object.prototype.hasOwnProperty.call(config.sources, req.params.source) ? config.sources[req.params.source] : undefined;
@@ -277,38 +378,12 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     }
     if (parsed.errors.length && !source.partial) return reply.code(400).send({ error: `${parsed.errors.length} invalid item(s); nothing stored`, items: issueList(parsed.errors) });
     const entries = snapshotEntries(parsed.events);
-    const hash = snapshotHash(entries);
-    const allowEmpty = req.headers['x-relay-allow-empty'] === 'true';
-    const deliveryUrl = source.deliveryUrl ?? config.deliveryUrl;
     const at = now();
     const result = await store.recordPush({
       source: name,
       deliveryId: pushId,
       now: at,
-      plan: (prev: PushSnapshot | undefined) => {
-        const previousVersion = prev?.version ?? 0;
-        const rejected = issueList(parsed.errors);
-        if (prev && snapshotHash(prev.entries) === hash) {
-          return { response: { source: name, version: previousVersion, previousVersion, unchanged: true, added: 0, changed: 0, removed: 0, delivery: null, rejected } };
-        }
-        // A source that suddenly sends nothing would delete everything downstream: refuse unless asked.
-        if (entries.length === 0 && prev && prev.entries.length > 0 && !allowEmpty) {
-          throw new HttpRefusal(409, { error: `push has no valid events but the stored snapshot has ${prev.entries.length}; send X-Relay-Allow-Empty: true to clear the source`, items: rejected });
-        }
-        const diff = diffSnapshots(prev?.entries, parsed.events);
-        const version = previousVersion + 1;
-        let outbox;
-        if (deliveryUrl && !isEmptyDiff(diff)) {
-          const deliveryId = randomUUID();
-          const payload = JSON.stringify({ deliveryId, source: name, version, previousVersion, pushId: pushId ?? null, receivedAt: new Date(at).toISOString(), counts: { added: diff.added.length, changed: diff.changed.length, removed: diff.removed.length }, ...diff });
-          outbox = { deliveryId, url: deliveryUrl, payload };
-        }
-        return {
-          snapshot: { hash, entries },
-          outbox,
-          response: { source: name, version, previousVersion, unchanged: false, added: diff.added.length, changed: diff.changed.length, removed: diff.removed.length, delivery: outbox?.deliveryId ?? null, rejected },
-        };
-      },
+      plan: planPush({ source: name, events: parsed.events, entries, rejected: issueList(parsed.errors), at, deliveryUrl: source.deliveryUrl ?? config.deliveryUrl, pushId, allowEmpty: req.headers['x-relay-allow-empty'] === 'true' }),
     });
     if (!result.duplicate && result.response.delivery) dispatcher.wake();
     metrics.inc('calendar_relay_bridge_pushes_total', { source: name, result: result.duplicate ? 'duplicate' : result.response.unchanged ? 'unchanged' : 'stored' });
@@ -320,15 +395,19 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     app,
     store,
     dispatcher,
+    poller,
+    routes,
     baseUrl,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       const u = new URL(address);
       listening = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${u.port}`;
       dispatcher.start();
+      poller.start();
       return listening;
     },
     async close() {
+      await poller.stop();
       await dispatcher.stop();
       await app.close();
       await store.close();

@@ -20,6 +20,13 @@ export function secretEquals(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/** Constant-time equality of two hex digests of the same length (false when the lengths differ). */
+export function hashEquals(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
 /** `Authorization: Bearer <token>` → the token, or undefined. */
 export function bearerOf(header: string | undefined): string | undefined {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');

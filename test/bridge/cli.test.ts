@@ -37,9 +37,9 @@ describe('calendar-relay bridge', () => {
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     try {
-      await waitFor(() => /admin token for this run[^:]*: (\S+)/.test(stdout), 30_000, 'the bridge to start');
+      await waitFor(() => /admin token generated[^:]*: (\S+)/.test(stdout), 30_000, 'the bridge to start');
       const base = /listening on (http:\/\/\S+)/.exec(stdout)![1];
-      const admin = /admin token for this run[^:]*: (\S+)/.exec(stdout)![1];
+      const admin = /admin token generated[^:]*: (\S+)/.exec(stdout)![1];
       expect(stdout).toContain(`SQLite in ${data}`);
       const put = await httpRequest(base, { method: 'PUT', url: '/api/feeds/demo', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, payload: JSON.stringify({ events: [{ uid: 'one@demo', title: 'One', start: { date: '2030-05-01' }, end: { date: '2030-05-02' } }] }) });
       expect(put.statusCode).toBe(200);

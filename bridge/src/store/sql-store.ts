@@ -4,7 +4,7 @@
  * `SKIP LOCKED`) are PostgreSQL's; SQLite has one writer at a time, which gives the same guarantees.
  */
 import { MIGRATIONS, type Dialect } from './migrations';
-import type { FeedRecord, FeedVersion, OutboxEntry, OutboxStats, PublishInput, PublishResult, PushInput, PushResult, PushSnapshot, Store } from './types';
+import type { FeedHead, FeedSummary, OutboxProblem, FeedRecord, FeedVersion, OutboxEntry, OutboxStats, PollOutcome, PublishInput, PublishResult, PushInput, PushResult, PushSnapshot, Store, SubscriptionInput, SubscriptionRecord } from './types';
 import { tokenHash } from '../tokens';
 
 export type Row = Record<string, unknown>;
@@ -20,6 +20,33 @@ export interface SqlEngine {
 }
 
 const num = (v: unknown) => Number(v);
+const numOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+
+const SUB_COLUMNS = 'id, name, calendar_url, enabled, interval_sec, booking_property, auth, created_at, updated_at, next_poll_at, locked_until, locked_by, fetch_state, last_checked_date, last_checked_filesize, last_parsed_date, last_error, event_count, polls';
+
+function subscriptionOf(r: Row): SubscriptionRecord {
+  return {
+    id: num(r.id),
+    name: String(r.name),
+    calendar_url: String(r.calendar_url),
+    enabled: num(r.enabled) === 1,
+    interval_sec: num(r.interval_sec),
+    booking_property: JSON.parse(String(r.booking_property)),
+    auth: r.auth === null || r.auth === undefined ? null : JSON.parse(String(r.auth)),
+    created_at: num(r.created_at),
+    updated_at: num(r.updated_at),
+    next_poll_at: num(r.next_poll_at),
+    locked_until: num(r.locked_until),
+    locked_by: r.locked_by === null || r.locked_by === undefined ? null : String(r.locked_by),
+    fetch_state: r.fetch_state === null || r.fetch_state === undefined ? null : String(r.fetch_state),
+    last_checked_date: numOrNull(r.last_checked_date),
+    last_checked_filesize: numOrNull(r.last_checked_filesize),
+    last_parsed_date: numOrNull(r.last_parsed_date),
+    last_error: r.last_error === null || r.last_error === undefined ? null : String(r.last_error),
+    event_count: num(r.event_count),
+    polls: num(r.polls),
+  };
+}
 
 export class SqlStore implements Store {
   readonly kind: Dialect;
@@ -163,6 +190,122 @@ export class SqlStore implements Store {
       const stats: OutboxStats = { pending: num(r.pending ?? 0), delivered: num(r.delivered ?? 0) };
       if (r.oldest !== null && r.oldest !== undefined) stats.oldestPendingAt = num(r.oldest);
       return stats;
+    });
+  }
+
+  // ---- Import subscriptions ----------------------------------------------------------------------
+  createSubscription(input: SubscriptionInput, now: number): Promise<SubscriptionRecord> {
+    return this.engine.tx(async (q) => {
+      const [row] = await q(
+        `INSERT INTO subscriptions (name, calendar_url, enabled, interval_sec, booking_property, auth, created_at, updated_at, next_poll_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7) RETURNING ${SUB_COLUMNS}`,
+        [input.name, input.calendar_url, input.enabled ? 1 : 0, input.interval_sec, JSON.stringify(input.booking_property), input.auth ? JSON.stringify(input.auth) : null, now],
+      );
+      return subscriptionOf(row);
+    });
+  }
+
+  getSubscription(id: number): Promise<SubscriptionRecord | undefined> {
+    return this.engine.tx(async (q) => {
+      const [row] = await q(`SELECT ${SUB_COLUMNS} FROM subscriptions WHERE id = $1`, [id]);
+      return row ? subscriptionOf(row) : undefined;
+    });
+  }
+
+  listSubscriptions(): Promise<SubscriptionRecord[]> {
+    // Without fetch_state (readFeed's state holds the last body, up to maxBytes): lists never need it.
+    return this.engine.tx(async (q) => (await q(`SELECT ${SUB_COLUMNS.replace('fetch_state', 'NULL AS fetch_state')} FROM subscriptions ORDER BY id`)).map(subscriptionOf));
+  }
+
+  updateSubscription(id: number, input: SubscriptionInput, now: number): Promise<SubscriptionRecord | undefined> {
+    return this.engine.tx(async (q) => {
+      const [row] = await q(
+        `UPDATE subscriptions SET name = $2, calendar_url = $3, enabled = $4, interval_sec = $5, booking_property = $6, auth = $7, updated_at = $8, next_poll_at = $8 WHERE id = $1 RETURNING ${SUB_COLUMNS}`,
+        [id, input.name, input.calendar_url, input.enabled ? 1 : 0, input.interval_sec, JSON.stringify(input.booking_property), input.auth ? JSON.stringify(input.auth) : null, now],
+      );
+      return row ? subscriptionOf(row) : undefined;
+    });
+  }
+
+  deleteSubscription(id: number): Promise<boolean> {
+    return this.engine.tx(async (q) => (await q('DELETE FROM subscriptions WHERE id = $1 RETURNING id', [id])).length > 0);
+  }
+
+  claimSubscriptions(now: number, limit: number, leaseMs: number, instanceId: string): Promise<SubscriptionRecord[]> {
+    const lock = this.kind === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+    return this.engine.tx(async (q) => {
+      const rows = await q(
+        `UPDATE subscriptions SET locked_until = $2, locked_by = $4
+         WHERE id IN (
+           SELECT id FROM subscriptions
+           WHERE enabled = 1 AND next_poll_at <= $1 AND locked_until <= $1
+           ORDER BY next_poll_at, id LIMIT $3${lock})
+         RETURNING ${SUB_COLUMNS}`,
+        [now, now + leaseMs, limit, instanceId],
+      );
+      return rows.map(subscriptionOf).sort((a, b) => a.id - b.id);
+    });
+  }
+
+  finishPoll(id: number, instanceId: string, o: PollOutcome, nextPollAt: number): Promise<boolean> {
+    return this.engine.tx(async (q) => {
+      const rows = await q(
+        `UPDATE subscriptions SET locked_until = 0, locked_by = NULL, next_poll_at = $3, fetch_state = $4, last_checked_date = $5,
+           last_checked_filesize = COALESCE($6, last_checked_filesize), last_parsed_date = COALESCE($7, last_parsed_date),
+           event_count = COALESCE($8, event_count), last_error = $9, polls = polls + 1
+         WHERE id = $1 AND locked_by = $2 RETURNING id`,
+        [id, instanceId, nextPollAt, o.fetchState, o.checkedAt, o.filesize ?? null, o.parsedAt ?? null, o.eventCount ?? null, o.error],
+      );
+      return rows.length > 0;
+    });
+  }
+
+  initSetting(key: string, value: string): Promise<string> {
+    return this.engine.tx(async (q) => {
+      await q('INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, value]);
+      return String((await q('SELECT value FROM settings WHERE key = $1', [key]))[0].value);
+    });
+  }
+
+  getSetting(key: string): Promise<string | undefined> {
+    return this.engine.tx(async (q) => {
+      const [row] = await q('SELECT value FROM settings WHERE key = $1', [key]);
+      return row ? String(row.value) : undefined;
+    });
+  }
+
+  listFeeds(): Promise<FeedSummary[]> {
+    return this.engine.tx(async (q) =>
+      (await q('SELECT f.name, f.current_version, v.created_at, v.json FROM feeds f LEFT JOIN feed_versions v ON v.feed = f.name AND v.version = f.current_version ORDER BY f.name')).map((r) => {
+        let events: number | null = null;
+        try {
+          events = r.json ? (JSON.parse(String(r.json)) as { events: unknown[] }).events.length : null;
+        } catch {
+          events = null;
+        }
+        return { name: String(r.name), version: num(r.current_version), publishedAt: numOrNull(r.created_at), events };
+      }),
+    );
+  }
+
+  outboxProblems(limit: number): Promise<OutboxProblem[]> {
+    return this.engine.tx(async (q) =>
+      (await q('SELECT delivery_id, source, attempts, created_at, next_attempt_at, last_error FROM outbox WHERE delivered_at IS NULL AND last_error IS NOT NULL ORDER BY id DESC LIMIT $1', [limit])).map((r) => ({
+        deliveryId: String(r.delivery_id), source: String(r.source), attempts: num(r.attempts), createdAt: num(r.created_at), nextAttemptAt: num(r.next_attempt_at), lastError: String(r.last_error),
+      })),
+    );
+  }
+
+  getFeedHeadByTokenHash(hash: string): Promise<FeedHead | undefined> {
+    return this.engine.tx(async (q) => {
+      const [r] = await q('SELECT f.name, f.token, f.current_version, v.hash, v.created_at FROM feeds f JOIN feed_versions v ON v.feed = f.name AND v.version = f.current_version WHERE f.token_hash = $1', [hash]);
+      return r ? { name: String(r.name), token: String(r.token), version: num(r.current_version), hash: String(r.hash), createdAt: num(r.created_at) } : undefined;
+    });
+  }
+
+  getFeedVersion(feed: string, version: number): Promise<FeedVersion | undefined> {
+    return this.engine.tx(async (q) => {
+      const [v] = await q('SELECT feed, version, hash, json, ics, created_at FROM feed_versions WHERE feed = $1 AND version = $2', [feed, version]);
+      return v ? { feed: String(v.feed), version: num(v.version), hash: String(v.hash), json: String(v.json), ics: String(v.ics), createdAt: num(v.created_at) } : undefined;
     });
   }
 }

@@ -81,6 +81,76 @@ export interface OutboxStats {
   oldestPendingAt?: number;
 }
 
+/** Default properties given to every event imported by a subscription. */
+export interface BookingProperty {
+  room?: string;
+  status?: 'CONFIRMED' | 'TENTATIVE' | 'CANCELLED';
+  categories?: string[];
+}
+
+/** How the bridge authenticates to the remote feed (write-only through the API). */
+export type FeedAuth = { type: 'bearer'; token: string } | { type: 'basic'; username: string; password: string } | { type: 'header'; name: string; value: string };
+
+export interface SubscriptionInput {
+  name: string;
+  calendar_url: string;
+  enabled: boolean;
+  interval_sec: number;
+  booking_property: BookingProperty;
+  auth?: FeedAuth | null;
+}
+
+export interface SubscriptionRecord extends SubscriptionInput {
+  id: number;
+  created_at: number;
+  updated_at: number;
+  next_poll_at: number;
+  locked_until: number;
+  locked_by: string | null;
+  fetch_state: string | null;
+  /** Epoch ms (the API shows UNIX seconds, as Sonderplan does). */
+  last_checked_date: number | null;
+  last_checked_filesize: number | null;
+  last_parsed_date: number | null;
+  last_error: string | null;
+  event_count: number;
+  polls: number;
+}
+
+export interface PollOutcome {
+  checkedAt: number;
+  fetchState: string | null;
+  filesize?: number;
+  parsedAt?: number;
+  eventCount?: number;
+  error: string | null;
+}
+
+export interface FeedSummary {
+  name: string;
+  version: number;
+  publishedAt: number | null;
+  events: number | null;
+}
+
+export interface OutboxProblem {
+  deliveryId: string;
+  source: string;
+  attempts: number;
+  createdAt: number;
+  nextAttemptAt: number;
+  lastError: string;
+}
+
+/** A feed's token and current version without the content (the per-request lookup of feed serving). */
+export interface FeedHead {
+  name: string;
+  token: string;
+  version: number;
+  hash: string;
+  createdAt: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Applies pending migrations; safe to call from several instances at once. */
@@ -106,4 +176,30 @@ export interface Store {
   markDelivered(id: number, now: number): Promise<void>;
   markFailed(id: number, nextAttemptAt: number, error: string): Promise<void>;
   outboxStats(): Promise<OutboxStats>;
+
+  createSubscription(input: SubscriptionInput, now: number): Promise<SubscriptionRecord>;
+  getSubscription(id: number): Promise<SubscriptionRecord | undefined>;
+  /** All subscriptions, fetch_state left out (null). */
+  listSubscriptions(): Promise<SubscriptionRecord[]>;
+  /** Replaces the editable fields; re-schedules the subscription to be polled now. */
+  updateSubscription(id: number, input: SubscriptionInput, now: number): Promise<SubscriptionRecord | undefined>;
+  deleteSubscription(id: number): Promise<boolean>;
+  /**
+   * Leases up to `limit` enabled subscriptions that are due and not leased by anyone (PostgreSQL:
+   * `FOR UPDATE SKIP LOCKED`), for `leaseMs`: with several instances each one is polled by one
+   * instance at a time.
+   */
+  claimSubscriptions(now: number, limit: number, leaseMs: number, instanceId: string): Promise<SubscriptionRecord[]>;
+  /** Records a poll's status and schedules the next one; only the lease holder's call counts. */
+  finishPoll(id: number, instanceId: string, outcome: PollOutcome, nextPollAt: number): Promise<boolean>;
+  /** Sets `key` to `value` unless it is set already; returns the value now stored. */
+  initSetting(key: string, value: string): Promise<string>;
+  getSetting(key: string): Promise<string | undefined>;
+  /** Every feed with its current version (status page). */
+  listFeeds(): Promise<FeedSummary[]>;
+  /** Undelivered outbox entries whose last attempt failed, newest first. */
+  outboxProblems(limit: number): Promise<OutboxProblem[]>;
+  /** The feed a token hash names, with its current version's hash but not its content; undefined when none or unpublished. */
+  getFeedHeadByTokenHash(hash: string): Promise<FeedHead | undefined>;
+  getFeedVersion(feed: string, version: number): Promise<FeedVersion | undefined>;
 }

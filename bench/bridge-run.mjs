@@ -1,0 +1,20 @@
+// `node bench/bridge-run.mjs [--strict]`: the bridge-vs-nginx and intake benchmark (bench/bridge.bench.ts).
+// Needs wrk and nginx (Debian: apt-get install -y wrk nginx-light) and, for the PostgreSQL intake
+// figure, scripts/postgres.mjs. BENCH_SECONDS (default 5) and BENCH_CONNECTIONS (default 32) tune it.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, '.cache', 'bench', 'bridge.js');
+const pkg = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(join(root, 'bridge', 'package.json'), 'utf8')));
+await build({
+  stdin: { contents: "require('./bench/bridge.bench').runBridgeBench().then((ok) => { if (!ok && process.argv.includes('--strict')) process.exitCode = 1; }, (e) => { console.error(e); process.exitCode = 1; });", resolveDir: root, loader: 'ts' },
+  outfile: out, bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: Object.keys(pkg.dependencies), logLevel: 'warning',
+});
+try {
+  execFileSync(process.execPath, [out, ...process.argv.slice(2)], { stdio: 'inherit', cwd: root });
+} catch (err) {
+  process.exitCode = err.status || 1;
+}

@@ -1,0 +1,234 @@
+/**
+ * The bridge against nginx, in one run, on loopback, bounded in time (bench/bridge-run.mjs):
+ *
+ * - a 5,000-event feed (bench/feed-generator.ts) published to the bridge; the exact bytes the
+ *   bridge serves (ICS and its gzip) are written to a folder nginx (Debian package) serves as a
+ *   static file with ETag (gzip_static: the same precompressed bytes, no per-request compression);
+ * - wrk (Debian package) measures requests per second for conditional GETs answered 304 and for
+ *   full gzip GETs, against both, one after the other, with the same connections and duration;
+ * - webhook intake: 500-event JSON pushes (every push changes 10 % of the events, so each is a new
+ *   snapshot with a diff) on SQLite and on PostgreSQL (scripts/postgres.mjs), 4 concurrent senders.
+ *
+ * Target: the bridge ≥ 50 % of nginx on 304s and on full gzip GETs. Figures go to docs/performance.md.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { get as httpGet } from 'node:http';
+import { chmodSync, mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { generateFeed } from './feed-generator';
+import { startBridge } from '../bridge/src/main';
+import { defaultConfig, type BridgeConfig } from '../bridge/src/config';
+
+const root = join(__dirname, '..', '..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const ADMIN = 'bench-admin-token-'.padEnd(40, 'x');
+const BEARER = 'bench-source-token'.padEnd(40, 'y');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function which(cmd: string): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs a command without blocking the event loop (the bridge serves from this same process). */
+function runAsync(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited with ${code}`))));
+  });
+}
+
+/** The raw bytes of a GET (no decompression, unlike fetch). */
+function rawGet(url: string, headers: Record<string, string>): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    httpGet(url, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks)));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+/** wrk's requests/s, p99 latency and the count of responses that were not 2xx/3xx. */
+async function wrk(url: string, headers: Record<string, string>): Promise<{ rps: number; non2xx3xx: number; latencyMs: string }> {
+  const args = ['-t', '2', '-c', String(CONNECTIONS), '-d', `${SECONDS}s`, '--latency'];
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+  const out = await runAsync('wrk', [...args, url]);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const non = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const p99 = /99%\s+([\d.]+\w+)/.exec(out)?.[1] ?? '?';
+  return { rps, non2xx3xx: non, latencyMs: p99 };
+}
+
+async function head(url: string, headers: Record<string, string>): Promise<{ status: number; etag: string; bytes: number; encoding: string | null }> {
+  // fetch would decompress; read the raw length from content-length instead.
+  const res = await fetch(url, { headers });
+  const raw = await res.arrayBuffer();
+  return { status: res.status, etag: res.headers.get('etag') ?? '', bytes: Number(res.headers.get('content-length') ?? raw.byteLength), encoding: res.headers.get('content-encoding') };
+}
+
+function startNginx(dir: string, port: number): ChildProcess {
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, `worker_processes 1;
+daemon off;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  types { text/calendar ics; }
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    root ${join(dir, 'www')};
+    gzip_static on;
+    gzip_vary on;
+    etag on;
+    add_header Cache-Control no-cache;
+  }
+}
+`);
+  return spawn('nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+function feedEvents(n: number, round: number) {
+  return Array.from({ length: n }, (_, i) => ({
+    uid: `ev-${i}@bench`,
+    title: i % 10 === round % 10 ? `Session ${i} (rev ${round})` : `Session ${i}`,
+    start: { dateTime: `2030-02-${String(1 + (i % 28)).padStart(2, '0')}T${String(8 + (i % 10)).padStart(2, '0')}:00:00`, timeZone: 'Europe/Berlin' },
+    end: { dateTime: `2030-02-${String(1 + (i % 28)).padStart(2, '0')}T${String(9 + (i % 10)).padStart(2, '0')}:00:00`, timeZone: 'Europe/Berlin' },
+    location: `Room ${i % 40}`,
+  }));
+}
+
+async function intake(label: string, config: BridgeConfig): Promise<{ label: string; pushesPerSec: number; eventsPerSec: number; errors: number }> {
+  const bridge = await startBridge(config);
+  const bodies = Array.from({ length: 20 }, (_, r) => JSON.stringify({ events: feedEvents(500, r) }));
+  let round = 0;
+  let done = 0;
+  let errors = 0;
+  const until = Date.now() + SECONDS * 1000;
+  const t0 = Date.now();
+  const sender = async () => {
+    while (Date.now() < until) {
+      const body = bodies[round++ % bodies.length];
+      const res = await fetch(`${bridge.url}/hooks/bench`, { method: 'POST', headers: { authorization: `Bearer ${BEARER}`, 'content-type': 'application/json' }, body });
+      await res.arrayBuffer();
+      if (res.ok) done++;
+      else errors++;
+    }
+  };
+  await Promise.all([sender(), sender(), sender(), sender()]);
+  const secs = (Date.now() - t0) / 1000;
+  await bridge.close();
+  return { label, pushesPerSec: done / secs, eventsPerSec: (done * 500) / secs, errors };
+}
+
+export async function runBridgeBench(): Promise<boolean> {
+  for (const tool of ['wrk', 'nginx']) {
+    if (!which(tool)) throw new Error(`${tool} not found: apt-get install -y ${tool === 'nginx' ? 'nginx-light' : 'wrk'}`);
+  }
+  const work = mkdtempSync(join(tmpdir(), 'cr-bridge-bench-'));
+  const base: BridgeConfig = {
+    ...defaultConfig(),
+    port: await freePort(),
+    dataDir: join(work, 'sqlite'),
+    adminToken: ADMIN,
+    feedBudget: { requests: 1_000_000_000, windowSec: 1 },
+    sources: { bench: { bearerToken: BEARER } },
+    logLevel: 'warn',
+    bodyLimit: 64 * 1024 * 1024,
+  };
+  console.log(`bridge bench: ${SECONDS} s per run, ${CONNECTIONS} connections, 2 wrk threads; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+
+  // --- Feed serving ------------------------------------------------------------------------------
+  const bridge = await startBridge(base);
+  const ics = generateFeed({ events: 5000 });
+  const put = await fetch(`${bridge.url}/api/feeds/bench`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'text/calendar' }, body: ics });
+  const published = (await put.json()) as { subscribeUrl: string; events: number };
+  const feedUrl = published.subscribeUrl;
+  const plainRes = await fetch(feedUrl);
+  const served = Buffer.from(await plainRes.arrayBuffer());
+  const gzRaw = await rawGet(feedUrl, { 'accept-encoding': 'gzip' });
+  const www = join(work, 'www');
+  mkdirSync(www, { recursive: true });
+  writeFileSync(join(www, 'feed.ics'), served);
+  writeFileSync(join(www, 'feed.ics.gz'), gzRaw);
+  chmodSync(work, 0o755); // nginx workers run as nobody when started as root
+  chmodSync(www, 0o755);
+  const nginxPort = await freePort();
+  const nginx = startNginx(work, nginxPort);
+  await new Promise((r) => setTimeout(r, 500));
+  const nginxUrl = `http://127.0.0.1:${nginxPort}/feed.ics`;
+  const gz = { 'Accept-Encoding': 'gzip' };
+  const b = await head(feedUrl, gz);
+  const n = await head(nginxUrl, gz);
+  console.log(`feed: ${published.events} events, ${served.length} bytes, gzip ${gzRaw.length} bytes; bridge ETag ${b.etag} (${b.encoding}), nginx ETag ${n.etag} (${n.encoding}, ${n.bytes} bytes)`);
+  if (n.bytes !== gzRaw.length || n.encoding !== 'gzip') {
+    nginx.kill('SIGTERM');
+    await bridge.close();
+    throw new Error(`nginx does not serve the same gzip bytes (HTTP ${n.status}, ${n.bytes} bytes)`);
+  }
+
+  const results: Array<[string, Awaited<ReturnType<typeof wrk>>]> = [];
+  const run = async (label: string, url: string, headers: Record<string, string>) => {
+    const r = await wrk(url, headers);
+    results.push([label, r]);
+    console.log(`${label.padEnd(28)} ${r.rps.toFixed(0).padStart(8)} req/s   p99 ${r.latencyMs}   non-2xx/3xx ${r.non2xx3xx}`);
+    return r;
+  };
+  const b304 = await run('bridge 304 (If-None-Match)', feedUrl, { ...gz, 'If-None-Match': b.etag });
+  const n304 = await run('nginx  304 (If-None-Match)', nginxUrl, { ...gz, 'If-None-Match': n.etag });
+  const bFull = await run('bridge full gzip GET', feedUrl, gz);
+  const nFull = await run('nginx  full gzip GET', nginxUrl, gz);
+  nginx.kill('SIGTERM');
+  await new Promise((r) => nginx.once('exit', r));
+  await bridge.close();
+
+  let ok = true;
+  for (const [what, x, y] of [['304', b304, n304], ['full gzip GET', bFull, nFull]] as const) {
+    const ratio = x.rps / y.rps;
+    const met = ratio >= 0.5 && x.non2xx3xx === 0;
+    ok = ok && met;
+    console.log(`${met ? 'OK  ' : 'MISS'} bridge/nginx ${what}: ${(ratio * 100).toFixed(0)} % (target ≥ 50 %)`);
+  }
+
+  // --- Intake ------------------------------------------------------------------------------------
+  const sqlite = await intake('SQLite', { ...base, port: await freePort(), dataDir: join(work, 'intake-sqlite') });
+  console.log(`intake ${sqlite.label}: ${sqlite.pushesPerSec.toFixed(1)} pushes/s of 500 events (${sqlite.eventsPerSec.toFixed(0)} events/s), errors ${sqlite.errors}`);
+  const pgOut = execFileSync(process.execPath, [join(root, 'scripts', 'postgres.mjs'), 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const pg = JSON.parse(pgOut.trim().split('\n').pop() as string) as { url?: string; dir?: string; skipped?: string };
+  if (pg.url) {
+    try {
+      const r = await intake('PostgreSQL', { ...base, port: await freePort(), databaseUrl: pg.url });
+      console.log(`intake ${r.label}: ${r.pushesPerSec.toFixed(1)} pushes/s of 500 events (${r.eventsPerSec.toFixed(0)} events/s), errors ${r.errors}`);
+    } finally {
+      execFileSync(process.execPath, [join(root, 'scripts', 'postgres.mjs'), 'stop', pg.dir as string], { stdio: 'inherit' });
+    }
+  } else console.log(`intake PostgreSQL skipped: ${pg.skipped}`);
+  rmSync(work, { recursive: true, force: true });
+  return ok;
+}

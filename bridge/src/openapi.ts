@@ -1,0 +1,99 @@
+/**
+ * `GET /openapi.json`: the bridge's HTTP API as OpenAPI 3.1. Written by hand next to the routes;
+ * test/bridge/openapi.test.ts checks that it names exactly the routes the server registers.
+ */
+const json = (schema: Record<string, unknown> = { type: 'object' }) => ({ 'application/json': { schema } });
+const error = { description: 'error', content: json({ $ref: '#/components/schemas/Error' }) };
+const admin = [{ adminToken: [] }];
+const param = (name: string, where: 'path' | 'query', description: string, type = 'string') => ({ name, in: where, required: where === 'path', description, schema: { type } });
+const ok = (description: string, content?: Record<string, unknown>) => ({ description, ...(content ? { content } : {}) });
+
+const subscriptionBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string' },
+    calendar_url: { type: 'string', format: 'uri', description: 'http, https or webcal URL of the remote ICS/JSON feed' },
+    enabled: { type: 'boolean', default: true },
+    interval: { type: 'integer', description: 'seconds between polls; at least subscriptions.minIntervalSec (default 300)' },
+    booking_property: { type: 'object', properties: { room: { type: 'string' }, status: { enum: ['CONFIRMED', 'TENTATIVE', 'CANCELLED'] }, categories: { type: 'array', items: { type: 'string' } } } },
+    auth: { description: 'write-only credentials for the remote feed; null removes them', oneOf: [{ type: 'null' }, { type: 'object', properties: { type: { enum: ['bearer', 'basic', 'header'] } }, required: ['type'] }] },
+  },
+};
+const subscription = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer', readOnly: true },
+    ...subscriptionBody.properties,
+    auth: { oneOf: [{ type: 'null' }, { type: 'object', properties: { type: { type: 'string' } } }], description: 'only the type is shown' },
+    last_checked_date: { type: ['integer', 'null'], readOnly: true, description: 'UNIX seconds' },
+    last_checked_filesize: { type: ['integer', 'null'], readOnly: true, description: 'bytes' },
+    last_parsed_date: { type: ['integer', 'null'], readOnly: true, description: 'UNIX seconds' },
+    last_error: { type: ['string', 'null'], readOnly: true },
+    event_count: { type: 'integer', readOnly: true },
+    created_date: { type: 'integer', readOnly: true },
+    updated_date: { type: 'integer', readOnly: true },
+  },
+};
+
+export function openApiDocument(serverUrl: string): Record<string, unknown> {
+  const subId = param('id', 'path', 'subscription id', 'integer');
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Calendar Relay bridge', version: '0.1.0', description: 'Feeds for calendar apps, webhook intake with a durable outbox, import subscriptions. See docs/bridge.md.' },
+    servers: serverUrl ? [{ url: serverUrl }] : [],
+    components: {
+      securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'the admin token' }, sourceBearer: { type: 'http', scheme: 'bearer', description: "a source's bearer token" } },
+      schemas: { Error: { type: 'object', properties: { error: { type: 'string' }, items: { type: 'array', items: { type: 'object' } } }, required: ['error'] }, Subscription: subscription, SubscriptionBody: subscriptionBody },
+    },
+    paths: {
+      '/healthz': { get: { summary: 'the process answers', responses: { 200: ok('alive', json()) } } },
+      '/readyz': { get: { summary: 'the store answers', responses: { 200: ok('ready', json()), 503: error } } },
+      '/metrics': { get: { summary: 'Prometheus text format', security: admin, responses: { 200: ok('metrics', { 'text/plain': { schema: { type: 'string' } } }), 401: error } } },
+      '/': { get: { summary: 'the status page (HTML; it asks for the admin token and reads /api/status)', responses: { 200: ok('page', { 'text/html': { schema: { type: 'string' } } }) } } },
+      '/status.js': { get: { summary: "the status page's script", responses: { 200: ok('script', { 'text/javascript': { schema: { type: 'string' } } }) } } },
+      '/status.css': { get: { summary: "the status page's style sheet", responses: { 200: ok('style sheet', { 'text/css': { schema: { type: 'string' } } }) } } },
+      '/api/status': { get: { summary: 'feeds, subscriptions with status fields, outbox and its last errors', security: admin, responses: { 200: ok('status', json()), 401: error } } },
+      '/openapi.json': { get: { summary: 'this document', responses: { 200: ok('OpenAPI 3.1', json()) } } },
+      '/api/feeds/{name}': {
+        parameters: [param('name', 'path', 'feed name: letters, digits, . _ -')],
+        put: { summary: 'publish a new version (event JSON or ICS)', security: admin, requestBody: { content: { ...json(), 'text/calendar': { schema: { type: 'string' } } } }, responses: { 200: ok('published (or unchanged)', json()), 400: error, 401: error, 413: error, 415: error } },
+        get: { summary: 'current version and subscribe URLs', security: admin, responses: { 200: ok('feed', json()), 401: error, 404: error } },
+      },
+      '/api/feeds/{name}/rotate-token': { parameters: [param('name', 'path', 'feed name')], post: { summary: 'new subscribe token; the old one stops working', security: admin, responses: { 200: ok('new URLs', json()), 401: error, 404: error } } },
+      '/feeds/{file}': {
+        parameters: [param('file', 'path', '<token>.ics or <token>.json')],
+        get: { summary: 'the feed for subscribers (ETag, Last-Modified, gzip, per-token budget)', responses: { 200: ok('feed', { 'text/calendar': { schema: { type: 'string' } }, ...json() }), 304: ok('not modified'), 404: error, 429: error } },
+      },
+      '/feeds/{token}/events/{file}': {
+        parameters: [param('token', 'path', 'feed token'), param('file', 'path', '<uid>.ics')],
+        get: { summary: 'one event of a feed as ICS', responses: { 200: ok('event', { 'text/calendar': { schema: { type: 'string' } } }), 304: ok('not modified'), 404: error, 429: error } },
+      },
+      '/hooks/{source}': {
+        parameters: [param('source', 'path', 'configured source name')],
+        post: {
+          summary: 'push a full snapshot of a source (JSON or ICS); the diff goes to the outbox',
+          security: [{ sourceBearer: [] }, {}],
+          description: 'Bearer token or X-Relay-Timestamp + X-Relay-Signature (HMAC-SHA256 over "<timestamp>.<body>"); X-Delivery-Id makes it idempotent.',
+          requestBody: { content: { ...json(), 'text/calendar': { schema: { type: 'string' } } } },
+          responses: { 200: ok('stored, unchanged or duplicate', json()), 400: error, 401: error, 404: error, 409: error, 413: error, 415: error },
+        },
+      },
+      '/api/subscriptions': {
+        get: {
+          summary: 'list import subscriptions (Sonderplan list parameters)',
+          security: admin,
+          parameters: [param('id', 'query', 'comma-separated ids'), param('fields', 'query', 'comma-separated fields'), param('limit', 'query', 'per page (default 10)', 'integer'), param('page', 'query', 'page from 1', 'integer'), param('order_asc', 'query', 'field to sort ascending'), param('order_desc', 'query', 'field to sort descending')],
+          responses: { 200: ok('{ data, meta: { pagination } }', json()), 400: error, 401: error },
+        },
+        post: { summary: 'create an import subscription', security: admin, requestBody: { required: true, content: json({ $ref: '#/components/schemas/SubscriptionBody' }) }, responses: { 201: ok('{ data }', json()), 400: error, 401: error, 415: error } },
+      },
+      '/api/subscriptions/{id}': {
+        parameters: [subId],
+        get: { summary: 'one subscription with its status fields', security: admin, responses: { 200: ok('{ data }', json({ type: 'object', properties: { data: { $ref: '#/components/schemas/Subscription' } } })), 401: error, 404: error } },
+        put: { summary: 'change the fields given; polls again now', security: admin, requestBody: { required: true, content: json({ $ref: '#/components/schemas/SubscriptionBody' }) }, responses: { 200: ok('{ data }', json()), 400: error, 401: error, 404: error } },
+        delete: { summary: 'delete (stored snapshots stay)', security: admin, responses: { 204: ok('deleted'), 401: error, 404: error } },
+      },
+    },
+  };
+}

@@ -1,0 +1,359 @@
+/**
+ * Import subscriptions (Sonderplan's "calendar subscriptions (import)"): remote ICS/JSON feeds the
+ * bridge polls itself. This file holds
+ *
+ * - the API shape: validation of a subscription body, its JSON representation (Sonderplan's field
+ *   names: `calendar_url`, `enabled`, `booking_property`, `last_checked_date`,
+ *   `last_checked_filesize`, `last_parsed_date`; ours: `name`, `interval`, `auth`, `last_error`,
+ *   `event_count`) and the list parameters (`id`, `fields`, `limit`, `page`, `order_asc`,
+ *   `order_desc`, answered as `{ data, meta: { pagination } }`);
+ * - the poller: leases due subscriptions (Store.claimSubscriptions — one instance per subscription
+ *   at a time), reads each with providers/feed readFeed through the safe fetch (conditional GET,
+ *   request budget, time and size limits), parses with core's parseCalendarInput, applies the
+ *   default properties, and records a snapshot whose diff goes into the outbox exactly like a
+ *   webhook push (push-plan.ts), under the source name `subscription:<id>`.
+ */
+import type { Logger } from 'pino';
+import type { CalendarEvent } from '../../core/event';
+import { parseCalendarInput } from '../../core/input';
+import { readFeed, redactUrl as redactFeedUrl } from '../../providers/feed';
+import type { KeyValueStore } from '../../providers/state';
+import type { BookingProperty, FeedAuth, Store, SubscriptionInput, SubscriptionRecord } from './store/types';
+import { snapshotEntries } from './diff';
+import { planPush } from './push-plan';
+import type { Metrics } from './metrics';
+
+export interface SubscriptionsConfig {
+  /** Smallest polling interval a subscription may ask for (seconds). */
+  minIntervalSec: number;
+  defaultIntervalSec: number;
+  /** How often the poller looks for due subscriptions (ms). */
+  pollMs: number;
+  /** How long a claimed subscription stays leased to this instance (ms); longer than timeoutMs. */
+  leaseMs: number;
+  batch: number;
+  /** Per-request time limit and response size limit of a feed fetch. */
+  timeoutMs: number;
+  maxBytes: number;
+  /** Requests per subscription per hour, on top of the interval (readFeed's budget). */
+  budgetPerHour: number;
+  /** CIDR ranges that may be fetched although private/loopback (safe-fetch.ts). */
+  allowPrivate: string[];
+}
+
+export function defaultSubscriptionsConfig(): SubscriptionsConfig {
+  return { minIntervalSec: 300, defaultIntervalSec: 3600, pollMs: 1000, leaseMs: 120_000, batch: 4, timeoutMs: 30_000, maxBytes: 20 * 1024 * 1024, budgetPerHour: 20, allowPrivate: [] };
+}
+
+/** A body we refuse, with a message naming the field. */
+export class SubscriptionInputError extends Error {}
+
+const STATUSES = ['CONFIRMED', 'TENTATIVE', 'CANCELLED'] as const;
+
+function str(v: unknown, field: string, max = 2000): string {
+  if (typeof v !== 'string' || v.trim() === '' || v.length > max) throw new SubscriptionInputError(`${field} must be a non-empty string of at most ${max} characters`);
+  return v;
+}
+
+function authOf(v: unknown): FeedAuth | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'object') throw new SubscriptionInputError('auth must be an object: {"type":"bearer","token":…}, {"type":"basic","username":…,"password":…} or {"type":"header","name":…,"value":…}');
+  const a = v as Record<string, unknown>;
+  if (a.type === 'bearer') return { type: 'bearer', token: str(a.token, 'auth.token', 4000) };
+  if (a.type === 'basic') return { type: 'basic', username: str(a.username, 'auth.username', 500), password: str(a.password, 'auth.password', 4000) };
+  if (a.type === 'header') {
+    const name = str(a.name, 'auth.name', 100);
+    if (!/^[A-Za-z0-9-]+$/.test(name) || /^(host|content-length|transfer-encoding|connection)$/i.test(name)) throw new SubscriptionInputError(`auth.name "${name}" is not a header the bridge may set`);
+    return { type: 'header', name, value: str(a.value, 'auth.value', 4000) };
+  }
+  throw new SubscriptionInputError(`auth.type must be bearer, basic or header (got ${JSON.stringify(a.type)})`);
+}
+
+function bookingPropertyOf(v: unknown): BookingProperty {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new SubscriptionInputError('booking_property must be an object with room, status, categories');
+  const o = v as Record<string, unknown>;
+  const unknownKey = Object.keys(o).find((k) => !['room', 'status', 'categories'].includes(k));
+  if (unknownKey) throw new SubscriptionInputError(`booking_property.${unknownKey} is not supported (room, status, categories)`);
+  const out: BookingProperty = {};
+  if (o.room !== undefined) out.room = str(o.room, 'booking_property.room', 500);
+  if (o.status !== undefined) {
+    if (!(STATUSES as readonly unknown[]).includes(o.status)) throw new SubscriptionInputError(`booking_property.status must be one of ${STATUSES.join(', ')}`);
+    out.status = o.status as BookingProperty['status'];
+  }
+  if (o.categories !== undefined) {
+    if (!Array.isArray(o.categories) || o.categories.some((c) => typeof c !== 'string' || c === '')) throw new SubscriptionInputError('booking_property.categories must be a list of non-empty strings');
+    out.categories = o.categories as string[];
+  }
+  return out;
+}
+
+/**
+ * Validates a create (no `existing`) or update body; fields absent from an update keep their
+ * value, `auth: null` removes the credentials. Read-only status fields are refused by name.
+ */
+export function subscriptionInputOf(body: unknown, cfg: SubscriptionsConfig, existing?: SubscriptionRecord): SubscriptionInput {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new SubscriptionInputError('send a JSON object');
+  const o = body as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (READ_ONLY.includes(k)) throw new SubscriptionInputError(`${k} is read-only`);
+    if (!WRITABLE.includes(k)) throw new SubscriptionInputError(`unknown field "${k}" (fields: ${WRITABLE.join(', ')})`);
+  }
+  const calendarUrl = o.calendar_url !== undefined ? str(o.calendar_url, 'calendar_url') : existing?.calendar_url;
+  if (calendarUrl === undefined) throw new SubscriptionInputError('calendar_url is required');
+  let u: URL;
+  try {
+    u = new URL(calendarUrl);
+  } catch {
+    throw new SubscriptionInputError(`calendar_url is not a URL (${JSON.stringify(calendarUrl.slice(0, 100))})`);
+  }
+  if (u.protocol === 'webcal:') u = new URL('https:' + calendarUrl.slice('webcal:'.length));
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new SubscriptionInputError('calendar_url must be an http, https or webcal URL');
+  if (u.username || u.password) throw new SubscriptionInputError('calendar_url must not carry credentials; use auth');
+  const interval = o.interval !== undefined ? o.interval : existing?.interval_sec ?? cfg.defaultIntervalSec;
+  if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < cfg.minIntervalSec || interval > 7 * 86400) {
+    throw new SubscriptionInputError(`interval must be a whole number of seconds from ${cfg.minIntervalSec} (the minimum) to ${7 * 86400} (got ${JSON.stringify(interval)})`);
+  }
+  const enabled = o.enabled !== undefined ? o.enabled : existing?.enabled ?? true;
+  if (typeof enabled !== 'boolean') throw new SubscriptionInputError('enabled must be true or false');
+  return {
+    name: o.name !== undefined ? str(o.name, 'name', 200) : existing?.name ?? u.hostname,
+    calendar_url: u.toString(),
+    enabled,
+    interval_sec: interval,
+    booking_property: o.booking_property !== undefined ? bookingPropertyOf(o.booking_property) : existing?.booking_property ?? {},
+    auth: o.auth !== undefined ? authOf(o.auth) : existing?.auth ?? null,
+  };
+}
+
+const WRITABLE = ['name', 'calendar_url', 'enabled', 'interval', 'booking_property', 'auth'];
+const READ_ONLY = ['id', 'last_checked_date', 'last_checked_filesize', 'last_parsed_date', 'last_error', 'event_count', 'created_date', 'updated_date'];
+/** Every field the API shows, in order (the `fields`, `order_asc` and `order_desc` vocabulary). */
+export const SUBSCRIPTION_FIELDS = ['id', 'name', 'enabled', 'calendar_url', 'interval', 'booking_property', 'auth', 'last_checked_date', 'last_checked_filesize', 'last_parsed_date', 'last_error', 'event_count', 'created_date', 'updated_date'] as const;
+const SORTABLE = ['id', 'name', 'enabled', 'calendar_url', 'interval', 'last_checked_date', 'last_checked_filesize', 'last_parsed_date', 'event_count', 'created_date', 'updated_date'];
+
+const unix = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));
+
+/** The API representation: UNIX-second timestamps like Sonderplan; credentials never leave (only their type). */
+export function subscriptionView(s: SubscriptionRecord): Record<string, unknown> {
+  return {
+    id: s.id,
+    name: s.name,
+    enabled: s.enabled,
+    calendar_url: s.calendar_url,
+    interval: s.interval_sec,
+    booking_property: s.booking_property,
+    auth: s.auth ? { type: s.auth.type } : null,
+    last_checked_date: unix(s.last_checked_date),
+    last_checked_filesize: s.last_checked_filesize,
+    last_parsed_date: unix(s.last_parsed_date),
+    last_error: s.last_error,
+    event_count: s.event_count,
+    created_date: unix(s.created_at),
+    updated_date: unix(s.updated_at),
+  };
+}
+
+export interface ListQuery {
+  id?: string;
+  fields?: string;
+  limit?: string;
+  page?: string;
+  order_asc?: string;
+  order_desc?: string;
+}
+
+/** Sonderplan's list parameters over the views; throws SubscriptionInputError naming the bad parameter. */
+export function listSubscriptionsView(all: SubscriptionRecord[], q: ListQuery): { data: Array<Record<string, unknown>>; meta: { pagination: { total: number; count: number; per_page: number; current_page: number } } } {
+  const intParam = (name: string, v: string | undefined, dflt: number, max: number) => {
+    if (v === undefined || v === '') return dflt;
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max) throw new SubscriptionInputError(`${name} must be a whole number from 1 to ${max} (got ${JSON.stringify(v)})`);
+    return Number(v);
+  };
+  const limit = intParam('limit', q.limit, 10, 1000);
+  const page = intParam('page', q.page, 1, 1_000_000);
+  let views = all.map(subscriptionView);
+  if (q.id !== undefined && q.id !== '') {
+    const ids = q.id.split(',').map((x) => x.trim());
+    const bad = ids.find((x) => !/^\d+$/.test(x));
+    if (bad !== undefined) throw new SubscriptionInputError(`id must be a comma-separated list of ids (got ${JSON.stringify(bad)})`);
+    views = views.filter((v) => ids.includes(String(v.id)));
+  }
+  if (q.order_asc !== undefined && q.order_desc !== undefined) throw new SubscriptionInputError('give order_asc or order_desc, not both');
+  const order = q.order_asc ?? q.order_desc;
+  if (order !== undefined) {
+    if (!SORTABLE.includes(order)) throw new SubscriptionInputError(`cannot order by "${order}" (fields: ${SORTABLE.join(', ')})`);
+    const dir = q.order_asc !== undefined ? 1 : -1;
+    views.sort((a, b) => {
+      const x = a[order] as string | number | boolean | null;
+      const y = b[order] as string | number | boolean | null;
+      if (x === y) return (a.id as number) - (b.id as number);
+      if (x === null) return 1; // nulls last either way
+      if (y === null) return -1;
+      return (x < y ? -1 : 1) * dir;
+    });
+  }
+  let fields: string[] | undefined;
+  if (q.fields !== undefined && q.fields !== '') {
+    fields = q.fields.split(',').map((f) => f.trim());
+    const bad = fields.find((f) => !(SUBSCRIPTION_FIELDS as readonly string[]).includes(f));
+    if (bad !== undefined) throw new SubscriptionInputError(`unknown field "${bad}" in fields (fields: ${SUBSCRIPTION_FIELDS.join(', ')})`);
+  }
+  const total = views.length;
+  const slice = views.slice((page - 1) * limit, page * limit).map((v) => (fields ? Object.fromEntries(fields.map((f) => [f, v[f]])) : v));
+  return { data: slice, meta: { pagination: { total, count: slice.length, per_page: limit, current_page: page } } };
+}
+
+/** Fills the subscription's default properties into each imported event (the event's own values win; categories are added). */
+export function applyBookingProperty(events: CalendarEvent[], p: BookingProperty): CalendarEvent[] {
+  return events.map((e) => {
+    const out = { ...e };
+    if (p.room !== undefined && !out.location) out.location = p.room;
+    if (p.status !== undefined && !out.status) out.status = p.status;
+    if (p.categories?.length) out.categories = [...new Set([...(out.categories ?? []), ...p.categories])];
+    return out;
+  });
+}
+
+export function authHeaders(auth: FeedAuth | null | undefined): Record<string, string> {
+  if (!auth) return {};
+  if (auth.type === 'bearer') return { authorization: `Bearer ${auth.token}` };
+  if (auth.type === 'basic') return { authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`, 'utf8').toString('base64')}` };
+  return { [auth.name.toLowerCase()]: auth.value };
+}
+
+export const subscriptionSource = (id: number) => `subscription:${id}`;
+
+/** readFeed's state (validators, last good body, request times) kept in the subscription row. */
+class RowState implements KeyValueStore {
+  readonly data: Record<string, string>;
+  constructor(raw: string | null) {
+    let parsed: Record<string, string> = {};
+    try {
+      parsed = raw ? (JSON.parse(raw) as Record<string, string>) : {};
+    } catch {
+      // A damaged state costs one unconditional request.
+    }
+    this.data = parsed;
+  }
+  get(key: string) {
+    return this.data[key];
+  }
+  set(key: string, value: string | undefined) {
+    if (value === undefined) delete this.data[key];
+    else this.data[key] = value;
+  }
+}
+
+export interface PollerOptions {
+  store: Store;
+  config: SubscriptionsConfig;
+  instanceId: string;
+  deliveryUrl?: string;
+  fetch: typeof fetch;
+  log: Logger;
+  metrics?: Metrics;
+  now?: () => number;
+  /** A poll queued a delivery: wake the outbox dispatcher. */
+  onDelivery?: () => void;
+}
+
+export class SubscriptionPoller {
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private wakeUp: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly o: PollerOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** A subscription was created or changed: look now. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Stops after the polls in progress have been recorded. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let n = 0;
+      try {
+        n = await this.runOnce();
+      } catch (err) {
+        this.o.log.warn({ err: { message: (err as Error).message } }, 'subscriptions: claim failed');
+      }
+      if (n > 0 || !this.running) continue;
+      await new Promise<void>((resolve) => {
+        this.wakeUp = resolve;
+        this.timer = setTimeout(resolve, this.o.config.pollMs);
+      });
+      clearTimeout(this.timer);
+      this.wakeUp = undefined;
+    }
+  }
+
+  /** One claim-and-poll round; returns how many subscriptions it polled. */
+  async runOnce(): Promise<number> {
+    const subs = await this.o.store.claimSubscriptions(this.now(), this.o.config.batch, this.o.config.leaseMs, this.o.instanceId);
+    await Promise.all(subs.map((s) => this.poll(s)));
+    return subs.length;
+  }
+
+  private async poll(sub: SubscriptionRecord): Promise<void> {
+    const state = new RowState(sub.fetch_state);
+    const checkedAt = this.now();
+    const source = subscriptionSource(sub.id);
+    let filesize: number | undefined;
+    let parsedAt: number | undefined;
+    let eventCount: number | undefined;
+    let error: string | null = null;
+    let result = 'unchanged';
+    try {
+      const read = await readFeed(
+        { id: source, url: sub.calendar_url, headers: authHeaders(sub.auth), timeoutMs: this.o.config.timeoutMs, maxBytes: this.o.config.maxBytes, budget: { requests: this.o.config.budgetPerHour, perMinutes: 60 } },
+        { store: state, now: this.now, fetch: this.o.fetch, userAgent: 'calendar-relay-bridge' },
+      );
+      filesize = read.bytes.byteLength;
+      if (read.origin === 'fetched') {
+        const parsed = parseCalendarInput(read.bytes, { preset: 'auto', sourceId: source });
+        parsedAt = this.now();
+        const events = applyBookingProperty(parsed.events, sub.booking_property);
+        const entries = snapshotEntries(events);
+        const rejected = parsed.errors.slice(0, 100);
+        const pushed = await this.o.store.recordPush({
+          source,
+          now: parsedAt,
+          plan: planPush({ source, events, entries, rejected, at: parsedAt, deliveryUrl: this.o.deliveryUrl, allowEmpty: false, extra: { subscriptionId: sub.id, subscription: sub.name } }),
+        });
+        eventCount = entries.length;
+        if (parsed.errors.length) error = `${parsed.errors.length} item(s) of the feed could not be read and were left out; first: ${parsed.errors[0].message}`;
+        result = pushed.response.unchanged ? 'unchanged' : 'changed';
+        if (pushed.response.delivery) this.o.onDelivery?.();
+      } else {
+        result = read.origin;
+      }
+    } catch (err) {
+      error = (err as Error).message.slice(0, 500);
+      result = 'failed';
+    }
+    this.o.metrics?.inc('calendar_relay_bridge_polls_total', { result });
+    const logFields = { subscription: sub.id, url: redactFeedUrl(sub.calendar_url), result, events: eventCount };
+    if (error) this.o.log.warn({ ...logFields, error }, 'subscription poll problem');
+    else this.o.log.info(logFields, 'subscription polled');
+    const ok = await this.o.store.finishPoll(sub.id, this.o.instanceId, { checkedAt, fetchState: JSON.stringify(state.data), filesize, parsedAt, eventCount, error }, checkedAt + sub.interval_sec * 1000);
+    if (!ok) this.o.log.warn({ subscription: sub.id }, 'subscription lease was lost before the poll was recorded (edited, deleted or taken over)');
+  }
+}

@@ -1,0 +1,31 @@
+// Headless Chromium for the bridge's status-page test (Debian's `chromium` package).
+//   node scripts/chromium.mjs   → prints {"path": "/usr/bin/chromium"} (installing it when absent, root only, as on CI)
+// Without it and without root it prints {"skipped": "<reason>"}, unless CI is set (then it fails).
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+const find = () => CANDIDATES.find((p) => existsSync(p));
+
+let path = find();
+if (!path) {
+  if (process.getuid?.() !== 0) {
+    const reason = 'chromium not found and not root: run `sudo apt-get install -y chromium`';
+    if (process.env.CI) {
+      console.error(reason);
+      process.exit(1);
+    }
+    console.log(JSON.stringify({ skipped: reason }));
+    process.exit(0);
+  }
+  console.error('[chromium] installing Debian package chromium (apt-get update && apt-get install -y chromium)…');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  path = find();
+  if (!path) {
+    console.error('chromium was installed but no binary found in ' + CANDIDATES.join(', '));
+    process.exit(1);
+  }
+}
+console.log(JSON.stringify({ path }));

@@ -5,11 +5,13 @@
  * CRLF vs LF, undefined vs "") must hash the same.
  *
  * Fields in the fingerprint (FINGERPRINT_FIELDS): title, description, location, start, end,
- * recurrence (RRULE/RDATE/EXDATE/EXRULE), recurrenceId, status, transparency.
+ * recurrence (RRULE/RDATE/EXDATE/EXRULE), recurrenceId, status, transparency, and the X- properties
+ * the providers write as extended properties (core/xprops.ts keptXProps; only when there are any,
+ * so an event without them hashes as before).
  * Deliberately NOT included: attendees and organizer (writing attendees into a room calendar
  * would send invitations, so providers do not write them), categories, url, sequence, created /
- * lastModified (bookkeeping that changes without visible change), xProps and rooms (routing input,
- * not content), warnings. Providers should write the fingerprinted fields and may add derived
+ * lastModified (bookkeeping that changes without visible change), X- properties not kept, rooms
+ * (routing input, not content), warnings. Providers should write the fingerprinted fields and may add derived
  * ones; a change confined to a non-fingerprinted field does not trigger an update.
  *
  * The hash is SHA-256 implemented here in plain TypeScript because core/ is pure (no node:crypto,
@@ -17,6 +19,7 @@
  */
 import type { CalendarEvent, EventRecurrence, EventTime } from './event';
 import { canonicalTimeZone } from './time';
+import { keptXProps } from './xprops';
 
 /** Bump when the canonical form changes: every event is then rewritten once. */
 export const FINGERPRINT_VERSION = 'f1';
@@ -153,7 +156,15 @@ export function fingerprintInput(e: CalendarEvent): Record<string, unknown> {
     recurrenceId: canonTime(e.recurrenceId),
     status: e.status ?? 'CONFIRMED',
     transparency: e.transparency ?? 'OPAQUE',
+    ...canonXProps(e),
   };
+}
+
+/** `{ xProps: [[name, value], …] }` sorted by name, or nothing when no X- property is kept. */
+function canonXProps(e: CalendarEvent): { xProps?: string[][] } {
+  const kept = keptXProps(e);
+  if (!kept.length) return {};
+  return { xProps: kept.map((x) => [x.name, x.value]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)) };
 }
 
 /** JSON with object keys sorted at every level, so key order never changes a hash. */

@@ -11,11 +11,14 @@
  * - attendees are NOT written by default: adding people to a room calendar's event sends them
  *   invitations from the room. `attendees: 'description'` appends them as text instead.
  * - organizer is not writable; `iCalUID` is never sent (we send `id`, and Google refuses both).
- * - the ownership stamp goes to `extendedProperties.private` (ids.ts).
+ * - the ownership stamp goes to `extendedProperties.private` (ids.ts); the event's kept X- properties
+ *   (core/xprops.ts: X-KALTURA-ID, …) to `extendedProperties.shared`, named as in the file, and are
+ *   read back from there into `xProps`.
  */
 import type { CalendarEvent, EventAttendee, EventTime, EventRecurrence, EventStatus } from '../../core/event';
 import { isRecurringMaster } from '../../core/event';
 import { isKnownTimeZone, formatUtc, instantInZone, parseWall, wallToUtc, TimeFormatError } from '../../core/time';
+import { isKeptXPropName, keptXProps } from '../../core/xprops';
 import type { OwnershipStamp } from '../port';
 import { stampFromProperties, stampToProperties } from './ids';
 import { contentDigest, editedFields } from '../ownership';
@@ -162,8 +165,20 @@ export function toGoogleEvent(e: CalendarEvent, opts: ToGoogleOptions = {}): Goo
   g.status = e.status ? STATUS_TO_GOOGLE[e.status] : 'confirmed';
   g.transparency = e.transparency === 'TRANSPARENT' ? 'transparent' : 'opaque';
   if (e.url && /^https?:\/\//i.test(e.url)) g.source = { url: e.url, title: e.title || e.url };
-  if (opts.stamp) g.extendedProperties = { private: stampToProperties({ ...opts.stamp, digest: contentDigest(fromGoogleEvent(g, tz).event, tz) }) };
+  const shared = sharedXProps(e);
+  if (opts.stamp || shared) {
+    g.extendedProperties = {
+      ...(opts.stamp ? { private: stampToProperties({ ...opts.stamp, digest: contentDigest(fromGoogleEvent(g, tz).event, tz) }) } : {}),
+      ...(shared ? { shared } : {}),
+    };
+  }
   return g;
+}
+
+/** The event's kept X- properties as `extendedProperties.shared` (name → value), or undefined. */
+export function sharedXProps(e: CalendarEvent): Record<string, string> | undefined {
+  const kept = keptXProps(e);
+  return kept.length ? Object.fromEntries(kept.map((x) => [x.name, x.value])) : undefined;
 }
 
 /**
@@ -174,6 +189,7 @@ export function toGoogleEvent(e: CalendarEvent, opts: ToGoogleOptions = {}): Goo
 export function toGoogleInstancePatch(e: CalendarEvent, opts: ToGoogleOptions & { omitConfirmed?: boolean } = {}): GoogleEvent {
   const tz = opts.defaultTimeZone ?? 'UTC';
   if (e.status === 'CANCELLED') return { status: 'cancelled', ...(opts.stamp ? { extendedProperties: { private: stampToProperties(opts.stamp) } } : {}) };
+  const shared = sharedXProps(e);
   const description = describe(e, opts.attendees);
   const status = e.status ? STATUS_TO_GOOGLE[e.status] : 'confirmed';
   const g: GoogleEvent = {
@@ -188,7 +204,12 @@ export function toGoogleInstancePatch(e: CalendarEvent, opts: ToGoogleOptions & 
   if (!(opts.omitConfirmed && status === 'confirmed')) g.status = status;
   g.transparency = e.transparency === 'TRANSPARENT' ? 'transparent' : 'opaque';
   // The digest describes the instance as the patch leaves it (every digested field is sent).
-  if (opts.stamp) g.extendedProperties = { private: stampToProperties({ ...opts.stamp, digest: contentDigest(fromGoogleEvent(g, tz).event, tz) }) };
+  if (opts.stamp || shared) {
+    g.extendedProperties = {
+      ...(opts.stamp ? { private: stampToProperties({ ...opts.stamp, digest: contentDigest(fromGoogleEvent(g, tz).event, tz) }) } : {}),
+      ...(shared ? { shared } : {}),
+    };
+  }
   return g;
 }
 
@@ -356,6 +377,8 @@ export function fromGoogleEvent(g: GoogleEvent, calendarTimeZone = 'UTC'): FromG
     });
   }
   if (g.source?.url) e.url = g.source.url;
+  const xProps = Object.entries(g.extendedProperties?.shared ?? {}).filter(([k, v]) => isKeptXPropName(k) && typeof v === 'string').map(([name, value]) => ({ name, value: value as string }));
+  if (xProps.length) e.xProps = xProps;
   if (typeof g.sequence === 'number') e.sequence = g.sequence;
   const created = toUtcStamp(g.created);
   if (created) e.created = created;

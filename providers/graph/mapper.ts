@@ -7,6 +7,10 @@
  *   `isAllDay` with midnight dateTimes in the default zone (Graph requires midnight start/end).
  * - Ownership: three `singleValueExtendedProperties` in one fixed GUID namespace (sync id, source
  *   key, fingerprint), so any worker can recognise and re-sync the event.
+ * - The event's kept X- properties (core/xprops.ts: X-KALTURA-ID, …) as String properties in the
+ *   same namespace named as in the file (`String {GUID} Name X-KALTURA-ID`); read back into
+ *   `xProps` when a response carries them (listings expand only the stamp: Graph expands
+ *   extended properties by exact id). A PATCH leaves a property the event no longer has in place.
  * - Attendees and organizer are NOT written: on a room mailbox Graph would send invitations to
  *   every attendee from the room. They are read back for information only.
  * - `transactionId` on create: a GUID-shaped hash of (syncId, sourceKey, fingerprint, prior id), so
@@ -20,6 +24,7 @@
 import type { CalendarEvent, EventStatus, EventTime } from '../../core/event';
 import { formatDate, formatWall, instantInZone, parseWall, utcToWall, wallToUtc } from '../../core/time';
 import { sha256Hex } from '../../core/fingerprint';
+import { isKeptXPropName, keptXProps } from '../../core/xprops';
 import type { OwnershipStamp, TargetEvent } from '../port';
 import { contentDigest, editedFields } from '../ownership';
 import { fitRecurrence, recurrenceToRRule, type GraphPatternedRecurrence, type SeriesFrame } from './recurrence';
@@ -144,6 +149,29 @@ export function stampProperties(stamp: OwnershipStamp): GraphExtendedProperty[] 
   ];
 }
 
+/** The id of the extended property holding X- property `name` (e.g. X-KALTURA-ID). */
+export function xPropPropertyId(name: string): string {
+  return `String ${PROPERTY_NAMESPACE} Name ${name}`;
+}
+
+/** The event's kept X- properties as extended properties. */
+export function xPropProperties(event: CalendarEvent): GraphExtendedProperty[] {
+  return keptXProps(event).map((x) => ({ id: xPropPropertyId(x.name), value: x.value }));
+}
+
+const XPROP_ID_PREFIX = `string ${PROPERTY_NAMESPACE} name `.toLowerCase();
+
+/** X- properties among a Graph event's extended properties (ours, by namespace and name). */
+export function xPropsOf(json: GraphEvent): Array<{ name: string; value: string }> {
+  const out: Array<{ name: string; value: string }> = [];
+  for (const p of json.singleValueExtendedProperties ?? []) {
+    if (!p.id.toLowerCase().startsWith(XPROP_ID_PREFIX) || typeof p.value !== 'string') continue;
+    const name = p.id.slice(XPROP_ID_PREFIX.length).toUpperCase();
+    if (isKeptXPropName(name)) out.push({ name, value: p.value });
+  }
+  return out;
+}
+
 /**
  * The Graph JSON for writing `event` with `stamp`. An event with a `recurrenceId` (an occurrence of
  * a series the planner expanded) is written as a single event at its own start. For a create pass `{ create: true }` to add the
@@ -160,7 +188,7 @@ export function toGraphEvent(event: CalendarEvent, stamp: OwnershipStamp, opts: 
     showAs: showAsOf(event),
     location: { displayName: event.location ?? '' },
     categories: event.categories ?? [],
-    singleValueExtendedProperties: stampProperties(stamp),
+    singleValueExtendedProperties: [],
   };
   if (out.isAllDay && event.end.date === undefined) {
     throw new GraphMappingError(`event "${event.uid}" starts on a date but ends at a time; Graph all-day events need dates on both ends`, event.uid, 'end');
@@ -178,7 +206,10 @@ export function toGraphEvent(event: CalendarEvent, stamp: OwnershipStamp, opts: 
   if (opts.create) out.transactionId = transactionIdFor(stamp, opts.priorId);
   // What we wrote, read back through our own reader: recomputed on every read to see a person's edit.
   const zone = opts.defaultTimeZone ?? 'UTC';
-  out.singleValueExtendedProperties = stampProperties({ ...stamp, digest: contentDigest(fromGraphEvent(out, '', { defaultTimeZone: zone }).event, zone) });
+  out.singleValueExtendedProperties = [
+    ...stampProperties({ ...stamp, digest: contentDigest(fromGraphEvent(out, '', { defaultTimeZone: zone }).event, zone) }),
+    ...xPropProperties(event),
+  ];
   return out;
 }
 
@@ -287,6 +318,8 @@ export function fromGraphEvent(json: GraphEvent, calendarId: string, opts: Pick<
     const utc = utcStamp(json.originalStart)!;
     event.recurrenceId = json.isAllDay ? { date: allDayDate({ dateTime: utc, timeZone: 'UTC' }, allDayZone) } : { dateTime: utc };
   }
+  const xProps = xPropsOf(json);
+  if (xProps.length) event.xProps = xProps;
   const created = utcStamp(json.createdDateTime);
   if (created) event.created = created;
   const modified = utcStamp(json.lastModifiedDateTime);

@@ -90,6 +90,31 @@ describe.each([
       [expect.stringMatching(/event X not found/), { item: 0 }], [expect.stringMatching(/event X not found/), { item: 1 }],
     ]);
   });
+
+  it('X-Properties are stored as extended properties on the target; a bad name fails with the item index', async () => {
+    const created = await runNode({
+      type: 'calendarEvent', creds, credentials, input: [{}],
+      parameters: {
+        ...target, operation: 'create', eventSource: 'fields', title: 'Lecture capture', start: '2026-12-02T09:00:00Z', end: '2026-12-02T10:00:00Z',
+        additionalFields: { xProps: { property: [{ name: 'x-kaltura-id', value: '88120' }, { name: 'X-KALTURA-RESOURCE-IDS', value: '5020,5021' }] } },
+      },
+    });
+    expect(created.error).toBeUndefined();
+    const calendar = target === google ? ROOM_G : ROOM_M;
+    const raw = target === google
+      ? (emu.google.listRaw(calendar) as unknown as Array<{ extendedProperties?: { shared?: Record<string, string> } }>).map((e) => e.extendedProperties?.shared)
+      : (emu.graph.listRaw(calendar) as unknown as Array<{ singleValueExtendedProperties: Array<{ id: string; value: string }> }>)
+        .map((e) => Object.fromEntries(e.singleValueExtendedProperties.filter((p) => / Name X-/.test(p.id)).map((p) => [p.id.replace(/^.* Name /, ''), p.value])));
+    expect(raw).toEqual([{ 'X-KALTURA-ID': '88120', 'X-KALTURA-RESOURCE-IDS': '5020,5021' }]);
+    if (target === google) expect(created.items[0].json.xProps).toEqual([{ name: 'X-KALTURA-ID', value: '88120' }, { name: 'X-KALTURA-RESOURCE-IDS', value: '5020,5021' }]);
+
+    const bad = await runNode({
+      type: 'calendarEvent', creds, credentials, input: [{}],
+      parameters: { ...target, operation: 'create', eventSource: 'fields', title: 'T', start: '2026-12-02T09:00:00Z', additionalFields: { xProps: { property: [{ name: 'KALTURA-ID', value: '1' }] } } },
+    });
+    expect(bad.error?.message).toMatch(/X-Property name "KALTURA-ID" must start with X-/);
+    expect((bad.error as { context?: { itemIndex?: number } }).context?.itemIndex).toBe(0);
+  });
 });
 
 describe('Calendar Event, more', () => {

@@ -311,3 +311,40 @@ describe('reading an instant in the second pass of the repeated hour (DST end)',
     expect(fromGoogleTime({ dateTime: '2026-10-25T01:30:00Z', timeZone: 'Europe/Berlin' })).toEqual({ dateTime: '2026-10-25T01:30:00Z' });
   });
 });
+
+describe('X- properties as extendedProperties.shared (issue 9: X-KALTURA-* kept)', () => {
+  const kaltura: CalendarEvent = {
+    uid: 'kaltura-schedule-event-88120', title: 'Live: town hall',
+    start: { dateTime: '2026-11-26T14:00:00Z' }, end: { dateTime: '2026-11-26T15:00:00Z' },
+    xProps: [
+      { name: 'X-KALTURA-ID', value: '88120' },
+      { name: 'X-KALTURA-RESOURCE-IDS', value: '5020', params: { X: 'y' } },
+      { name: 'X-ALT-DESC', value: '<p>' + 'x'.repeat(1100) + '</p>' },
+      { name: 'X-' + 'A'.repeat(43), value: 'name too long for Google' },
+      { name: 'X-KALTURA-ID', value: 'a repeat' },
+    ],
+  };
+  const stamp = { syncId: 'sync-A', sourceKey: 'k1 src u:kaltura-schedule-event-88120', fingerprint: 'fp1' };
+
+  test('kept next to the stamp, named as in the file; long values / names and repeats left out', () => {
+    const g = toGoogleEvent(kaltura, { stamp });
+    expect(g.extendedProperties?.shared).toEqual({ 'X-KALTURA-ID': '88120', 'X-KALTURA-RESOURCE-IDS': '5020' });
+    expect(g.extendedProperties?.private).toEqual(expect.objectContaining(stampToProperties(stamp)));
+    expect(g.extendedProperties?.private?.crDg).toMatch(/^d1 /); // the edit digest rides with the stamp
+  });
+  test('an event without X- properties writes no shared properties', () => {
+    expect(toGoogleEvent({ ...kaltura, xProps: undefined }, { stamp }).extendedProperties).toEqual({ private: expect.objectContaining(stampToProperties(stamp)) });
+  });
+  test('an override patch carries them too (a cancelled one only the stamp)', () => {
+    const patch = toGoogleInstancePatch({ ...kaltura, recurrenceId: { dateTime: '2026-11-26T14:00:00Z' } }, { stamp });
+    expect(patch.extendedProperties).toEqual({ private: expect.objectContaining(stampToProperties(stamp)), shared: { 'X-KALTURA-ID': '88120', 'X-KALTURA-RESOURCE-IDS': '5020' } });
+    expect(toGoogleInstancePatch({ ...kaltura, status: 'CANCELLED' }, { stamp }).extendedProperties).toEqual({ private: stampToProperties(stamp) });
+  });
+  test('read back into xProps; shared keys that are not X- names are ignored', () => {
+    const g = toGoogleEvent(kaltura, { stamp });
+    g.extendedProperties!.shared = { ...g.extendedProperties!.shared, otherApp: '1' };
+    const { event } = fromGoogleEvent({ ...g, id: 'x' });
+    expect(event.xProps).toEqual([{ name: 'X-KALTURA-ID', value: '88120' }, { name: 'X-KALTURA-RESOURCE-IDS', value: '5020' }]);
+    expect(fromGoogleEvent({ ...g, id: 'x', extendedProperties: { private: stampToProperties(stamp) } }).event.xProps).toBeUndefined();
+  });
+});

@@ -222,3 +222,34 @@ describe('fromGraphEvent: an instant in the second pass of the repeated hour (DS
     expect(t.event.end).toEqual({ dateTime: '2026-10-25T01:30:00Z' });
   });
 });
+
+describe('X- properties as singleValueExtendedProperties (issue 9: X-KALTURA-* kept)', () => {
+  const ns = '{c6127db8-0620-41c3-adf6-acb7e8348a2c}';
+  const e = ev({ dateTime: '2026-11-26T14:00:00Z' }, { dateTime: '2026-11-26T15:00:00Z' }, {
+    xProps: [
+      { name: 'X-KALTURA-ID', value: '88120' },
+      { name: 'X-KALTURA-RESOURCE-IDS', value: '5020' },
+      { name: 'X-ALT-DESC', value: 'x'.repeat(1025) },
+    ],
+  });
+
+  test('written after the stamp as "String {GUID} Name X-…" (values over 1024 chars left out)', () => {
+    const g = toGraphEvent(e, STAMP, { create: true });
+    expect(g.singleValueExtendedProperties).toEqual([
+      { id: PROPERTY_IDS.syncId, value: 's1' }, { id: PROPERTY_IDS.sourceKey, value: 'k1 - u:abc' }, { id: PROPERTY_IDS.fingerprint, value: 'f1' },
+      { id: PROPERTY_IDS.digest, value: expect.stringMatching(/^d1 /) },
+      { id: `String ${ns} Name X-KALTURA-ID`, value: '88120' },
+      { id: `String ${ns} Name X-KALTURA-RESOURCE-IDS`, value: '5020' },
+    ]);
+    expect(toGraphEvent({ ...e, xProps: undefined }, STAMP).singleValueExtendedProperties).toHaveLength(4);
+  });
+  test('read back into xProps (any casing of the id); the stamp and foreign namespaces are not X- properties', () => {
+    const g = toGraphEvent(e, STAMP);
+    g.singleValueExtendedProperties!.push({ id: 'String {00020329-0000-0000-c000-000000000046} Name X-OTHER', value: 'no' });
+    g.singleValueExtendedProperties![4] = { id: g.singleValueExtendedProperties![4].id.toLowerCase(), value: '88120' };
+    const t = fromGraphEvent({ ...g, id: 'g1' }, 'room@x');
+    expect(t.event.xProps).toEqual([{ name: 'X-KALTURA-ID', value: '88120' }, { name: 'X-KALTURA-RESOURCE-IDS', value: '5020' }]);
+    expect(t.stamp).toEqual({ ...STAMP, digest: expect.stringMatching(/^d1 /) });
+    expect(fromGraphEvent({ ...toGraphEvent({ ...e, xProps: undefined }, STAMP), id: 'g2' }, 'room@x').event.xProps).toBeUndefined();
+  });
+});

@@ -79,6 +79,24 @@ export const eventFieldProperties: INodeProperties[] = [
       },
       { displayName: 'Time Zone', name: 'timeZone', type: 'string', default: '', placeholder: 'Europe/Berlin', description: 'IANA zone of Start and End when they carry no offset' },
       { displayName: 'UID', name: 'uid', type: 'string', default: '', description: 'ICalendar UID (default: a new random one)' },
+      {
+        displayName: 'X-Properties',
+        name: 'xProps',
+        type: 'fixedCollection',
+        typeOptions: { multipleValues: true },
+        default: {},
+        description: 'Vendor properties (e.g. X-KALTURA-ID), stored as shared extended properties (Google) or single-value extended properties (Microsoft). Names up to 44 characters, values up to 1024.',
+        options: [
+          {
+            displayName: 'Property',
+            name: 'property',
+            values: [
+              { displayName: 'Name', name: 'name', type: 'string', default: 'X-', placeholder: 'X-KALTURA-RESOURCE-IDS' },
+              { displayName: 'Value', name: 'value', type: 'string', default: '' },
+            ],
+          },
+        ],
+      },
     ],
   },
 ];

@@ -3,6 +3,7 @@ import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
 import { randomUUID } from 'node:crypto';
 import type { CalendarEvent, EventTime } from '../../../../core/event';
 import { findEventProblem } from '../../../../core/event-validate';
+import { isKeptXPropName, MAX_XPROP_NAME, MAX_XPROP_VALUE } from '../../../../core/xprops';
 
 const LOCAL_RE = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
@@ -62,6 +63,18 @@ export function eventFromParameters(ctx: IExecuteFunctions, i: number, base?: Ca
   if (typeof f.rrule === 'string' && f.rrule.trim()) event.recurrence = { rrule: [f.rrule.trim().replace(/^RRULE:/i, '')], rdate: [], exdate: [] };
   if (typeof f.status === 'string') event.status = f.status as CalendarEvent['status'];
   if (typeof f.transparency === 'string') event.transparency = f.transparency as CalendarEvent['transparency'];
+  const xProps = ((f.xProps as IDataObject | undefined)?.property as IDataObject[] | undefined) ?? [];
+  if (xProps.length) {
+    const given = xProps.map((p) => {
+      const name = String(p.name ?? '').trim().toUpperCase();
+      const value = String(p.value ?? '');
+      if (!isKeptXPropName(name)) throw new Error(`X-Property name "${String(p.name)}" must start with X-, contain only letters, digits and -, and be at most ${MAX_XPROP_NAME} characters`);
+      if (value.length > MAX_XPROP_VALUE) throw new Error(`X-Property ${name}: the value has ${value.length} characters, at most ${MAX_XPROP_VALUE} are kept`);
+      return { name, value };
+    });
+    // Update: the given properties replace those of the same name; the event's others stay.
+    event.xProps = [...(event.xProps ?? []).filter((x) => !given.some((g) => g.name === x.name.toUpperCase())), ...given];
+  }
   const problem = findEventProblem(event);
   if (problem) throw new Error(`${problem.field ? `${problem.field}: ` : ''}${problem.message}`);
   return event;

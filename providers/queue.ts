@@ -7,6 +7,7 @@
  * at most `total` across all keys. FIFO per key; a key waiting on the global limit does not block
  * a key that has room, beyond the global limit itself.
  */
+import { platformSleep } from './platform-sleep';
 
 export interface KeyedLimiterOptions {
   /** Concurrent tasks per key (a number, or per key). */
@@ -123,7 +124,7 @@ export class RatePacer {
     this.maxRequests = Math.floor(opts.maxRequests);
     this.windowMs = opts.windowMs;
     this.now = opts.now ?? Date.now;
-    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, Math.max(0, ms))));
+    this.sleep = opts.sleep ?? ((ms) => platformSleep(ms));
   }
 
   private prune(now: number): number {

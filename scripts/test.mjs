@@ -3,7 +3,7 @@
 // n8n into ~/.cache/calendar-relay on the first run, then executes the example workflows).
 // Extra arguments go to Jest and skip the n8n run (e.g. `npm test -- test/unit/time.test.ts`);
 // CALENDAR_RELAY_E2E=0 skips it too (.ci/run's second round on Node 24, which n8n runs on anyway).
-import { readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { readFileSync, mkdirSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDependencies, run, root } from './setup.mjs';
 
@@ -11,6 +11,7 @@ ensureDependencies();
 const jestArgs = process.argv.slice(2).map((a) => JSON.stringify(a)).join(' ');
 const resultsFile = join(root, '.cache', 'jest-results.json');
 mkdirSync(join(root, '.cache'), { recursive: true });
+rmSync(resultsFile, { force: true }); // a stale file must not report an earlier run's figures
 let failed = false;
 try {
   run('npx tsc --noEmit -p tsconfig.json');

@@ -82,7 +82,7 @@ export async function runDemoBridge(opts: DemoBridgeOptions): Promise<DemoBridge
     const put = await fetch(`${bridge.url}/api/feeds/${FEED_NAME}`, { method: 'PUT', headers: { ...auth, 'Content-Type': 'text/calendar' }, body: opts.ics });
     const published = (await put.json()) as { version?: number; events?: number; subscribeUrl?: string; error?: string };
     if (put.status !== 200 || !published.subscribeUrl) throw new Error(`publishing the feed: HTTP ${put.status} ${JSON.stringify(published)}`);
-    print(`▸ published ${opts.what} as feed "${FEED_NAME}" (version ${published.version}, ${published.events} events): PUT /api/feeds/${FEED_NAME}`);
+    print(`▸ PUT /api/feeds/${FEED_NAME}: published ${opts.what} (version ${published.version}, ${published.events} events)`);
     print(`  subscribe URL: ${published.subscribeUrl}`);
 
     // Fetch as a subscriber: full GET, then a conditional GET with the ETag. Plain (identity)

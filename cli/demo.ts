@@ -265,7 +265,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     for (const [k, v] of Object.entries(env)) print(`    export ${k}='${v}'`);
     print(`  Sample feeds: test/fixtures/feeds/ (the demo edits copies in ${feeds})`);
     print(`  Config format: docs/config.md; real-service examples: examples/*.yaml`);
-    if (!opts.keepUntil) print('  (the emulator stops now: run `npm run demo -- --keep` to keep it running and try the lines above)');
+    if (!opts.keepUntil) print(`  (the emulator${bridge.ran ? ' and the bridge stop' : ' stops'} now: run \`npm run demo -- --keep\` to keep ${bridge.ran ? 'them' : 'it'} running and try the lines above)`);
 
     // Each removed event is deleted once per config that reads its feed (CKalender: its rooms and the overview mailbox).
     const expectedDeletes = REMOVALS.reduce((n, r) => n + configs.filter((c) => c.sources.some((s) => s.file?.endsWith(r.feed))).length, 0);

@@ -12,8 +12,13 @@
  * 3. runs again: nothing is rewritten (0 writes, only list requests — counted from the
  *    emulator's request log);
  * 4. removes an event from two sources and runs again: the deletions propagate;
- * 5. prints where to look (URLs, a curl line with a token, the config files used), then shuts the
- *    emulator down — or keeps it running with --keep.
+ * 5. starts the bridge (bridge/, loaded at run time; SQLite in the temporary directory, loopback,
+ *    a generated admin token), publishes the CKalender feed as run 3 read it, fetches it as a
+ *    calendar app does (200, then 304 with the ETag), subscribes to that feed URL and waits for the
+ *    bridge's first poll, printing the subscription's status fields (cli/demo-bridge.ts); skipped
+ *    with one line when the bridge package cannot be loaded;
+ * 6. prints where to look (URLs, a curl line with a token, the config files used), then shuts the
+ *    emulator and the bridge down — or keeps them running with --keep.
  *
  * The sample feeds are dated around 22 November 2026, so the demo runs on a clock that starts
  * there (emulator, tokens and sync windows all follow it).
@@ -30,6 +35,7 @@ import { parseArgs, optionValue, UsageError } from './args';
 import type { CommandIo } from './commands';
 import { loadConfigFile, type RelayConfig } from './config';
 import { runRelaySync, type RelaySyncOutcome } from './sync';
+import { runDemoBridge, type DemoBridgeResult } from './demo-bridge';
 
 export const DEMO_CONFIGS = [
   'ckalender-google.yaml',
@@ -83,6 +89,8 @@ export interface DemoResult {
   personalEventsUntouched: boolean;
   configFiles: string[];
   emulatorUrl: string;
+  /** The bridge step (ran: false when the bridge package could not be loaded). */
+  bridge: Omit<DemoBridgeResult, 'close'>;
 }
 
 const WRITE_KINDS = new Set(['google:insert', 'google:import', 'google:patch', 'google:update', 'google:delete', 'graph:create', 'graph:patch', 'graph:delete']);
@@ -118,6 +126,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const work = await mkdtemp(join(tmpdir(), 'calendar-relay-demo-'));
   const feeds = join(work, 'feeds');
   let emu: Emulator | undefined;
+  let bridge: DemoBridgeResult | undefined;
   try {
     // --- 1. emulator, credentials, rooms -----------------------------------------------------------
     print('Calendar Relay demo: sample feeds → emulated Google Calendar and Microsoft 365 rooms');
@@ -229,7 +238,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     print(personalEventsUntouched ? '  ✓ the people\'s own bookings are untouched' : '  ✗ a person\'s own booking was changed');
     if (emu.internalErrors.length) print(`  ✗ emulator internal errors: ${emu.internalErrors.map((e) => e.message).join('; ')}`);
 
-    // --- 5. where to look ----------------------------------------------------------------------------
+    // --- 5. the bridge ---------------------------------------------------------------------------------
+    bridge = await runDemoBridge({
+      print, dataDir: join(work, 'bridge-data'), keep: opts.keepUntil !== undefined,
+      ics: await readFile(join(feeds, 'ckalender.ics'), 'utf8'), what: 'the CKalender feed as run 3 synced it (ckalender.ics)',
+    });
+
+    // --- 6. where to look ----------------------------------------------------------------------------
     // With --keep the emulator goes on for your own runs on the real clock: return to it *before*
     // issuing the tokens printed below, so they stay valid for the stated 24 h from now.
     if (opts.keepUntil && shift) emu.clock.advance(-shift);
@@ -250,19 +265,21 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     for (const [k, v] of Object.entries(env)) print(`    export ${k}='${v}'`);
     print(`  Sample feeds: test/fixtures/feeds/ (the demo edits copies in ${feeds})`);
     print(`  Config format: docs/config.md; real-service examples: examples/*.yaml`);
-    if (!opts.keepUntil) print('  (the emulator stops now: run `npm run demo -- --keep` to keep it running and try the lines above)');
+    if (!opts.keepUntil) print(`  (the emulator${bridge.ran ? ' and the bridge stop' : ' stops'} now: run \`npm run demo -- --keep\` to keep ${bridge.ran ? 'them' : 'it'} running and try the lines above)`);
 
     // Each removed event is deleted once per config that reads its feed (CKalender: its rooms and the overview mailbox).
     const expectedDeletes = REMOVALS.reduce((n, r) => n + configs.filter((c) => c.sources.some((s) => s.file?.endsWith(r.feed))).length, 0);
     const ok = first.outcomes.every((o) => o.ok) && second.requests.writes === 0 && third.totals.deleted === expectedDeletes && personalEventsUntouched
-      && emu.internalErrors.length === 0 && first.totals.created > 0;
+      && emu.internalErrors.length === 0 && first.totals.created > 0 && bridge.ok;
     print('');
     print(ok ? `✓ demo finished in ${((Date.now() - started) / 1000).toFixed(1)} s` : '✗ demo finished with problems (see above)');
     const result: DemoResult = {
       ok, rooms: { google: [...rooms.google], microsoft: [...rooms.microsoft] }, runs, personalEventsUntouched, configFiles, emulatorUrl: emu.url,
+      bridge: (({ close: _close, ...rest }) => rest)(bridge),
     };
     if (opts.keepUntil) {
       print('');
+      if (bridge.ran) print(`The bridge keeps running on ${bridge.url} (the curl lines in the bridge step work now).`);
       print(`The emulator keeps running on ${emu.url} (the tokens above are valid until ${validUntil}; the export lines above set up your own runs).`);
       if (shift) {
         // Your own runs use the real clock (the clock went back before the tokens were issued).
@@ -270,10 +287,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       }
       print('Press Ctrl-C to stop.');
       await opts.keepUntil;
-      print('stopping the emulator…');
+      print(bridge.ran ? 'stopping the bridge and the emulator…' : 'stopping the emulator…');
     }
     return result;
   } finally {
+    await bridge?.close();
     await emu?.close();
     await rm(work, { recursive: true, force: true });
   }

@@ -4,9 +4,10 @@
  * third run deletes what was removed from the sources, people's own bookings survive, and the
  * printed output says so.
  */
-import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { runDemo, removeVevent, removeJsonItem } from '../../cli/demo';
+import { runDemoBridge } from '../../cli/demo-bridge';
 
 describe('demo', () => {
   it('runs the whole story and reports it', async () => {
@@ -59,6 +60,47 @@ describe('demo', () => {
     expect(where).toContain('singleEvents=true');
     expect(out).toContain('examples/demo/ckalender-google.yaml');
     expect(out).toMatch(/✓ demo finished in/);
+
+    // The bridge step: the feed was published, served (200, then 304 with its ETag) and read back
+    // by an import subscription the bridge polled itself.
+    const bridge = result.bridge;
+    expect(bridge.ran).toBe(true);
+    expect(bridge.feed!.firstStatus).toBe(200);
+    expect(bridge.feed!.secondStatus).toBe(304);
+    expect(bridge.feed!.etag).toMatch(/^"[^"]+"$/);
+    // Independent count: the VEVENT components (a series' moved occurrence counts as one) of the
+    // CKalender sample, less the one the demo removed.
+    const ckalender = readFileSync(join(__dirname, '..', 'fixtures', 'feeds', 'ckalender.ics'), 'utf8');
+    const components = ckalender.split('BEGIN:VEVENT').slice(1).filter((c) => !c.includes('UID:ck-20261105-0108@ckalender.example')).length;
+    expect(components).toBe(6);
+    expect(bridge.feed!.events).toBe(components);
+    const sub = bridge.subscription!;
+    expect(sub.calendar_url).toBe(bridge.feed!.subscribeUrl);
+    expect(sub.last_checked_date).toEqual(expect.any(Number));
+    expect(sub.last_parsed_date).toEqual(expect.any(Number));
+    expect(sub.last_error).toBeNull();
+    expect(sub.event_count).toBe(components);
+    expect(sub.event_count).toBeGreaterThan(0);
+    const bridgeOut = out.slice(out.indexOf('━━ Bridge'), out.indexOf('━━ Where to look'));
+    expect(bridgeOut).toMatch(/GET {2}→ 200, text\/calendar; charset=utf-8/);
+    expect(bridgeOut).toContain('GET with If-None-Match → 304');
+    expect(bridgeOut).toMatch(new RegExp(`polled: last_checked_date \\d+ .*, last_parsed_date \\d+ .*, event_count ${components}, last_error null`));
+    expect(bridgeOut).toContain('the bridge stops when the demo ends');
+    // Its temporary data directory went with the demo's.
+    const dataDir = /SQLite in (\S+bridge-data);/.exec(bridgeOut)?.[1];
+    expect(dataDir).toBeDefined();
+    expect(existsSync(dataDir!)).toBe(false);
+  });
+
+  it('skips the bridge step in one line when the bridge package cannot be loaded', async () => {
+    const lines: string[] = [];
+    const result = await runDemoBridge({
+      print: (l) => lines.push(l), dataDir: '/nonexistent', ics: '', what: 'nothing', keep: false,
+      load: () => { throw Object.assign(new Error("Cannot find module 'calendar-relay-bridge'"), { code: 'MODULE_NOT_FOUND' }); },
+    });
+    expect(result.ran).toBe(false);
+    expect(result.ok).toBe(true);
+    expect(lines.filter((l) => l.includes('skipped'))).toEqual([expect.stringMatching(/skipped: the bridge package \(calendar-relay-bridge\) could not be loaded/)]);
   });
 });
 
@@ -80,13 +122,24 @@ describe('demo --keep', () => {
       expect(untilMs).toBeGreaterThan(Date.now() + 23.5 * 3_600_000);
       expect(untilMs).toBeLessThan(Date.now() + 24.5 * 3_600_000);
       const curls = lines.map((l) => /curl -s -H "Authorization: Bearer ([^"]+)" '([^']+)'/.exec(l)).filter((m): m is RegExpExecArray => m !== null);
-      expect(curls).toHaveLength(2);
+      // Google, Microsoft 365, and the bridge's subscriptions.
+      expect(curls).toHaveLength(3);
       for (const [, token, url] of curls) {
         const res = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
         expect(`${res.status} ${url}`).toBe(`200 ${url}`);
-        const body = (await res.json()) as { items?: unknown[]; value?: unknown[] };
-        expect((body.items ?? body.value ?? []).length).toBeGreaterThan(0);
+        const body = (await res.json()) as { items?: unknown[]; value?: unknown[]; data?: unknown[] };
+        expect((body.items ?? body.value ?? body.data ?? []).length).toBeGreaterThan(0);
       }
+      // The bridge's feed lines: 200, then 304 with the printed ETag.
+      expect(out).toContain('The bridge keeps running on');
+      const feed = /curl -si '([^']+)'/.exec(out)!;
+      const etagLine = /curl -si -H 'If-None-Match: ("[^"]+")' '([^']+)'/.exec(out)!;
+      expect(etagLine[2]).toBe(feed[1]);
+      const full = await fetch(feed[1], { headers: { 'Accept-Encoding': 'identity' } });
+      expect(full.status).toBe(200);
+      expect(await full.text()).toContain('BEGIN:VCALENDAR');
+      const again = await fetch(feed[1], { headers: { 'Accept-Encoding': 'identity', 'If-None-Match': etagLine[1] } });
+      expect(again.status).toBe(304);
       // The Microsoft token says its own expiry: not before the stated time.
       const graphToken = curls.find(([, , url]) => url.includes('/v1.0/'))![1];
       const { exp } = JSON.parse(Buffer.from(graphToken.split('.')[1], 'base64url').toString('utf8')) as { exp: number };

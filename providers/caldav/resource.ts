@@ -137,7 +137,7 @@ function readComponent(lines: string[], timezones: Map<string, string[]>): Resou
     delete event.warnings;
     comp.event = event;
     comp.rid = e.recurrenceId ? occurrenceToken(e.recurrenceId) : '';
-    if (digest !== undefined && digest !== fingerprint(event)) comp.edited = true;
+    comp.edited = digest !== undefined && digest !== fingerprint(event);
   } catch (err) {
     comp.problem = (err as Error).message;
   }

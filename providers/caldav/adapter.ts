@@ -16,6 +16,7 @@
  *   back to a full listing when the server has no sync-token or refuses the token.
  */
 import type { CalendarEvent } from '../../core/event';
+import type { RoutingConfig } from '../../core/routing';
 import { overlapsWindow } from '../../core/sync-window';
 import { formatUtc } from '../../core/time';
 import type { CalendarProvider, HttpPort, OwnershipStamp, ProviderCapabilities, Room, TargetEvent, TimeWindow, WriteOp, WriteResult } from '../port';
@@ -23,7 +24,7 @@ import { ProviderError, TransportError } from '../port';
 import type { ReadRetryOptions } from '../retry';
 import type { KeyValueStore } from '../state';
 import { MemoryKeyValueStore } from '../state';
-import { DavClient, calendarsAsRooms, davError, discoverCalendars, withSlash, type CalDavCalendar } from './dav';
+import { DavClient, calendarsAsRooms, davError, discoverCalendars, resolveCalendar, withSlash, type CalDavCalendar } from './dav';
 import { EDITED_FINGERPRINT, componentFor, parseResource, resourceKeyOf, resourceName, serializeResource, type ParsedResource, type ResourceComponent } from './resource';
 import { CALDAV, DAV, parseMultistatus, propKey } from './xml';
 
@@ -114,6 +115,27 @@ export class CalDavCalendarProvider implements CalendarProvider {
       this.discovered = undefined;
       throw err;
     }
+  }
+
+  /** A calendar named by URL (absolute, or a path on the server: no request) or by display name (discovery). */
+  async resolveCalendarId(ref: string): Promise<string> {
+    if (/^https?:\/\//i.test(ref)) return withSlash(ref);
+    if (ref.startsWith('/') && this.opts.baseUrl) return withSlash(new URL(ref, this.opts.baseUrl).href);
+    return resolveCalendar(await this.calendars(), ref, this.opts.baseUrl ?? '').url;
+  }
+
+  /** The routing config with every calendar (target, map values, default) resolved to its URL. */
+  async resolveRouting(routing: RoutingConfig): Promise<RoutingConfig> {
+    const one = (v: string | string[] | undefined) => (v === undefined ? undefined : Array.isArray(v) ? Promise.all(v.map((x) => this.resolveCalendarId(x))) : this.resolveCalendarId(v));
+    const out: RoutingConfig = { ...routing };
+    if (routing.target !== undefined) out.target = await one(routing.target);
+    if (routing.default !== undefined) out.default = await one(routing.default);
+    if (routing.map) {
+      const map: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(routing.map)) map[k] = (await one(v))!;
+      out.map = map;
+    }
+    return out;
   }
 
   async listRooms(): Promise<Room[]> {

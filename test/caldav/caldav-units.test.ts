@@ -6,6 +6,7 @@ import { parseIcs } from '../../core/ics/parse';
 import { componentFor, createCalDavHttpPort, parseMultistatus, parseResource, parseXml, resolveCalendar, resourceName, serializeResource, XmlError, EDITED_FINGERPRINT, CalDavCalendarProvider } from '../../providers/caldav';
 import type { CalDavCalendar } from '../../providers/caldav';
 import type { HttpPort, HttpRequest } from '../../providers/port';
+import { CalDavApi } from '../../credentials/CalDavApi.credentials';
 
 describe('XML reader', () => {
   test('namespaces by prefix and default, entities, CDATA, comments', () => {
@@ -173,5 +174,16 @@ describe('provider over a scripted server', () => {
     expect(owned[0]).toMatchObject({ id: `/cal/${name}`, etag: '"e1"', stamp: { fingerprint: EDITED_FINGERPRINT } });
     expect(calls[0].body).toContain('<C:time-range start="19700101T000000Z" end="20300101T000000Z"/>');
     await expect(p.listOwned('https://dav.example/denied/', 's', { from: 0, to: 1 })).rejects.toMatchObject({ scope: 'auth', status: 401 });
+  });
+});
+
+describe('n8n credential CalDavApi', () => {
+  test('basic and bearer headers; the test request is a PROPFIND of the base URL', async () => {
+    const c = new CalDavApi();
+    const basic = await c.authenticate({ authType: 'basic', username: 'anna', password: 'pä ss', baseUrl: 'https://x/' }, { url: 'https://x/', headers: { Depth: '0' } });
+    expect(basic.headers).toEqual({ Depth: '0', Authorization: `Basic ${Buffer.from('anna:pä ss').toString('base64')}` });
+    const bearer = await c.authenticate({ authType: 'bearer', token: 't1', baseUrl: 'https://x/' }, { url: 'https://x/' });
+    expect(bearer.headers).toEqual({ Authorization: 'Bearer t1' });
+    expect(c.test.request).toMatchObject({ method: 'PROPFIND', url: '={{$credentials.baseUrl}}' });
   });
 });

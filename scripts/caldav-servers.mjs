@@ -11,6 +11,8 @@
 //                                                        start them in the background, print JSON
 //                                                        with pid, url, dir per server
 //   node scripts/caldav-servers.mjs down <pid> <dir> ...  stop those and remove their folders
+//   node scripts/caldav-servers.mjs demo                 build, start a throwaway Radicale, run
+//                                                        `calendar-relay demo --caldav` against it, stop it
 //
 // The tests (test/caldav/servers.ts) use `install` and `spec` and run the processes themselves, so
 // they can kill one mid-sync and start it again on the same storage.
@@ -124,6 +126,20 @@ function down(args) {
   }
 }
 
+async function demo() {
+  const root = new URL('..', import.meta.url).pathname;
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit', cwd: root });
+  const [s] = await up(['radicale']);
+  try {
+    const r = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'demo', '--caldav', '--caldav-url', s.url, '--caldav-user', s.username], {
+      cwd: root, stdio: 'inherit', env: { ...process.env, CALDAV_DEMO_PASSWORD: s.password },
+    });
+    return await new Promise((resolve) => r.on('exit', (code) => resolve(code ?? 1)));
+  } finally {
+    down([String(s.pid), s.dir]);
+  }
+}
+
 const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain) {
   const [cmd, ...rest] = process.argv.slice(2);
@@ -132,6 +148,7 @@ if (isMain) {
     else if (cmd === 'spec') console.log(JSON.stringify(spec(rest[0], Number(rest[1]), rest[2])));
     else if (cmd === 'up') console.log(JSON.stringify(await up(rest), null, 2));
     else if (cmd === 'down') down(rest);
+    else if (cmd === 'demo') process.exitCode = await demo();
     else {
       console.error('usage: caldav-servers.mjs install | spec <name> <port> <dir> | up [names] | down <pid> <dir> ...');
       process.exitCode = 2;

@@ -73,7 +73,15 @@ export type TargetConfig =
     /** 'full' (default): a filtered list per run; 'incremental': sync tokens kept in the stateFile (410 → full list). */
     listMode?: 'full' | 'incremental';
   }
-  | { provider: 'microsoft'; baseUrl?: string; defaultTimeZone?: string; timeZoneStyle?: 'iana' | 'windows'; auth: MicrosoftAuthConfig };
+  | { provider: 'microsoft'; baseUrl?: string; defaultTimeZone?: string; timeZoneStyle?: 'iana' | 'windows'; auth: MicrosoftAuthConfig }
+  | {
+    /** CalDAV (Nextcloud, iCloud, Fastmail, Radicale, …): calendars in routing by URL or display name (docs/providers-caldav.md). */
+    provider: 'caldav'; baseUrl: string; auth: CalDavAuthConfig;
+    /** 'full' (default): calendar-query per run; 'incremental': sync-collection with a snapshot in the stateFile. */
+    listMode?: 'full' | 'incremental';
+  };
+
+export type CalDavAuthConfig = { kind: 'basic'; username: string; password: string } | { kind: 'bearer'; token: string } | { kind: 'none' };
 
 export interface RelayConfig {
   /** The file it was loaded from (absolute), and its directory. */
@@ -254,10 +262,11 @@ class Validator {
   }
 
   private target(x: unknown): TargetConfig | undefined {
-    if (x === undefined) return this.fail('target', 'is required (provider: google | microsoft, and auth)');
+    if (x === undefined) return this.fail('target', 'is required (provider: google | microsoft | caldav, and auth)');
     const o = this.object('target', x, ['provider', 'rootUrl', 'directoryRootUrl', 'baseUrl', 'defaultTimeZone', 'timeZoneStyle', 'listMode', 'auth']);
     if (!o) return undefined;
-    const provider = this.oneOf('target.provider', o.provider, ['google', 'microsoft'] as const);
+    const provider = this.oneOf('target.provider', o.provider, ['google', 'microsoft', 'caldav'] as const);
+    if (provider === 'caldav') return this.caldavTarget(o);
     const defaultTimeZone = this.timeZone('target.defaultTimeZone', o.defaultTimeZone);
     if (provider === 'google') {
       for (const k of ['baseUrl', 'timeZoneStyle']) if (o[k] !== undefined) this.fail(`target.${k}`, 'is a Microsoft setting; Google uses rootUrl');
@@ -284,6 +293,34 @@ class Validator {
       return { provider, auth, ...(baseUrl ? { baseUrl } : {}), ...(timeZoneStyle ? { timeZoneStyle } : {}), ...(defaultTimeZone ? { defaultTimeZone } : {}) };
     }
     return undefined;
+  }
+
+  private caldavTarget(o: Record<string, unknown>): TargetConfig | undefined {
+    for (const k of ['rootUrl', 'directoryRootUrl', 'timeZoneStyle', 'defaultTimeZone']) if (o[k] !== undefined) this.fail(`target.${k}`, 'is not a CalDAV setting (CalDAV uses baseUrl, listMode, auth)');
+    const baseUrl = this.url('target.baseUrl', o.baseUrl, true);
+    const listMode = this.oneOf('target.listMode', o.listMode, ['full', 'incremental'] as const, 'full');
+    const p = 'target.auth';
+    const hint = 'needs username + password (basic, e.g. an app password), or bearerToken, or none: true';
+    let auth: CalDavAuthConfig | undefined;
+    if (o.auth === undefined) this.fail(p, `is required: ${hint}`);
+    else {
+      const a = this.object(p, o.auth, ['username', 'password', 'bearerToken', 'none']);
+      if (a) {
+        const kinds = [a.username !== undefined || a.password !== undefined ? 'username/password' : '', a.bearerToken !== undefined ? 'bearerToken' : '', a.none === true ? 'none' : ''].filter(Boolean);
+        if (kinds.length !== 1) this.fail(p, kinds.length ? `has ${kinds.join(' and ')}: choose one (${hint})` : hint);
+        else if (kinds[0] === 'bearerToken') {
+          const token = this.string(`${p}.bearerToken`, a.bearerToken, { required: true });
+          if (token) auth = { kind: 'bearer', token };
+        } else if (kinds[0] === 'none') auth = { kind: 'none' };
+        else {
+          const username = this.string(`${p}.username`, a.username, { required: true, pattern: /^[^:]*$/, patternHint: 'must not contain ":" (HTTP basic auth)' });
+          const password = this.string(`${p}.password`, a.password, { required: true });
+          if (username !== undefined && password !== undefined) auth = { kind: 'basic', username, password };
+        }
+      }
+    }
+    if (!baseUrl || !auth || !listMode) return undefined;
+    return { provider: 'caldav', baseUrl, auth, ...(listMode !== 'full' ? { listMode } : {}) };
   }
 
   private googleAuth(x: unknown): GoogleAuthConfig | undefined {

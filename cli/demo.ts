@@ -36,6 +36,7 @@ import type { CommandIo } from './commands';
 import { loadConfigFile, type RelayConfig } from './config';
 import { runRelaySync, type RelaySyncOutcome } from './sync';
 import { runDemoBridge, type DemoBridgeResult } from './demo-bridge';
+import { runCalDavDemo } from './demo-caldav';
 
 export const DEMO_CONFIGS = [
   'ckalender-google.yaml',
@@ -328,7 +329,7 @@ export function removeJsonItem(text: string, key: string, id: number | string): 
 }
 
 export async function demoCommand(argv: string[], io: CommandIo): Promise<number> {
-  const args = parseArgs(argv, { values: ['latency', 'port'], flags: ['keep'] });
+  const args = parseArgs(argv, { values: ['latency', 'port', 'caldav-url', 'caldav-user'], flags: ['keep', 'caldav'] });
   if (args.positionals.length) throw new UsageError(`demo takes no positional arguments (got "${args.positionals[0]}")`);
   const num = (name: string, max: number) => {
     const v = optionValue(args, name);
@@ -345,6 +346,18 @@ export async function demoCommand(argv: string[], io: CommandIo): Promise<number
     })
     : undefined;
   try {
+    if (args.options.has('caldav')) {
+      // --caldav: the sample feeds into CalDAV room calendars on a real Radicale (cli/demo-caldav.ts).
+      const baseUrl = optionValue(args, 'caldav-url') ?? process.env.CALDAV_DEMO_URL;
+      if (!baseUrl) {
+        io.stderr('calendar-relay: demo --caldav needs a CalDAV server (--caldav-url, --caldav-user, password in CALDAV_DEMO_PASSWORD): `node scripts/caldav-servers.mjs demo` starts a throwaway Radicale and runs it\n');
+        return 1;
+      }
+      const startedAt = Date.now();
+      const server = { baseUrl, username: optionValue(args, 'caldav-user') ?? process.env.CALDAV_DEMO_USER ?? '', password: process.env.CALDAV_DEMO_PASSWORD ?? '' };
+      const r = await runCalDavDemo({ print: (l) => io.stdout(l + '\n'), root: findDemoRoot(), now: () => DEMO_EPOCH + (Date.now() - startedAt), server, removeVevent });
+      return r.ok ? 0 : 1;
+    }
     const result = await runDemo({ print: (l) => io.stdout(l + '\n'), latencyMs, port, keepUntil });
     return result.ok ? 0 : 1;
   } catch (err) {

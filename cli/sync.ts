@@ -27,6 +27,7 @@ import {
   GoogleCalendarProvider, createGoogleHttpPort, serviceAccountFromKeyFile, serviceAccountTokenSource, refreshTokenSource as googleRefreshTokenSource,
   CALENDAR_SCOPE,
 } from '../providers/google';
+import { CalDavCalendarProvider, createCalDavHttpPort } from '../providers/caldav';
 import { GraphCalendarProvider, createGraphHttpPort, clientCredentialsTokenSource, refreshTokenSource as graphRefreshTokenSource } from '../providers/graph';
 import { parseArgs, optionValue, UsageError } from './args';
 import { describeIssue, formatCliTime, type CommandIo } from './commands';
@@ -166,7 +167,8 @@ export async function runRelaySync(config: RelayConfig, opts: RelaySyncOptions):
   let result: SyncRunResult;
   try {
     result = await syncCalendars({
-      provider, desired, routing: config.routing, policy, now, dryRun: opts.dryRun, stateStore: store,
+      // CalDAV calendars may be named by display name: resolved to their URLs here.
+      provider, desired, routing: provider instanceof CalDavCalendarProvider ? await provider.resolveRouting(config.routing) : config.routing, policy, now, dryRun: opts.dryRun, stateStore: store,
       applyOptions: { ...opts.applyOptions, onProgress: (ev) => progressLine(ev, progress) },
     });
   } catch (err) {
@@ -402,6 +404,11 @@ export async function createProvider(config: RelayConfig, store: FeedStateStore,
       ...(t.listMode === 'incremental' ? { listMode: 'incremental' as const, stateStore: store } : {}),
     });
   }
+  if (t.provider === 'caldav') {
+    const a = t.auth;
+    const http = createCalDavHttpPort({ baseUrl: t.baseUrl, auth: a.kind === 'basic' ? { type: 'basic', username: a.username, password: a.password } : a.kind === 'bearer' ? { type: 'bearer', token: a.token } : { type: 'none' } });
+    return new CalDavCalendarProvider({ http, baseUrl: t.baseUrl, now, ...(t.listMode === 'incremental' ? { listMode: 'incremental' as const, stateStore: store } : {}) });
+  }
   const a = t.auth;
   let tokenSource;
   if (a.kind === 'clientCredentials') {
@@ -441,7 +448,7 @@ export function formatReport(o: RelaySyncOutcome): string {
   const lines: string[] = [];
   const w = Math.max(4, ...o.rooms.map((r) => r.calendarId.length));
   lines.push('');
-  lines.push(`${o.guard ? 'Refused, nothing written — what the plan would have done' : o.dryRun ? 'Dry run (nothing written)' : 'Report'} — sync ${o.syncId} → ${o.provider === 'google' ? 'Google Calendar' : 'Microsoft 365'}, window ${o.window.from.slice(0, 10)} … ${o.window.to.slice(0, 10)}`);
+  lines.push(`${o.guard ? 'Refused, nothing written — what the plan would have done' : o.dryRun ? 'Dry run (nothing written)' : 'Report'} — sync ${o.syncId} → ${o.provider === 'google' ? 'Google Calendar' : o.provider === 'caldav' ? 'CalDAV' : 'Microsoft 365'}, window ${o.window.from.slice(0, 10)} … ${o.window.to.slice(0, 10)}`);
   lines.push(`  ${pad('room', w)}  created updated deleted unchanged failed`);
   const total = emptyRoom('total');
   for (const r of o.rooms) {
@@ -570,7 +577,7 @@ export function makeSyncCommand(deps: SyncCommandDeps = {}) {
     try {
       config = await loadConfigFile(file, deps.env ?? process.env);
       const print = json ? io.stderr : io.stdout;
-      print(`calendar-relay sync ${config.syncId}: ${config.sources.length} source(s) → ${config.target.provider === 'google' ? 'Google Calendar' : 'Microsoft 365'}${dryRun ? ' (dry run)' : ''}\n`);
+      print(`calendar-relay sync ${config.syncId}: ${config.sources.length} source(s) → ${config.target.provider === 'google' ? 'Google Calendar' : config.target.provider === 'caldav' ? 'CalDAV' : 'Microsoft 365'}${dryRun ? ' (dry run)' : ''}\n`);
       outcome = await runRelaySync(config, {
         now: io.now, dryRun, force: args.options.has('force'), allowEmptySource: args.options.has('allow-empty-source'), allowShrink: args.options.has('allow-shrink'),
         progress: (line) => print(line + '\n'), feedStore: deps.feedStore, fetch: deps.fetch, applyOptions: deps.applyOptions,

@@ -11,7 +11,8 @@
  */
 import type { CalendarEvent } from '../core/event';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+/** PROPFIND, REPORT and MKCALENDAR are WebDAV/CalDAV methods (RFC 4918, 4791). */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'PROPFIND' | 'REPORT' | 'MKCALENDAR';
 
 export interface HttpRequest {
   method: HttpMethod;
@@ -154,7 +155,7 @@ export interface Room {
 }
 
 export interface CalendarProvider {
-  readonly kind: 'google' | 'graph';
+  readonly kind: 'google' | 'graph' | 'caldav';
   readonly capabilities: ProviderCapabilities;
   /** Events stamped with `syncId` that overlap `window` (series masters included, not expanded). */
   listOwned(calendarId: string, syncId: string, window: TimeWindow): Promise<TargetEvent[]>;

@@ -61,7 +61,9 @@ function bodyText(body: unknown): string {
 export function n8nHttpPort(ctx: RequestContext, opts: N8nPortOptions = {}): HttpPort {
   return async (req: HttpRequest): Promise<HttpResponse> => {
     const options: IHttpRequestOptions = {
-      method: req.method,
+      // WebDAV methods (PROPFIND, REPORT, MKCALENDAR for CalDAV) go through as they are: n8n's
+      // request helper passes the method string to its HTTP client, its type only names the common ones.
+      method: req.method as IHttpRequestOptions['method'],
       url: req.url,
       headers: { ...(req.headers ?? {}) },
       returnFullResponse: true,

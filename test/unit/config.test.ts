@@ -122,7 +122,7 @@ describe('bad configs name the path and what is wrong', () => {
     ['missing syncId', GOOD.replace('syncId: s1\n', ''), 'syncId', 'is required'],
     ['bad syncId', edit('syncId: s1', 'syncId: "has space"'), 'syncId', 'must be 1–64 letters'],
     ['unknown top-level key', GOOD + 'sourcez: []\n', '(top level).sourcez', 'unknown key; expected one of syncId, target, sources'],
-    ['unknown provider', edit('provider: google', 'provider: outlook'), 'target.provider', 'must be one of google, microsoft (got "outlook")'],
+    ['unknown provider', edit('provider: google', 'provider: outlook'), 'target.provider', 'must be one of google, microsoft, caldav (got "outlook")'],
     ['no auth', edit('  auth: { accessToken: abc }\n', ''), 'target.auth', 'is required: needs one of: serviceAccountKeyFile'],
     ['two auth kinds', edit('auth: { accessToken: abc }', 'auth: { accessToken: abc, refreshToken: r }'), 'target.auth', 'has refreshToken and accessToken: choose one'],
     ['google refresh token without client', edit('auth: { accessToken: abc }', 'auth: { refreshToken: r }'), 'target.auth.clientId', 'is required'],

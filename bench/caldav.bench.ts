@@ -1,0 +1,100 @@
+/**
+ * CalDAV benchmark on a real Radicale (scripts/caldav-servers.mjs): 5,000 single events into one
+ * calendar, then a no-op re-sync with calendar-query (listMode 'full') and with sync-collection
+ * (listMode 'incremental', after one run that took the token). Prints requests ÷ events and wall
+ * time per phase; the figures are recorded in docs/performance.md.
+ *
+ *   npx esbuild bench/caldav.bench.ts --bundle --platform=node --outfile=.cache/bench/caldav.js \
+ *     --external:ical.js && node .cache/bench/caldav.js [events]
+ * (or `npm run bench -- caldav` once bench/run.ts lists it).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { CalendarEvent } from '../core/event';
+import type { SyncPolicy } from '../core/sync-types';
+import { CalDavCalendarProvider, createCalDavHttpPort, mkcalendarBody } from '../providers/caldav';
+import { MemoryKeyValueStore } from '../providers/state';
+import { syncCalendars } from '../providers/sync';
+
+const NOW = Date.UTC(2026, 10, 22, 8);
+const POLICY: SyncPolicy = { syncId: 'bench-caldav', window: { pastDays: 7, futureDays: 365 }, reportForeign: false };
+
+function events(n: number): CalendarEvent[] {
+  const out: CalendarEvent[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = NOW + (i % 360) * 86_400_000 + (8 + (i % 10)) * 3_600_000;
+    const iso = (t: number) => new Date(t).toISOString().slice(0, 19) + 'Z';
+    out.push({ uid: `bench-${i}@caldav`, sourceId: 'bench', title: `Lecture ${i}`, location: `Hall ${i % 7}`, start: { dateTime: iso(start) }, end: { dateTime: iso(start + 5_400_000) } });
+  }
+  return out;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address() as { port: number };
+      s.close(() => resolve(a.port));
+    });
+  });
+}
+
+export async function runCalDavBench(n = 5000): Promise<boolean> {
+  const script = join(__dirname, '..', '..', 'scripts', 'caldav-servers.mjs');
+  const scriptPath = existsSync(script) ? script : join(process.cwd(), 'scripts', 'caldav-servers.mjs');
+  execFileSync(process.execPath, [scriptPath, 'install'], { stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), 'caldav-bench-'));
+  const spec = JSON.parse(execFileSync(process.execPath, [scriptPath, 'spec', 'radicale', String(await freePort()), dir], { encoding: 'utf8' })) as { command: string; args: string[]; url: string; username: string; password: string };
+  const child = spawn(spec.command, spec.args, { stdio: 'ignore' });
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await fetch(spec.url, { method: 'OPTIONS' });
+        break;
+      } catch {
+        if (i > 200) throw new Error('Radicale did not start');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const http = createCalDavHttpPort({ baseUrl: spec.url, auth: { type: 'basic', username: spec.username, password: spec.password } });
+    const cal = new URL(`/${spec.username}/bench/`, spec.url).href;
+    const mk = await http({ method: 'MKCALENDAR', url: cal, body: mkcalendarBody('Bench') });
+    if (mk.status !== 201) throw new Error(`MKCALENDAR: ${mk.status}`);
+    const desired = events(n);
+    const store = new MemoryKeyValueStore();
+    const phase = async (name: string, listMode: 'full' | 'incremental') => {
+      const p = new CalDavCalendarProvider({ http, now: () => NOW, listMode, stateStore: store });
+      const t0 = performance.now();
+      const r = await syncCalendars({ provider: p, desired, routing: { target: cal }, policy: POLICY, now: NOW });
+      const ms = performance.now() - t0;
+      const t = r.report!.totals;
+      const req = p.dav.requests;
+      console.log(`${name.padEnd(34)} ${String(req).padStart(6)} requests  ${(req / n).toFixed(3).padStart(6)} req/event  ${(ms / 1000).toFixed(1).padStart(6)} s   created ${t.created}, updated ${t.updated}, unchanged ${t.unchanged}, failed ${t.failed}  ${JSON.stringify(p.dav.counts)}`);
+      return { ok: r.ok, req, ms, t };
+    };
+    console.log(`\nCalDAV on Radicale (real server, loopback), ${n} single events into one calendar`);
+    const first = await phase('first sync (calendar-query)', 'full');
+    const noop = await phase('no-op re-sync (calendar-query)', 'full');
+    await phase('re-sync taking a sync-token', 'incremental');
+    const inc = await phase('no-op re-sync (sync-collection)', 'incremental');
+    const ok = first.ok && first.t.created === n && noop.t.created + noop.t.updated + noop.t.deleted === 0 && inc.t.created + inc.t.updated === 0;
+    console.log(ok ? 'CalDAV benchmark: converged, 0 writes on re-sync' : 'MISS: CalDAV benchmark did not converge');
+    return ok;
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  const n = Number(process.argv[2] ?? 5000);
+  void runCalDavBench(n).then((ok) => {
+    process.exitCode = ok ? 0 : 1;
+  });
+}

@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+// Real CalDAV servers for the provider contract tests, the demo and the benchmark: Radicale and
+// Xandikos from Debian's packages (bookworm: radicale 3.1.8, xandikos 0.2.8), each on a loopback
+// port with a throwaway storage folder.
+//
+//   node scripts/caldav-servers.mjs install              apt-get install them when absent (root)
+//   node scripts/caldav-servers.mjs spec <name> <port> <dir>
+//                                                        write the config into <dir>, print JSON
+//                                                        {name, command, args, url, username, password}
+//   node scripts/caldav-servers.mjs up [radicale|xandikos ...]
+//                                                        start them in the background, print JSON
+//                                                        with pid, url, dir per server
+//   node scripts/caldav-servers.mjs down <pid> <dir> ...  stop those and remove their folders
+//   node scripts/caldav-servers.mjs demo                 build, start a throwaway Radicale, run
+//                                                        `calendar-relay demo --caldav` against it, stop it
+//
+// The tests (test/caldav/servers.ts) use `install` and `spec` and run the processes themselves, so
+// they can kill one mid-sync and start it again on the same storage.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const SERVERS = ['radicale', 'xandikos'];
+const USER = 'relay';
+const PASSWORD = 'relay-test-password';
+
+function has(cmd) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'pipe' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function install() {
+  const missing = SERVERS.filter((s) => !has(s));
+  if (!missing.length) return { installed: [] };
+  if (typeof process.getuid === 'function' && process.getuid() !== 0 && !has('sudo')) {
+    throw new Error(`CalDAV test servers missing (${missing.join(', ')}) and no root to install them: apt-get install -y ${missing.join(' ')}`);
+  }
+  const sudo = typeof process.getuid === 'function' && process.getuid() !== 0 ? ['sudo'] : [];
+  const run = (args) => execFileSync(sudo.length ? 'sudo' : args[0], sudo.length ? args : args.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  run(['apt-get', 'update', '-qq']);
+  run(['apt-get', 'install', '-y', '-qq', ...missing]);
+  const still = SERVERS.filter((s) => !has(s));
+  if (still.length) throw new Error(`apt-get ran but ${still.join(', ')} is still not on PATH`);
+  return { installed: missing };
+}
+
+/** Writes the server's config into `dir` and returns how to run it. */
+export function spec(name, port, dir) {
+  mkdirSync(dir, { recursive: true });
+  const url = `http://127.0.0.1:${port}/`;
+  if (name === 'radicale') {
+    writeFileSync(join(dir, 'users'), `${USER}:${PASSWORD}\n`);
+    writeFileSync(join(dir, 'config'), [
+      '[server]', `hosts = 127.0.0.1:${port}`, '',
+      '[auth]', 'type = htpasswd', `htpasswd_filename = ${join(dir, 'users')}`, 'htpasswd_encryption = plain', 'delay = 0', '',
+      '[rights]', 'type = owner_only', '',
+      '[storage]', `filesystem_folder = ${join(dir, 'collections')}`, '',
+      '[logging]', 'level = warning', '',
+    ].join('\n'));
+    return { name, command: 'radicale', args: ['--config', join(dir, 'config')], url, username: USER, password: PASSWORD, principal: `/${USER}/` };
+  }
+  if (name === 'xandikos') {
+    // Xandikos has no authentication of its own (it expects a proxy in front): requests go without credentials.
+    return { name, command: 'xandikos', args: ['-d', join(dir, 'data'), '--defaults', '-l', '127.0.0.1', '-p', String(port)], url, principal: '/user/' };
+  }
+  throw new Error(`unknown CalDAV server "${name}" (known: ${SERVERS.join(', ')})`);
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitUntilUp(url, timeoutMs = 20_000) {
+  const until = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(url, { method: 'OPTIONS' });
+      await res.text();
+      return;
+    } catch (err) {
+      last = err;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+  throw new Error(`CalDAV server at ${url} did not answer within ${timeoutMs} ms: ${last?.message ?? ''}`);
+}
+
+async function up(names) {
+  install();
+  const out = [];
+  for (const name of names.length ? names : SERVERS) {
+    const dir = mkdtempSync(join(tmpdir(), `caldav-${name}-`));
+    const s = spec(name, await freePort(), dir);
+    const child = spawn(s.command, s.args, { stdio: 'ignore', detached: true });
+    child.unref();
+    await waitUntilUp(s.url);
+    out.push({ ...s, pid: child.pid, dir });
+  }
+  return out;
+}
+
+function down(args) {
+  for (let i = 0; i < args.length; i += 2) {
+    const pid = Number(args[i]);
+    const dir = args[i + 1];
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    if (dir && dir.startsWith(tmpdir()) && existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function demo() {
+  const root = new URL('..', import.meta.url).pathname;
+  execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit', cwd: root });
+  const [s] = await up(['radicale']);
+  try {
+    const r = spawn(process.execPath, [join(root, 'dist', 'cli.js'), 'demo', '--caldav', '--caldav-url', s.url, '--caldav-user', s.username], {
+      cwd: root, stdio: 'inherit', env: { ...process.env, CALDAV_DEMO_PASSWORD: s.password },
+    });
+    return await new Promise((resolve) => r.on('exit', (code) => resolve(code ?? 1)));
+  } finally {
+    down([String(s.pid), s.dir]);
+  }
+}
+
+const isMain = process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isMain) {
+  const [cmd, ...rest] = process.argv.slice(2);
+  try {
+    if (cmd === 'install') console.log(JSON.stringify(install()));
+    else if (cmd === 'spec') console.log(JSON.stringify(spec(rest[0], Number(rest[1]), rest[2])));
+    else if (cmd === 'up') console.log(JSON.stringify(await up(rest), null, 2));
+    else if (cmd === 'down') down(rest);
+    else if (cmd === 'demo') process.exitCode = await demo();
+    else {
+      console.error('usage: caldav-servers.mjs install | spec <name> <port> <dir> | up [names] | down <pid> <dir> ...');
+      process.exitCode = 2;
+    }
+  } catch (err) {
+    console.error(`caldav-servers: ${err.message}`);
+    process.exitCode = 1;
+  }
+}

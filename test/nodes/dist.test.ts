@@ -17,9 +17,10 @@ describe('dist as n8n loads it', () => {
     execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--outdir', join(out, 'dist')], { cwd: root, stdio: 'pipe' });
   });
 
-  it('lists the four nodes and six credentials', () => {
+  it('lists the four nodes and seven credentials (CalDAV included)', () => {
     expect(pkg.n8n.nodes.map((p) => basename(p, '.node.js'))).toEqual(['IcsTrigger', 'FeedExport', 'CalendarEvent', 'RoomSync']);
-    expect(pkg.n8n.credentials).toHaveLength(6);
+    expect(pkg.n8n.credentials.map((p) => basename(p, '.credentials.js'))).toContain('CalendarRelayCalDavApi');
+    expect(pkg.n8n.credentials).toHaveLength(7);
   });
 
   it.each([...pkg.n8n.nodes, ...pkg.n8n.credentials])('%s loads, names its class after the file, and its icons exist', (rel) => {

@@ -12,7 +12,7 @@ export class RoomSync implements INodeType {
     group: ['output'],
     version: 1,
     subtitle: '={{($parameter["dryRun"] ? "Dry run: " : "") + $parameter["syncId"]}}',
-    description: 'Keeps Google or Microsoft 365 room calendars in line with the incoming events: creates, updates and deletes only what it wrote, with safety guards',
+    description: 'Keeps Google, Microsoft 365 or CalDAV room calendars in line with the incoming events: creates, updates and deletes only what it wrote, with safety guards',
     defaults: { name: 'Room Sync' },
     inputs: [NodeConnectionTypes.Main],
     outputs: [NodeConnectionTypes.Main],
@@ -21,6 +21,7 @@ export class RoomSync implements INodeType {
       { name: 'calendarRelayGoogleOAuth2Api', required: true, displayOptions: { show: { provider: ['google'], googleAuth: ['oAuth2'] } } },
       { name: 'calendarRelayMicrosoftAppOnlyApi', required: true, displayOptions: { show: { provider: ['microsoft'], microsoftAuth: ['appOnly'] } } },
       { name: 'calendarRelayMicrosoftOAuth2Api', required: true, displayOptions: { show: { provider: ['microsoft'], microsoftAuth: ['oAuth2'] } } },
+      { name: 'calendarRelayCalDavApi', required: true, displayOptions: { show: { provider: ['caldav'] } } },
     ],
     properties,
     hints: [

@@ -12,6 +12,7 @@ export const properties: INodeProperties[] = [
     options: [
       { name: 'Google Calendar', value: 'google' },
       { name: 'Microsoft 365', value: 'microsoft' },
+      { name: 'CalDAV (Nextcloud, iCloud, Fastmail, Radicale, …)', value: 'caldav' },
     ],
     default: 'google',
   },
@@ -92,7 +93,7 @@ export const properties: INodeProperties[] = [
         name: 'room',
         values: [
           { displayName: 'Value in the Event', name: 'value', type: 'string', default: '', placeholder: 'HS 1' },
-          { displayName: 'Calendar (Room Email or ID)', name: 'calendar', type: 'string', default: '', placeholder: 'hs1@resource.example.org' },
+          { displayName: 'Calendar (Room Email or ID)', name: 'calendar', type: 'string', default: '', placeholder: 'hs1@resource.example.org', description: 'Google or Microsoft 365: the room\'s email or calendar ID; CalDAV: the calendar\'s URL, path or display name' },
         ],
       },
     ],

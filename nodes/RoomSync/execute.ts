@@ -22,7 +22,7 @@ import { syncCalendars } from '../../providers/sync';
 import { applyPlan, type ApplyReport } from '../../providers/apply';
 import type { CalendarProvider, TargetEvent } from '../../providers/port';
 import { eventsOfItem } from '../shared/input';
-import { providerOf } from '../shared/target';
+import { providerOf, resolveRoutingFor } from '../shared/target';
 import { toNodeError, errorMessage } from '../shared/errors';
 
 interface Options {
@@ -176,8 +176,11 @@ export async function executeRoomSync(this: IExecuteFunctions): Promise<INodeExe
   let plan: SyncPlan;
   let failedCalendars: Array<{ calendarId: string; message: string }>;
   try {
-    ({ provider } = await providerOf(this, 0, options.timeZone ? { defaultTimeZone: options.timeZone } : {}));
-    const planned = await syncCalendars({ provider, desired, routing, policy, now: Date.now(), dryRun: true });
+    const setup = await providerOf(this, 0, options.timeZone ? { defaultTimeZone: options.timeZone } : {});
+    provider = setup.provider;
+    // CalDAV calendars named by display name or path become their collection URLs (discovery).
+    const resolved = await resolveRoutingFor(setup, routing);
+    const planned = await syncCalendars({ provider, desired, routing: resolved, policy, now: Date.now(), dryRun: true });
     plan = planned.plan;
     failedCalendars = planned.failedCalendars;
   } catch (err) {

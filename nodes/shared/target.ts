@@ -1,10 +1,13 @@
 /**
  * Target calendar parameters shared by Calendar Event and Room Sync: provider, credential kind and
  * the calendar/room resource locator (with a list search over Google's calendar list + Directory
- * rooms, or Microsoft 365 rooms from /places).
+ * rooms, Microsoft 365 rooms from /places, or the calendars CalDAV discovery finds from the
+ * credential's base URL).
  */
 import type { IDataObject, ILoadOptionsFunctions, INodeListSearchResult, INodeProperties } from 'n8n-workflow';
 import { toNodeError } from './errors';
+import { CalDavCalendarProvider } from '../../providers/caldav/adapter';
+import type { RoutingConfig } from '../../core/routing';
 import { createProvider, type ProviderAuth, type ProviderKind, type ProviderSetup, type RequestContext } from './transport';
 
 export function authProperties(providers: string[]): INodeProperties[] {
@@ -41,10 +44,10 @@ export function calendarLocator(overrides: Partial<INodeProperties> = {}): INode
     type: 'resourceLocator',
     default: { mode: 'list', value: '' },
     required: true,
-    description: 'Google: a calendar or room resource; Microsoft 365: a mailbox or room (its email address)',
+    description: 'Google: a calendar or room resource; Microsoft 365: a mailbox or room (its email address); CalDAV: a calendar collection by URL, path on the server or display name',
     modes: [
       { displayName: 'From List', name: 'list', type: 'list', typeOptions: { searchListMethod: 'searchCalendars', searchable: true } },
-      { displayName: 'ID', name: 'id', type: 'string', placeholder: 'room-101@example.org' },
+      { displayName: 'ID', name: 'id', type: 'string', placeholder: 'room-101@example.org (CalDAV: URL or display name)' },
     ],
     ...overrides,
   };
@@ -62,6 +65,19 @@ export async function providerOf(ctx: ParamContext, i: number, options: { defaul
   return createProvider(ctx, kind, auth, options);
 }
 
+/**
+ * The calendar as the provider names it: CalDAV calendars given by display name or path become
+ * their collection URL (discovery from the credential's base URL); other providers take it as is.
+ */
+export async function resolveCalendar(setup: ProviderSetup, ref: string): Promise<string> {
+  return setup.provider instanceof CalDavCalendarProvider ? setup.provider.resolveCalendarId(ref) : ref;
+}
+
+/** The routing with every calendar resolved (see resolveCalendar). */
+export async function resolveRoutingFor(setup: ProviderSetup, routing: RoutingConfig): Promise<RoutingConfig> {
+  return setup.provider instanceof CalDavCalendarProvider ? setup.provider.resolveRouting(routing) : routing;
+}
+
 /** List search for the calendar locator: calendars the credential can see, and rooms. */
 export async function searchCalendars(this: ILoadOptionsFunctions, filter?: string): Promise<INodeListSearchResult> {
   const kind = this.getCurrentNodeParameter('provider') as ProviderKind;
@@ -77,7 +93,9 @@ export async function searchCalendars(this: ILoadOptionsFunctions, filter?: stri
     }
   }
   try {
-    for (const r of await setup.provider.listRooms()) results.push({ name: `${r.name} (room${r.capacity !== undefined ? `, ${r.capacity} seats` : ''})`, value: r.calendarId });
+    // CalDAV: every calendar collection found from the base URL, by display name; value = its URL.
+    if (kind === 'caldav') for (const r of await setup.provider.listRooms()) results.push({ name: r.name, value: r.calendarId, url: r.calendarId } as { name: string; value: string });
+    else for (const r of await setup.provider.listRooms()) results.push({ name: `${r.name} (room${r.capacity !== undefined ? `, ${r.capacity} seats` : ''})`, value: r.calendarId });
   } catch (err) {
     // The caller's calendars are still worth offering when the room directory is not readable.
     if (results.length === 0) throw toNodeError(this.getNode(), err);

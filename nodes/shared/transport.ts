@@ -20,6 +20,7 @@ import { GoogleCalendarProvider } from '../../providers/google/adapter';
 import { serviceAccountTokenSource, CALENDAR_SCOPE, DIRECTORY_RESOURCE_SCOPE } from '../../providers/google/auth';
 import { GraphCalendarProvider } from '../../providers/graph/adapter';
 import { clientCredentialsTokenSource } from '../../providers/graph/auth';
+import { CalDavCalendarProvider } from '../../providers/caldav/adapter';
 import { sha256Hex } from '../../core/fingerprint';
 
 /** What the nodes need of an n8n context (execute, poll and load-options contexts all have it). */
@@ -93,13 +94,29 @@ export function n8nHttpPort(ctx: RequestContext, opts: N8nPortOptions = {}): Htt
   };
 }
 
-export type ProviderKind = 'google' | 'microsoft';
+export type ProviderKind = 'google' | 'microsoft' | 'caldav';
 export type ProviderAuth = 'oAuth2' | 'serviceAccount' | 'appOnly';
 
 /** The credential type (name) for a provider and authentication kind. */
 export function credentialTypeName(kind: ProviderKind, auth: ProviderAuth): string {
+  if (kind === 'caldav') return CALDAV_CREDENTIAL;
   if (kind === 'google') return auth === 'serviceAccount' ? 'calendarRelayGoogleServiceAccountApi' : 'calendarRelayGoogleOAuth2Api';
   return auth === 'appOnly' ? 'calendarRelayMicrosoftAppOnlyApi' : 'calendarRelayMicrosoftOAuth2Api';
+}
+
+/** The CalDAV credential (basic auth or bearer token, applied by its `authenticate`). */
+export const CALDAV_CREDENTIAL = 'calendarRelayCalDavApi';
+
+/**
+ * The CalDAV port: requests to the base URL's origin go through httpRequestWithAuthentication (the
+ * credential's `authenticate` adds basic or bearer auth), any other origin (a redirect or an href
+ * elsewhere) goes out without credentials.
+ */
+export function calDavHttpPort(ctx: RequestContext, baseUrl: string): HttpPort {
+  const origin = new URL(baseUrl).origin;
+  const authed = n8nHttpPort(ctx, { credentialType: CALDAV_CREDENTIAL });
+  const plain = n8nHttpPort(ctx);
+  return (req) => (new URL(req.url).origin === origin ? authed(req) : plain(req));
 }
 
 // Token sources per credential content: one token per credential and process, not per execution.
@@ -155,6 +172,14 @@ export async function createProvider(
     }
     const provider = new GoogleCalendarProvider({ http, rootUrl, defaultTimeZone: options.defaultTimeZone, readRetry });
     return { provider, http, baseUrl: rootUrl };
+  }
+  if (kind === 'caldav') {
+    const creds = await ctx.getCredentials(CALDAV_CREDENTIAL);
+    const baseUrl = str(creds.baseUrl, '');
+    if (!/^https?:\/\//i.test(baseUrl)) throw new Error(`CalDAV credential: Base URL "${baseUrl}" must be an http(s) URL`);
+    const http = calDavHttpPort(ctx, baseUrl);
+    const provider = new CalDavCalendarProvider({ http, baseUrl, readRetry });
+    return { provider, http, baseUrl };
   }
   const type = credentialTypeName('microsoft', auth);
   const creds = await ctx.getCredentials(type);

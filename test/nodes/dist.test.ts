@@ -17,8 +17,9 @@ describe('dist as n8n loads it', () => {
     execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--outdir', join(out, 'dist')], { cwd: root, stdio: 'pipe' });
   });
 
-  it('lists the four nodes and seven credentials', () => {
+  it('lists the four nodes and seven credentials (CalDAV included)', () => {
     expect(pkg.n8n.nodes.map((p) => basename(p, '.node.js'))).toEqual(['IcsTrigger', 'FeedExport', 'CalendarEvent', 'RoomSync']);
+    expect(pkg.n8n.credentials.map((p) => basename(p, '.credentials.js'))).toContain('CalendarRelayCalDavApi');
     expect(pkg.n8n.credentials).toHaveLength(7);
   });
 

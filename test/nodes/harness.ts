@@ -29,6 +29,7 @@ import { CalendarRelayMicrosoftOAuth2Api } from '../../credentials/CalendarRelay
 import { CalendarRelayMicrosoftAppOnlyApi } from '../../credentials/CalendarRelayMicrosoftAppOnlyApi.credentials';
 import { CalendarRelayBridgeApi } from '../../credentials/CalendarRelayBridgeApi.credentials';
 import { CalendarRelayFeedAuthApi } from '../../credentials/CalendarRelayFeedAuthApi.credentials';
+import { CalendarRelayCalDavApi } from '../../credentials/CalendarRelayCalDavApi.credentials';
 
 /** Emits the items it is given (what a Code or Manual Trigger node would feed in). */
 class ItemsSource implements INodeType {
@@ -54,7 +55,7 @@ const NODE_TYPES: Record<string, INodeType> = {
 
 const CREDENTIAL_TYPES: Record<string, ICredentialType> = Object.fromEntries([
   new CalendarRelayGoogleOAuth2Api(), new CalendarRelayGoogleServiceAccountApi(), new CalendarRelayMicrosoftOAuth2Api(),
-  new CalendarRelayMicrosoftAppOnlyApi(), new CalendarRelayBridgeApi(), new CalendarRelayFeedAuthApi(),
+  new CalendarRelayMicrosoftAppOnlyApi(), new CalendarRelayBridgeApi(), new CalendarRelayFeedAuthApi(), new CalendarRelayCalDavApi(),
 ].map((c) => [c.name, c]));
 
 const nodeTypes: INodeTypes = {

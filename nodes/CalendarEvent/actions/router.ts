@@ -23,7 +23,7 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
     try {
       const operation = this.getNodeParameter('operation', i) as string;
       const provider = this.getNodeParameter('provider', i) as string;
-      if (provider === 'feed' && operation !== 'get' && operation !== 'getMany') throw new Error(`a feed URL is read-only: operation "${operation}" needs Google or Microsoft 365`);
+      if (provider === 'feed' && operation !== 'get' && operation !== 'getMany') throw new Error(`a feed URL is read-only: operation "${operation}" needs Google, Microsoft 365 or CalDAV`);
       const run = OPERATIONS[operation];
       if (!run) throw new Error(`unknown operation "${operation}"`);
       const results = await run.call(this, i);

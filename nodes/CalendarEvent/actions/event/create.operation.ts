@@ -3,7 +3,7 @@ import { updateDisplayOptions } from 'n8n-workflow';
 import { fingerprint } from '../../../../core/fingerprint';
 import { uidKey } from '../../../../core/sync-key';
 import { eventFieldProperties } from '../common.description';
-import { calendarOf, providerFor, targetJson } from './context';
+import { targetFor, targetJson } from './context';
 import { eventFromParameters } from './fields';
 
 /** Events written by this node carry this sync id, so a Room Sync (with its own id) never touches them. */
@@ -15,8 +15,7 @@ export const description = updateDisplayOptions({ show: { operation: ['create'] 
 
 export async function execute(this: IExecuteFunctions, i: number): Promise<INodeExecutionData[]> {
   const event = eventFromParameters(this, i);
-  const calendarId = calendarOf(this, i);
-  const { provider } = await providerFor(this, i);
+  const { provider, calendarId } = await targetFor(this, i);
   const key = uidKey(event);
   const [result] = await provider.write(calendarId, [{ op: 'create', calendarId, key, event, stamp: { syncId: CALENDAR_EVENT_SYNC_ID, sourceKey: key, fingerprint: fingerprint(event) } }]);
   if (!result.ok) throw result.error ?? new Error(`creating the event in ${calendarId} failed`);

@@ -1,7 +1,7 @@
 import type { IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { updateDisplayOptions } from 'n8n-workflow';
 import { eventIdProperty } from '../common.description';
-import { calendarOf, providerFor, targetJson } from './context';
+import { targetFor, targetJson } from './context';
 import { feedEvents } from './feed';
 
 const properties: INodeProperties[] = [eventIdProperty];
@@ -15,8 +15,7 @@ export async function execute(this: IExecuteFunctions, i: number): Promise<INode
     if (events.length === 0) throw new Error(`no event with UID "${eventId}" in the feed`);
     return events.map((e) => ({ json: { ...e } as never }));
   }
-  const calendarId = calendarOf(this, i);
-  const { provider } = await providerFor(this, i);
+  const { provider, calendarId } = await targetFor(this, i);
   const found = await provider.getEvent(calendarId, eventId);
   if (!found) throw new Error(`event "${eventId}" not found in calendar ${calendarId}`);
   return [{ json: targetJson(found) }];

@@ -3,7 +3,7 @@ import { updateDisplayOptions } from 'n8n-workflow';
 import type { CalendarEvent } from '../../../../core/event';
 import { eventTimeToUtc } from '../../../../core/time';
 import { eventPredicate, filterOption, type EventFilter } from '../../../shared/filters';
-import { calendarOf, providerFor, targetJson } from './context';
+import { targetFor, targetJson } from './context';
 import { feedEvents } from './feed';
 
 const properties: INodeProperties[] = [
@@ -26,7 +26,7 @@ const properties: INodeProperties[] = [
     name: 'expandSeries',
     type: 'boolean',
     default: true,
-    description: 'Whether to return each occurrence of a recurring event instead of the series',
+    description: 'Whether to return each occurrence of a recurring event instead of the series (not on CalDAV: series come back as stored)',
   },
   filterOption,
   {
@@ -89,8 +89,7 @@ export async function execute(this: IExecuteFunctions, i: number): Promise<INode
     const events = await feedEvents(this, i, expand, { from, to });
     found = events.filter(keep).map((e) => ({ ...e }) as unknown as IDataObject);
   } else {
-    const calendarId = calendarOf(this, i);
-    const { provider } = await providerFor(this, i);
+    const { provider, calendarId } = await targetFor(this, i);
     const listed = await provider.listEvents(calendarId, { from, to }, { expandSeries: expand });
     found = listed.filter((t) => keep(t.event)).map(targetJson);
   }

@@ -14,7 +14,7 @@ export const operations: INodeProperties[] = [
     name: 'operation',
     type: 'options',
     noDataExpression: true,
-    displayOptions: { show: { provider: ['google', 'microsoft'] } },
+    displayOptions: { show: { provider: ['google', 'microsoft', 'caldav'] } },
     options: [
       { name: 'Create', value: 'create', description: 'Create an event', action: 'Create an event' },
       { name: 'Delete', value: 'delete', description: 'Delete an event', action: 'Delete an event' },

@@ -3,7 +3,7 @@ import { updateDisplayOptions } from 'n8n-workflow';
 import { fingerprint } from '../../../../core/fingerprint';
 import { uidKey } from '../../../../core/sync-key';
 import { eventFieldProperties, eventIdProperty } from '../common.description';
-import { calendarOf, providerFor, targetJson } from './context';
+import { requireOwnedOnCalDav, targetFor, targetJson } from './context';
 import { CALENDAR_EVENT_SYNC_ID } from './create.operation';
 import { eventFromParameters } from './fields';
 
@@ -13,10 +13,11 @@ export const description = updateDisplayOptions({ show: { operation: ['update'] 
 
 export async function execute(this: IExecuteFunctions, i: number): Promise<INodeExecutionData[]> {
   const eventId = String(this.getNodeParameter('eventId', i)).trim();
-  const calendarId = calendarOf(this, i);
-  const { provider } = await providerFor(this, i);
+  const setup = await targetFor(this, i);
+  const { provider, calendarId } = setup;
   const existing = await provider.getEvent(calendarId, eventId);
   if (!existing) throw new Error(`event "${eventId}" not found in calendar ${calendarId}`);
+  requireOwnedOnCalDav(setup, existing, 'updating event');
   // Fields left empty keep the event's current values.
   const event = eventFromParameters(this, i, existing.event);
   const key = existing.stamp?.sourceKey ?? uidKey(event);

@@ -1,0 +1,201 @@
+/**
+ * Room Sync and Calendar Event on provider "caldav", in-process (n8n-core WorkflowExecute) against
+ * REAL Radicale and Xandikos (test/caldav/servers.ts starts them): the nodes reach the servers only
+ * through n8n's request helpers with the calendarRelayCalDavApi credential.
+ *
+ * Room Sync: rooms by display name and by URL; first sync creates, a re-sync writes nothing
+ * (resources and ETags unchanged), an event that left the source is deleted, a person's own event
+ * in the same calendar stays byte for byte. Calendar Event: create + get + getMany + update +
+ * delete on a calendar named by display name; a person's event is refused for update and delete.
+ * List search: the calendars CalDAV discovery finds, by display name, valued by URL.
+ */
+import { runNode, TestCredentials } from './harness';
+import { searchCalendars } from '../../nodes/shared/target';
+import { calDavHttpPort } from '../../nodes/shared/transport';
+import { fetchTransport } from '../../providers/http';
+import { CalendarRelayCalDavApi } from '../../credentials/CalendarRelayCalDavApi.credentials';
+import { caldavServersWanted, CalDavTestServer, SERVER_NAMES, type ServerName } from '../caldav/servers';
+
+const CRED = 'calendarRelayCalDavApi';
+
+function day(n: number): string {
+  return new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
+}
+
+function ev(uid: string, room: string, d = 3, title = `Lecture ${uid}`) {
+  const date = `${day(d).slice(0, 4)}-${day(d).slice(4, 6)}-${day(d).slice(6)}`;
+  return { uid, sourceId: 'ckalender', title, start: { dateTime: `${date}T09:00:00`, timeZone: 'Europe/Berlin' }, end: { dateTime: `${date}T10:00:00`, timeZone: 'Europe/Berlin' }, rooms: [room] };
+}
+
+const personIcs = (uid: string) =>
+  `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//person//EN\r\nBEGIN:VEVENT\r\nUID:${uid}\r\nDTSTAMP:20261120T000000Z\r\nDTSTART:${day(3)}T080000Z\r\nDTEND:${day(3)}T090000Z\r\nSUMMARY:Booked by a person\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`;
+
+const actions = (items: Array<{ json: Record<string, unknown> }>) => items.filter((i) => i.json.action).map((i) => `${String(i.json.action)} ${String(i.json.calendarId)} ${String(i.json.title ?? i.json.key)}`).sort();
+const summary = (items: Array<{ json: Record<string, unknown> }>) => items.find((i) => i.json.summary)!.json;
+
+describe('the nodes\' CalDAV port', () => {
+  test('authenticates only requests to the base URL\'s origin; WebDAV methods pass through', async () => {
+    const seen: string[] = [];
+    const answer = { statusCode: 207, headers: {}, body: '<multistatus/>' };
+    const ctx = {
+      getNode: () => ({ name: 'x' }) as never,
+      helpers: {
+        httpRequest: async (o: { method: string; url: string }) => (seen.push(`plain ${o.method} ${o.url}`), answer),
+        httpRequestWithAuthentication: async (type: string, o: { method: string; url: string }) => (seen.push(`${type} ${o.method} ${o.url}`), answer),
+      },
+    };
+    const http = calDavHttpPort(ctx as never, 'https://cloud.example.org/remote.php/dav');
+    expect(await http({ method: 'PROPFIND', url: 'https://cloud.example.org/remote.php/dav/calendars/a/' })).toMatchObject({ status: 207, body: '<multistatus/>' });
+    await http({ method: 'REPORT', url: 'https://p07-caldav.example.net/123/calendars/home/' });
+    await http({ method: 'GET', url: 'http://cloud.example.org/remote.php/dav/x.ics' }); // other scheme = other origin
+    expect(seen).toEqual([
+      `${CRED} PROPFIND https://cloud.example.org/remote.php/dav/calendars/a/`,
+      'plain REPORT https://p07-caldav.example.net/123/calendars/home/',
+      'plain GET http://cloud.example.org/remote.php/dav/x.ics',
+    ]);
+  });
+});
+
+const describeServers = caldavServersWanted() ? describe.each(SERVER_NAMES.map((n) => [n])) : describe.skip.each(SERVER_NAMES.map((n) => [n]));
+
+describeServers('CalDAV nodes on a real %s', (name) => {
+  let server: CalDavTestServer;
+  let creds: TestCredentials;
+  let hall: string;
+  let seminar: string;
+  beforeAll(async () => {
+    server = await CalDavTestServer.start(name as ServerName);
+    hall = await server.mkcalendar('hall-1', 'Lecture Hall 1');
+    seminar = await server.mkcalendar('seminar-4', 'Seminar Room 4');
+    creds = new TestCredentials();
+    const a = server.auth;
+    creds.set(CRED, { baseUrl: server.url, authType: 'basic', username: a.type === 'basic' ? a.username : '', password: a.type === 'basic' ? a.password : '' });
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test('Room Sync: first sync, no-op re-sync with 0 writes, removal deletes; a person\'s event untouched', async () => {
+    const personal = new URL('personal.ics', hall).href;
+    expect((await server.put(personal, personIcs('mine@person'))).status).toBe(201);
+    const personalBefore = await server.get(personal);
+    const parameters = {
+      provider: 'caldav', syncId: 'ckalender-rooms', inputFormat: 'events', targetMode: 'mapping', routeBy: 'rooms', routeMatch: 'exact',
+      // One room by display name, one by URL path on the server.
+      roomMap: { room: [{ value: 'HS 1', calendar: 'Lecture Hall 1' }, { value: 'SR 4', calendar: new URL(seminar).pathname }] },
+    };
+    const sync = (input: object[]) => runNode({ type: 'roomSync', creds, credentials: [CRED], input: input as never, parameters });
+
+    const input = [ev('a', 'HS 1'), ev('b', 'SR 4'), ev('c', 'HS 1', 4)];
+    const first = await sync(input);
+    expect(first.error).toBeUndefined();
+    expect(actions(first.items)).toEqual([`created ${hall} Lecture a`, `created ${hall} Lecture c`, `created ${seminar} Lecture b`]);
+    expect(summary(first.items)).toMatchObject({ ok: true, written: { created: 3, updated: 0, deleted: 0 } });
+    const hallAfterFirst = await server.resources(hall);
+    expect(hallAfterFirst.size).toBe(3); // a, c and the person's
+    expect([...hallAfterFirst.values()].filter((t) => t.includes('SUMMARY:Lecture ')).length).toBe(2);
+    expect((await server.resources(seminar)).size).toBe(1);
+    const etags = async () => Promise.all([...hallAfterFirst.keys()].map(async (u) => (await server.get(u)).etag));
+    const etagsBefore = await etags();
+
+    const second = await sync(input);
+    expect(second.error).toBeUndefined();
+    expect(actions(second.items).every((x) => x.startsWith('unchanged'))).toBe(true);
+    expect(summary(second.items)).toMatchObject({ ok: true, written: { created: 0, updated: 0, deleted: 0 } });
+    expect(await etags()).toEqual(etagsBefore);
+
+    const third = await sync([ev('a', 'HS 1'), ev('b', 'SR 4')]);
+    expect(third.error).toBeUndefined();
+    expect(actions(third.items)).toEqual([`deleted ${hall} k1 ckalender u:c`, `unchanged ${hall} k1 ckalender u:a`, `unchanged ${seminar} k1 ckalender u:b`]);
+    expect(summary(third.items)).toMatchObject({ ok: true, written: { created: 0, updated: 0, deleted: 1 } });
+    const hallNow = await server.resources(hall);
+    expect([...hallNow.values()].filter((t) => t.includes('SUMMARY:Lecture ')).map((t) => /SUMMARY:(.*)\r\n/.exec(t)![1])).toEqual(['Lecture a']);
+    const personalAfter = await server.get(personal);
+    expect(personalAfter.status).toBe(200);
+    expect(personalAfter.body).toBe(personalBefore.body);
+    expect(personalAfter.etag).toBe(personalBefore.etag);
+  });
+
+  test('Room Sync: an unknown calendar name stops the run with an error naming it, nothing written', async () => {
+    const before = (await server.resources(hall)).size;
+    const r = await runNode({
+      type: 'roomSync', creds, credentials: [CRED], input: [ev('z', 'HS 1')],
+      parameters: { provider: 'caldav', syncId: 'other', inputFormat: 'events', targetMode: 'single', calendar: { __rl: true, mode: 'id', value: 'Lecture Hall 9' } },
+    });
+    expect(r.error?.message).toMatch(/"Lecture Hall 9": no calendar with that name/);
+    expect((await server.resources(hall)).size).toBe(before);
+  });
+
+  test('Calendar Event: create (calendar by display name) → get → getMany → update → delete; a person\'s event is refused', async () => {
+    const target = { provider: 'caldav', calendar: { __rl: true, mode: 'id', value: 'Seminar Room 4' } };
+    const from = `${day(9).slice(0, 4)}-${day(9).slice(4, 6)}-${day(9).slice(6)}`;
+    const window = { timeMin: `${from}T00:00:00Z`, timeMax: new Date(Date.parse(`${from}T00:00:00Z`) + 3 * 86_400_000).toISOString() };
+    const created = await runNode({
+      type: 'calendarEvent', creds, credentials: [CRED], input: [{ t: 'Anatomy OSCE' }, { t: 'Biology' }],
+      parameters: { ...target, operation: 'create', eventSource: 'fields', title: '={{ $json.t }}', start: `${from}T09:00:00`, end: `${from}T10:30:00`, additionalFields: { timeZone: 'Europe/Berlin', location: 'SR 4' } },
+    });
+    expect(created.error).toBeUndefined();
+    expect(created.items.map((i) => [i.json.title, i.json.calendarId, i.pairedItem])).toEqual([['Anatomy OSCE', seminar, { item: 0 }], ['Biology', seminar, { item: 1 }]]);
+    const first = created.items[0].json as { id: string };
+    expect(first.id).toMatch(/\.ics$/);
+    expect((await server.get(new URL(first.id, seminar).href)).body).toContain('SUMMARY:Anatomy OSCE');
+
+    const got = await runNode({ type: 'calendarEvent', creds, credentials: [CRED], parameters: { ...target, operation: 'get', eventId: first.id } });
+    expect(got.items[0].json).toMatchObject({ id: first.id, title: 'Anatomy OSCE', location: 'SR 4', start: { dateTime: `${from}T09:00:00`, timeZone: 'Europe/Berlin' } });
+
+    const many = await runNode({ type: 'calendarEvent', creds, credentials: [CRED], parameters: { ...target, operation: 'getMany', ...window, returnMode: 'events', returnAll: true } });
+    expect(many.error).toBeUndefined();
+    expect(many.items.map((i) => i.json.title).sort()).toEqual(['Anatomy OSCE', 'Biology']);
+
+    const countBefore = (await server.resources(seminar)).size;
+    const updated = await runNode({ type: 'calendarEvent', creds, credentials: [CRED], parameters: { ...target, operation: 'update', eventId: first.id, eventSource: 'fields', title: 'Anatomy OSCE (resit)', start: '', end: '', additionalFields: {} } });
+    expect(updated.error).toBeUndefined();
+    expect(updated.items[0].json).toMatchObject({ id: first.id, title: 'Anatomy OSCE (resit)', location: 'SR 4' });
+    expect((await server.resources(seminar)).size).toBe(countBefore); // rewritten in place: no copy made
+
+    const deleted = await runNode({ type: 'calendarEvent', creds, credentials: [CRED], parameters: { ...target, operation: 'delete', eventId: first.id } });
+    expect(deleted.error).toBeUndefined();
+    expect(deleted.items[0].json).toMatchObject({ id: first.id, deleted: true });
+    expect((await server.get(new URL(first.id, seminar).href)).status).toBe(404);
+
+    // A person's own event: readable, but never changed by the node.
+    const personal = new URL('person-2.ics', seminar).href;
+    expect((await server.put(personal, personIcs('own@person'))).status).toBe(201);
+    const before = await server.get(personal);
+    const pid = new URL(personal).pathname;
+    for (const operation of ['update', 'delete']) {
+      const r = await runNode({ type: 'calendarEvent', creds, credentials: [CRED], parameters: { ...target, operation, eventId: pid, eventSource: 'fields', title: 'Hijacked', start: '', end: '', additionalFields: {} } });
+      expect(r.error?.message).toMatch(/only events written by Calendar Relay/);
+    }
+    const after = await server.get(personal);
+    expect([after.body, after.etag]).toEqual([before.body, before.etag]);
+    expect([...(await server.resources(seminar)).values()].some((t) => t.includes('Hijacked'))).toBe(false);
+  });
+
+  test('list search: the calendars discovery finds, by display name, valued by URL (credential applied by its authenticate)', async () => {
+    const params: Record<string, unknown> = { provider: 'caldav' };
+    const transport = fetchTransport();
+    const send = async (o: { method: string; url: string; headers?: Record<string, string>; body?: string }) => {
+      const res = await transport({ method: o.method as 'GET', url: o.url, headers: o.headers ?? {}, body: o.body });
+      return { statusCode: res.status, headers: res.headers, body: res.body };
+    };
+    const credType = new CalendarRelayCalDavApi();
+    const ctx = {
+      getNode: () => ({ name: 'x' }),
+      getCurrentNodeParameter: (n: string) => params[n],
+      getNodeParameter: (n: string) => params[n],
+      getCredentials: async (type: string) => creds.data.get(type)!,
+      helpers: {
+        httpRequest: send,
+        httpRequestWithAuthentication: async (type: string, o: never) => {
+          expect(type).toBe(CRED);
+          return send((await credType.authenticate(creds.data.get(CRED)!, o)) as never);
+        },
+      },
+    };
+    const all = await searchCalendars.call(ctx as never);
+    expect(all.results.map((r) => [r.name, r.value]).sort()).toEqual(expect.arrayContaining([['Lecture Hall 1', hall], ['Seminar Room 4', seminar]]));
+    const filtered = await searchCalendars.call(ctx as never, 'seminar');
+    expect(filtered.results.map((r) => r.value)).toEqual([seminar]);
+  });
+});

@@ -28,28 +28,14 @@ export function backoffMs(attempts: number, base: number, max: number, random: (
   return Math.round(exp / 2 + (exp / 2) * random());
 }
 
-export class OutboxDispatcher {
-  private readonly loop: WorkLoop;
+export class OutboxDispatcher extends WorkLoop {
   private readonly now: () => number;
   private readonly random: () => number;
 
   constructor(private readonly o: DispatcherOptions) {
+    super({ pollMs: () => o.config.pollMs, log: o.log, failureMessage: 'outbox: claim failed' });
     this.now = o.now ?? Date.now;
     this.random = o.random ?? Math.random;
-    this.loop = new WorkLoop({ round: () => this.runOnce(), pollMs: () => o.config.pollMs, log: o.log, failureMessage: 'outbox: claim failed' });
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  /** A push just queued something: look now instead of at the next poll. */
-  wake(): void {
-    this.loop.wake();
-  }
-
-  async stop(): Promise<void> {
-    await this.loop.stop();
   }
 
   /** One lease-and-deliver round; returns how many entries it handled. */

@@ -259,27 +259,13 @@ export interface PollerOptions {
   onDelivery?: () => void;
 }
 
-export class SubscriptionPoller {
-  private readonly loop: WorkLoop;
+/** Polls due subscriptions; `stop()` returns after the polls in progress have been recorded. */
+export class SubscriptionPoller extends WorkLoop {
   private readonly now: () => number;
 
   constructor(private readonly o: PollerOptions) {
+    super({ pollMs: () => o.config.pollMs, log: o.log, failureMessage: 'subscriptions: claim failed' });
     this.now = o.now ?? Date.now;
-    this.loop = new WorkLoop({ round: () => this.runOnce(), pollMs: () => o.config.pollMs, log: o.log, failureMessage: 'subscriptions: claim failed' });
-  }
-
-  start(): void {
-    this.loop.start();
-  }
-
-  /** A subscription was created or changed: look now. */
-  wake(): void {
-    this.loop.wake();
-  }
-
-  /** Stops after the polls in progress have been recorded. */
-  async stop(): Promise<void> {
-    await this.loop.stop();
   }
 
   /** One claim-and-poll round; returns how many subscriptions it polled. */

@@ -1,13 +1,11 @@
 /**
- * The polling loop the outbox dispatcher and the subscription poller share: run a round; when it
- * handled nothing, sleep until the next poll or until `wake()`; `stop()` ends the loop after the
- * round in progress. A round that throws is logged and counts as an empty round.
+ * The polling loop the outbox dispatcher and the subscription poller share (both extend it): run a
+ * round (`runOnce`); when it handled nothing, sleep until the next poll or until `wake()`; `stop()`
+ * ends the loop after the round in progress. A round that throws is logged and counts as empty.
  */
 import type { Logger } from 'pino';
 
 export interface WorkLoopOptions {
-  /** One round; returns how many items it handled (more than 0: run the next round at once). */
-  round: () => Promise<number>;
   /** How long to sleep after an empty round (ms); read before each sleep. */
   pollMs: () => number;
   log: Logger;
@@ -15,13 +13,16 @@ export interface WorkLoopOptions {
   failureMessage: string;
 }
 
-export class WorkLoop {
+export abstract class WorkLoop {
   private running = false;
   private timer: NodeJS.Timeout | undefined;
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
 
-  constructor(private readonly o: WorkLoopOptions) {}
+  constructor(private readonly loopOptions: WorkLoopOptions) {}
+
+  /** One round; returns how many items it handled (more than 0: run the next round at once). */
+  abstract runOnce(): Promise<number>;
 
   start(): void {
     if (this.running) return;
@@ -29,7 +30,7 @@ export class WorkLoop {
     this.loop = this.run();
   }
 
-  /** Ends the current sleep now instead of at the next poll. */
+  /** Something new is due (a push queued a delivery, a subscription changed): look now, not at the next poll. */
   wake(): void {
     this.wakeUp?.();
   }
@@ -45,14 +46,14 @@ export class WorkLoop {
     while (this.running) {
       let handled = 0;
       try {
-        handled = await this.o.round();
+        handled = await this.runOnce();
       } catch (err) {
-        this.o.log.warn({ err: { message: (err as Error).message } }, this.o.failureMessage);
+        this.loopOptions.log.warn({ err: { message: (err as Error).message } }, this.loopOptions.failureMessage);
       }
       if (handled > 0 || !this.running) continue;
       await new Promise<void>((resolve) => {
         this.wakeUp = resolve;
-        this.timer = setTimeout(resolve, this.o.pollMs());
+        this.timer = setTimeout(resolve, this.loopOptions.pollMs());
       });
       clearTimeout(this.timer);
       this.wakeUp = undefined;

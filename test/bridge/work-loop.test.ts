@@ -8,6 +8,16 @@ function recordingLog() {
   return { log, warnings };
 }
 
+/** A WorkLoop whose rounds are the given function. */
+class TestLoop extends WorkLoop {
+  constructor(private readonly round: () => Promise<number>, pollMs: number, log: Logger, failureMessage = 'x') {
+    super({ pollMs: () => pollMs, log, failureMessage });
+  }
+  runOnce(): Promise<number> {
+    return this.round();
+  }
+}
+
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 describe('WorkLoop', () => {
@@ -15,7 +25,7 @@ describe('WorkLoop', () => {
     const results = [2, 1, 0, 0];
     let rounds = 0;
     const { log } = recordingLog();
-    const loop = new WorkLoop({ round: async () => results[rounds++] ?? 0, pollMs: () => 60_000, log, failureMessage: 'x' });
+    const loop = new TestLoop(async () => results[rounds++] ?? 0, 60_000, log);
     loop.start();
     loop.start(); // a second start does not start a second loop
     for (let i = 0; i < 10; i++) await tick();
@@ -30,16 +40,16 @@ describe('WorkLoop', () => {
   test('a round that throws is logged under the given message and the loop goes on', async () => {
     let rounds = 0;
     const { log, warnings } = recordingLog();
-    const loop = new WorkLoop({
-      round: async () => {
+    const loop = new TestLoop(
+      async () => {
         rounds++;
         if (rounds === 1) throw new Error('database gone');
         return 0;
       },
-      pollMs: () => 1,
+      1,
       log,
-      failureMessage: 'outbox: claim failed',
-    });
+      'outbox: claim failed',
+    );
     loop.start();
     const until = Date.now() + 2000;
     while (rounds < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
@@ -52,12 +62,7 @@ describe('WorkLoop', () => {
     let finish: () => void = () => undefined;
     let finished = false;
     const { log } = recordingLog();
-    const loop = new WorkLoop({
-      round: () => new Promise<number>((r) => { finish = () => { finished = true; r(1); }; }),
-      pollMs: () => 60_000,
-      log,
-      failureMessage: 'x',
-    });
+    const loop = new TestLoop(() => new Promise<number>((r) => { finish = () => { finished = true; r(1); }; }), 60_000, log);
     loop.start();
     await tick();
     const stopped = loop.stop();

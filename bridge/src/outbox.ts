@@ -10,6 +10,7 @@ import type { OutboxConfig } from './config';
 import type { OutboxEntry, Store } from './store/types';
 import { signPush } from './tokens';
 import type { Metrics } from './metrics';
+import { WorkLoop } from './work-loop';
 
 export interface DispatcherOptions {
   store: Store;
@@ -27,52 +28,14 @@ export function backoffMs(attempts: number, base: number, max: number, random: (
   return Math.round(exp / 2 + (exp / 2) * random());
 }
 
-export class OutboxDispatcher {
-  private running = false;
-  private timer: NodeJS.Timeout | undefined;
-  private wakeUp: (() => void) | undefined;
-  private loop: Promise<void> | undefined;
+export class OutboxDispatcher extends WorkLoop {
   private readonly now: () => number;
   private readonly random: () => number;
 
   constructor(private readonly o: DispatcherOptions) {
+    super({ pollMs: () => o.config.pollMs, log: o.log, failureMessage: 'outbox: claim failed' });
     this.now = o.now ?? Date.now;
     this.random = o.random ?? Math.random;
-  }
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
-  }
-
-  /** A push just queued something: look now instead of at the next poll. */
-  wake(): void {
-    this.wakeUp?.();
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      let claimed = 0;
-      try {
-        claimed = await this.runOnce();
-      } catch (err) {
-        this.o.log.warn({ err: { message: (err as Error).message } }, 'outbox: claim failed');
-      }
-      if (claimed > 0 || !this.running) continue;
-      await new Promise<void>((resolve) => {
-        this.wakeUp = resolve;
-        this.timer = setTimeout(resolve, this.o.config.pollMs);
-      });
-      clearTimeout(this.timer);
-      this.wakeUp = undefined;
-    }
   }
 
   /** One lease-and-deliver round; returns how many entries it handled. */

@@ -22,6 +22,7 @@ import type { BookingProperty, FeedAuth, Store, SubscriptionInput, SubscriptionR
 import { snapshotEntries } from './diff';
 import { planPush } from './push-plan';
 import type { Metrics } from './metrics';
+import { WorkLoop } from './work-loop';
 
 export interface SubscriptionsConfig {
   /** Smallest polling interval a subscription may ask for (seconds). */
@@ -258,51 +259,13 @@ export interface PollerOptions {
   onDelivery?: () => void;
 }
 
-export class SubscriptionPoller {
-  private running = false;
-  private timer: NodeJS.Timeout | undefined;
-  private wakeUp: (() => void) | undefined;
-  private loop: Promise<void> | undefined;
+/** Polls due subscriptions; `stop()` returns after the polls in progress have been recorded. */
+export class SubscriptionPoller extends WorkLoop {
   private readonly now: () => number;
 
   constructor(private readonly o: PollerOptions) {
+    super({ pollMs: () => o.config.pollMs, log: o.log, failureMessage: 'subscriptions: claim failed' });
     this.now = o.now ?? Date.now;
-  }
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
-  }
-
-  /** A subscription was created or changed: look now. */
-  wake(): void {
-    this.wakeUp?.();
-  }
-
-  /** Stops after the polls in progress have been recorded. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      let n = 0;
-      try {
-        n = await this.runOnce();
-      } catch (err) {
-        this.o.log.warn({ err: { message: (err as Error).message } }, 'subscriptions: claim failed');
-      }
-      if (n > 0 || !this.running) continue;
-      await new Promise<void>((resolve) => {
-        this.wakeUp = resolve;
-        this.timer = setTimeout(resolve, this.o.config.pollMs);
-      });
-      clearTimeout(this.timer);
-      this.wakeUp = undefined;
-    }
   }
 
   /** One claim-and-poll round; returns how many subscriptions it polled. */

@@ -1,6 +1,7 @@
 /** ICS Trigger parameters (no logic here: see poll.ts). */
 import type { INodeProperties } from 'n8n-workflow';
 import { filterOption } from '../shared/filters';
+import { defaultTimeZoneProperty, fieldMapCollection, fieldMapFields, jsonPresetOptions } from '../shared/input.description';
 
 export const feedSourceProperties: INodeProperties[] = [
   {
@@ -29,32 +30,28 @@ export const feedSourceProperties: INodeProperties[] = [
     name: 'jsonPreset',
     type: 'options',
     options: [
-      { name: 'Caldn', value: 'caldn' },
+      jsonPresetOptions.caldn,
       { name: 'Detect (Caldn, LearningSpace, Sonderplan, Calendar Relay Events)', value: 'auto' },
       { name: 'Field Mapping', value: 'generic' },
-      { name: 'LearningSpace', value: 'learningspace' },
-      { name: 'Sonderplan', value: 'sonderplan' },
+      jsonPresetOptions.learningSpace,
+      jsonPresetOptions.sonderplan,
     ],
     default: 'auto',
     displayOptions: { show: { source: ['json'] } },
   },
   {
-    displayName: 'Field Mapping',
-    name: 'fieldMap',
-    type: 'collection',
-    placeholder: 'Add Field',
-    default: {},
+    ...fieldMapCollection,
     description: 'Dot paths into each record; alternatives separated by |',
     displayOptions: { show: { source: ['json'], jsonPreset: ['generic', 'learningspace', 'sonderplan'] } },
     options: [
-      { displayName: 'End', name: 'end', type: 'string', default: '' },
-      { displayName: 'ID', name: 'id', type: 'string', default: '' },
+      fieldMapFields.end,
+      fieldMapFields.id,
       { displayName: 'Items', name: 'items', type: 'string', default: '', description: 'Path to the array of records' },
-      { displayName: 'Location', name: 'location', type: 'string', default: '' },
-      { displayName: 'Room', name: 'room', type: 'string', default: '' },
-      { displayName: 'Start', name: 'start', type: 'string', default: '' },
-      { displayName: 'Time Zone', name: 'timeZone', type: 'string', default: '' },
-      { displayName: 'Title', name: 'title', type: 'string', default: '' },
+      fieldMapFields.location,
+      fieldMapFields.room,
+      fieldMapFields.start,
+      fieldMapFields.timeZone,
+      fieldMapFields.title,
     ],
   },
   {
@@ -108,14 +105,7 @@ export const properties: INodeProperties[] = [
         default: false,
         description: 'Whether a feed that suddenly has no events may report all its events as removed. Off: an empty feed is treated as broken and emits nothing.',
       },
-      {
-        displayName: 'Default Time Zone',
-        name: 'defaultTimeZone',
-        type: 'string',
-        default: '',
-        placeholder: 'Europe/Berlin',
-        description: 'IANA zone for times that name none; empty keeps them floating',
-      },
+      defaultTimeZoneProperty,
       {
         displayName: 'Emit Existing Events on First Poll',
         name: 'emitOnFirstPoll',

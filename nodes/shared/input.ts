@@ -8,6 +8,7 @@ import type { IDataObject, INodeExecutionData, INodeProperties } from 'n8n-workf
 import type { CalendarEvent } from '../../core/event';
 import { parseCalendarInput, type InputPreset } from '../../core/input';
 import type { FieldMap } from '../../core/json';
+import { defaultTimeZoneProperty, fieldMapCollection, fieldMapFields, jsonPresetOptions } from './input.description';
 
 export const inputProperties: INodeProperties[] = [
   {
@@ -27,33 +28,29 @@ export const inputProperties: INodeProperties[] = [
     name: 'preset',
     type: 'options',
     options: [
-      { name: 'Caldn', value: 'caldn' },
+      jsonPresetOptions.caldn,
       { name: 'Field Mapping', value: 'generic', description: 'Name the fields below' },
-      { name: 'LearningSpace', value: 'learningspace' },
-      { name: 'Sonderplan', value: 'sonderplan' },
+      jsonPresetOptions.learningSpace,
+      jsonPresetOptions.sonderplan,
     ],
     default: 'generic',
     displayOptions: { show: { inputFormat: ['json'] } },
   },
   {
-    displayName: 'Field Mapping',
-    name: 'fieldMap',
-    type: 'collection',
-    placeholder: 'Add Field',
-    default: {},
+    ...fieldMapCollection,
     description: 'Dot paths into the record; alternatives separated by |. Unset fields use common names (ID, title, start, end, location, room, …).',
     displayOptions: { show: { inputFormat: ['json'], preset: ['generic', 'learningspace', 'sonderplan'] } },
     options: [
-      { displayName: 'All Day', name: 'allDay', type: 'string', default: '' },
-      { displayName: 'Description', name: 'description', type: 'string', default: '' },
-      { displayName: 'Duration (Minutes or ISO 8601)', name: 'duration', type: 'string', default: '' },
-      { displayName: 'End', name: 'end', type: 'string', default: '' },
-      { displayName: 'ID', name: 'id', type: 'string', default: '' },
-      { displayName: 'Location', name: 'location', type: 'string', default: '' },
-      { displayName: 'Room', name: 'room', type: 'string', default: '' },
-      { displayName: 'Start', name: 'start', type: 'string', default: '' },
-      { displayName: 'Time Zone', name: 'timeZone', type: 'string', default: '' },
-      { displayName: 'Title', name: 'title', type: 'string', default: '' },
+      fieldMapFields.allDay,
+      fieldMapFields.description,
+      fieldMapFields.duration,
+      fieldMapFields.end,
+      fieldMapFields.id,
+      fieldMapFields.location,
+      fieldMapFields.room,
+      fieldMapFields.start,
+      fieldMapFields.timeZone,
+      fieldMapFields.title,
     ],
   },
   {
@@ -64,14 +61,7 @@ export const inputProperties: INodeProperties[] = [
     description: 'Name of the field holding the iCalendar text',
     displayOptions: { show: { inputFormat: ['ics'] } },
   },
-  {
-    displayName: 'Default Time Zone',
-    name: 'defaultTimeZone',
-    type: 'string',
-    default: '',
-    placeholder: 'Europe/Berlin',
-    description: 'IANA zone for times that name none; empty keeps them floating',
-  },
+  defaultTimeZoneProperty,
 ];
 
 export interface ItemEvents {

@@ -2,47 +2,24 @@
  * providers/feed pollFeed (the ICS Trigger's reader: small state, no body) and readUrlFeed through
  * an HttpPort (how a node fetches with n8n's authenticated helpers), against a local server.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pollFeed, readUrlFeed, FeedReadError, MemoryFeedStateStore, type FeedSource, type FeedPollState } from '../../providers/feed';
 import { fetchTransport } from '../../providers/http';
 import { pollFeed as pollUrl } from '../../providers/feed/url';
 import type { HttpPort } from '../../providers/port';
+import { ICS, useFeedServer } from './feed-server';
 
-const ICS = 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20261201T090000Z\r\nSUMMARY:A\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n';
-
-let server: Server;
-let base: string;
-let handler: (req: IncomingMessage, res: ServerResponse) => void;
-let hits: IncomingMessage[];
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    hits.push(req);
-    handler(req, res);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((r) => server.close(() => r()));
-});
-beforeEach(() => {
-  hits = [];
-  handler = (req, res) => {
-    if (req.headers['if-none-match'] === '"v1"') {
-      res.writeHead(304);
-      res.end();
-      return;
-    }
-    res.writeHead(200, { etag: '"v1"' });
-    res.end(ICS);
-  };
+const feed = useFeedServer((req, res) => {
+  if (req.headers['if-none-match'] === '"v1"') {
+    res.writeHead(304);
+    res.end();
+    return;
+  }
+  res.writeHead(200, { etag: '"v1"' });
+  res.end(ICS);
 });
 
 function src(over: Partial<FeedSource> = {}): FeedSource {
-  return { id: 'feed', url: `${base}/cal.ics?token=secret`, ...over };
+  return { id: 'feed', url: `${feed.base}/cal.ics?token=secret`, ...over };
 }
 
 describe('pollFeed', () => {
@@ -53,17 +30,17 @@ describe('pollFeed', () => {
     expect(first.state).toEqual({ etag: '"v1"', bodyHash: expect.stringMatching(/^[0-9a-f]{32}$/), fetchedAt: 1000, requests: [] });
     expect(JSON.stringify(first.state).length).toBeLessThan(120);
     const second = await pollFeed(src(), first.state, { now: () => 2000 });
-    expect(hits[1].headers['if-none-match']).toBe('"v1"');
+    expect(feed.hits[1].headers['if-none-match']).toBe('"v1"');
     expect(second.origin).toBe('not-modified');
     expect(second.bytes).toBeUndefined();
   });
 
   it('a 200 with the same bytes is "same-body"; new bytes are "fetched"', async () => {
-    handler = (_req, res) => res.end(ICS);
+    feed.handler = (_req, res) => res.end(ICS);
     const first = await pollFeed(src(), undefined);
-    expect(hits[0].headers['if-none-match']).toBeUndefined();
+    expect(feed.hits[0].headers['if-none-match']).toBeUndefined();
     expect((await pollFeed(src(), first.state)).origin).toBe('same-body');
-    handler = (_req, res) => res.end(ICS.replace('SUMMARY:A', 'SUMMARY:B'));
+    feed.handler = (_req, res) => res.end(ICS.replace('SUMMARY:A', 'SUMMARY:B'));
     expect((await pollFeed(src(), first.state)).origin).toBe('fetched');
   });
 
@@ -71,7 +48,7 @@ describe('pollFeed', () => {
     const first = await pollFeed(src(), undefined);
     expect(first.stateIfUnused).toEqual({ requests: [] });
     await pollFeed(src(), first.stateIfUnused);
-    expect(hits[1].headers['if-none-match']).toBeUndefined();
+    expect(feed.hits[1].headers['if-none-match']).toBeUndefined();
   });
 
   it('budget: the third poll within the window makes no request and says when the next is allowed', async () => {
@@ -83,7 +60,7 @@ describe('pollFeed', () => {
       t += 60_000;
     }
     const skipped = await pollFeed(src({ budget }), state, { now: () => t });
-    expect(hits).toHaveLength(2);
+    expect(feed.hits).toHaveLength(2);
     expect(skipped.origin).toBe('budget-skip');
     expect(skipped.warnings[0]).toMatch(/request budget of 2 per 60 min is used up \(next request allowed at 2026-12-01T11:00:00Z\)/);
     t = Date.UTC(2026, 11, 1, 11, 0, 1);
@@ -92,13 +69,13 @@ describe('pollFeed', () => {
 
   it('a failed poll throws FeedReadError carrying the state to keep (the request counted, the validators unchanged)', async () => {
     const first = await pollFeed(src({ budget: { requests: 5, perMinutes: 60 } }), undefined, { now: () => 1000 });
-    handler = (_req, res) => {
+    feed.handler = (_req, res) => {
       res.writeHead(503, { 'retry-after': '120' });
       res.end();
     };
     const err = await pollFeed(src({ budget: { requests: 5, perMinutes: 60 } }), first.state, { now: () => 2000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FeedReadError);
-    expect((err as FeedReadError).message).toBe(`source "feed": ${base}/cal.ics?… answered HTTP 503 Service Unavailable (Retry-After: 120)`);
+    expect((err as FeedReadError).message).toBe(`source "feed": ${feed.base}/cal.ics?… answered HTTP 503 Service Unavailable (Retry-After: 120)`);
     expect((err as FeedReadError).pollState).toEqual({ ...first.state, requests: [1000, 2000] });
   });
 });
@@ -117,7 +94,7 @@ describe('reading through an HttpPort', () => {
     expect([a.origin, b.origin]).toEqual(['fetched', 'not-modified']);
     expect(Buffer.from(b.bytes).toString()).toBe(ICS);
     expect(seen).toHaveLength(2);
-    expect(hits.map((h) => h.headers.authorization)).toEqual(['Bearer t', 'Bearer t']);
+    expect(feed.hits.map((h) => h.headers.authorization)).toEqual(['Bearer t', 'Bearer t']);
   });
 
   it('port errors and over-size bodies become FeedReadErrors; a port without a transport is refused', async () => {

@@ -4,40 +4,16 @@
  * (HTTP 500, timeout, connection refused, empty body, too large) surface as FeedReadError, files,
  * and the JSON state file.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, writeFile, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFeed, FeedReadError, MemoryFeedStateStore, JsonFileStateStore, type FeedSource } from '../../providers/feed';
+import { ICS, useFeedServer } from './feed-server';
 
-const ICS = 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20261201T090000Z\r\nSUMMARY:A\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n';
-
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-let server: Server;
-let base: string;
-let handler: Handler;
-let hits: IncomingMessage[];
-
-beforeAll(async () => {
-  server = createServer((req, res) => {
-    hits.push(req);
-    handler(req, res);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((r) => server.close(() => r()));
-});
-beforeEach(() => {
-  hits = [];
-  handler = (_req, res) => res.end(ICS);
-});
+const feed = useFeedServer((_req, res) => res.end(ICS));
 
 function src(over: Partial<FeedSource> = {}): FeedSource {
-  return { id: 'feed', url: `${base}/cal.ics?token=secret`, ...over };
+  return { id: 'feed', url: `${feed.base}/cal.ics?token=secret`, ...over };
 }
 
 async function failure(p: Promise<unknown>): Promise<FeedReadError> {
@@ -53,7 +29,7 @@ async function failure(p: Promise<unknown>): Promise<FeedReadError> {
 describe('conditional GET', () => {
   it('sends the stored ETag and Last-Modified back and reuses the body on 304', async () => {
     const store = new MemoryFeedStateStore();
-    handler = (req, res) => {
+    feed.handler = (req, res) => {
       if (req.headers['if-none-match'] === '"v1"') {
         res.writeHead(304);
         res.end();
@@ -66,13 +42,13 @@ describe('conditional GET', () => {
     const first = await readFeed(src(), { store, now: () => t });
     expect(first.origin).toBe('fetched');
     expect(Buffer.from(first.bytes).toString()).toBe(ICS);
-    expect(hits[0].headers['if-none-match']).toBeUndefined();
+    expect(feed.hits[0].headers['if-none-match']).toBeUndefined();
 
     t += 60_000;
     const second = await readFeed(src(), { store, now: () => t });
-    expect(hits).toHaveLength(2);
-    expect(hits[1].headers['if-none-match']).toBe('"v1"');
-    expect(hits[1].headers['if-modified-since']).toBe('Sat, 21 Nov 2026 10:00:00 GMT');
+    expect(feed.hits).toHaveLength(2);
+    expect(feed.hits[1].headers['if-none-match']).toBe('"v1"');
+    expect(feed.hits[1].headers['if-modified-since']).toBe('Sat, 21 Nov 2026 10:00:00 GMT');
     expect(second.origin).toBe('not-modified');
     expect(second.requests).toBe(1);
     expect(second.fetchedAt).toBe(1_000_000);
@@ -82,7 +58,7 @@ describe('conditional GET', () => {
   it('a new body replaces the stored one and its validators', async () => {
     const store = new MemoryFeedStateStore();
     let version = 1;
-    handler = (req, res) => {
+    feed.handler = (req, res) => {
       if (req.headers['if-none-match'] === `"v${version}"`) {
         res.writeHead(304);
         res.end();
@@ -101,7 +77,7 @@ describe('conditional GET', () => {
 
   it('sends configured headers (e.g. a bearer token)', async () => {
     await readFeed(src({ headers: { authorization: 'Bearer abc' } }));
-    expect(hits[0].headers.authorization).toBe('Bearer abc');
+    expect(feed.hits[0].headers.authorization).toBe('Bearer abc');
   });
 });
 
@@ -116,7 +92,7 @@ describe('request budget', () => {
       t += 5 * 60_000;
     }
     const reused = await readFeed(source, { store, now: () => t });
-    expect(hits).toHaveLength(3);
+    expect(feed.hits).toHaveLength(3);
     expect(reused.origin).toBe('budget-reuse');
     expect(reused.requests).toBe(0);
     expect(Buffer.from(reused.bytes).toString()).toBe(ICS);
@@ -125,12 +101,12 @@ describe('request budget', () => {
     // The window slides: an hour after the first request one more is allowed.
     t = Date.UTC(2026, 10, 22, 9, 0, 1);
     expect((await readFeed(source, { store, now: () => t })).origin).toBe('fetched');
-    expect(hits).toHaveLength(4);
+    expect(feed.hits).toHaveLength(4);
   });
 
   it('with the budget used up and nothing stored, the source fails', async () => {
     const store = new MemoryFeedStateStore();
-    handler = (_req, res) => {
+    feed.handler = (_req, res) => {
       res.writeHead(500);
       res.end('boom');
     };
@@ -138,13 +114,13 @@ describe('request budget', () => {
     expect((await failure(readFeed(source, { store, now: () => 0 }))).reason).toBe('http');
     const err = await failure(readFeed(source, { store, now: () => 1000 }));
     expect(err.reason).toBe('budget');
-    expect(hits).toHaveLength(1); // the failed request counted against the budget
+    expect(feed.hits).toHaveLength(1); // the failed request counted against the budget
   });
 });
 
 describe('failures are failures, never zero events', () => {
   it('HTTP 500 → FeedReadError with the status, URL secrets redacted', async () => {
-    handler = (_req, res) => {
+    feed.handler = (_req, res) => {
       res.writeHead(500, { 'retry-after': '120' });
       res.end('internal');
     };
@@ -157,14 +133,14 @@ describe('failures are failures, never zero events', () => {
   });
 
   it('a slow server → timeout', async () => {
-    handler = () => undefined; // never answers
+    feed.handler = () => undefined; // never answers
     const err = await failure(readFeed(src({ timeoutMs: 150 })));
     expect(err.reason).toBe('timeout');
     expect(err.message).toMatch(/within 150 ms/);
   });
 
   it('a body that stalls half-way → timeout', async () => {
-    handler = (_req, res) => {
+    feed.handler = (_req, res) => {
       res.writeHead(200);
       res.write('BEGIN:VCALENDAR\r\n');
     };
@@ -177,15 +153,15 @@ describe('failures are failures, never zero events', () => {
   });
 
   it.each([['empty', ''], ['whitespace only', ' \r\n\t\r\n']])('an %s body with 200 → empty', async (_n, body) => {
-    handler = (_req, res) => res.end(body);
+    feed.handler = (_req, res) => res.end(body);
     const err = await failure(readFeed(src()));
     expect(err.reason).toBe('empty');
   });
 
   it('a body over maxBytes → too-large (declared length and streamed)', async () => {
-    handler = (_req, res) => res.end('x'.repeat(5000));
+    feed.handler = (_req, res) => res.end('x'.repeat(5000));
     expect((await failure(readFeed(src({ maxBytes: 1000 })))).reason).toBe('too-large');
-    handler = (_req, res) => {
+    feed.handler = (_req, res) => {
       res.writeHead(200); // chunked, no content-length
       res.write('x'.repeat(800));
       res.end('y'.repeat(800));
@@ -196,7 +172,7 @@ describe('failures are failures, never zero events', () => {
   it('a failed fetch keeps the last good body stored but does not hand it out', async () => {
     const store = new MemoryFeedStateStore();
     await readFeed(src(), { store });
-    handler = (_req, res) => {
+    feed.handler = (_req, res) => {
       res.writeHead(503);
       res.end();
     };
@@ -227,7 +203,7 @@ describe('files and the state file', () => {
 
   it('JsonFileStateStore persists validators between runs', async () => {
     const file = join(dir, 'state', 'relay-state.json');
-    handler = (req, res) => {
+    feed.handler = (req, res) => {
       if (req.headers['if-none-match'] === '"x"') {
         res.writeHead(304);
         res.end();
@@ -239,7 +215,7 @@ describe('files and the state file', () => {
     const s1 = await JsonFileStateStore.open(file);
     await readFeed(src(), { store: s1 });
     await s1.flush();
-    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual(expect.objectContaining({ [`feed:feed:${base}/cal.ics?token=secret`]: expect.any(String) }));
+    expect(JSON.parse(await readFile(file, 'utf8'))).toEqual(expect.objectContaining({ [`feed:feed:${feed.base}/cal.ics?token=secret`]: expect.any(String) }));
     const s2 = await JsonFileStateStore.open(file);
     expect((await readFeed(src(), { store: s2 })).origin).toBe('not-modified');
   });

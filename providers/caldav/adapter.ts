@@ -25,7 +25,7 @@ import type { ReadRetryOptions } from '../retry';
 import type { KeyValueStore } from '../state';
 import { MemoryKeyValueStore } from '../state';
 import { DavClient, calendarsAsRooms, davError, discoverCalendars, resolveCalendar, withSlash, type CalDavCalendar } from './dav';
-import { EDITED_FINGERPRINT, componentFor, parseResource, resourceKeyOf, resourceName, serializeResource, type ParsedResource, type ResourceComponent } from './resource';
+import { componentFor, parseResource, resourceKeyOf, resourceName, serializeResource, type ParsedResource, type ResourceComponent } from './resource';
 import { CALDAV, DAV, parseMultistatus, propKey } from './xml';
 
 export const CALDAV_MAX_BATCH = 20;
@@ -62,13 +62,18 @@ function basename(path: string): string {
   return decodeURIComponent(p.slice(p.lastIndexOf('/') + 1));
 }
 
-/** A stamp counts only on the resource its key names: a person's copy (same X-props, another file) is not ours. */
-function validStamp(href: string, c: ResourceComponent): OwnershipStamp | undefined {
+/** Why a stamped component is not the one this sync wrote (a person's copy), or undefined when it is. */
+function copyReason(href: string, c: ResourceComponent): string | undefined {
   const s = c.stamp;
   if (!s) return undefined;
-  if (basename(href) !== resourceName(s.syncId, s.sourceKey)) return undefined;
-  if (resourceKeyOf(s.sourceKey) !== s.sourceKey && c.rid === '') return undefined;
-  return s;
+  if (basename(href) !== resourceName(s.syncId, s.sourceKey)) return `stamp for ${s.sourceKey} in ${basename(href)}, not in the resource its key names`;
+  if (resourceKeyOf(s.sourceKey) !== s.sourceKey && c.rid === '') return `override stamp ${s.sourceKey} on a component without RECURRENCE-ID`;
+  return undefined;
+}
+
+/** A stamp counts only on the resource its key names: a person's copy (same X-props, another file) is not ours. */
+function validStamp(href: string, c: ResourceComponent): OwnershipStamp | undefined {
+  return c.stamp && !copyReason(href, c) ? c.stamp : undefined;
 }
 
 function timeRange(t: number): string {
@@ -223,7 +228,8 @@ export class CalDavCalendarProvider implements CalendarProvider {
 
   private ownedResources(resources: Map<string, Cached>, syncId: string): Map<string, Cached> {
     const out = new Map<string, Cached>();
-    for (const [url, c] of resources) if (c.parsed.components.some((x) => validStamp(new URL(url).pathname, x)?.syncId === syncId)) out.set(url, c);
+    // Copies count too: listOwned reports them (TargetEvent.copy) so the planner says why they are left alone.
+    for (const [url, c] of resources) if (c.parsed.components.some((x) => x.stamp?.syncId === syncId)) out.set(url, c);
     return out;
   }
 
@@ -285,19 +291,27 @@ export class CalDavCalendarProvider implements CalendarProvider {
     return out;
   }
 
+  /**
+   * The VEVENTs of a resource as TargetEvents: the stamp (with its digest) as read, `copy` when the
+   * stamp sits where this sync never writes it, `edited` when the digested fields differ from what
+   * we wrote (providers/ownership.ts, as Google and Graph report it).
+   */
   private targetEvents(calendarId: string, url: string, c: Cached, filter: (s: OwnershipStamp | undefined) => boolean): TargetEvent[] {
     const path = new URL(url).pathname;
     const out: TargetEvent[] = [];
     for (const comp of c.parsed.components) {
-      const stamp = validStamp(path, comp);
+      const stamp = comp.stamp;
       if (!filter(stamp)) continue;
+      const copy = copyReason(path, comp);
       const event: CalendarEvent = comp.event ?? { uid: path, title: '', start: { dateTime: 'unreadable' }, end: { dateTime: 'unreadable' }, warnings: [comp.problem ?? 'unreadable VEVENT'] };
       out.push({
         id: comp.rid ? `${path}#${comp.rid}` : path,
         calendarId,
         event,
-        ...(stamp ? { stamp: comp.edited ? { ...stamp, fingerprint: EDITED_FINGERPRINT } : { ...stamp } } : {}),
+        ...(stamp ? { stamp: { ...stamp } } : {}),
         ...(c.etag ? { etag: c.etag } : {}),
+        ...(copy ? { copy } : {}),
+        ...(stamp && !copy && comp.edited?.length ? { edited: [...comp.edited] } : {}),
       });
     }
     return out;
@@ -470,7 +484,7 @@ export class CalDavCalendarProvider implements CalendarProvider {
         fail(op, `${targetId}: holds an event that is not ours (${existing.stamp ? `stamp ${existing.stamp.syncId} / ${existing.stamp.sourceKey}` : 'no stamp'}): left alone`, 'conflict', 409);
         continue;
       }
-      if (existing && existing.stamp?.fingerprint === op.stamp.fingerprint && !existing.edited && ours(existing, op.key)) {
+      if (existing && existing.stamp?.fingerprint === op.stamp.fingerprint && !existing.edited?.length && ours(existing, op.key)) {
         results.push({ op, ok: true, targetId, note: op.op === 'create' ? 'already existed (deterministic name) — reconciled' : 'already up to date' });
         continue;
       }

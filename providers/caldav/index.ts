@@ -5,5 +5,5 @@ export { createCalDavHttpPort, basicAuthHeader } from './http';
 export type { CalDavAuth, CalDavHttpPortOptions } from './http';
 export { DavClient, discoverCalendars, resolveCalendar, calendarsAsRooms, mkcalendarBody, davError } from './dav';
 export type { CalDavCalendar, Discovery } from './dav';
-export { parseResource, serializeResource, componentFor, resourceName, resourceUid, resourceKeyOf, STAMP_SYNC_ID, STAMP_KEY, STAMP_FINGERPRINT, STAMP_DIGEST, STAMP_SOURCE_UID, EDITED_FINGERPRINT } from './resource';
+export { parseResource, serializeResource, componentFor, resourceName, resourceUid, resourceKeyOf, STAMP_SYNC_ID, STAMP_KEY, STAMP_FINGERPRINT, STAMP_DIGEST, STAMP_SOURCE_UID, DIGEST_ZONE } from './resource';
 export { parseXml, parseMultistatus, XmlError } from './xml';

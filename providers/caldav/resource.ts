@@ -5,19 +5,23 @@
  *   (RECURRENCE-ID) together, as CalDAV requires for one UID. Its file name and UID derive from
  *   syncId + the master's sync key, so a retried create is the same PUT to the same name.
  * - The ownership stamp travels in each VEVENT as X-properties (X-CALENDAR-RELAY-SYNC-ID, -KEY,
- *   -FINGERPRINT) plus -DIGEST: the fingerprint of the VEVENT as read back right after writing, so a
- *   later edit by a person (time, title, an EXDATE added in their client) is seen as a difference.
+ *   -FINGERPRINT) plus -DIGEST: the engine's contentDigest (providers/ownership.ts: title, location,
+ *   start, end, recurrence) of the VEVENT as read back right after writing. A later edit by a person
+ *   (time, title, an EXDATE added in their client) differs from it and is reported as
+ *   `TargetEvent.edited`, like Google and Graph do; a server re-serialising the VEVENT (escaped X-
+ *   values, re-ordered properties) changes none of the digested fields.
  * - Components we did not write (a person's own override added to our series, VTODOs) and unknown
  *   properties are kept verbatim when the resource is rewritten.
  */
 import type { CalendarEvent, XProperty } from '../../core/event';
-import { fingerprint, sha256Hex } from '../../core/fingerprint';
+import { sha256Hex } from '../../core/fingerprint';
 import { parseIcs } from '../../core/ics/parse';
 import { contentLine, escapeText, foldLine, veventLines, zonesUsed, DEFAULT_PRODID } from '../../core/ics/serialize';
 import { buildVtimezone } from '../../core/ics/vtimezone';
 import { occurrenceToken } from '../../core/sync-key';
 import { isKnownTimeZone } from '../../core/time';
 import type { OwnershipStamp } from '../port';
+import { contentDigest, editedFields } from '../ownership';
 
 export const STAMP_SYNC_ID = 'X-CALENDAR-RELAY-SYNC-ID';
 export const STAMP_KEY = 'X-CALENDAR-RELAY-KEY';
@@ -27,8 +31,12 @@ export const STAMP_DIGEST = 'X-CALENDAR-RELAY-DIGEST';
 export const STAMP_SOURCE_UID = 'X-CALENDAR-RELAY-SOURCE-UID';
 const STAMP_PREFIX = 'X-CALENDAR-RELAY-';
 
-/** What listOwned reports as the fingerprint of a component a person changed after we wrote it: never equal to a desired fingerprint, so the planner rewrites (restores) it. */
-export const EDITED_FINGERPRINT = 'edited-on-target';
+/**
+ * The zone floating times are read in for the digest. CalDAV stores floating times as floating
+ * (no per-calendar zone is applied on write), so any fixed zone gives the same digest on both
+ * sides; no zone record is needed.
+ */
+export const DIGEST_ZONE = 'UTC';
 
 const OVERRIDE_SUFFIX = / r:[^ ]+$/;
 
@@ -57,8 +65,8 @@ export interface ResourceComponent {
   stamp?: OwnershipStamp;
   /** occurrenceToken of the RECURRENCE-ID ('' for the master). */
   rid: string;
-  /** True when the component carries our digest and its content no longer matches it. */
-  edited?: boolean;
+  /** The digested fields that no longer match our digest (a person's edit); undefined when none or no digest this version reads. */
+  edited?: string[];
   problem?: string;
 }
 
@@ -120,7 +128,7 @@ function readComponent(lines: string[], timezones: Map<string, string[]>): Resou
     else if (name === STAMP_SOURCE_UID) sourceUid = v;
   }
   const comp: ResourceComponent = { lines, rid: '' };
-  if (stampSync !== undefined && stampKey !== undefined) comp.stamp = { syncId: stampSync, sourceKey: stampKey, fingerprint: stampFp ?? '' };
+  if (stampSync !== undefined && stampKey !== undefined) comp.stamp = { syncId: stampSync, sourceKey: stampKey, fingerprint: stampFp ?? '', ...(digest ? { digest } : {}) };
   try {
     const r = parseIcs(calendarText([...tzBlocks, lines]));
     const e = r.events[0];
@@ -137,7 +145,8 @@ function readComponent(lines: string[], timezones: Map<string, string[]>): Resou
     delete event.warnings;
     comp.event = event;
     comp.rid = e.recurrenceId ? occurrenceToken(e.recurrenceId) : '';
-    comp.edited = digest !== undefined && digest !== fingerprint(event);
+    const edited = editedFields(digest, event, DIGEST_ZONE);
+    if (edited) comp.edited = edited;
   } catch (err) {
     comp.problem = (err as Error).message;
   }
@@ -196,8 +205,9 @@ export function componentFor(name: string, event: CalendarEvent, stamp: Ownershi
   const zones = zoneBlocks([written]);
   const probe = readComponent([...withStamp, 'END:VEVENT'], zones);
   if (!probe.event) throw new Error(`event ${event.uid}: written VEVENT does not read back (${probe.problem ?? 'unknown'})`);
-  const lines = [...withStamp, contentLine(STAMP_DIGEST, [], fingerprint(probe.event)), 'END:VEVENT'];
-  return { ...probe, lines, stamp: { ...stamp }, edited: false };
+  const digest = contentDigest(probe.event, DIGEST_ZONE);
+  const lines = [...withStamp, contentLine(STAMP_DIGEST, [], escapeText(digest)), 'END:VEVENT'];
+  return { ...probe, lines, stamp: { ...stamp, digest } };
 }
 
 function zoneBlocks(events: CalendarEvent[]): Map<string, string[]> {

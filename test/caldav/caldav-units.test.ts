@@ -3,9 +3,10 @@
  * foreign components kept), resolveCalendar, and the auth ports (basic / bearer, origin-bound).
  */
 import { parseIcs } from '../../core/ics/parse';
-import { componentFor, createCalDavHttpPort, parseMultistatus, parseResource, parseXml, resolveCalendar, resourceName, serializeResource, XmlError, EDITED_FINGERPRINT, CalDavCalendarProvider } from '../../providers/caldav';
+import { componentFor, createCalDavHttpPort, parseMultistatus, parseResource, parseXml, resolveCalendar, resourceName, serializeResource, XmlError, CalDavCalendarProvider } from '../../providers/caldav';
 import type { CalDavCalendar } from '../../providers/caldav';
 import type { HttpPort, HttpRequest } from '../../providers/port';
+import { contentDigest } from '../../providers/ownership';
 import { CalendarRelayCalDavApi } from '../../credentials/CalendarRelayCalDavApi.credentials';
 
 describe('XML reader', () => {
@@ -82,9 +83,12 @@ describe('resources', () => {
     expect(text).toContain('BEGIN:VTIMEZONE');
     const back = parseResource(text);
     expect(back.components.map((c) => [c.rid, c.stamp?.sourceKey, c.event?.uid, c.edited])).toEqual([
-      ['', key, 's@x', false],
-      ['20260309T130000Z', `${key} r:20260309T130000Z`, 's@x', false],
+      ['', key, 's@x', undefined],
+      ['20260309T130000Z', `${key} r:20260309T130000Z`, 's@x', undefined],
     ]);
+    // The stamp's digest is the engine's contentDigest of the event as written (providers/ownership.ts).
+    expect(back.components[0].stamp!.digest).toBe(contentDigest(master, 'UTC'));
+    expect(back.components[1].stamp!.digest).toBe(contentDigest(override, 'UTC'));
     expect(back.components[0].event!.xProps).toEqual([{ name: 'X-KALTURA-ENTRY-ID', value: '0_abc' }]);
   });
 
@@ -93,9 +97,26 @@ describe('resources', () => {
     const text = serializeResource({ components: [m], timezones: new Map(), others: [] });
     const reordered = text.replace(/(SUMMARY:Series\r\n)([\s\S]*?)(END:VEVENT)/, '$2$1$3');
     expect(reordered).not.toBe(text);
-    expect(parseResource(reordered).components[0].edited).toBe(false);
-    expect(parseResource(text.replace('SUMMARY:Series', 'SUMMARY:Mine')).components[0].edited).toBe(true);
-    expect(parseResource(text.replace(/(RRULE:FREQ=WEEKLY[^\r\n]+\r\n)/, '$1EXDATE;TZID=Europe/Berlin:20260316T140000\r\n')).components[0].edited).toBe(true);
+    expect(parseResource(reordered).components[0].edited).toBeUndefined();
+    expect(parseResource(text.replace('SUMMARY:Series', 'SUMMARY:Mine')).components[0].edited).toEqual(['title']);
+    expect(parseResource(text.replace(/(RRULE:FREQ=WEEKLY[^\r\n]+\r\n)/, '$1EXDATE;TZID=Europe/Berlin:20260316T140000\r\n')).components[0].edited).toEqual(['recurrence']);
+  });
+
+  test('a server re-serialising an X- value as TEXT (Radicale, Xandikos escape `;`) is no edit', () => {
+    const withSemicolon = { ...master, xProps: [{ name: 'X-KALTURA-CATEGORY', value: 'Lectures;Physics' }] };
+    const m = componentFor(name, withSemicolon, { syncId: 'sync', sourceKey: key, fingerprint: 'f1-m' }, now);
+    const text = serializeResource({ components: [m], timezones: new Map(), others: [] });
+    const stored = text.replace('X-KALTURA-CATEGORY:Lectures;Physics', 'X-KALTURA-CATEGORY:Lectures\\;Physics');
+    expect(stored).not.toBe(text);
+    const back = parseResource(stored).components[0];
+    expect(back.edited).toBeUndefined();
+    expect(back.stamp).toMatchObject({ fingerprint: 'f1-m', digest: contentDigest(withSemicolon, 'UTC') });
+  });
+
+  test('a digest this version does not read (older resources) is no evidence of an edit', () => {
+    const m = componentFor(name, master, { syncId: 'sync', sourceKey: key, fingerprint: 'f1-m' }, now);
+    const text = serializeResource({ components: [m], timezones: new Map(), others: [] }).replace(/X-CALENDAR-RELAY-DIGEST:[^\r\n]+/, 'X-CALENDAR-RELAY-DIGEST:f1-0123').replace('SUMMARY:Series', 'SUMMARY:Mine');
+    expect(parseResource(text).components[0].edited).toBeUndefined();
   });
 
   test('rewriting keeps components and zones that are not ours', () => {
@@ -171,7 +192,9 @@ describe('provider over a scripted server', () => {
     const p = new CalDavCalendarProvider({ http, readRetry: false });
     const owned = await p.listOwned('https://dav.example/cal/', 's', { from: 0, to: Date.UTC(2030, 0, 1) });
     expect(owned).toHaveLength(1);
-    expect(owned[0]).toMatchObject({ id: `/cal/${name}`, etag: '"e1"', stamp: { fingerprint: EDITED_FINGERPRINT } });
+    // The merged engine's mechanism: the stamp as written (fingerprint kept) and the edited fields.
+    expect(owned[0]).toMatchObject({ id: `/cal/${name}`, etag: '"e1"', stamp: { fingerprint: 'f1-1', digest: expect.stringMatching(/^d1 /) }, edited: ['title'] });
+    expect(owned[0].copy).toBeUndefined();
     expect(calls[0].body).toContain('<C:time-range start="19700101T000000Z" end="20300101T000000Z"/>');
     await expect(p.listOwned('https://dav.example/denied/', 's', { from: 0, to: 1 })).rejects.toMatchObject({ scope: 'auth', status: 401 });
   });

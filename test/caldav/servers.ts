@@ -7,7 +7,7 @@
  * refused and a server that cannot be installed or started fails the suite loudly.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +94,10 @@ export class CalDavTestServer {
 
   async run(): Promise<void> {
     this.out = '';
+    // Xandikos keeps each calendar in a git repository: a SIGKILL in the middle of a commit leaves
+    // git's index.lock behind, and every later write then fails with HTTP 500 until an operator
+    // removes it (docs/providers-caldav.md). A restart after a crash does what that operator does.
+    if (this.name === 'xandikos') removeStaleGitLocks(this.dir);
     const child = spawn(this.spec.command, this.spec.args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => (this.out = (this.out + d.toString()).slice(-4000)));
     child.stderr!.on('data', (d: Buffer) => (this.out = (this.out + d.toString()).slice(-4000)));
@@ -142,5 +146,14 @@ export class CalDavTestServer {
     const out = new Map<string, string>();
     for (const h of hrefs) out.set(h, (await this.get(h)).body);
     return out;
+  }
+}
+
+/** Removes git lock files (index.lock, HEAD.lock, refs/**.lock) left by a killed writer. */
+function removeStaleGitLocks(dir: string): void {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) removeStaleGitLocks(p);
+    else if (e.name.endsWith('.lock')) rmSync(p, { force: true });
   }
 }

@@ -42,7 +42,7 @@ function bridgeBase(value: string | undefined): URL {
   return url;
 }
 
-export async function publishCommand(argv: string[], io: CommandIo & { env?: Record<string, string | undefined> }): Promise<number> {
+export async function publishCommand(argv: string[], io: CommandIo): Promise<number> {
   const args = parseArgs(argv, { values: ['bridge', 'name', 'token'], flags: [] });
   if (args.positionals.length !== 1) throw new UsageError('expected exactly one input: events.json, file.ics, or - for standard input');
   const base = bridgeBase(optionValue(args, 'bridge'));

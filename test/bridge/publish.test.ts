@@ -24,7 +24,7 @@ async function run(argv: string[], opts: { stdin?: string; env?: Record<string, 
     stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), now: () => 0,
     stdin: opts.stdin === undefined ? undefined : Readable.from([Buffer.from(opts.stdin)]),
     env: opts.env ?? {},
-  } as Parameters<typeof main>[1]);
+  });
   return { code, stdout, stderr };
 }
 

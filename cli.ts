@@ -11,6 +11,7 @@ import { CalendarInputError } from './core/input';
 import { syncCommand } from './cli/sync';
 import { emulatorCommand } from './cli/emulator-command';
 import { demoCommand } from './cli/demo';
+import { publishCommand, PublishError } from './cli/publish';
 
 const USAGE = `usage: calendar-relay <command> [options]
   parse  <file|url|-> [--preset auto|ics|events|caldn|learningspace|sonderplan|generic] [--map <json>]
@@ -20,6 +21,7 @@ const USAGE = `usage: calendar-relay <command> [options]
   sync   --config <relay.yaml> [--dry-run] [--json] [--force] [--allow-empty-source] [--allow-shrink]
   emulator --port <N> [--host <addr>] [--https [--cert-out <file>]] [--latency <ms>] [--no-limits] [--rooms <a@x,b@y>]
   demo   [--keep] [--latency <ms>] [--port <N>] [--caldav --caldav-url <url> [--caldav-user <name>]]
+  publish <events.json|file.ics|-> --bridge <baseUrl> --name <feed> [--token <admin token>]  (or env CALENDAR_RELAY_BRIDGE_TOKEN)
   bridge [--config <file>] [--port <N>] [--data-dir <dir>] [--database-url <url>] …  (calendar-relay bridge --help)
 Every command takes --help; docs/cli.md has the details.`;
 
@@ -32,6 +34,7 @@ const commands: Record<string, Command> = {
   emulator: emulatorCommand,
   demo: demoCommand,
   bridge: bridgeCommand,
+  publish: publishCommand,
 };
 
 export async function main(argv: string[], io: CommandIo): Promise<number> {
@@ -59,7 +62,7 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
       io.stderr(`calendar-relay: ${message} (calendar-relay --help for usage)\n`);
       return 2;
     }
-    if (err instanceof InputReadError || err instanceof CalendarInputError || err instanceof InputNotEventsError) {
+    if (err instanceof InputReadError || err instanceof PublishError || err instanceof CalendarInputError || err instanceof InputNotEventsError) {
       io.stderr(`calendar-relay: ${message}\n`);
       return 1;
     }

@@ -15,6 +15,8 @@ export interface CommandIo {
   stderr: (text: string) => void;
   stdin?: NodeJS.ReadableStream;
   now: () => number;
+  /** Environment for commands that read one (publish); default process.env. */
+  env?: Record<string, string | undefined>;
 }
 
 function presetOption(value: string | undefined): InputPreset {

@@ -4,6 +4,6 @@ export { createBridge, type Bridge } from './server';
 export { loadBridgeConfig, defaultConfig, BridgeConfigError, type BridgeConfig, type SourceConfig } from './config';
 export { openStore } from './store';
 export type { Store } from './store/types';
-export { diffSnapshots, snapshotEntries, type SnapshotDiff } from './diff';
+export { diffSnapshots, snapshotEntries, type SnapshotDiff } from './snapshot';
 export { signPush } from './tokens';
 export { createLogger, redactUrl } from './logging';

@@ -6,13 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CalendarEvent, ParseIssue } from '../../core/event';
-import { sha256Hex } from '../../core/fingerprint';
 import type { PushPlan, PushSnapshot } from './store/types';
-import { diffSnapshots, isEmptyDiff, type SnapshotEntry } from './diff';
-
-export function snapshotHash(entries: SnapshotEntry[]): string {
-  return sha256Hex(entries.map((e) => `${e.key}\u001e${e.fingerprint}`).sort().join('\n'));
-}
+import { diffSnapshots, isEmptyDiff, snapshotHash, type SnapshotEntry } from './snapshot';
 
 /** Thrown from inside the plan: the transaction rolls back and the caller answers `status`. */
 export class PushRefused extends Error {

@@ -12,7 +12,7 @@ import { serializeIcs, serializeEventIcs } from '../../core/ics/serialize';
 import { sha256Hex } from '../../core/fingerprint';
 import type { BridgeConfig, SourceConfig } from './config';
 import type { FeedHead, Store } from './store/types';
-import { snapshotEntries } from './diff';
+import { snapshotEntries } from './snapshot';
 import { planPush, PushRefused } from './push-plan';
 import { bearerOf, checkSignature, hashEquals, newFeedToken, secretEquals, tokenHash } from './tokens';
 import { openApiDocument } from './openapi';

@@ -19,7 +19,7 @@ import { parseCalendarInput } from '../../core/input';
 import { readFeed, redactUrl as redactFeedUrl } from '../../providers/feed';
 import type { KeyValueStore } from '../../providers/state';
 import type { BookingProperty, FeedAuth, Store, SubscriptionInput, SubscriptionRecord } from './store/types';
-import { snapshotEntries } from './diff';
+import { snapshotEntries } from './snapshot';
 import { planPush } from './push-plan';
 import type { Metrics } from './metrics';
 import { WorkLoop } from './work-loop';

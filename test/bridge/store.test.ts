@@ -9,7 +9,7 @@ import { openSqliteStore } from '../../bridge/src/store/sqlite';
 import { openPostgresStore } from '../../bridge/src/store/postgres';
 import type { SqlStore } from '../../bridge/src/store/sql-store';
 import type { PushPlan, Store } from '../../bridge/src/store/types';
-import { snapshotEntries } from '../../bridge/src/diff';
+import { snapshotEntries } from '../../bridge/src/snapshot';
 import { tokenHash } from '../../bridge/src/tokens';
 import { createDatabase, startPostgres, stopPostgres, type Postgres } from './helpers';
 

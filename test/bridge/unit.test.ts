@@ -3,7 +3,10 @@ import fc from 'fast-check';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { diffSnapshots, snapshotEntries } from '../../bridge/src/diff';
+import { diffSnapshots, snapshotEntries, snapshotHash } from '../../bridge/src/snapshot';
+import { eventKey } from '../../core/event';
+import { fingerprint } from '../../core/fingerprint';
+import { snapshotOf } from '../../core/snapshot';
 import { checkSignature, secretEquals, signPush } from '../../bridge/src/tokens';
 import { RequestBudget } from '../../bridge/src/budget';
 import { BridgeConfigError, loadBridgeConfig } from '../../bridge/src/config';
@@ -34,6 +37,29 @@ describe('diffSnapshots', () => {
       expect(uids(d.removed)).toEqual(Object.keys(before).filter((u) => !(u in after)).sort());
       expect(uids(d.changed.map((c) => c.after))).toEqual(Object.keys(after).filter((u) => u in before && before[u] !== after[u]).sort());
     }));
+  });
+});
+
+describe('the bridge snapshot is core\'s', () => {
+  test('keys and fingerprints are core\'s snapshot keys', () => {
+    const events = [ev('a', 'A'), ev('s', 'moved', '2030-01-17T09:00:00Z')];
+    const entries = snapshotEntries(events);
+    expect(Object.fromEntries(entries.map((e) => [e.key, e.fingerprint]))).toEqual(snapshotOf(events));
+  });
+
+  test('a snapshot stored by an older bridge (eventKey keys, full fingerprints) diffs and hashes the same', () => {
+    const events = [ev('a', 'A'), ev('b', 'B'), ev('s', 'moved', '2030-01-17T09:00:00Z')];
+    const legacy = events.map((event) => ({ key: eventKey(event), fingerprint: fingerprint(event), event }));
+    expect(snapshotHash(legacy)).toBe(snapshotHash(snapshotEntries(events)));
+    const d = diffSnapshots(legacy, [ev('a', 'A'), ev('b', 'B2'), ev('s', 'moved', '2030-01-17T09:00:00Z')]);
+    expect(d.added).toEqual([]);
+    expect(d.removed).toEqual([]);
+    expect(d.changed.map((c) => [c.before.title, c.after.title])).toEqual([['B', 'B2']]);
+  });
+
+  test('a UID repeated in one push: the last revision wins', () => {
+    const d = diffSnapshots(snapshotEntries([ev('a', 'A')]), [ev('a', 'first'), ev('a', 'last')]);
+    expect(d.changed.map((c) => c.after.title)).toEqual(['last']);
   });
 });
 

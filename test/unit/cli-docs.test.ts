@@ -40,7 +40,7 @@ function usageOf(text: string, command: string, prefix: RegExp): string {
   return out.join('\n');
 }
 
-const COMMANDS = ['parse', 'expand', 'export', 'sync', 'emulator', 'demo'];
+const COMMANDS = ['parse', 'expand', 'export', 'sync', 'emulator', 'demo', 'publish'];
 
 describe('every option is documented', () => {
   let help = '';

@@ -3,7 +3,7 @@
  * writes more than one row does so in one transaction: a push's snapshot, its idempotency receipt
  * and its outbox entry are committed together or not at all.
  */
-import type { SnapshotEntry } from '../diff';
+import type { SnapshotEntry } from '../snapshot';
 
 export interface FeedVersion {
   feed: string;

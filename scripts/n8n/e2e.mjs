@@ -4,7 +4,8 @@
 //   2. installs or reuses Node 24 + n8n 2.41.1 in a cache outside the repo (install.mjs),
 //   3. bundles the harness (test/e2e/run.ts: emulator, feed server, n8n driver, the example
 //      workflows' assertions) with esbuild and runs it under Node 24, where it starts a fresh n8n
-//      user folder with the built package installed as a community package.
+//      user folder with the built package installed as a community package, and starts the bridge
+//      (bridge/bin) as a child process on this Node (its better-sqlite3 is built for it).
 // Exit code 0 only when every check passed. --keep leaves the n8n user folder for inspection.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -35,7 +36,7 @@ console.log(`\n[e2e] harness bundled; running it on Node 24 (${n8n.node})`);
 const r = spawnSync(n8n.node, ['--enable-source-maps', bundle, ...process.argv.slice(2)], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, CALENDAR_RELAY_ROOT: root, CALENDAR_RELAY_N8N_NODE: n8n.node, CALENDAR_RELAY_N8N_MAIN: n8n.n8nMain, CALENDAR_RELAY_N8N_DIR: n8n.n8nDir },
+  env: { ...process.env, CALENDAR_RELAY_ROOT: root, CALENDAR_RELAY_N8N_NODE: n8n.node, CALENDAR_RELAY_N8N_MAIN: n8n.n8nMain, CALENDAR_RELAY_N8N_DIR: n8n.n8nDir, CALENDAR_RELAY_BRIDGE_NODE: process.execPath },
 });
 rmSync(out, { recursive: true, force: true });
 const code = r.status ?? 1;

@@ -33,6 +33,8 @@ export function credentials(world: World): Array<{ id: string; name: string; typ
       data: { tenantId: GRAPH_APP.tenantId, clientId: GRAPH_APP.clientId, clientSecret: GRAPH_APP.clientSecret, loginUrl: url, graphBaseUrl: `${url}/v1.0` },
     },
     { id: 'crCaldnApiToken1', name: 'caldn API token', type: 'calendarRelayFeedAuthApi', data: { authType: 'bearer', token: world.feeds.token } },
+    // The workflow's placeholder bridge (https://calendar-bridge.example.org in workflows/README.md) is this run's bridge.
+    { id: 'crBridgeApiAdmin', name: 'Calendar Relay bridge (admin token)', type: 'calendarRelayBridgeApi', data: { baseUrl: world.bridge.url, token: world.bridge.adminToken } },
   ];
 }
 
@@ -369,7 +371,7 @@ function binaryText(ctx: Ctx, item: { binary?: Record<string, { data?: string; i
 
 const exportIcs: Check = {
   name: 'export',
-  title: 'example 5: bookings in Google room calendars → Feed Export → one ICS file',
+  title: 'example 5: bookings in Google room calendars → Feed Export → one ICS file and a bridge feed (200, then 304)',
   async run(ctx) {
     const { world, n8n } = ctx;
     const wf = loadWorkflow(ctx, WORKFLOW_FILES.sonderplan);
@@ -393,6 +395,31 @@ const exportIcs: Check = {
     const unfolded = ics.replace(/\r?\n[ \t]/g, '');
     const summaries = [...unfolded.matchAll(/^SUMMARY[^:]*:(.*)$/gm)].map((m) => m[1].replace(/\\,/g, ',').replace(/\\;/g, ';').trim());
     for (const t of expected) assert(summaries.includes(t), `the ICS file lacks "${t}" (has ${JSON.stringify(summaries)})`);
+    const fileEvents = (unfolded.match(/^BEGIN:VEVENT\r?$/gm) ?? []).length;
+
+    // The bridge branch: the same calendar published as the named feed "sim-rooms"; a calendar
+    // app fetches it at the returned subscribe URL (200, then 304 with the ETag).
+    const pub = (r.runData['Feed Export (bridge feed)']?.[0]?.data?.main?.[0] ?? []).map((i) => i.json);
+    assert(pub.length === 1, `Feed Export (bridge feed) produced ${pub.length} items, expected one`);
+    const { subscribeUrl, feedName, events: published } = pub[0] as { subscribeUrl?: string; feedName?: string; events?: number };
+    assert(feedName === 'sim-rooms', `published as feed ${JSON.stringify(feedName)}, expected "sim-rooms"`);
+    assert(typeof subscribeUrl === 'string' && subscribeUrl.startsWith(`${world.bridge.url}/feeds/`) && subscribeUrl.endsWith('.ics'), `subscribe URL ${JSON.stringify(subscribeUrl)} is not a feed of this run's bridge (${world.bridge.url})`);
+    assert(published === fileEvents, `the bridge branch published ${published} events, the ICS file holds ${fileEvents}`);
+    const plain = { 'Accept-Encoding': 'identity' };
+    const first = await fetch(subscribeUrl, { headers: plain });
+    const feed = (await first.text()).replace(/\r?\n[ \t]/g, '');
+    assert(first.status === 200, `GET ${subscribeUrl} → HTTP ${first.status}: ${feed.slice(0, 200)}`);
+    assert(/^text\/calendar/.test(first.headers.get('content-type') ?? ''), `the feed is served as ${first.headers.get('content-type')}`);
+    const feedEvents = (feed.match(/^BEGIN:VEVENT\r?$/gm) ?? []).length;
+    assert(feedEvents === fileEvents, `the bridge feed holds ${feedEvents} events, the ICS file ${fileEvents}`);
+    const feedSummaries = [...feed.matchAll(/^SUMMARY[^:]*:(.*)$/gm)].map((m) => m[1].replace(/\\,/g, ',').replace(/\\;/g, ';').trim());
+    for (const t of expected) assert(feedSummaries.includes(t), `the bridge feed lacks "${t}" (has ${JSON.stringify(feedSummaries)})`);
+    const etag = first.headers.get('etag');
+    assert(etag, 'the bridge feed has no ETag');
+    const second = await fetch(subscribeUrl, { headers: { ...plain, 'If-None-Match': etag } });
+    await second.arrayBuffer();
+    assert(second.status === 304, `GET with If-None-Match ${etag} → HTTP ${second.status}, expected 304`);
+    console.log(`[e2e]     bridge feed: ${feedEvents} events at ${subscribeUrl.replace(/\/feeds\/[^/]+\.ics$/, '/feeds/…ics')} (200, then 304)`);
     assert(googleFingerprint(world, rooms) === before, 'exporting changed the room calendars');
   },
 };

@@ -2,11 +2,15 @@
  * The outside world of the end-to-end run: the project's emulator (Google Calendar v3 + Microsoft
  * Graph, in-process on loopback) with room calendars, people's own bookings and credentials, and a
  * small mutable feed server that plays the source systems (CKalender, LearningSpace, Kaltura,
- * caldn, …) from the sample feeds in test/fixtures/feeds.
+ * caldn, …) from the sample feeds in test/fixtures/feeds, and the project's bridge (workspace
+ * package, SQLite in a temporary folder, loopback, an admin token made up per run) that Feed
+ * Export publishes to.
  */
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../../emulator';
 
@@ -19,23 +23,83 @@ export interface World {
   emu: Emulator;
   feeds: FeedServer;
   googleKey: { privateKeyPem: string; email: string };
+  bridge: BridgeProcess;
   close(): Promise<void>;
 }
 
-export async function startWorld(): Promise<World> {
+export async function startWorld(root = process.env.CALENDAR_RELAY_ROOT ?? process.cwd()): Promise<World> {
   // limits stay on: the nodes must live within the modelled quotas like any client.
   const emu = await startEmulator({ port: 0, host: '127.0.0.1' });
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
   emu.google.registerServiceAccount(GOOGLE_SERVICE_ACCOUNT, publicKey);
   emu.graph.registerApp(GRAPH_APP.clientId, GRAPH_APP.clientSecret, GRAPH_APP.tenantId);
   const feeds = await startFeedServer();
+  const bridge = await startBridgeProcess(root);
   return {
-    emu, feeds, googleKey: { privateKeyPem: privateKey, email: GOOGLE_SERVICE_ACCOUNT },
+    emu, feeds, bridge, googleKey: { privateKeyPem: privateKey, email: GOOGLE_SERVICE_ACCOUNT },
     async close() {
+      await bridge.close();
       await feeds.close();
       await emu.close();
     },
   };
+}
+
+export interface BridgeProcess {
+  url: string;
+  /** The admin token the bridge was started with (the Bridge API credential's token). */
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the bridge as `calendar-relay-bridge` (bridge/bin) in a child process: the harness runs
+ * on n8n's Node 24, while the bridge's better-sqlite3 is built for the repository's Node
+ * (CALENDAR_RELAY_BRIDGE_NODE, set by scripts/n8n/e2e.mjs). Loopback, a free port, SQLite in a
+ * temporary folder removed on close, a known admin token.
+ */
+export async function startBridgeProcess(root: string, nodeBin = process.env.CALENDAR_RELAY_BRIDGE_NODE ?? process.execPath): Promise<BridgeProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'calendar-relay-e2e-bridge-'));
+  const adminToken = randomBytes(18).toString('base64url');
+  const child = spawn(nodeBin, [join(root, 'bridge', 'bin', 'calendar-relay-bridge.js'), '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn', '--instance-id', 'e2e-bridge'], {
+    cwd: root,
+    env: { ...process.env, CALENDAR_RELAY_ADMIN_TOKEN: adminToken },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the bridge did not start within 60 s: ${output}`)), 60_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the bridge exited (code ${code}) before listening: ${output}`));
+      });
+    });
+    return {
+      url,
+      adminToken,
+      async close() {
+        if (child.exitCode === null) child.kill('SIGTERM');
+        await exited;
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 /** One feed the server serves: body, content type, and how often it was fetched. */

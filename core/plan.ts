@@ -274,6 +274,9 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
   if (!policy.syncId) throw new PlanInputError('policy.syncId is required');
   const window = resolveWindow(policy.window, now);
   const fz = policy.floatingTimeZone ?? 'UTC';
+  // One zone per target calendar for floating times and all-day dates (the writer's zone), else the run's default.
+  const zoneFor = policy.floatingTimeZoneFor ?? {};
+  const fzOf = (calendarId: string | undefined): string => (calendarId !== undefined && zoneFor[calendarId]) || fz;
   const identity = policy.identity ?? 'uid';
   const failures = new Map((policy.failedSources ?? []).map((f) => (typeof f === 'string' ? [sourceKeyPart(f), ''] : [sourceKeyPart(f.id), f.failure ?? ''])));
   const failedSources = new Set(failures.keys());
@@ -299,18 +302,18 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
 
   // Every event a source delivered counts against "this source is empty", routed or not; the
   // guard looks at those inside the window (a broken feed may still carry one far-future event).
-  const delivered = (e: CalendarEvent) => {
+  const delivered = (e: CalendarEvent, calendarId?: string) => {
     const st = sourceStats(sourceKeyPart(e?.sourceId));
     st.desired++;
     let inside = false;
     try {
-      inside = overlapsWindow(e, window, fz);
+      inside = overlapsWindow(e, window, fzOf(calendarId));
     } catch {
       /* an unreadable time is no evidence that the source is alive */
     }
     st.desiredInWindow = (st.desiredInWindow ?? 0) + (inside ? 1 : 0);
   };
-  for (const d of routed) delivered(d.event);
+  for (const d of routed) delivered(d.event, d.calendarId);
   for (const u of normalisedUnmappedEvents) delivered(u);
 
   const skip = (calendarId: string, key: string, reason: string, extra: Partial<PlannedOp> = {}) =>
@@ -349,7 +352,7 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
     let inWindow = entry.inWindow;
     if (inWindow === undefined) {
       try {
-        inWindow = overlapsWindow(entry.event, window, fz);
+        inWindow = overlapsWindow(entry.event, window, fzOf(calendarId));
       } catch (err) {
         skip(calendarId, entry.key, `invalid event time: ${(err as Error).message}`);
         w.protectedKeys.set(entry.key, 'source event has an invalid time');
@@ -360,7 +363,7 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
     w.desired.set(entry.key, { ...entry, inWindow, fingerprint: fingerprint(entry.event) });
   };
 
-  const desireCtx: DesireContext = { policy, window, fz, identity, warnings, work, skip, add: addDesired, masterKeyOf };
+  const desireCtx: DesireContext = { policy, window, fz: fzOf, identity, warnings, work, skip, add: addDesired, masterKeyOf };
   for (const g of groups.values()) desireGroup(g, desireCtx);
 
   // --- actual side ------------------------------------------------------------------------------
@@ -396,7 +399,7 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
   for (const [calendarId, w] of calendars) {
     const byKey = owned.get(calendarId) ?? new Map<string, TargetEvent[]>();
     const ctx: KeyContext = {
-      calendarId, w, byKey, deletedMasters: new Set(), window, fz, policy, failedSources, unmappedKeys, isUnmapped, desiredIn,
+      calendarId, w, byKey, deletedMasters: new Set(), window, fz: fzOf(calendarId), policy, failedSources, unmappedKeys, isUnmapped, desiredIn,
       isUnreadable: (k) => unreadable.bases.has(k.masterKey) || (k.source !== undefined && unreadable.wholeSources.has(k.source)),
     };
     // Masters before overrides so "deleted with its series" can be decided.
@@ -434,7 +437,8 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
 interface DesireContext {
   policy: SyncPolicy;
   window: { from: number; to: number };
-  fz: string;
+  /** The zone for floating times and all-day dates in this calendar. */
+  fz: (calendarId: string) => string;
   identity: 'uid' | 'content';
   warnings: string[];
   work: (calendarId: string) => CalendarWork;
@@ -508,7 +512,8 @@ function desireSeries(calendarId: string, key: string, series: CalendarEvent, li
   try {
     // Inside when an occurrence is: a series whose occurrences are all cancelled, routed
     // elsewhere or outside the window has nothing to show (and Google does not list it).
-    inWindow = showsInWindow(series, ctx.window, ctx.fz) || live.some((o) => overlapsWindow(o, ctx.window, ctx.fz));
+    const fz = ctx.fz(calendarId);
+    inWindow = showsInWindow(series, ctx.window, fz) || live.some((o) => overlapsWindow(o, ctx.window, fz));
   } catch (err) {
     ctx.skip(calendarId, key, `invalid event time: ${(err as Error).message}`);
     w.protectedKeys.set(key, 'source event has an invalid time');
@@ -524,7 +529,7 @@ function desireSeries(calendarId: string, key: string, series: CalendarEvent, li
 function desireExpanded(calendarId: string, key: string, master: CalendarEvent, series: CalendarEvent, live: CalendarEvent[], support: string, ctx: DesireContext): void {
   const w = ctx.work(calendarId);
   const label = `series "${master.title}" (UID ${master.uid}) in ${calendarId}`;
-  const expandSeries = ctx.policy.expandSeries === undefined ? recurrenceExpander(ctx.fz) : ctx.policy.expandSeries;
+  const expandSeries = ctx.policy.expandSeries === undefined ? recurrenceExpander(ctx.fz(calendarId)) : ctx.policy.expandSeries;
   // no expander: its events on the target are kept as they are
   if (!expandSeries) {
     ctx.warnings.push(`${label} cannot be stored as a series (${support}) and no expander is configured: left as it is on the target`);
@@ -549,7 +554,7 @@ function desireExpanded(calendarId: string, key: string, master: CalendarEvent, 
     const original = occ.recurrenceId ?? occ.start;
     let inside: boolean;
     try {
-      inside = spanOverlaps(eventSpan(occ, ctx.fz), ctx.window);
+      inside = spanOverlaps(eventSpan(occ, ctx.fz(calendarId)), ctx.window);
     } catch (err) {
       ctx.warnings.push(`${label}: occurrence ${canonTime(original)} has an invalid time: ${(err as Error).message}`);
       continue;

@@ -90,6 +90,12 @@ export interface SyncPolicy {
   window?: SyncWindowSpec;
   /** Zone used to place floating times and all-day dates on the timeline for window tests (default UTC). */
   floatingTimeZone?: string;
+  /**
+   * Per target calendar (calendar id → IANA zone): the zone the writer places that calendar's
+   * floating times and all-day dates in (configured, or the calendar's / mailbox's own). Wins over
+   * floatingTimeZone for that calendar. syncCalendars fills it from the provider after listing.
+   */
+  floatingTimeZoneFor?: Record<string, string>;
   /** Calendar for plain (unrouted) desired events. */
   calendarId?: string;
   /** Whether the target can store this series as a series (provider.capabilities.seriesSupport). Default: always. */

@@ -171,4 +171,10 @@ export interface CalendarProvider {
    */
   write(calendarId: string, ops: WriteOp[]): Promise<WriteResult[]>;
   listRooms(): Promise<Room[]>;
+  /**
+   * The IANA zone this provider writes `calendarId`'s floating times and all-day dates in
+   * (configured, else the calendar's / mailbox's own; cached after listOwned). syncCalendars hands
+   * it to the planner (policy.floatingTimeZoneFor) so window checks use the writer's zone.
+   */
+  floatingTimeZone?(calendarId: string): Promise<string>;
 }

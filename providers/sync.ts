@@ -89,9 +89,14 @@ export async function syncCalendars(opts: SyncRunOptions): Promise<SyncRunResult
   const failedCalendars: SyncRunResult['failedCalendars'] = [];
   // Kept per calendar and joined in calendar order, so the plan does not depend on which listing finished first.
   const listed: TargetEvent[][] = calendars.map(() => []);
+  const zones: Record<string, string> = {};
   await Promise.all(calendars.map((calendarId, i) => limiter.run(calendarId, async () => {
     try {
-      listed[i] = await provider.listOwned(calendarId, policy.syncId, window);
+      const events = await provider.listOwned(calendarId, policy.syncId, window);
+      // The writer's zone for this calendar (cached by the listing), so the planner's window checks agree with it.
+      // A calendar whose zone cannot be read fails like a failed listing: none of its events are planned.
+      if (provider.floatingTimeZone) zones[calendarId] = await provider.floatingTimeZone(calendarId);
+      listed[i] = events;
     } catch (err) {
       failedCalendars.push({ calendarId, message: `could not list events: ${(err as Error)?.message ?? String(err)}` });
     }
@@ -105,7 +110,11 @@ export async function syncCalendars(opts: SyncRunOptions): Promise<SyncRunResult
   const plan = planSync(
     { routed, unmapped: routing.unmapped },
     actual,
-    { ...policy, ...(lastRun ? { lastRun } : {}), seriesSupport: policy.seriesSupport ?? ((m, o) => provider.capabilities.seriesSupport(m, o)) },
+    {
+      ...policy,
+      ...(lastRun ? { lastRun } : {}),
+      floatingTimeZoneFor: { ...zones, ...policy.floatingTimeZoneFor },
+      seriesSupport: policy.seriesSupport ?? ((m, o) => provider.capabilities.seriesSupport(m, o)) },
     now,
   );
   for (const f of failedCalendars) plan.warnings.push(`${f.calendarId}: skipped this run — ${f.message}`);

@@ -307,6 +307,11 @@ export class GoogleCalendarProvider implements CalendarProvider {
    * (`GET calendars/{id}` → `timeZone`), read once per calendar. A failed read is not cached and
    * fails the caller: guessing UTC would shift every floating event by the zone's offset.
    */
+  /** CalendarProvider.floatingTimeZone: the zone this provider writes the calendar's floating times in (calendarTimeZone). */
+  floatingTimeZone(calendarId: string): Promise<string> {
+    return this.calendarTimeZone(calendarId);
+  }
+
   async calendarTimeZone(calendarId: string): Promise<string> {
     if (this.configuredZone) return this.configuredZone;
     const key = calendarId.toLowerCase();

@@ -212,6 +212,11 @@ export class GraphCalendarProvider implements CalendarProvider {
    * once per mailbox. A failed lookup is not cached (the next call asks again) and fails the
    * operation with the reason: guessing a zone would shift all-day events by a day.
    */
+  /** CalendarProvider.floatingTimeZone: the zone this provider writes the calendar's floating times in (mailboxTimeZone). */
+  floatingTimeZone(calendarId: string): Promise<string> {
+    return this.mailboxTimeZone(calendarId);
+  }
+
   async mailboxTimeZone(calendarId: string): Promise<string> {
     if (this.configuredZone) return this.configuredZone;
     const key = calendarId.toLowerCase();

@@ -14,7 +14,8 @@
  * title, location, description, start, end, recurrence), has one live event per key, and the
  * foreign events are byte-identical to what was seeded. Also: a run aborted halfway and a run
  * whose process dies mid-write both converge on re-run without duplicates; two syncs of the same
- * rooms at once leave no duplicates (Google: deterministic ids; Graph: transactionId), and when
+ * rooms at once leave no duplicates, also when their clocks straddle the turn of an hour (7 s
+ * before and after) (Google: deterministic ids; Graph: transactionId), and when
  * they worked from different snapshots of the source, the next run converges (Graph can then hold
  * two events for a key for one run: see docs/performance.md "Concurrency and duplicates").
  *
@@ -186,6 +187,25 @@ describe.each(['google', 'graph'] as const)(`%s under chaos (seed ${SEED})`, (ki
     const provider = h.makeProvider();
     expect(await problems(provider, desired)).toEqual([]);
     await expectNoOpReplan(provider, desired, 'after concurrent syncs');
+  });
+
+  test.each([
+    ['7 s before the first', +3_000, -7_000],
+    ['7 s after the first', -3_000, +7_000],
+  ])('two syncs at once whose clocks straddle the turn of an hour (the second %s) leave no duplicates', async (_name, first, offset) => {
+    source.mutate(30);
+    const desired = source.events();
+    // NOW is a turn of the hour: the two workers plan in different hours (a clock-derived Graph transactionId would differ).
+    const a = NOW + first;
+    const b = a + offset;
+    expect(Math.floor(a / 3_600_000)).not.toBe(Math.floor(b / 3_600_000));
+    const [ra, rb] = await Promise.all([sync(h.makeProvider(), desired, {}, a), sync(h.makeProvider(), desired, {}, b)]);
+    expect(duplicates()).toEqual([]);
+    if (!ra.ok || !rb.ok) await syncUntilOk(h.makeProvider(), desired);
+    expect(duplicates()).toEqual([]);
+    const provider = h.makeProvider();
+    expect(await problems(provider, desired, leftovers)).toEqual([]);
+    await expectNoOpReplan(provider, desired, 'after concurrent syncs across the hour');
   });
 
   test('two syncs at once from different snapshots of the source converge on the next run', async () => {

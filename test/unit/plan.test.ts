@@ -352,3 +352,38 @@ describe('guards', () => {
     expect(() => checkGuards(buildPlan([ev('a')], dups, policy, NOW), { ...policy, maxDeletes: { count: 0 } })).not.toThrow();
   });
 });
+
+describe('floating times: one zone per target calendar (policy.floatingTimeZoneFor)', () => {
+  // The window starts at 2025-01-10T00:00Z. A floating 10:00–11:00 on the 10th ends at 22:00Z on the
+  // 9th in Auckland (UTC+13): before the window; in New York (UTC−5) at 16:00Z on the 10th: inside.
+  const window = { from: Date.UTC(2025, 0, 10), to: Date.UTC(2025, 1, 10) };
+  const AKL = 'auckland-room@example.com';
+  const NYC = 'newyork-room@example.com';
+  const floating = ev('f', { start: { dateTime: '2025-01-10T10:00:00' }, end: { dateTime: '2025-01-10T11:00:00' } });
+  const allDay = ev('d', { start: { date: '2025-01-09' }, end: { date: '2025-01-10' } });
+  const zoned: SyncPolicy = { syncId: 'sync-1', window, floatingTimeZone: 'UTC', floatingTimeZoneFor: { [AKL]: 'Pacific/Auckland', [NYC]: 'America/New_York' } };
+  const desired = [AKL, NYC].flatMap((calendarId) => [floating, allDay].map((event) => ({ calendarId, event })));
+  const opsFor = (plan: ReturnType<typeof planSync>, calendarId: string, key: string) => plan.ops.filter((o) => o.calendarId === calendarId && o.key === key).map((o) => o.action);
+
+  test('the same floating event near the window edge is placed in each calendar\'s own zone', () => {
+    const plan = planSync({ routed: desired, unmapped: [] }, [], zoned, NOW);
+    expect(opsFor(plan, NYC, uidKey(floating))).toEqual(['create']);
+    expect(opsFor(plan, AKL, uidKey(floating))).not.toContain('create');
+    // The all-day 9th ends at 2025-01-10T00:00 local: 05:00Z in New York (inside), 11:00Z on the 9th in Auckland (before).
+    expect(opsFor(plan, NYC, uidKey(allDay))).toEqual(['create']);
+    expect(opsFor(plan, AKL, uidKey(allDay))).not.toContain('create');
+    expect(plan.calendars[NYC].ownedInWindow).toBe(0);
+  });
+
+  test('an owned floating event past the edge in its calendar\'s zone is outside the window there (not counted, not deleted)', () => {
+    const plan = planSync({ routed: [{ calendarId: NYC, event: ev('x') }], unmapped: [] }, [owned(floating, { calendarId: AKL }), owned(floating, { calendarId: NYC, id: 't-f-nyc' })], zoned, NOW);
+    expect(plan.calendars[AKL].ownedInWindow).toBe(0);
+    expect(opsFor(plan, AKL, uidKey(floating))).not.toContain('delete');
+    expect(opsFor(plan, NYC, uidKey(floating))).toEqual(['delete']);
+  });
+
+  test('a calendar without an entry uses floatingTimeZone', () => {
+    const plan = planSync({ routed: [{ calendarId: CAL, event: floating }], unmapped: [] }, [], { ...zoned, floatingTimeZone: 'Pacific/Auckland' }, NOW);
+    expect(opsFor(plan, CAL, uidKey(floating))).not.toContain('create');
+  });
+});

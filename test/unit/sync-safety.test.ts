@@ -82,3 +82,20 @@ describe("people's copies and edits through the in-memory provider", () => {
     expect(p.events(ROOM).some((t) => t.id === copyId)).toBe(true);
   });
 });
+
+describe('floating times in the zone the provider writes each calendar in', () => {
+  test('syncCalendars asks the provider for each listed calendar\'s zone and the planner uses it (window edge)', async () => {
+    const zones: Record<string, string> = { 'akl@example.com': 'Pacific/Auckland', 'nyc@example.com': 'America/New_York' };
+    const asked: string[] = [];
+    const p = new MemoryCalendarProvider();
+    Object.assign(p, { floatingTimeZone: async (calendarId: string) => (asked.push(calendarId), zones[calendarId]) });
+    // The window starts 2025-01-10T00:00Z: a floating 10:00–11:00 that day is before it in Auckland, inside it in New York.
+    const event: CalendarEvent = { uid: 'f', sourceId: 'feed', title: 'Floating', start: { dateTime: '2025-01-10T10:00:00' }, end: { dateTime: '2025-01-10T11:00:00' } };
+    const r = await syncCalendars({
+      provider: p, desired: [event], routing: { target: Object.keys(zones) }, now: NOW,
+      policy: { syncId: 's', window: { from: Date.UTC(2025, 0, 10), to: Date.UTC(2025, 1, 10) }, allowEmptySource: true },
+    });
+    expect(asked.sort()).toEqual(Object.keys(zones).sort());
+    expect(r.plan.ops.filter((o) => o.action === 'create').map((o) => o.calendarId)).toEqual(['nyc@example.com']);
+  });
+});

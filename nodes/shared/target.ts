@@ -8,7 +8,7 @@ import type { IDataObject, ILoadOptionsFunctions, INodeListSearchResult, INodePr
 import { toNodeError } from './errors';
 import { CalDavCalendarProvider } from '../../providers/caldav/adapter';
 import type { RoutingConfig } from '../../core/routing';
-import { createProvider, type ProviderAuth, type ProviderKind, type ProviderSetup, type RequestContext } from './transport';
+import { createProvider, type ProviderAuth, type ProviderKind, type ProviderOptions, type ProviderSetup, type RequestContext } from './transport';
 
 export function authProperties(providers: string[]): INodeProperties[] {
   return [
@@ -59,7 +59,7 @@ type ParamContext = RequestContext & {
 };
 
 /** The provider the node's parameters select (item `i`). */
-export async function providerOf(ctx: ParamContext, i: number, options: { defaultTimeZone?: string } = {}): Promise<ProviderSetup> {
+export async function providerOf(ctx: ParamContext, i: number, options: ProviderOptions = {}): Promise<ProviderSetup> {
   const kind = ctx.getNodeParameter('provider', i) as ProviderKind;
   const auth = (kind === 'google' ? ctx.getNodeParameter('googleAuth', i, 'serviceAccount') : ctx.getNodeParameter('microsoftAuth', i, 'appOnly')) as ProviderAuth;
   return createProvider(ctx, kind, auth, options);

@@ -144,12 +144,21 @@ function str(v: unknown, fallback: string): string {
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : fallback;
 }
 
+export interface ProviderOptions {
+  defaultTimeZone?: string;
+  /**
+   * Write the events' attendees (Google / Graph attendees; invitations may go out). Only the
+   * Calendar Event node sets it; Room Sync never does (a room calendar would invite the people).
+   */
+  writeAttendees?: boolean;
+}
+
 /** The provider for the node's chosen credential. `getCredentials` is the context's (typed loosely on purpose: poll and execute contexts differ). */
 export async function createProvider(
   ctx: RequestContext & { getCredentials(type: string, itemIndex?: number): Promise<IDataObject> },
   kind: ProviderKind,
   auth: ProviderAuth,
-  options: { defaultTimeZone?: string } = {},
+  options: ProviderOptions = {},
 ): Promise<ProviderSetup> {
   const readRetry = { sleep: async (ms: number) => sleep(ms) };
   const plain = n8nHttpPort(ctx);
@@ -170,7 +179,7 @@ export async function createProvider(
     } else {
       http = n8nHttpPort(ctx, { credentialType: type });
     }
-    const provider = new GoogleCalendarProvider({ http, rootUrl, defaultTimeZone: options.defaultTimeZone, readRetry });
+    const provider = new GoogleCalendarProvider({ http, rootUrl, defaultTimeZone: options.defaultTimeZone, readRetry, ...(options.writeAttendees ? { attendees: 'invite' as const } : {}) });
     return { provider, http, baseUrl: rootUrl };
   }
   if (kind === 'caldav') {
@@ -200,6 +209,6 @@ export async function createProvider(
   } else {
     http = n8nHttpPort(ctx, { credentialType: type });
   }
-  const provider = new GraphCalendarProvider({ http, baseUrl, defaultTimeZone: options.defaultTimeZone, readRetry });
+  const provider = new GraphCalendarProvider({ http, baseUrl, defaultTimeZone: options.defaultTimeZone, readRetry, ...(options.writeAttendees ? { attendees: 'invite' as const } : {}) });
   return { provider, http, baseUrl };
 }

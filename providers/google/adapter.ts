@@ -32,7 +32,7 @@ import { withReadRetries, type ReadRetryOptions } from '../retry';
 import {
   googleEventId, googleInstanceId, masterIdOfInstance, MAX_ID_GENERATION, STAMP_KEY, STAMP_SYNC_ID, STAMP_VALUE_MAX,
 } from './ids';
-import { fromGoogleEvent, fromGoogleTime, toGoogleEvent, toGoogleInstancePatch, type GoogleEvent } from './mapper';
+import { fromGoogleEvent, fromGoogleTime, toGoogleEvent, toGoogleInstancePatch, type GoogleEvent, type GoogleAttendeeMode } from './mapper';
 import { googleCopyReason } from './ownership';
 
 export const GOOGLE_ROOT_URL = 'https://www.googleapis.com/';
@@ -62,8 +62,12 @@ export interface GoogleProviderOptions {
    * 'incremental': sync tokens in `stateStore` with a snapshot of the owned events; see docs.
    */
   listMode?: 'full' | 'incremental';
-  /** 'omit' (default) or 'description' (see mapper.ts: attendees are never invited). */
-  attendees?: 'omit' | 'description';
+  /**
+   * 'omit' (default) or 'description' (see mapper.ts). 'invite' writes them as Google attendees:
+   * only for the Calendar Event node, never Room Sync (people would be invited from the room).
+   * No `sendUpdates` is sent, so Google's default (none) applies.
+   */
+  attendees?: GoogleAttendeeMode;
   /** Page size for lists (1–2500). Default 2500. */
   pageSize?: number;
   /** Called when a batch part answers 401, before those parts are sent once more (e.g. tokenSource.invalidate). */
@@ -165,7 +169,7 @@ export class GoogleCalendarProvider implements CalendarProvider {
   private readonly calendarZones = new Map<string, string>();
   private readonly store: SyncStateStore;
   private readonly listMode: 'full' | 'incremental';
-  private readonly attendees: 'omit' | 'description';
+  private readonly attendees: GoogleAttendeeMode;
   private readonly pageSize: number;
   private readonly onAuthRejected?: () => void;
   private readonly now: () => number;

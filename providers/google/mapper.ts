@@ -9,7 +9,10 @@
  *   series start from `start`).
  * - overrides are instance patches (see adapter); their body carries start/end and content only.
  * - attendees are NOT written by default: adding people to a room calendar's event sends them
- *   invitations from the room. `attendees: 'description'` appends them as text instead.
+ *   invitations from the room. `attendees: 'description'` appends them as text instead;
+ *   `attendees: 'invite'` (Calendar Event node only, never Room Sync) writes them as Google
+ *   attendees ({email, displayName, optional}); the adapter sends no `sendUpdates`, so Google's
+ *   default (none: no invitation e-mails) applies.
  * - organizer is not writable; `iCalUID` is never sent (we send `id`, and Google refuses both).
  * - the ownership stamp goes to `extendedProperties.private` (ids.ts); the event's kept X- properties
  *   (core/xprops.ts: X-KALTURA-ID, …) to `extendedProperties.shared`, named as in the file, and are
@@ -73,8 +76,22 @@ export interface ToGoogleOptions {
   /** Client-chosen event id (creates only). */
   id?: string;
   stamp?: OwnershipStamp;
-  /** 'omit' (default): attendees are not written. 'description': appended to the description as text. */
-  attendees?: 'omit' | 'description';
+  /**
+   * 'omit' (default): attendees are not written. 'description': appended to the description as
+   * text. 'invite': written as Google attendees (the whole list; an event without any clears them).
+   */
+  attendees?: GoogleAttendeeMode;
+}
+
+export type GoogleAttendeeMode = 'omit' | 'description' | 'invite';
+
+/** The event's attendees as Google writes them (those with an email; Google needs one). */
+export function toGoogleAttendees(e: CalendarEvent): GoogleAttendee[] {
+  return (e.attendees ?? []).filter((a) => a.email).map((a) => ({
+    email: a.email!,
+    ...(a.name ? { displayName: a.name } : {}),
+    ...(a.role === 'OPT-PARTICIPANT' ? { optional: true } : {}),
+  }));
 }
 
 export class GoogleMappingError extends Error {
@@ -165,6 +182,7 @@ export function toGoogleEvent(e: CalendarEvent, opts: ToGoogleOptions = {}): Goo
   g.status = e.status ? STATUS_TO_GOOGLE[e.status] : 'confirmed';
   g.transparency = e.transparency === 'TRANSPARENT' ? 'transparent' : 'opaque';
   if (e.url && /^https?:\/\//i.test(e.url)) g.source = { url: e.url, title: e.title || e.url };
+  if (opts.attendees === 'invite') g.attendees = toGoogleAttendees(e);
   const shared = sharedXProps(e);
   if (opts.stamp || shared) {
     g.extendedProperties = {
@@ -203,6 +221,7 @@ export function toGoogleInstancePatch(e: CalendarEvent, opts: ToGoogleOptions & 
   // cancelled there (e.g. a leftover of a deleted series); the adapter checks the answer instead.
   if (!(opts.omitConfirmed && status === 'confirmed')) g.status = status;
   g.transparency = e.transparency === 'TRANSPARENT' ? 'transparent' : 'opaque';
+  if (opts.attendees === 'invite') g.attendees = toGoogleAttendees(e);
   // The digest describes the instance as the patch leaves it (every digested field is sent).
   if (opts.stamp || shared) {
     g.extendedProperties = {

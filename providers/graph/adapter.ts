@@ -56,6 +56,11 @@ export interface GraphProviderOptions {
   /** Zone names written: 'iana' (default) or 'windows'. */
   timeZoneStyle?: TimeZoneStyle;
   /**
+   * 'omit' (default): attendees are never written (Room Sync: a room mailbox would invite them).
+   * 'invite' (Calendar Event node): written as Graph attendees; Graph sends the invitations.
+   */
+  attendees?: 'omit' | 'invite';
+  /**
    * IANA zone for floating times and all-day events. Unset: each mailbox's own zone, read once
    * from `GET /users/{id}/mailboxSettings/timeZone` (Windows or IANA name; needs
    * MailboxSettings.Read) and cached per mailbox.
@@ -168,7 +173,7 @@ export class GraphCalendarProvider implements CalendarProvider {
     this.baseUrl = (opts.baseUrl ?? GRAPH_BASE_URL).replace(/\/+$/, '');
     this.configuredZone = opts.defaultTimeZone;
     // seriesSupport has no mailbox; whether an RRULE fits does not depend on the zone it is read in.
-    this.mapOpts = { timeZoneStyle: opts.timeZoneStyle ?? 'iana', defaultTimeZone: opts.defaultTimeZone ?? 'UTC' };
+    this.mapOpts = { timeZoneStyle: opts.timeZoneStyle ?? 'iana', defaultTimeZone: opts.defaultTimeZone ?? 'UTC', ...(opts.attendees === 'invite' ? { attendees: 'invite' as const } : {}) };
     this.pageSize = Math.min(Math.max(1, opts.pageSize ?? 500), 1000);
     this.now = opts.now ?? Date.now;
     this.stateStore = opts.stateStore;

@@ -11,8 +11,10 @@
  *   same namespace named as in the file (`String {GUID} Name X-KALTURA-ID`); read back into
  *   `xProps` when a response carries them (listings expand only the stamp: Graph expands
  *   extended properties by exact id). A PATCH leaves a property the event no longer has in place.
- * - Attendees and organizer are NOT written: on a room mailbox Graph would send invitations to
- *   every attendee from the room. They are read back for information only.
+ * - Attendees and organizer are NOT written by default: on a room mailbox Graph would send
+ *   invitations to every attendee from the room (Room Sync never changes this). `attendees:
+ *   'invite'` (Calendar Event node) writes them ({emailAddress, type required/optional/resource});
+ *   Graph then sends invitations from the mailbox. They are always read back.
  * - `transactionId` on create: a GUID-shaped hash of (syncId, sourceKey, fingerprint, prior id), so
  *   a retried POST and a second worker's POST of the same event into the same target state are
  *   dropped by the server as duplicates; no clock is involved (see transactionIdFor).
@@ -87,7 +89,21 @@ export interface GraphMapOptions {
   timeZoneStyle?: TimeZoneStyle;
   /** IANA zone for floating times and all-day dates (default 'UTC'). */
   defaultTimeZone?: string;
+  /** 'omit' (default): attendees are not written. 'invite': written as Graph attendees (the whole list). */
+  attendees?: 'omit' | 'invite';
 }
+
+export type GraphAttendee = NonNullable<GraphEvent['attendees']>[number];
+
+/** The event's attendees as Graph writes them (those with an email). */
+export function toGraphAttendees(event: CalendarEvent): GraphAttendee[] {
+  return (event.attendees ?? []).filter((a) => a.email).map((a) => ({
+    emailAddress: { address: a.email!, ...(a.name ? { name: a.name } : {}) },
+    type: a.type === 'RESOURCE' || a.type === 'ROOM' ? 'resource' : a.role === 'OPT-PARTICIPANT' ? 'optional' : 'required',
+  }));
+}
+
+const GRAPH_RESPONSE_TO_PARTSTAT: Record<string, string> = { accepted: 'ACCEPTED', declined: 'DECLINED', tentativelyAccepted: 'TENTATIVE', notResponded: 'NEEDS-ACTION', none: 'NEEDS-ACTION' };
 
 export class GraphMappingError extends Error {
   constructor(message: string, readonly uid: string, readonly field: string) {
@@ -190,6 +206,7 @@ export function toGraphEvent(event: CalendarEvent, stamp: OwnershipStamp, opts: 
     categories: event.categories ?? [],
     singleValueExtendedProperties: [],
   };
+  if (opts.attendees === 'invite') out.attendees = toGraphAttendees(event);
   if (out.isAllDay && event.end.date === undefined) {
     throw new GraphMappingError(`event "${event.uid}" starts on a date but ends at a time; Graph all-day events need dates on both ends`, event.uid, 'end');
   }
@@ -307,6 +324,8 @@ export function fromGraphEvent(json: GraphEvent, calendarId: string, opts: Pick<
     event.attendees = json.attendees.map((a) => ({
       ...(a.emailAddress?.address ? { email: a.emailAddress.address } : {}),
       ...(a.emailAddress?.name ? { name: a.emailAddress.name } : {}),
+      ...(a.type === 'optional' ? { role: 'OPT-PARTICIPANT' } : a.type === 'required' ? { role: 'REQ-PARTICIPANT' } : {}),
+      ...(a.status?.response && GRAPH_RESPONSE_TO_PARTSTAT[a.status.response] ? { status: GRAPH_RESPONSE_TO_PARTSTAT[a.status.response] } : {}),
       ...(a.type === 'resource' ? { type: 'RESOURCE' } : {}),
     }));
   }

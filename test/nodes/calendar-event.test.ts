@@ -115,6 +115,46 @@ describe.each([
     expect(bad.error?.message).toMatch(/X-Property name "KALTURA-ID" must start with X-/);
     expect((bad.error as { context?: { itemIndex?: number } }).context?.itemIndex).toBe(0);
   });
+
+  it('Attendees: create writes them on the target, get / getMany / update return them; a bad email fails with the item index', async () => {
+    const created = await runNode({
+      type: 'calendarEvent', creds, credentials, input: [{}],
+      parameters: {
+        ...target, operation: 'create', eventSource: 'fields', title: 'Viva', start: '2026-12-03T09:00:00Z', end: '2026-12-03T10:00:00Z',
+        additionalFields: { attendees: { attendee: [{ email: 'ada@example.org', name: 'Ada Lovelace', optional: false }, { email: 'bob@example.org', name: '', optional: true }] } },
+      },
+    });
+    expect(created.error).toBeUndefined();
+    const id = (created.items[0].json as { id: string }).id;
+    const calendar = target === google ? ROOM_G : ROOM_M;
+    // What the provider holds, read from the emulator's store (not through our reader).
+    const raw = target === google
+      ? (emu.google.listRaw(calendar) as unknown as Array<{ attendees?: Array<{ email?: string; displayName?: string; optional?: boolean }> }>).map((e) => e.attendees?.map((a) => [a.email, a.displayName, a.optional === true]))
+      : (emu.graph.listRaw(calendar) as unknown as Array<{ fields: { attendees?: Array<{ type?: string; emailAddress?: { address?: string; name?: string } }> } }>).map((e) => e.fields.attendees?.map((a) => [a.emailAddress?.address, a.emailAddress?.name, a.type === 'optional']));
+    expect(raw).toEqual([[['ada@example.org', 'Ada Lovelace', false], ['bob@example.org', undefined, true]]]);
+    const people = (json: unknown) => ((json as { attendees?: Array<{ email?: string; name?: string; role?: string }> }).attendees ?? []).map((a) => [a.email, a.name, a.role]);
+    const expected = [['ada@example.org', 'Ada Lovelace', 'REQ-PARTICIPANT'], ['bob@example.org', undefined, 'OPT-PARTICIPANT']];
+
+    const got = await runNode({ type: 'calendarEvent', creds, credentials, parameters: { ...target, operation: 'get', eventId: id } });
+    expect(people(got.items[0].json)).toEqual(expected);
+    const many = await runNode({ type: 'calendarEvent', creds, credentials, parameters: { ...target, operation: 'getMany', ...WINDOW, returnMode: 'events', returnAll: true } });
+    expect(many.items.map((i) => people(i.json))).toEqual([expected]);
+
+    // An update without attendees keeps them; with attendees replaces them.
+    const kept = await runNode({ type: 'calendarEvent', creds, credentials, parameters: { ...target, operation: 'update', eventId: id, eventSource: 'fields', title: 'Viva (moved)', start: '', end: '', additionalFields: {} } });
+    expect(kept.error).toBeUndefined();
+    expect(people(kept.items[0].json)).toEqual(expected);
+    const replaced = await runNode({ type: 'calendarEvent', creds, credentials, parameters: { ...target, operation: 'update', eventId: id, eventSource: 'fields', title: '', start: '', end: '', additionalFields: { attendees: { attendee: [{ email: 'cy@example.org', name: 'Cy', optional: true }] } } } });
+    expect(replaced.error).toBeUndefined();
+    expect(people(replaced.items[0].json)).toEqual([['cy@example.org', 'Cy', 'OPT-PARTICIPANT']]);
+
+    const bad = await runNode({
+      type: 'calendarEvent', creds, credentials, input: [{}],
+      parameters: { ...target, operation: 'create', eventSource: 'fields', title: 'T', start: '2026-12-02T09:00:00Z', additionalFields: { attendees: { attendee: [{ email: 'not an email', name: 'X' }] } } },
+    });
+    expect(bad.error?.message).toMatch(/Attendee 1: "not an email" is not an email address/);
+    expect((bad.error as { context?: { itemIndex?: number } }).context?.itemIndex).toBe(0);
+  });
 });
 
 describe('Calendar Event, more', () => {

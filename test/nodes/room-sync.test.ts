@@ -8,6 +8,7 @@
 import { startEmulator, type Emulator } from '../../emulator';
 import { runNode, type TestCredentials } from './harness';
 import { emulatorCredentials } from './emulator-creds';
+import { parseIcs } from '../../core/ics/parse';
 
 const ROOM_1 = 'hs1@example.org';
 const ROOM_2 = 'hs2@example.org';
@@ -160,6 +161,26 @@ describe('Room Sync', () => {
     expect(hints.map((h) => h.message)).toEqual([expect.stringMatching(/^1 event\(s\) matched no room \(e\.g\. "Lecture z"/)]);
     expect(summary(r.items)).toMatchObject({ unmapped: 1 });
     expect(titles(ROOM_1)).toEqual(['Lecture a']);
+  });
+
+  it('never writes attendees: a feed event with ATTENDEE lines creates no attendees on Microsoft 365 or Google', async () => {
+    const when = `${day(3).replace(/-/g, '')}T090000Z`;
+    const data = `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:att-1\r\nDTSTART:${when}\r\nDURATION:PT1H\r\nSUMMARY:Viva\r\nLOCATION:HS 1\r\n`
+      + 'ORGANIZER;CN=Prof:mailto:prof@example.org\r\nATTENDEE;CN=Ada;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:ada@example.org\r\nATTENDEE;ROLE=OPT-PARTICIPANT:mailto:bob@example.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n';
+    // The source really has attendees (otherwise the test would prove nothing).
+    expect(parseIcs(data).events[0].attendees?.map((a) => a.email)).toEqual(['ada@example.org', 'bob@example.org']);
+    const graph = await sync([{ data }], { inputFormat: 'ics', icsField: 'data', routeBy: 'location', sourceId: 'plan' });
+    expect(summary(graph.items)).toMatchObject({ ok: true, written: { created: 1 } });
+    expect(emu.graph.listRaw(ROOM_1).map((e) => (e.fields as { attendees?: unknown[] }).attendees ?? [])).toEqual([[]]);
+
+    const ROOM = 'room-a@resource.calendar.google.com';
+    emu.google.createCalendar(ROOM, { timeZone: 'Europe/Berlin' });
+    const google = await runNode({
+      type: 'roomSync', creds, credentials: ['calendarRelayGoogleServiceAccountApi'], input: [{ data }] as never,
+      parameters: { provider: 'google', googleAuth: 'serviceAccount', syncId: 's1', inputFormat: 'ics', icsField: 'data', sourceId: 'plan', targetMode: 'single', calendar: { __rl: true, mode: 'id', value: ROOM } },
+    });
+    expect(summary(google.items)).toMatchObject({ ok: true, written: { created: 1 } });
+    expect(emu.google.listRaw(ROOM).map((e) => (e as { attendees?: unknown[] }).attendees ?? [])).toEqual([[]]);
   });
 
   it('Google (service account) with one target calendar', async () => {

@@ -130,6 +130,27 @@ describe('toGoogleEvent', () => {
     expect(g.attendees).toBeUndefined();
   });
 
+  it("writes attendees as Google attendees only with attendees: 'invite' (the whole list; none clears them)", () => {
+    const e: CalendarEvent = {
+      uid: 'u', title: 't', description: 'd', start: { dateTime: '2026-12-01T09:00:00Z' }, end: { dateTime: '2026-12-01T10:00:00Z' },
+      attendees: [{ email: 'a@x.org', name: 'A', role: 'REQ-PARTICIPANT', status: 'ACCEPTED' }, { email: 'b@x.org', role: 'OPT-PARTICIPANT' }, { name: 'No Mail' }],
+    };
+    const g = toGoogleEvent(e, { attendees: 'invite' });
+    expect(g.attendees).toEqual([{ email: 'a@x.org', displayName: 'A' }, { email: 'b@x.org', optional: true }]);
+    expect(g.description).toBe('d');
+    expect(toGoogleEvent({ ...e, attendees: undefined }, { attendees: 'invite' }).attendees).toEqual([]);
+    expect(toGoogleEvent(e)).not.toHaveProperty('attendees');
+    expect(toGoogleEvent(e, { attendees: 'description' })).not.toHaveProperty('attendees');
+    const patch = toGoogleInstancePatch({ ...e, recurrenceId: { dateTime: '2026-12-01T09:00:00Z' } }, { attendees: 'invite' });
+    expect(patch.attendees).toEqual([{ email: 'a@x.org', displayName: 'A' }, { email: 'b@x.org', optional: true }]);
+    expect(toGoogleInstancePatch({ ...e, recurrenceId: { dateTime: '2026-12-01T09:00:00Z' } })).not.toHaveProperty('attendees');
+    // Read back: names, required / optional.
+    expect(fromGoogleEvent({ ...g, id: 'x', iCalUID: 'u' }).event.attendees).toEqual([
+      { email: 'a@x.org', name: 'A', role: 'REQ-PARTICIPANT', type: 'INDIVIDUAL' },
+      { email: 'b@x.org', role: 'OPT-PARTICIPANT', type: 'INDIVIDUAL' },
+    ]);
+  });
+
   it('writes a non-recurring event without recurrence and marks free time transparent', () => {
     const g = toGoogleEvent({ uid: 'u', title: 't', start: { date: '2026-12-01' }, end: { date: '2026-12-02' }, transparency: 'TRANSPARENT' });
     expect(g.recurrence).toBeUndefined();

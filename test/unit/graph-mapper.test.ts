@@ -55,6 +55,29 @@ describe('toGraphEvent: content and ownership', () => {
     expect(updated.recurrence).toBeNull();
   });
 
+  test("attendees are written only with attendees: 'invite' (required / optional / resource; the whole list) and read back", () => {
+    const e = ev({ dateTime: '2024-03-05T09:00:00Z' }, { dateTime: '2024-03-05T10:00:00Z' }, {
+      attendees: [{ email: 'a@example.com', name: 'A' }, { email: 'b@example.com', role: 'OPT-PARTICIPANT' }, { email: 'room@example.com', type: 'ROOM' }, { name: 'No Mail' }],
+    });
+    const written = toGraphEvent(e, STAMP, { create: true, attendees: 'invite' });
+    expect(written.attendees).toEqual([
+      { emailAddress: { address: 'a@example.com', name: 'A' }, type: 'required' },
+      { emailAddress: { address: 'b@example.com' }, type: 'optional' },
+      { emailAddress: { address: 'room@example.com' }, type: 'resource' },
+    ]);
+    expect(toGraphEvent({ ...e, attendees: undefined }, STAMP, { attendees: 'invite' }).attendees).toEqual([]);
+    expect(toGraphEvent(e, STAMP, { attendees: 'omit' }).attendees).toBeUndefined();
+    const read = fromGraphEvent({
+      ...written, id: 'A',
+      attendees: [...written.attendees!.slice(0, 2).map((a, n) => ({ ...a, status: { response: n ? 'declined' : 'accepted' } })), written.attendees![2]],
+    }, '').event.attendees;
+    expect(read).toEqual([
+      { email: 'a@example.com', name: 'A', role: 'REQ-PARTICIPANT', status: 'ACCEPTED' },
+      { email: 'b@example.com', role: 'OPT-PARTICIPANT', status: 'DECLINED' },
+      { email: 'room@example.com', type: 'RESOURCE' },
+    ]);
+  });
+
   test('tentative and busy', () => {
     const base = ev({ dateTime: '2024-03-05T09:00:00Z' }, { dateTime: '2024-03-05T10:00:00Z' });
     expect(toGraphEvent({ ...base, status: 'TENTATIVE' }, STAMP).showAs).toBe('tentative');

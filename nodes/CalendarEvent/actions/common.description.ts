@@ -53,6 +53,25 @@ export const eventFieldProperties: INodeProperties[] = [
     displayOptions: { show: { eventSource: ['fields'] } },
     options: [
       { displayName: 'All Day', name: 'allDay', type: 'boolean', default: false, description: 'Whether the event lasts whole days (only the dates of Start and End count)' },
+      {
+        displayName: 'Attendees',
+        name: 'attendees',
+        type: 'fixedCollection',
+        typeOptions: { multipleValues: true },
+        default: {},
+        description: 'People to invite (Google and Microsoft 365). On update they replace the event\'s attendees. Google sends no invitation e-mails (sendUpdates stays at its default, none); Microsoft 365 sends invitations from the calendar\'s mailbox.',
+        options: [
+          {
+            displayName: 'Attendee',
+            name: 'attendee',
+            values: [
+              { displayName: 'Email', name: 'email', type: 'string', placeholder: 'name@email.com', default: '' },
+              { displayName: 'Name', name: 'name', type: 'string', default: '' },
+              { displayName: 'Optional', name: 'optional', type: 'boolean', default: false, description: 'Whether the attendee is optional (otherwise required)' },
+            ],
+          },
+        ],
+      },
       { displayName: 'Description', name: 'description', type: 'string', typeOptions: { rows: 3 }, default: '' },
       { displayName: 'Location', name: 'location', type: 'string', default: '' },
       { displayName: 'Recurrence (RRULE)', name: 'rrule', type: 'string', default: '', placeholder: 'FREQ=WEEKLY;BYDAY=MO;COUNT=10' },

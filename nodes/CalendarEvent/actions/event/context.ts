@@ -15,7 +15,8 @@ export function providerFor(ctx: IExecuteFunctions, i: number): Promise<Provider
   if (!cache) setups.set(anchor, (cache = new Map()));
   let p = cache.get(key);
   if (!p) {
-    p = providerOf(ctx, i);
+    // Calendar Event writes attendees as given (Room Sync never does).
+    p = providerOf(ctx, i, { writeAttendees: true });
     cache.set(key, p);
     p.catch(() => cache!.delete(key));
   }

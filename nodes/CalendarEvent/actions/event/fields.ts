@@ -5,6 +5,7 @@ import type { CalendarEvent, EventTime } from '../../../../core/event';
 import { findEventProblem } from '../../../../core/event-validate';
 import { isKeptXPropName, MAX_XPROP_NAME, MAX_XPROP_VALUE } from '../../../../core/xprops';
 
+const EMAIL_RE = /^[^\s@<>]+@[^\s@<>]+$/;
 const LOCAL_RE = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
 /** A dateTime parameter → EventTime: with an offset an instant (UTC), without one wall time in `timeZone` (or floating). */
@@ -74,6 +75,16 @@ export function eventFromParameters(ctx: IExecuteFunctions, i: number, base?: Ca
     });
     // Update: the given properties replace those of the same name; the event's others stay.
     event.xProps = [...(event.xProps ?? []).filter((x) => !given.some((g) => g.name === x.name.toUpperCase())), ...given];
+  }
+  const attendees = ((f.attendees as IDataObject | undefined)?.attendee as IDataObject[] | undefined) ?? [];
+  if (attendees.length) {
+    // Given attendees replace the event's list (update).
+    event.attendees = attendees.map((a, n) => {
+      const email = String(a.email ?? '').trim();
+      const name = String(a.name ?? '').trim();
+      if (!EMAIL_RE.test(email)) throw new Error(`Attendee ${n + 1}: "${email}" is not an email address`);
+      return { email, ...(name ? { name } : {}), role: a.optional === true ? 'OPT-PARTICIPANT' : 'REQ-PARTICIPANT' };
+    });
   }
   const problem = findEventProblem(event);
   if (problem) throw new Error(`${problem.field ? `${problem.field}: ` : ''}${problem.message}`);

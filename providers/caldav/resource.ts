@@ -194,6 +194,10 @@ export function componentFor(name: string, event: CalendarEvent, stamp: Ownershi
   const written: CalendarEvent = { ...event, uid: resourceUid(name), xProps };
   delete written.sourceId;
   delete written.warnings;
+  // No ORGANIZER / ATTENDEE, as on Google and Microsoft 365: servers with implicit scheduling
+  // (RFC 6638: Nextcloud, iCloud, Fastmail) would mail invitations to the feed's people from the room.
+  delete written.organizer;
+  delete written.attendees;
   const body = veventLines(written, now);
   const stampLines = [
     contentLine(STAMP_SYNC_ID, [], escapeText(stamp.syncId)),

@@ -71,6 +71,13 @@ describe('resources', () => {
   const name = resourceName('sync', key);
   const now = Date.UTC(2026, 2, 1);
 
+  test('no ORGANIZER or ATTENDEE is written (a scheduling server would invite the feed\'s people from the room)', () => {
+    const withPeople = { ...master, organizer: { email: 'lecturer@uni.example', name: 'Lecturer' }, attendees: [{ email: 'student@uni.example', name: 'Student' }, { email: 'room1@uni.example', type: 'ROOM' as const }] };
+    const text = serializeResource({ components: [componentFor(name, withPeople, { syncId: 'sync', sourceKey: key, fingerprint: 'f1-m' }, now)], timezones: new Map(), others: [] });
+    expect(text).toMatch(/^SUMMARY:/m);
+    expect(text).not.toMatch(/^(ORGANIZER|ATTENDEE)[;:]/m);
+  });
+
   test('stamps per component, derived UID, source UID restored, spoofed stamps from the source dropped', () => {
     const m = componentFor(name, master, { syncId: 'sync', sourceKey: key, fingerprint: 'f1-m' }, now);
     const o = componentFor(name, override, { syncId: 'sync', sourceKey: `${key} r:20260309T130000Z`, fingerprint: 'f1-o' }, now);

@@ -15,7 +15,7 @@ rmSync(resultsFile, { force: true }); // a stale file must not report an earlier
 let failed = false;
 try {
   run('npx tsc --noEmit -p tsconfig.json');
-  run('npx eslint .');
+  run('npx n8n-node lint'); // n8n's own lint command: eslint . with @n8n/node-cli's community-node rules + ours
   run('node scripts/build.mjs');
   run('node scripts/scan-package.mjs'); // n8n's community-package scan on the packed package
   run(`npx jest --ci --json --outputFile=${JSON.stringify(resultsFile)} ${jestArgs}`);

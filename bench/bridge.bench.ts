@@ -14,29 +14,18 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { get as httpGet } from 'node:http';
 import { chmodSync, mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { generateFeed } from './feed-generator';
 import { startBridge } from '../bridge/src/main';
 import { defaultConfig, type BridgeConfig } from '../bridge/src/config';
+import { freePort } from '../test/free-port';
 
 const root = join(__dirname, '..', '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const ADMIN = 'bench-admin-token-'.padEnd(40, 'x');
 const BEARER = 'bench-source-token'.padEnd(40, 'y');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function which(cmd: string): string | undefined {
   try {

@@ -10,7 +10,6 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -19,6 +18,7 @@ import type { SyncPolicy } from '../core/sync-types';
 import { CalDavCalendarProvider, createCalDavHttpPort, mkcalendarBody } from '../providers/caldav';
 import { MemoryKeyValueStore } from '../providers/state';
 import { syncCalendars } from '../providers/sync';
+import { freePort } from '../test/free-port';
 
 const NOW = Date.UTC(2026, 10, 22, 8);
 const POLICY: SyncPolicy = { syncId: 'bench-caldav', window: { pastDays: 7, futureDays: 365 }, reportForeign: false };
@@ -31,17 +31,6 @@ function events(n: number): CalendarEvent[] {
     out.push({ uid: `bench-${i}@caldav`, sourceId: 'bench', title: `Lecture ${i}`, location: `Hall ${i % 7}`, start: { dateTime: iso(start) }, end: { dateTime: iso(start + 5_400_000) } });
   }
   return out;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address() as { port: number };
-      s.close(() => resolve(a.port));
-    });
-  });
 }
 
 export async function runCalDavBench(n = 5000): Promise<boolean> {

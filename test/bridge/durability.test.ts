@@ -7,13 +7,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../bridge/src/store/sqlite';
 import { openPostgresStore } from '../../bridge/src/store/postgres';
 import type { Store } from '../../bridge/src/store/types';
 import { createDatabase, httpRequest, Receiver, startPostgres, stopPostgres, waitFor, type Postgres } from './helpers';
+import { freePort } from '../free-port';
 
 const BIN = join(__dirname, '..', '..', 'bridge', 'bin', 'calendar-relay-bridge.js');
 const SOURCES = 10;
@@ -25,16 +25,6 @@ beforeAll(() => {
   pg = startPostgres();
 }, 300_000);
 afterAll(() => stopPostgres(pg));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Instance {
   child: ChildProcess;

@@ -8,12 +8,12 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CalDavAuth } from '../../providers/caldav';
 import { createCalDavHttpPort, mkcalendarBody } from '../../providers/caldav';
 import type { HttpPort } from '../../providers/port';
+import { freePort } from '../free-port';
 
 const root = join(__dirname, '..', '..');
 const script = join(root, 'scripts', 'caldav-servers.mjs');
@@ -35,17 +35,6 @@ function ensureInstalled(): void {
 }
 
 interface Spec { name: string; command: string; args: string[]; url: string; username?: string; password?: string; principal: string }
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address() as { port: number };
-      s.close(() => resolve(a.port));
-    });
-  });
-}
 
 async function waitUntilUp(url: string, child: ChildProcess, output: () => string, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;

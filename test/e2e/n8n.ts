@@ -9,10 +9,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../free-port';
 
 export interface N8nInstall {
   /** Node 24 binary. */
@@ -30,17 +30,6 @@ export interface CommandResult {
   ms: number;
 }
 
-/** A free loopback TCP port (n8n's task broker and HTTP server must not collide with anything). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The items a node produced in an execution's run data (first run, first output unless given). */
 export function nodeItems(runData: RunData, nodeName: string, output = 0, run = 0): Record<string, unknown>[] {

@@ -18,9 +18,11 @@
 // they can kill one mid-sync and start it again on the same storage.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.mjs';
+import { aptInstall } from './debian.mjs';
+export { freePort };
 
 export const SERVERS = ['radicale', 'xandikos'];
 const USER = 'relay';
@@ -41,10 +43,7 @@ export function install() {
   if (typeof process.getuid === 'function' && process.getuid() !== 0 && !has('sudo')) {
     throw new Error(`CalDAV test servers missing (${missing.join(', ')}) and no root to install them: apt-get install -y ${missing.join(' ')}`);
   }
-  const sudo = typeof process.getuid === 'function' && process.getuid() !== 0 ? ['sudo'] : [];
-  const run = (args) => execFileSync(sudo.length ? 'sudo' : args[0], sudo.length ? args : args.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  run(['apt-get', 'update', '-qq']);
-  run(['apt-get', 'install', '-y', '-qq', ...missing]);
+  aptInstall(missing, { sudo: typeof process.getuid === 'function' && process.getuid() !== 0, recommends: true });
   const still = SERVERS.filter((s) => !has(s));
   if (still.length) throw new Error(`apt-get ran but ${still.join(', ')} is still not on PATH`);
   return { installed: missing };
@@ -70,17 +69,6 @@ export function spec(name, port, dir) {
     return { name, command: 'xandikos', args: ['-d', join(dir, 'data'), '--defaults', '-l', '127.0.0.1', '-p', String(port)], url, principal: '/user/' };
   }
   throw new Error(`unknown CalDAV server "${name}" (known: ${SERVERS.join(', ')})`);
-}
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function waitUntilUp(url, timeoutMs = 20_000) {

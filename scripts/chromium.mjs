@@ -1,8 +1,8 @@
 // Headless Chromium for the bridge's status-page test (Debian's `chromium` package).
 //   node scripts/chromium.mjs   → prints {"path": "/usr/bin/chromium"} (installing it when absent, root only, as on CI)
 // Without it and without root it prints {"skipped": "<reason>"}, unless CI is set (then it fails).
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { aptInstall } from './debian.mjs';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
 const find = () => CANDIDATES.find((p) => existsSync(p));
@@ -19,9 +19,7 @@ if (!path) {
     process.exit(0);
   }
   console.error('[chromium] installing Debian package chromium (apt-get update && apt-get install -y chromium)…');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update'], { stdio: ['ignore', 'ignore', 'inherit'], env });
-  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  aptInstall(['chromium']);
   path = find();
   if (!path) {
     console.error('chromium was installed but no binary found in ' + CANDIDATES.join(', '));

@@ -7,9 +7,10 @@
 // prints {"skipped": "<reason>"}), which is meant for a developer machine, never for CI.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.mjs';
+import { aptInstall } from './debian.mjs';
 
 export function findPgBin() {
   const base = '/usr/lib/postgresql';
@@ -21,20 +22,7 @@ export function findPgBin() {
 function installPostgres() {
   if (process.getuid?.() !== 0) throw new Error('PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin and not root: run `sudo apt-get install -y postgresql`');
   console.error('[postgres] installing Debian package postgresql (apt-get update && apt-get install -y postgresql)…');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update'], { stdio: ['ignore', 'ignore', 'inherit'], env });
-  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql'], { stdio: ['ignore', 'ignore', 'inherit'], env });
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
+  aptInstall(['postgresql']);
 }
 
 function asOwner(owner, cmd, args) {

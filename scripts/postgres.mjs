@@ -6,9 +6,9 @@
 // Without binaries it fails loudly, unless CALENDAR_RELAY_SKIP_POSTGRES=1 opts out (then `start`
 // prints {"skipped": "<reason>"}), which is meant for a developer machine, never for CI.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort } from './free-port.mjs';
 import { aptInstall } from './debian.mjs';
 
@@ -35,8 +35,35 @@ function ownerOf() {
   if (process.getuid?.() !== 0) return undefined;
   const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
   if (!line) throw new Error('running as root but there is no `postgres` user to own the cluster (install the postgresql package)');
-  const [, , uid, gid] = line.split(':');
-  return { name: 'postgres', uid: Number(uid), gid: Number(gid) };
+  const [, , uid, gid, , home] = line.split(':');
+  return { name: 'postgres', uid: Number(uid), gid: Number(gid), home };
+}
+
+/** True when a user that is neither owner nor group member can pass through every folder from `dir` up to `/`. */
+export function traversableByOthers(dir) {
+  for (let d = dir; ; d = dirname(d)) {
+    let mode;
+    try {
+      mode = statSync(d).mode;
+    } catch {
+      return false;
+    }
+    if ((mode & 0o001) === 0) return false;
+    if (dirname(d) === d) return true;
+  }
+}
+
+/**
+ * Where the cluster's folder goes. As root the server runs as `postgres`, which must reach it: a CI
+ * runner's TMPDIR is often a private `mktemp -d` folder (mode 0700, owned by root), which `postgres`
+ * cannot enter, so take the first of TMPDIR, /tmp, /var/tmp that it can, else `postgres`'s home.
+ */
+export function clusterBase(owner) {
+  if (!owner) return tmpdir();
+  const found = [tmpdir(), '/tmp', '/var/tmp'].find(traversableByOthers);
+  if (found) return found;
+  if (owner.home && existsSync(owner.home)) return owner.home;
+  throw new Error(`no folder the postgres user can reach for the test cluster: ${tmpdir()}, /tmp and /var/tmp are closed to it and its home ${owner.home || '(none)'} is missing`);
 }
 
 export async function startPostgres() {
@@ -48,7 +75,7 @@ export async function startPostgres() {
     if (!bin) throw new Error('apt-get installed postgresql but no /usr/lib/postgresql/*/bin/initdb appeared');
   }
   const owner = ownerOf();
-  const dir = mkdtempSync(join(tmpdir(), 'calendar-relay-pg-'));
+  const dir = mkdtempSync(join(clusterBase(owner), 'calendar-relay-pg-'));
   if (owner) chownSync(dir, owner.uid, owner.gid);
   chmodSync(dir, 0o700);
   const data = join(dir, 'data');

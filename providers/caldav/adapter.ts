@@ -32,7 +32,7 @@ import type { KeyValueStore } from '../state';
 import { MemoryKeyValueStore } from '../state';
 import { DavClient, calendarsAsRooms, davError, discoverCalendars, resolveCalendar, withSlash, type CalDavCalendar } from './dav';
 import { componentFor, parseResource, resourceKeyOf, resourceName, serializeResource, type ParsedResource, type ResourceComponent } from './resource';
-import { CALDAV, DAV, parseMultistatus, propKey } from './xml';
+import { CALDAV, DAV, escapeXml, parseMultistatus, propKey } from './xml';
 
 export const CALDAV_MAX_BATCH = 20;
 export const CALDAV_MAX_CONCURRENCY_PER_CALENDAR = 4;
@@ -249,14 +249,40 @@ export class CalDavCalendarProvider implements CalendarProvider {
       }
       const data = r.props.get(propKey(CALDAV, 'calendar-data'))?.text;
       if (data !== undefined) changed.set(url, this.remember(url, r.props.get(propKey(DAV, 'getetag'))?.text.trim(), data));
-      else toFetch.push(url); // servers that answer sync-collection with etags only
+      else toFetch.push(url); // servers that answer sync-collection with etags only (Xandikos): one multiget
     }
+    const fetched = toFetch.length ? await this.multiget(calendarUrl, toFetch) : new Map<string, Cached>();
     for (const url of toFetch) {
-      const got = await this.fetchResource(url);
+      const got = fetched.has(url) ? fetched.get(url) : await this.fetchResource(url);
       if (got) changed.set(url, got);
       else removed.push(url);
     }
     return { changed, removed, token: ms.syncToken };
+  }
+
+  /**
+   * calendar-multiget (RFC 4791 §7.9): the data of many resources in one REPORT. Absent from the
+   * result: not answered (those are fetched one by one); present as undefined: gone (404).
+   */
+  private async multiget(calendarUrl: string, urls: string[]): Promise<Map<string, Cached | undefined>> {
+    const out = new Map<string, Cached | undefined>();
+    if (urls.length < 2) return out;
+    const hrefs = urls.map((u) => `<D:href>${escapeXml(new URL(u).pathname)}</D:href>`).join('');
+    const body = `<?xml version="1.0" encoding="utf-8"?>\n<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop>${hrefs}</C:calendar-multiget>`;
+    const res = await this.dav.send('REPORT', calendarUrl, { depth: '1' }, body);
+    if (res.status === 401) throw davError(res, `calendar-multiget on ${calendarUrl}`);
+    if (res.status !== 207) return out;
+    const wanted = new Set(urls);
+    for (const r of parseMultistatus(res.body).responses) {
+      const url = new URL(r.href, calendarUrl).href;
+      if (!wanted.has(url)) continue;
+      const data = r.props.get(propKey(CALDAV, 'calendar-data'))?.text;
+      if (r.status === 404) {
+        this.cache.delete(url);
+        out.set(url, undefined);
+      } else if (data !== undefined && (r.status === undefined || r.status < 300)) out.set(url, this.remember(url, r.props.get(propKey(DAV, 'getetag'))?.text.trim(), data));
+    }
+    return out;
   }
 
   /** GET one resource; undefined when it is gone. */

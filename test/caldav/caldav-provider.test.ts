@@ -343,4 +343,19 @@ describeServers('CalDAV provider against %s', (name) => {
     const third = await inc3.listOwned(cal, SYNC_ID, window);
     expect(third.map((t) => t.id).sort()).toEqual(second.map((t) => t.id).sort());
   });
+  test('incremental: resources a server names without their data (Xandikos) are read with one calendar-multiget, not one GET each', async () => {
+    const cal = await newCalendar();
+    const store = new MemoryKeyValueStore();
+    const window = { from: NOW - 7 * 864e5, to: NOW + 365 * 864e5 };
+    expect(await provider(server.http, { listMode: 'incremental', stateStore: store }).listOwned(cal, SYNC_ID, window)).toEqual([]);
+    await sync(provider(), cal, feed()); // 4 resources written after the token was taken
+    const inc = provider(server.http, { listMode: 'incremental', stateStore: store });
+    const got = await inc.listOwned(cal, SYNC_ID, window);
+    const full = await provider().listOwned(cal, SYNC_ID, window);
+    const shape = (ts: typeof got) => ts.map((t) => `${t.id} ${t.etag} ${t.stamp?.fingerprint}`).sort();
+    expect(shape(got)).toEqual(shape(full));
+    expect(got).toHaveLength(5);
+    expect(inc.dav.counts.REPORT).toBe(name === 'xandikos' ? 2 : 1); // sync-collection (+ one multiget)
+    expect(inc.dav.counts.GET ?? 0).toBe(0);
+  });
 });

@@ -229,10 +229,18 @@ export class CalDavCalendarProvider implements CalendarProvider {
   /** RFC 6578 sync-collection since `token`: changed resources with their data, removed hrefs; undefined when the token is refused. */
   private async syncCollection(calendarUrl: string, token: string): Promise<{ changed: Map<string, Cached>; removed: string[]; token: string } | undefined> {
     const body = `<?xml version="1.0" encoding="utf-8"?>\n<D:sync-collection xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:sync-token>${token.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/><C:calendar-data/></D:prop></D:sync-collection>`;
-    const res = await this.dav.send('REPORT', calendarUrl, {}, body);
-    // 403/409 valid-sync-token (RFC 6578 §3.2), 400/501 from servers without the report, and
-    // Xandikos 0.2.8's 500 for a token it does not know: start over with a full listing, which is
-    // always right (and fails on its own if the server is really down). Bad credentials stop here.
+    // One attempt, no retries: Xandikos 0.2.8 answers a token it does not know with HTTP 500, which
+    // the read retries would repeat with backoff for nothing. 403/409 valid-sync-token (RFC 6578
+    // §3.2), 400/501 from servers without the report, any 5xx or no answer: start over with a full
+    // listing, which is always right (and retried, and fails on its own if the server is really
+    // down). Bad credentials stop here.
+    let res;
+    try {
+      res = await this.dav.send('REPORT', calendarUrl, {}, body, { retry: false });
+    } catch (err) {
+      if (err instanceof TransportError) return undefined;
+      throw err;
+    }
     if (res.status === 401) throw davError(res, `sync-collection on ${calendarUrl}`);
     if (res.status !== 207) return undefined;
     const ms = parseMultistatus(res.body);

@@ -17,6 +17,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { IDataObject } from 'n8n-workflow';
 import { runNode, TestCredentials } from './harness';
+import { StaticDataStore } from '../../nodes/RoomSync/listing-state';
 import { searchCalendars } from '../../nodes/shared/target';
 import { calDavHttpPort } from '../../nodes/shared/transport';
 import { fetchTransport } from '../../providers/http';
@@ -93,6 +94,19 @@ describe('the nodes\' CalDAV port', () => {
       'plain REPORT https://p07-caldav.example.net/123/calendars/home/',
       'plain GET http://cloud.example.org/remote.php/dav/x.ics',
     ]);
+  });
+});
+
+describe('Room Sync\'s CalDAV listing state in static data', () => {
+  test('a snapshot over the size cap is not kept (that calendar is listed in full), and state no calendar of the run used is dropped', () => {
+    const data: Record<string, unknown> = { 'caldav:https://x/a/:s': 'old-a', 'caldav:https://x/b/:s': 'old-b', other: 'kept' };
+    const store = new StaticDataStore(data as never, 10);
+    expect(store.get('caldav:https://x/a/:s')).toBe('old-a');
+    store.set('caldav:https://x/a/:s', '0123456789');
+    store.set('caldav:https://x/c/:s', '0123456789X'); // 11 chars > 10
+    expect(store.dropped).toEqual(['caldav:https://x/c/:s']);
+    store.prune();
+    expect(data).toEqual({ 'caldav:https://x/a/:s': '0123456789', other: 'kept' });
   });
 });
 

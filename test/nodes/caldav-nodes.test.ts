@@ -250,6 +250,10 @@ describeServers('CalDAV nodes on a real %s', (name) => {
       ['Open lab', { date: d(25) }, null],
     ]);
     expect(expanded.items.map((i) => String(i.json.id))).toEqual(expect.arrayContaining([expect.stringMatching(/\/daily\.ics#\d{8}T\d{6}Z$/), expect.stringMatching(/\/weekly\.ics#\d{8}$/)]));
+    // An occurrence that is no override has no resource part of its own: Get (and Update, Delete) say "not found", never act on the series.
+    const plain = String(expanded.items[2].json.id);
+    const got = await runNode({ type: 'calendarEvent', creds, credentials: [CRED], parameters: { provider: 'caldav', calendar: { __rl: true, mode: 'id', value: 'Lab 7' }, operation: 'get', eventId: plain } });
+    expect(got.error?.message).toMatch(/not found/);
     const stored = await getMany(false);
     expect(stored.error).toBeUndefined();
     expect(stored.items.map((i) => [i.json.title, !!(i.json.recurrence as { rrule?: string[] } | undefined)?.rrule?.length]).sort()).toEqual([['Lab course', true], ['Lab course (moved)', false], ['Open lab', true]].sort());

@@ -19,7 +19,7 @@ export class CalendarEvent implements INodeType {
     group: ['transform'],
     version: 1,
     subtitle: '={{$parameter["operation"] + ": " + $parameter["provider"]}}',
-    description: 'Create, read, update and delete events in Google Calendar, Microsoft 365 or CalDAV calendars and rooms, or read a feed URL. CalDAV: Update and Delete only for events Calendar Relay wrote (this node or a Room Sync), never a person\'s own; Get Many returns series as stored (not expanded into occurrences).',
+    description: 'Create, read, update and delete events in Google Calendar, Microsoft 365 or CalDAV calendars and rooms, or read a feed URL. CalDAV: Update and Delete only for events Calendar Relay wrote (this node or a Room Sync), never a person\'s own.',
     defaults: { name: 'Calendar Event' },
     usableAsTool: true,
     inputs: [NodeConnectionTypes.Main],
@@ -51,7 +51,7 @@ export class CalendarEvent implements INodeType {
       ...feedProperties,
       ...event.operations,
       {
-        displayName: 'CalDAV: Update and Delete work only on events Calendar Relay wrote (this node or a Room Sync); a person\'s own events are never changed. Get Many returns series as stored, not expanded into occurrences.',
+        displayName: 'CalDAV: Update and Delete work only on events Calendar Relay wrote (this node or a Room Sync); a person\'s own events are never changed.',
         name: 'caldavNotice',
         type: 'notice',
         default: '',

@@ -139,6 +139,17 @@ export const properties: INodeProperties[] = [
     options: [
       { displayName: 'Allow Empty Source', name: 'allowEmptySource', type: 'boolean', default: false, description: 'Whether a source that delivered no events may delete all its synced events (guard override)' },
       {
+        displayName: 'CalDAV Listing',
+        name: 'caldavListing',
+        type: 'options',
+        displayOptions: { show: { '/provider': ['caldav'] } },
+        options: [
+          { name: 'Full (Calendar-Query)', value: 'full', description: 'Every synced event is listed on every run; nothing is kept between runs' },
+          { name: 'Incremental (Sync-Collection)', value: 'incremental', description: 'Only what changed since the last run (RFC 6578), from a snapshot kept in the workflow\'s static data; a refused token falls back to a full listing' },
+        ],
+        default: 'incremental',
+      },
+      {
         displayName: 'Event Identity',
         name: 'identity',
         type: 'options',

@@ -24,9 +24,11 @@ import type { CalendarProvider, TargetEvent } from '../../providers/port';
 import { eventsOfItem } from '../shared/input';
 import { providerOf, resolveRoutingFor } from '../shared/target';
 import { toNodeError, errorMessage } from '../shared/errors';
+import { MAX_SNAPSHOT_CHARS, StaticDataStore } from './listing-state';
 
 interface Options {
   allowEmptySource?: boolean;
+  caldavListing?: 'incremental' | 'full';
   force?: boolean;
   identity?: 'uid' | 'content';
   maxDeletesCount?: number;
@@ -172,17 +174,24 @@ export async function executeRoomSync(this: IExecuteFunctions): Promise<INodeExe
     ...(options.recurrence === 'expand' ? { seriesSupport: () => 'Room Sync is set to always write single occurrences' } : {}),
   };
 
+  // CalDAV: incremental listing (RFC 6578 sync-collection) from the state of the last run in the
+  // node's static data, unless set to full; a refused token falls back to a full listing.
+  const caldav = (this.getNodeParameter('provider', 0) as string) === 'caldav';
+  const listingState = caldav ? new StaticDataStore(this.getWorkflowStaticData('node')) : undefined;
+  const incremental = caldav && (options.caldavListing ?? 'incremental') === 'incremental';
+
   let provider: CalendarProvider;
   let plan: SyncPlan;
   let failedCalendars: Array<{ calendarId: string; message: string }>;
   try {
-    const setup = await providerOf(this, 0, options.timeZone ? { defaultTimeZone: options.timeZone } : {});
+    const setup = await providerOf(this, 0, { ...(options.timeZone ? { defaultTimeZone: options.timeZone } : {}), ...(incremental && listingState ? { caldavIncremental: listingState } : {}) });
     provider = setup.provider;
     // CalDAV calendars named by display name or path become their collection URLs (discovery).
     const resolved = await resolveRoutingFor(setup, routing);
     const planned = await syncCalendars({ provider, desired, routing: resolved, policy, now: Date.now(), dryRun: true });
     plan = planned.plan;
     failedCalendars = planned.failedCalendars;
+    listingState?.prune();
   } catch (err) {
     if (this.continueOnFail()) {
       const guard = err instanceof SourceEmptyError || err instanceof DeleteLimitError ? { guard: err.name, counts: err.plan.counts as unknown as IDataObject } : {};
@@ -204,6 +213,7 @@ export async function executeRoomSync(this: IExecuteFunctions): Promise<INodeExe
     if (held) warnings.push(`${held} delete(s) held back because ${unreadable.length} source event(s) could not be read`);
   }
   for (const u of unreadable.slice(0, 20)) warnings.push(`unreadable: ${u}`);
+  if (listingState?.dropped.length) warnings.push(`CalDAV listing state of ${listingState.dropped.length} calendar(s) is larger than ${MAX_SNAPSHOT_CHARS / 1e6} MB and not kept: listed in full on every run`);
 
   let report: ApplyReport | undefined;
   if (!dryRun) report = await applyPlan(plan, provider, { sleep: async (ms: number) => sleep(ms) });

@@ -15,6 +15,7 @@ import { sleep } from 'n8n-workflow';
 import type { IDataObject, IHttpRequestOptions, IN8nHttpFullResponse, INode } from 'n8n-workflow';
 import type { CalendarProvider, HttpPort, HttpRequest, HttpResponse, TokenSource } from '../../providers/port';
 import { TransportError } from '../../providers/port';
+import type { KeyValueStore } from '../../providers/state';
 import { withBearerToken } from '../../providers/http';
 import { GoogleCalendarProvider } from '../../providers/google/adapter';
 import { serviceAccountTokenSource, CALENDAR_SCOPE, DIRECTORY_RESOURCE_SCOPE } from '../../providers/google/auth';
@@ -151,6 +152,8 @@ export interface ProviderOptions {
    * Calendar Event node sets it; Room Sync never does (a room calendar would invite the people).
    */
   writeAttendees?: boolean;
+  /** CalDAV: list by RFC 6578 sync-collection, the snapshot kept in this store (Room Sync: the node's static data). */
+  caldavIncremental?: KeyValueStore;
 }
 
 /** The provider for the node's chosen credential. `getCredentials` is the context's (typed loosely on purpose: poll and execute contexts differ). */
@@ -187,7 +190,7 @@ export async function createProvider(
     const baseUrl = str(creds.baseUrl, '');
     if (!/^https?:\/\//i.test(baseUrl)) throw new Error(`CalDAV credential: Base URL "${baseUrl}" must be an http(s) URL`);
     const http = calDavHttpPort(ctx, baseUrl);
-    const provider = new CalDavCalendarProvider({ http, baseUrl, readRetry });
+    const provider = new CalDavCalendarProvider({ http, baseUrl, readRetry, ...(options.caldavIncremental ? { listMode: 'incremental' as const, stateStore: options.caldavIncremental } : {}) });
     return { provider, http, baseUrl };
   }
   const type = credentialTypeName('microsoft', auth);

@@ -14,11 +14,17 @@
  * - Listing: calendar-query REPORT with a time-range (listMode 'full'), or RFC 6578
  *   sync-collection against a snapshot kept in `stateStore` (listMode 'incremental'), which falls
  *   back to a full listing when the server has no sync-token or refuses the token.
+ * - listEvents with expandSeries: the server's CALDAV:expand (RFC 4791 §9.6.5) where it answers
+ *   it; a resource it leaves unexpanded (Radicale 3.1), returns in a shape that cannot be right, or
+ *   a server that refuses the request (Xandikos 0.2.8: HTTP 500) is expanded here with the core's
+ *   expandOccurrences.
  */
 import type { CalendarEvent } from '../../core/event';
+import { expandOccurrences } from '../../core/recurrence';
 import type { RoutingConfig } from '../../core/routing';
 import { overlapsWindow } from '../../core/sync-window';
-import { formatUtc } from '../../core/time';
+import { occurrenceToken } from '../../core/sync-key';
+import { eventTimeToUtc, formatUtc } from '../../core/time';
 import type { CalendarProvider, HttpPort, OwnershipStamp, ProviderCapabilities, Room, TargetEvent, TimeWindow, WriteOp, WriteResult } from '../port';
 import { ProviderError, TransportError } from '../port';
 import type { ReadRetryOptions } from '../retry';
@@ -26,7 +32,7 @@ import type { KeyValueStore } from '../state';
 import { MemoryKeyValueStore } from '../state';
 import { DavClient, calendarsAsRooms, davError, discoverCalendars, resolveCalendar, withSlash, type CalDavCalendar } from './dav';
 import { componentFor, parseResource, resourceKeyOf, resourceName, serializeResource, type ParsedResource, type ResourceComponent } from './resource';
-import { CALDAV, DAV, parseMultistatus, propKey } from './xml';
+import { CALDAV, DAV, escapeXml, parseMultistatus, propKey } from './xml';
 
 export const CALDAV_MAX_BATCH = 20;
 export const CALDAV_MAX_CONCURRENCY_PER_CALENDAR = 4;
@@ -84,6 +90,27 @@ function transportFailure(err: unknown, what: string): ProviderError {
   return new ProviderError(`${what}: no response (${(err as Error)?.message ?? String(err)})`, { code: (err as TransportError)?.code ?? 'transport', retryable: true });
 }
 
+/** DTEND written before DTSTART, for values of one form (UTC date-times as CALDAV:expand returns them, or dates). */
+function rawEndBeforeStart(lines: string[]): boolean {
+  const value = (name: string) => {
+    const l = lines.find((x) => new RegExp(`^${name}[;:]`, 'i').test(x));
+    return l ? l.slice(l.lastIndexOf(':') + 1).trim() : undefined;
+  };
+  const start = value('DTSTART');
+  const end = value('DTEND');
+  if (!start || !end || start.length !== end.length) return false;
+  const utc = /^\d{8}T\d{6}Z$/;
+  const date = /^\d{8}$/;
+  return ((utc.test(start) && utc.test(end)) || (date.test(start) && date.test(end))) && end < start;
+}
+
+/** calendar-query for VEVENTs overlapping the window; `expand` asks the server for one VEVENT per instance (RFC 4791 §9.6.5). */
+function calendarQueryBody(window: TimeWindow | undefined, expand = false): string {
+  const range = window ? `start="${timeRange(window.from)}" end="${timeRange(window.to)}"` : '';
+  const data = expand && window ? `<C:calendar-data><C:expand ${range}/></C:calendar-data>` : '<C:calendar-data/>';
+  return `<?xml version="1.0" encoding="utf-8"?>\n<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/>${data}</D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">${window ? `<C:time-range ${range}/>` : ''}</C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`;
+}
+
 export class CalDavCalendarProvider implements CalendarProvider {
   readonly kind = 'caldav' as const;
   readonly capabilities: ProviderCapabilities;
@@ -96,6 +123,8 @@ export class CalDavCalendarProvider implements CalendarProvider {
   /** One write at a time per resource. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private discovered?: Promise<CalDavCalendar[]>;
+  /** Calendars whose server refused a CALDAV:expand request: asked without it from then on. */
+  private readonly noServerExpand = new Set<string>();
 
   constructor(private readonly opts: CalDavProviderOptions) {
     this.now = opts.now ?? Date.now;
@@ -157,18 +186,39 @@ export class CalDavCalendarProvider implements CalendarProvider {
 
   /** calendar-query REPORT: every resource with a VEVENT overlapping the window (servers expand series for the test). */
   private async queryResources(calendarUrl: string, window?: TimeWindow): Promise<Map<string, Cached>> {
-    const range = window ? `<C:time-range start="${timeRange(window.from)}" end="${timeRange(window.to)}"/>` : '';
-    const body = `<?xml version="1.0" encoding="utf-8"?>\n<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop><C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">${range}</C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`;
-    const res = await this.dav.send('REPORT', calendarUrl, { depth: '1' }, body);
+    const res = await this.dav.send('REPORT', calendarUrl, { depth: '1' }, calendarQueryBody(window));
     if (res.status !== 207) throw davError(res, `calendar-query on ${calendarUrl}`);
+    return this.readQuery(res.body, calendarUrl, true);
+  }
+
+  private readQuery(body: string, calendarUrl: string, remember: boolean): Map<string, Cached> {
     const out = new Map<string, Cached>();
-    for (const r of parseMultistatus(res.body).responses) {
+    for (const r of parseMultistatus(body).responses) {
       const data = r.props.get(propKey(CALDAV, 'calendar-data'))?.text;
       if (data === undefined || (r.status !== undefined && r.status >= 300)) continue;
       const url = new URL(r.href, calendarUrl).href;
-      out.set(url, this.remember(url, r.props.get(propKey(DAV, 'getetag'))?.text.trim(), data));
+      const etag = r.props.get(propKey(DAV, 'getetag'))?.text.trim();
+      out.set(url, remember ? this.remember(url, etag, data) : { ...(etag ? { etag } : {}), text: data, parsed: parseResource(data) });
     }
     return out;
+  }
+
+  /**
+   * calendar-query asking the server to expand series (CALDAV:expand). One attempt: any answer but
+   * 207 (Xandikos 0.2.8 answers 500) means "not here" and the caller expands itself. The data is
+   * not the stored resource, so it never enters the write cache.
+   */
+  private async queryExpanded(calendarUrl: string, window: TimeWindow): Promise<Map<string, Cached> | undefined> {
+    let res;
+    try {
+      res = await this.dav.send('REPORT', calendarUrl, { depth: '1' }, calendarQueryBody(window, true), { retry: false });
+    } catch (err) {
+      if (err instanceof TransportError) return undefined;
+      throw err;
+    }
+    if (res.status === 401) throw davError(res, `calendar-query on ${calendarUrl}`);
+    if (res.status !== 207) return undefined;
+    return this.readQuery(res.body, calendarUrl, false);
   }
 
   private async syncToken(calendarUrl: string): Promise<string | undefined> {
@@ -179,10 +229,18 @@ export class CalDavCalendarProvider implements CalendarProvider {
   /** RFC 6578 sync-collection since `token`: changed resources with their data, removed hrefs; undefined when the token is refused. */
   private async syncCollection(calendarUrl: string, token: string): Promise<{ changed: Map<string, Cached>; removed: string[]; token: string } | undefined> {
     const body = `<?xml version="1.0" encoding="utf-8"?>\n<D:sync-collection xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:sync-token>${token.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/><C:calendar-data/></D:prop></D:sync-collection>`;
-    const res = await this.dav.send('REPORT', calendarUrl, {}, body);
-    // 403/409 valid-sync-token (RFC 6578 §3.2), 400/501 from servers without the report, and
-    // Xandikos 0.2.8's 500 for a token it does not know: start over with a full listing, which is
-    // always right (and fails on its own if the server is really down). Bad credentials stop here.
+    // One attempt, no retries: Xandikos 0.2.8 answers a token it does not know with HTTP 500, which
+    // the read retries would repeat with backoff for nothing. 403/409 valid-sync-token (RFC 6578
+    // §3.2), 400/501 from servers without the report, any 5xx or no answer: start over with a full
+    // listing, which is always right (and retried, and fails on its own if the server is really
+    // down). Bad credentials stop here.
+    let res;
+    try {
+      res = await this.dav.send('REPORT', calendarUrl, {}, body, { retry: false });
+    } catch (err) {
+      if (err instanceof TransportError) return undefined;
+      throw err;
+    }
     if (res.status === 401) throw davError(res, `sync-collection on ${calendarUrl}`);
     if (res.status !== 207) return undefined;
     const ms = parseMultistatus(res.body);
@@ -199,14 +257,40 @@ export class CalDavCalendarProvider implements CalendarProvider {
       }
       const data = r.props.get(propKey(CALDAV, 'calendar-data'))?.text;
       if (data !== undefined) changed.set(url, this.remember(url, r.props.get(propKey(DAV, 'getetag'))?.text.trim(), data));
-      else toFetch.push(url); // servers that answer sync-collection with etags only
+      else toFetch.push(url); // servers that answer sync-collection with etags only (Xandikos): one multiget
     }
+    const fetched = toFetch.length ? await this.multiget(calendarUrl, toFetch) : new Map<string, Cached>();
     for (const url of toFetch) {
-      const got = await this.fetchResource(url);
+      const got = fetched.has(url) ? fetched.get(url) : await this.fetchResource(url);
       if (got) changed.set(url, got);
       else removed.push(url);
     }
     return { changed, removed, token: ms.syncToken };
+  }
+
+  /**
+   * calendar-multiget (RFC 4791 §7.9): the data of many resources in one REPORT. Absent from the
+   * result: not answered (those are fetched one by one); present as undefined: gone (404).
+   */
+  private async multiget(calendarUrl: string, urls: string[]): Promise<Map<string, Cached | undefined>> {
+    const out = new Map<string, Cached | undefined>();
+    if (urls.length < 2) return out;
+    const hrefs = urls.map((u) => `<D:href>${escapeXml(new URL(u).pathname)}</D:href>`).join('');
+    const body = `<?xml version="1.0" encoding="utf-8"?>\n<C:calendar-multiget xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/><C:calendar-data/></D:prop>${hrefs}</C:calendar-multiget>`;
+    const res = await this.dav.send('REPORT', calendarUrl, { depth: '1' }, body);
+    if (res.status === 401) throw davError(res, `calendar-multiget on ${calendarUrl}`);
+    if (res.status !== 207) return out;
+    const wanted = new Set(urls);
+    for (const r of parseMultistatus(res.body).responses) {
+      const url = new URL(r.href, calendarUrl).href;
+      if (!wanted.has(url)) continue;
+      const data = r.props.get(propKey(CALDAV, 'calendar-data'))?.text;
+      if (r.status === 404) {
+        this.cache.delete(url);
+        out.set(url, undefined);
+      } else if (data !== undefined && (r.status === undefined || r.status < 300)) out.set(url, this.remember(url, r.props.get(propKey(DAV, 'getetag'))?.text.trim(), data));
+    }
+    return out;
   }
 
   /** GET one resource; undefined when it is gone. */
@@ -298,21 +382,98 @@ export class CalDavCalendarProvider implements CalendarProvider {
    */
   private targetEvents(calendarId: string, url: string, c: Cached, filter: (s: OwnershipStamp | undefined) => boolean): TargetEvent[] {
     const path = new URL(url).pathname;
+    return c.parsed.components.filter((comp) => filter(comp.stamp)).map((comp) => this.targetEvent(calendarId, path, c, comp));
+  }
+
+  /** One VEVENT as a TargetEvent; `occurrence` replaces its event and id for an expanded instance (no `edited` then: the digest is the series'). */
+  private targetEvent(calendarId: string, path: string, c: Cached, comp: ResourceComponent, occurrence?: { event: CalendarEvent; rid: string }): TargetEvent {
+    const stamp = comp.stamp;
+    const copy = copyReason(path, comp);
+    const event: CalendarEvent = occurrence?.event ?? comp.event ?? { uid: path, title: '', start: { dateTime: 'unreadable' }, end: { dateTime: 'unreadable' }, warnings: [comp.problem ?? 'unreadable VEVENT'] };
+    const rid = occurrence ? occurrence.rid : comp.rid;
+    return {
+      id: rid ? `${path}#${rid}` : path,
+      calendarId,
+      event,
+      ...(stamp ? { stamp: { ...stamp } } : {}),
+      ...(c.etag ? { etag: c.etag } : {}),
+      ...(copy ? { copy } : {}),
+      ...(stamp && !copy && !occurrence && comp.edited?.length ? { edited: [...comp.edited] } : {}),
+    };
+  }
+
+  /** The occurrences of a stored resource inside the window, expanded here (the core's expandOccurrences; floating times read in UTC). */
+  private expandHere(calendarId: string, url: string, c: Cached, window: TimeWindow): TargetEvent[] {
+    const path = new URL(url).pathname;
+    const readable = c.parsed.components.filter((x) => x.event);
     const out: TargetEvent[] = [];
-    for (const comp of c.parsed.components) {
-      const stamp = comp.stamp;
-      if (!filter(stamp)) continue;
-      const copy = copyReason(path, comp);
-      const event: CalendarEvent = comp.event ?? { uid: path, title: '', start: { dateTime: 'unreadable' }, end: { dateTime: 'unreadable' }, warnings: [comp.problem ?? 'unreadable VEVENT'] };
-      out.push({
-        id: comp.rid ? `${path}#${comp.rid}` : path,
-        calendarId,
-        event,
-        ...(stamp ? { stamp: { ...stamp } } : {}),
-        ...(c.etag ? { etag: c.etag } : {}),
-        ...(copy ? { copy } : {}),
-        ...(stamp && !copy && comp.edited?.length ? { edited: [...comp.edited] } : {}),
-      });
+    const r = expandOccurrences(readable.map((x) => x.event!), window.from, window.to);
+    if (r.errors.length) {
+      // A series the expander cannot read comes back as stored, saying why.
+      const why = r.errors.map((e) => e.message).join('; ');
+      for (const t of this.targetEvents(calendarId, url, c, () => true)) out.push({ ...t, event: { ...t.event, warnings: [...(t.event.warnings ?? []), `series not expanded: ${why}`] } });
+      return out;
+    }
+    for (const occ of r.occurrences) {
+      const src = readable.find((x) => x.event === occ.event) ?? readable.find((x) => x.rid === (occ.event.recurrenceId ? occurrenceToken(occ.event.recurrenceId) : ''));
+      if (!src) continue;
+      const { recurrence: _series, recurrenceId: _rid, ...rest } = occ.event;
+      const event: CalendarEvent = { ...rest, start: occ.start, end: occ.end, ...(occ.recurrenceId ? { recurrenceId: occ.recurrenceId } : {}) };
+      out.push(this.targetEvent(calendarId, path, c, src, { event, rid: occ.recurrenceId ? occurrenceToken(occ.recurrenceId) : '' }));
+    }
+    for (const x of c.parsed.components) if (!x.event) out.push(this.targetEvent(calendarId, path, c, x));
+    return out;
+  }
+
+  /**
+   * A resource as the server expanded it: its instances when they look right (no recurrence left,
+   * every end after its start); undefined when the server left it unexpanded or the shape is wrong
+   * (Xandikos 0.2.8's expand moves DTSTART but keeps the master's DTEND), so it is expanded here.
+   */
+  private serverInstances(calendarId: string, url: string, c: Cached, window: TimeWindow): TargetEvent[] | undefined {
+    const comps = c.parsed.components;
+    if (!comps.length || comps.some((x) => !x.event)) return undefined;
+    if (comps.some((x) => x.event!.recurrence && ((x.event!.recurrence.rrule?.length ?? 0) > 0 || (x.event!.recurrence.rdate?.length ?? 0) > 0))) return undefined;
+    if (comps.length > 1 && comps.some((x) => !x.rid)) return undefined;
+    const path = new URL(url).pathname;
+    const out: TargetEvent[] = [];
+    for (const x of comps) {
+      const e = x.event!;
+      // The core's reader turns an end before its start into a zero-length event: look at the text.
+      if (rawEndBeforeStart(x.lines)) return undefined;
+      try {
+        if (eventTimeToUtc(e.end) < eventTimeToUtc(e.start)) return undefined;
+      } catch {
+        return undefined;
+      }
+      if (e.status === 'CANCELLED' || !overlapsWindow(e, window)) continue;
+      out.push(this.targetEvent(calendarId, path, c, x, x.rid ? { event: e, rid: x.rid } : undefined));
+    }
+    return out;
+  }
+
+  /** Every occurrence inside the window: the server's expansion where it gives one, ours elsewhere. */
+  private async expandedEvents(calendarId: string, window: TimeWindow): Promise<TargetEvent[]> {
+    const cal = withSlash(calendarId);
+    let expanded: Map<string, Cached> | undefined;
+    if (!this.noServerExpand.has(cal)) {
+      expanded = await this.queryExpanded(cal, window);
+      if (!expanded) this.noServerExpand.add(cal);
+    }
+    const out: TargetEvent[] = [];
+    if (!expanded) {
+      for (const [url, c] of await this.queryResources(cal, window)) out.push(...this.expandHere(calendarId, url, c, window));
+      return out;
+    }
+    for (const [url, c] of expanded) {
+      const byServer = this.serverInstances(calendarId, url, c, window);
+      if (byServer) {
+        out.push(...byServer);
+        continue;
+      }
+      // Left unexpanded (the data is then the stored resource) or expanded wrongly (read it as stored).
+      const stored = c.parsed.components.some((x) => x.event?.recurrence) ? c : await this.fetchResource(url);
+      if (stored) out.push(...this.expandHere(calendarId, url, stored, window));
     }
     return out;
   }
@@ -324,10 +485,14 @@ export class CalDavCalendarProvider implements CalendarProvider {
     return out;
   }
 
-  async listEvents(calendarId: string, window: TimeWindow, opts: { maxResults?: number } = {}): Promise<TargetEvent[]> {
-    const resources = await this.queryResources(withSlash(calendarId), window);
-    const out: TargetEvent[] = [];
-    for (const [url, c] of resources) out.push(...this.targetEvents(calendarId, url, c, () => true));
+  /** All events overlapping the window; with expandSeries one per occurrence (id `<path>#<RECURRENCE-ID>`), otherwise series as stored. */
+  async listEvents(calendarId: string, window: TimeWindow, opts: { expandSeries?: boolean; maxResults?: number } = {}): Promise<TargetEvent[]> {
+    let out: TargetEvent[];
+    if (opts.expandSeries) out = await this.expandedEvents(calendarId, window);
+    else {
+      out = [];
+      for (const [url, c] of await this.queryResources(withSlash(calendarId), window)) out.push(...this.targetEvents(calendarId, url, c, () => true));
+    }
     return opts.maxResults ? out.slice(0, opts.maxResults) : out;
   }
 

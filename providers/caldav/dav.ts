@@ -29,8 +29,10 @@ export class DavClient {
     return Object.values(this.counts).reduce((a, b) => a + b, 0);
   }
 
-  async send(method: HttpMethod, url: string, headers: Record<string, string> = {}, body?: string): Promise<HttpResponse & { url: string }> {
+  /** `opts.retry: false`: one attempt only (a probe whose failure has a fallback of its own). */
+  async send(method: HttpMethod, url: string, headers: Record<string, string> = {}, body?: string, opts: { retry?: false } = {}): Promise<HttpResponse & { url: string }> {
     const read = READ_METHODS.has(method);
+    const noRetry = this.opts.readRetry === false || opts.retry === false;
     const policy = resolveRetryPolicy(this.opts.readRetry || undefined);
     const sleep = (this.opts.readRetry && this.opts.readRetry.sleep) || realSleep;
     const random = (this.opts.readRetry && this.opts.readRetry.random) || Math.random;
@@ -43,7 +45,7 @@ export class DavClient {
       try {
         res = await this.http({ method, url: target, headers: { ...headers, ...(body !== undefined ? { 'content-type': headers['content-type'] ?? 'application/xml; charset=utf-8' } : {}) }, ...(body !== undefined ? { body } : {}) });
       } catch (e) {
-        if (!(e instanceof TransportError) || !read || this.opts.readRetry === false) throw e;
+        if (!(e instanceof TransportError) || !read || noRetry) throw e;
         err = e;
       }
       if (res && read && res.status >= 300 && res.status < 400 && res.headers.location && redirects < MAX_REDIRECTS) {
@@ -52,7 +54,7 @@ export class DavClient {
         continue;
       }
       const again = res ? read && isRetryableRead(res) : true;
-      if (!again || this.opts.readRetry === false || retry >= policy.maxRetries) {
+      if (!again || noRetry || retry >= policy.maxRetries) {
         if (res) return { ...res, url: target };
         throw err;
       }

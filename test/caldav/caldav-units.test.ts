@@ -5,7 +5,7 @@
 import { parseIcs } from '../../core/ics/parse';
 import { componentFor, createCalDavHttpPort, parseMultistatus, parseResource, parseXml, resolveCalendar, resourceName, serializeResource, XmlError, CalDavCalendarProvider } from '../../providers/caldav';
 import type { CalDavCalendar } from '../../providers/caldav';
-import type { HttpPort, HttpRequest } from '../../providers/port';
+import type { HttpPort, HttpRequest, HttpResponse } from '../../providers/port';
 import { contentDigest } from '../../providers/ownership';
 import { CalendarRelayCalDavApi } from '../../credentials/CalendarRelayCalDavApi.credentials';
 
@@ -204,6 +204,76 @@ describe('provider over a scripted server', () => {
     expect(owned[0].copy).toBeUndefined();
     expect(calls[0].body).toContain('<C:time-range start="19700101T000000Z" end="20300101T000000Z"/>');
     await expect(p.listOwned('https://dav.example/denied/', 's', { from: 0, to: 1 })).rejects.toMatchObject({ scope: 'auth', status: 401 });
+  });
+});
+
+describe('listEvents with expandSeries over a scripted server', () => {
+  // Stored: a weekly Berlin series (4 instances), the third excluded, the fourth moved by 2 hours.
+  const STORED = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//t//EN',
+    'BEGIN:VEVENT', 'UID:s1', 'DTSTAMP:20260301T000000Z', 'DTSTART;TZID=Europe/Berlin:20260302T140000', 'DTEND;TZID=Europe/Berlin:20260302T150000', 'RRULE:FREQ=WEEKLY;COUNT=4', 'EXDATE;TZID=Europe/Berlin:20260316T140000', 'SUMMARY:Seminar', 'END:VEVENT',
+    'BEGIN:VEVENT', 'UID:s1', 'DTSTAMP:20260301T000000Z', 'RECURRENCE-ID;TZID=Europe/Berlin:20260323T140000', 'DTSTART;TZID=Europe/Berlin:20260323T160000', 'DTEND;TZID=Europe/Berlin:20260323T170000', 'SUMMARY:Moved', 'END:VEVENT',
+    'END:VCALENDAR', ''].join('\r\n');
+  // What RFC 4791 §9.6.5 asks of a server (sabre/dav does it): one VEVENT per instance, in UTC.
+  const inst = (rid: string, start: string, end: string, title: string) => ['BEGIN:VEVENT', 'UID:s1', 'DTSTAMP:20260301T000000Z', `RECURRENCE-ID:${rid}`, `DTSTART:${start}`, `DTEND:${end}`, `SUMMARY:${title}`, 'END:VEVENT'];
+  const EXPANDED = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//t//EN',
+    ...inst('20260302T130000Z', '20260302T130000Z', '20260302T140000Z', 'Seminar'),
+    ...inst('20260309T130000Z', '20260309T130000Z', '20260309T140000Z', 'Seminar'),
+    ...inst('20260323T130000Z', '20260323T150000Z', '20260323T160000Z', 'Moved'),
+    'END:VCALENDAR', ''].join('\r\n');
+  // Xandikos 0.2.8's shape: DTSTART moved, the master's DTEND kept.
+  const BROKEN = EXPANDED.replace('DTEND:20260309T140000Z', 'DTEND:20260302T140000Z');
+  const WINDOW = { from: Date.UTC(2026, 2, 1), to: Date.UTC(2026, 3, 1) };
+  const ms = (data: string) => `<D:multistatus xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:response><D:href>/cal/s1.ics</D:href><D:propstat><D:prop><D:getetag>"e1"</D:getetag><C:calendar-data>${data.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</C:calendar-data></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response></D:multistatus>`;
+  function server(expand: 'good' | 'broken' | 'ignored' | 500) {
+    const calls: string[] = [];
+    const http: HttpPort = async (req): Promise<HttpResponse> => {
+      const asksExpand = /<C:expand /.test(String(req.body ?? ''));
+      calls.push(`${req.method}${asksExpand ? ' expand' : ''}`);
+      if (req.method === 'GET') return { status: 200, headers: { etag: '"e1"' }, body: STORED };
+      if (!asksExpand || expand === 'ignored') return { status: 207, headers: {}, body: ms(STORED) };
+      if (expand === 500) return { status: 500, headers: {}, body: 'Server got itself in trouble' };
+      return { status: 207, headers: {}, body: ms(expand === 'good' ? EXPANDED : BROKEN) };
+    };
+    return { calls, provider: new CalDavCalendarProvider({ http, readRetry: { maxRetries: 2, baseDelayMs: 1, maxDelayMs: 1 } }) };
+  }
+  const shape = (ts: Array<{ id: string; event: { title: string; start: object; recurrenceId?: object; recurrence?: object } }>) => ts.map((t) => [t.id, t.event.title, t.event.start, t.event.recurrence ?? null]);
+  const byClient = [
+    ['/cal/s1.ics#20260302T130000Z', 'Seminar', { dateTime: '2026-03-02T14:00:00', timeZone: 'Europe/Berlin' }, null],
+    ['/cal/s1.ics#20260309T130000Z', 'Seminar', { dateTime: '2026-03-09T14:00:00', timeZone: 'Europe/Berlin' }, null],
+    ['/cal/s1.ics#20260323T130000Z', 'Moved', { dateTime: '2026-03-23T16:00:00', timeZone: 'Europe/Berlin' }, null],
+  ];
+
+  test('the server\'s CALDAV:expand is used when it expanded (instances in UTC, one REPORT)', async () => {
+    const { calls, provider } = server('good');
+    expect(shape(await provider.listEvents('https://dav.example/cal/', WINDOW, { expandSeries: true }))).toEqual([
+      ['/cal/s1.ics#20260302T130000Z', 'Seminar', { dateTime: '2026-03-02T13:00:00Z' }, null],
+      ['/cal/s1.ics#20260309T130000Z', 'Seminar', { dateTime: '2026-03-09T13:00:00Z' }, null],
+      ['/cal/s1.ics#20260323T130000Z', 'Moved', { dateTime: '2026-03-23T15:00:00Z' }, null],
+    ]);
+    expect(calls).toEqual(['REPORT expand']);
+  });
+  test('a resource the server left unexpanded (Radicale 3.1) is expanded here, from the same answer', async () => {
+    const { calls, provider } = server('ignored');
+    expect(shape(await provider.listEvents('https://dav.example/cal/', WINDOW, { expandSeries: true }))).toEqual(byClient);
+    expect(calls).toEqual(['REPORT expand']);
+  });
+  test('an expansion that cannot be right (an end before its start) is thrown away: the resource is read and expanded here', async () => {
+    const { calls, provider } = server('broken');
+    expect(shape(await provider.listEvents('https://dav.example/cal/', WINDOW, { expandSeries: true }))).toEqual(byClient);
+    expect(calls).toEqual(['REPORT expand', 'GET']);
+  });
+  test('a server that refuses expand (Xandikos 0.2.8: 500) is asked once, without retries, then never again for that calendar', async () => {
+    const { calls, provider } = server(500);
+    expect(shape(await provider.listEvents('https://dav.example/cal/', WINDOW, { expandSeries: true }))).toEqual(byClient);
+    expect(calls).toEqual(['REPORT expand', 'REPORT']);
+    expect(shape(await provider.listEvents('https://dav.example/cal/', WINDOW, { expandSeries: true }))).toEqual(byClient);
+    expect(calls).toEqual(['REPORT expand', 'REPORT', 'REPORT']);
+  });
+  test('without expandSeries the series comes back as stored (master with its rule, the override)', async () => {
+    const { calls, provider } = server('good');
+    const stored = await provider.listEvents('https://dav.example/cal/', WINDOW);
+    expect(stored.map((t) => [t.id, t.event.title, !!t.event.recurrence?.rrule?.length])).toEqual([['/cal/s1.ics', 'Seminar', true], ['/cal/s1.ics#20260323T130000Z', 'Moved', false]]);
+    expect(calls).toEqual(['REPORT']);
   });
 });
 

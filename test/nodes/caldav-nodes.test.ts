@@ -6,10 +6,18 @@
  * Room Sync: rooms by display name and by URL; first sync creates, a re-sync writes nothing
  * (resources and ETags unchanged), an event that left the source is deleted, a person's own event
  * in the same calendar stays byte for byte. Calendar Event: create + get + getMany + update +
- * delete on a calendar named by display name; a person's event is refused for update and delete.
+ * delete on a calendar named by display name; a person's event is refused for update and delete;
+ * Get Many with and without Expand Series.
  * List search: the calendars CalDAV discovery finds, by display name, valued by URL.
+ * Room Sync's incremental listing: the sync-token and snapshot in the node's static data, seen
+ * through a counting proxy in front of the server (sync-collection on later runs, no
+ * calendar-query; a token the server refuses → full listing, still correct).
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { IDataObject } from 'n8n-workflow';
 import { runNode, TestCredentials } from './harness';
+import { StaticDataStore } from '../../nodes/RoomSync/listing-state';
 import { searchCalendars } from '../../nodes/shared/target';
 import { calDavHttpPort } from '../../nodes/shared/transport';
 import { fetchTransport } from '../../providers/http';
@@ -29,6 +37,39 @@ function ev(uid: string, room: string, d = 3, title = `Lecture ${uid}`) {
 
 const personIcs = (uid: string) =>
   `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//person//EN\r\nBEGIN:VEVENT\r\nUID:${uid}\r\nDTSTAMP:20261120T000000Z\r\nDTSTART:${day(3)}T080000Z\r\nDTEND:${day(3)}T090000Z\r\nSUMMARY:Booked by a person\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n`;
+
+/** A pass-through proxy in front of a CalDAV server that logs each request's kind (REPORT by its body). */
+async function countingProxy(target: string): Promise<{ url: string; log: string[]; close: () => Promise<void> }> {
+  const log: string[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const text = body.toString('utf8');
+      const report = /sync-collection/.test(text) ? 'sync-collection' : /calendar-multiget/.test(text) ? 'multiget' : /calendar-query/.test(text) ? 'calendar-query' : 'other';
+      log.push(req.method === 'REPORT' ? `REPORT ${report}` : String(req.method));
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive'].includes(k)) headers[k] = v;
+      fetch(new URL(req.url ?? '/', target), { method: req.method, headers, ...(body.length ? { body } : {}), redirect: 'manual' })
+        .then(async (r) => {
+          const out: Record<string, string> = {};
+          r.headers.forEach((v, k) => {
+            if (!['content-encoding', 'content-length', 'transfer-encoding', 'connection'].includes(k)) out[k] = v;
+          });
+          res.writeHead(r.status, out);
+          res.end(Buffer.from(await r.arrayBuffer()));
+        })
+        .catch((err: Error) => {
+          res.writeHead(502);
+          res.end(err.message);
+        });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/`, log, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
 
 const actions = (items: Array<{ json: Record<string, unknown> }>) => items.filter((i) => i.json.action).map((i) => `${String(i.json.action)} ${String(i.json.calendarId)} ${String(i.json.title ?? i.json.key)}`).sort();
 const summary = (items: Array<{ json: Record<string, unknown> }>) => items.find((i) => i.json.summary)!.json;
@@ -53,6 +94,19 @@ describe('the nodes\' CalDAV port', () => {
       'plain REPORT https://p07-caldav.example.net/123/calendars/home/',
       'plain GET http://cloud.example.org/remote.php/dav/x.ics',
     ]);
+  });
+});
+
+describe('Room Sync\'s CalDAV listing state in static data', () => {
+  test('a snapshot over the size cap is not kept (that calendar is listed in full), and state no calendar of the run used is dropped', () => {
+    const data: Record<string, unknown> = { 'caldav:https://x/a/:s': 'old-a', 'caldav:https://x/b/:s': 'old-b', other: 'kept' };
+    const store = new StaticDataStore(data as never, 10);
+    expect(store.get('caldav:https://x/a/:s')).toBe('old-a');
+    store.set('caldav:https://x/a/:s', '0123456789');
+    store.set('caldav:https://x/c/:s', '0123456789X'); // 11 chars > 10
+    expect(store.dropped).toEqual(['caldav:https://x/c/:s']);
+    store.prune();
+    expect(data).toEqual({ 'caldav:https://x/a/:s': '0123456789', other: 'kept' });
   });
 });
 
@@ -170,6 +224,107 @@ describeServers('CalDAV nodes on a real %s', (name) => {
     const after = await server.get(personal);
     expect([after.body, after.etag]).toEqual([before.body, before.etag]);
     expect([...(await server.resources(seminar)).values()].some((t) => t.includes('Hijacked'))).toBe(false);
+  });
+
+  test('Calendar Event Get Many: Expand Series gives one item per occurrence (EXDATE out, override in place, window clips); off gives the series as stored', async () => {
+    const cal = await server.mkcalendar('lab-7', 'Lab 7');
+    const d = (n: number) => `${day(n).slice(0, 4)}-${day(n).slice(4, 6)}-${day(n).slice(6)}`;
+    const series = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//person//EN',
+      'BEGIN:VEVENT', 'UID:daily@person', 'DTSTAMP:20261120T000000Z', `DTSTART;TZID=Europe/Berlin:${day(20)}T090000`, `DTEND;TZID=Europe/Berlin:${day(20)}T100000`, 'RRULE:FREQ=DAILY;COUNT=4', `EXDATE;TZID=Europe/Berlin:${day(21)}T090000`, 'SUMMARY:Lab course', 'END:VEVENT',
+      'BEGIN:VEVENT', 'UID:daily@person', 'DTSTAMP:20261120T000000Z', `RECURRENCE-ID;TZID=Europe/Berlin:${day(22)}T090000`, `DTSTART;TZID=Europe/Berlin:${day(22)}T110000`, `DTEND;TZID=Europe/Berlin:${day(22)}T120000`, 'SUMMARY:Lab course (moved)', 'END:VEVENT',
+      'END:VCALENDAR', ''].join('\r\n');
+    const allDay = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//person//EN', 'BEGIN:VEVENT', 'UID:weekly@person', 'DTSTAMP:20261120T000000Z', `DTSTART;VALUE=DATE:${day(25)}`, `DTEND;VALUE=DATE:${day(26)}`, 'RRULE:FREQ=WEEKLY;COUNT=2', 'SUMMARY:Open lab', 'END:VEVENT', 'END:VCALENDAR', ''].join('\r\n');
+    expect((await server.put(new URL('daily.ics', cal).href, series)).status).toBe(201);
+    expect((await server.put(new URL('weekly.ics', cal).href, allDay)).status).toBe(201);
+    const getMany = (expandSeries: boolean) => runNode({
+      type: 'calendarEvent', creds, credentials: [CRED],
+      parameters: { provider: 'caldav', calendar: { __rl: true, mode: 'id', value: 'Lab 7' }, operation: 'getMany', timeMin: `${d(19)}T00:00:00Z`, timeMax: `${d(30)}T00:00:00Z`, expandSeries, returnMode: 'events', returnAll: true },
+    });
+    const expanded = await getMany(true);
+    expect(expanded.error).toBeUndefined();
+    const berlin = (n: number, h: string) => ({ dateTime: `${d(n)}T${h}:00:00`, timeZone: 'Europe/Berlin' });
+    expect(expanded.items.map((i) => [i.json.title, i.json.start, i.json.recurrence ?? null])).toEqual([
+      ['Lab course', berlin(20, '09'), null],
+      ['Lab course (moved)', berlin(22, '11'), null],
+      ['Lab course', berlin(23, '09'), null],
+      ['Open lab', { date: d(25) }, null],
+    ]);
+    expect(expanded.items.map((i) => String(i.json.id))).toEqual(expect.arrayContaining([expect.stringMatching(/\/daily\.ics#\d{8}T\d{6}Z$/), expect.stringMatching(/\/weekly\.ics#\d{8}$/)]));
+    // An occurrence that is no override has no resource part of its own: Get (and Update, Delete) say "not found", never act on the series.
+    const plain = String(expanded.items[2].json.id);
+    const got = await runNode({ type: 'calendarEvent', creds, credentials: [CRED], parameters: { provider: 'caldav', calendar: { __rl: true, mode: 'id', value: 'Lab 7' }, operation: 'get', eventId: plain } });
+    expect(got.error?.message).toMatch(/not found/);
+    const stored = await getMany(false);
+    expect(stored.error).toBeUndefined();
+    expect(stored.items.map((i) => [i.json.title, !!(i.json.recurrence as { rrule?: string[] } | undefined)?.rrule?.length]).sort()).toEqual([['Lab course', true], ['Lab course (moved)', false], ['Open lab', true]].sort());
+  });
+
+  test('Room Sync incremental listing: sync-collection from the node\'s static data on later runs; a refused token falls back to a full listing, still correct', async () => {
+    const proxy = await countingProxy(server.url);
+    try {
+      const room = await server.mkcalendar('room-9', 'Room 9');
+      const viaProxy = new URL(new URL(room).pathname, proxy.url).href;
+      const pcreds = new TestCredentials();
+      pcreds.set(CRED, { ...creds.data.get(CRED)!, baseUrl: proxy.url });
+      const staticData: IDataObject = {};
+      const run = async (input: object[], options: IDataObject = {}) => {
+        proxy.log.length = 0;
+        const r = await runNode({
+          type: 'roomSync', creds: pcreds, credentials: [CRED], input: input as never, staticData,
+          parameters: { provider: 'caldav', syncId: 'rooms-inc', inputFormat: 'events', targetMode: 'single', calendar: { __rl: true, mode: 'id', value: 'Room 9' }, options },
+        });
+        expect(r.error).toBeUndefined();
+        const reports = proxy.log.filter((l) => l.startsWith('REPORT') || l === 'GET');
+        return { r, reports, writes: proxy.log.filter((l) => l === 'PUT' || l === 'DELETE').length };
+      };
+      const input = [ev('p', 'R9'), ev('q', 'R9', 4), ev('r', 'R9', 5)];
+      const state = () => staticData['node:Under Test'] as IDataObject;
+      const key = `caldav:${viaProxy}:rooms-inc`;
+
+      // First run: nothing kept yet → sync-token (PROPFIND) and a full calendar-query; 3 created.
+      const first = await run(input);
+      expect(summary(first.r.items)).toMatchObject({ ok: true, written: { created: 3 } });
+      expect(first.reports).toEqual(['REPORT calendar-query']);
+      expect(JSON.parse(String(state()[key]))).toMatchObject({ v: 1, token: expect.any(String) });
+
+      // Second run: one sync-collection; the 3 resources written since come with it (Xandikos names
+      // them without data: one multiget). Nothing to write.
+      const second = await run(input);
+      expect(summary(second.r.items)).toMatchObject({ ok: true, written: { created: 0, updated: 0, deleted: 0 } });
+      expect(second.reports).toEqual(name === 'xandikos' ? ['REPORT sync-collection', 'REPORT multiget'] : ['REPORT sync-collection']);
+      expect(second.writes).toBe(0);
+
+      // Third run: nothing changed → one sync-collection and nothing else.
+      const third = await run(input);
+      expect(third.reports).toEqual(['REPORT sync-collection']);
+      expect(actions(third.r.items).every((a) => a.startsWith('unchanged'))).toBe(true);
+
+      // An event left the source: deleted, still incrementally.
+      const fourth = await run(input.slice(0, 2));
+      expect(fourth.reports).toEqual(['REPORT sync-collection']);
+      expect(summary(fourth.r.items)).toMatchObject({ ok: true, written: { created: 0, updated: 0, deleted: 1 } });
+      const titles = async () => [...(await server.resources(room)).values()].map((t) => /SUMMARY:(.*)\r\n/.exec(t)![1]).sort();
+      expect(await titles()).toEqual(['Lecture p', 'Lecture q']);
+
+      // A token the server does not know (expired, another server): sync-collection refused → full listing; nothing written twice.
+      const snap = JSON.parse(String(state()[key])) as { token: string };
+      state()[key] = JSON.stringify({ ...snap, token: `${snap.token}-unknown` });
+      const fifth = await run(input.slice(0, 2));
+      expect(fifth.reports).toEqual(['REPORT sync-collection', 'REPORT calendar-query']);
+      expect(summary(fifth.r.items)).toMatchObject({ ok: true, written: { created: 0, updated: 0, deleted: 0 } });
+      expect(fifth.writes).toBe(0);
+      expect(await titles()).toEqual(['Lecture p', 'Lecture q']);
+      expect(JSON.parse(String(state()[key])).token).not.toBe(`${snap.token}-unknown`);
+      // … and the run after it is incremental again.
+      expect((await run(input.slice(0, 2))).reports).toEqual(['REPORT sync-collection']);
+
+      // Listing set to full: a calendar-query every run, and the kept state is dropped.
+      const full = await run(input.slice(0, 2), { caldavListing: 'full' });
+      expect(full.reports).toEqual(['REPORT calendar-query']);
+      expect(state()[key]).toBeUndefined();
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('list search: the calendars discovery finds, by display name, valued by URL (credential applied by its authenticate)', async () => {

@@ -167,6 +167,8 @@ export async function runNode(opts: {
   credentials?: string[];
   creds: TestCredentials;
   continueOnFail?: boolean;
+  /** The workflow's static data, kept by the caller between runs (as n8n keeps it for an active workflow). */
+  staticData?: IDataObject;
 }): Promise<NodeRunResult> {
   const source: INode = { id: 'n0', name: 'Items', type: 'test.itemsSource', typeVersion: 1, position: [0, 0], parameters: { items: JSON.stringify(opts.input ?? [{}]) } };
   const node: INode = {
@@ -176,8 +178,9 @@ export async function runNode(opts: {
   };
   const connections: IConnections = { Items: { main: [[{ node: 'Under Test', type: 'main', index: 0 }]] } };
   const workflowData = { id: 'wf-test', name: 'test', nodes: [source, node], connections };
-  const workflow = new Workflow({ id: 'wf-test', name: 'test', nodes: [source, node], connections, active: false, nodeTypes, staticData: {}, settings: {} });
+  const workflow = new Workflow({ id: 'wf-test', name: 'test', nodes: [source, node], connections, active: false, nodeTypes, staticData: opts.staticData ?? {}, settings: {} });
   const run = await new WorkflowExecute(additionalData(opts.creds, workflowData), 'manual').run({ workflow, startNode: source });
+  if (opts.staticData) Object.assign(opts.staticData, workflow.staticData);
   const taskData = run.data.resultData.runData['Under Test']?.[0];
   const outputs = (taskData?.data?.main ?? []).map((o) => o ?? []);
   return { items: outputs[0] ?? [], outputs, error: taskData?.error ?? run.data.resultData.error, run };

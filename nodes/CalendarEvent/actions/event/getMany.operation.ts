@@ -26,7 +26,7 @@ const properties: INodeProperties[] = [
     name: 'expandSeries',
     type: 'boolean',
     default: true,
-    description: 'Whether to return each occurrence of a recurring event instead of the series (not on CalDAV: series come back as stored)',
+    description: 'Whether to return each occurrence of a recurring event instead of the series',
   },
   filterOption,
   {

@@ -20,6 +20,7 @@ const subscriptionBody = {
     auth: { description: 'write-only credentials for the remote feed; null removes them', oneOf: [{ type: 'null' }, { type: 'object', properties: { type: { enum: ['bearer', 'basic', 'header'] } }, required: ['type'] }] },
     sync_target: { type: ['string', 'null'], description: 'name of a sync target configured on the bridge (subscriptions.syncTargets; its credentials never pass through the API): the events are synced straight into a calendar instead of forwarding diffs; null: forward diffs' },
     sync_calendar: { type: ['string', 'null'], description: "the calendar (room) the target writes into, e.g. a room's address; null: the target's configured calendar" },
+    sync_override: { type: ['array', 'null'], items: { enum: ['allow-empty', 'allow-shrink', 'force'] }, description: "guard overrides for the next poll only (a PUT polls at once); cleared when that poll is recorded" },
   },
 };
 const subscription = {

@@ -21,7 +21,7 @@ import type { CalendarEvent } from '../../core/event';
 import { parseCalendarInput } from '../../core/input';
 import { readFeed, redactUrl as redactFeedUrl } from '../../providers/feed';
 import type { KeyValueStore } from '../../providers/state';
-import type { BookingProperty, FeedAuth, Store, SubscriptionInput, SubscriptionRecord, SyncStatus } from './store/types';
+import { SYNC_OVERRIDES, type BookingProperty, type FeedAuth, type Store, type SubscriptionInput, type SubscriptionRecord, type SyncOverride, type SyncStatus } from './store/types';
 import { snapshotEntries, snapshotHash } from './snapshot';
 import { syncSubscription, type SyncTargetConfig } from './sync-target';
 import { planPush } from './push-plan';
@@ -133,7 +133,17 @@ export function subscriptionInputOf(body: unknown, cfg: SubscriptionsConfig, exi
     auth: o.auth !== undefined ? authOf(o.auth) : existing?.auth ?? null,
     sync_target: syncTarget,
     sync_calendar: syncCalendar,
+    sync_override: o.sync_override !== undefined ? syncOverrideOf(o.sync_override, syncTarget) : syncTarget === null ? null : existing?.sync_override ?? null,
   };
+}
+
+/** Guard overrides for the next poll only: a list of allow-empty, allow-shrink, force (or null). */
+function syncOverrideOf(v: unknown, syncTarget: string | null): SyncOverride[] | null {
+  if (v === null) return null;
+  const hint = `sync_override must be a list of ${SYNC_OVERRIDES.join(', ')} (for the next poll only), or null`;
+  if (!Array.isArray(v) || v.some((x) => !(SYNC_OVERRIDES as readonly unknown[]).includes(x))) throw new SubscriptionInputError(hint);
+  if (syncTarget === null && v.length) throw new SubscriptionInputError('sync_override needs a sync_target');
+  return v.length ? [...new Set(v as SyncOverride[])] : null;
 }
 
 /** `sync_target` names a configured target (or null: forward diffs); `sync_calendar` is the room, unless the target has a default. */
@@ -159,10 +169,10 @@ function syncTargetInputOf(o: Record<string, unknown>, cfg: SubscriptionsConfig,
   return { syncTarget: syncTarget as string | null, syncCalendar: syncCalendar as string | null };
 }
 
-export const WRITABLE = ['name', 'calendar_url', 'enabled', 'interval', 'booking_property', 'auth', 'sync_target', 'sync_calendar'];
+export const WRITABLE = ['name', 'calendar_url', 'enabled', 'interval', 'booking_property', 'auth', 'sync_target', 'sync_calendar', 'sync_override'];
 const READ_ONLY = ['id', 'last_checked_date', 'last_checked_filesize', 'last_parsed_date', 'last_error', 'event_count', 'sync_status', 'created_date', 'updated_date'];
 /** Every field the API shows, in order (the `fields`, `order_asc` and `order_desc` vocabulary). */
-export const SUBSCRIPTION_FIELDS = ['id', 'name', 'enabled', 'calendar_url', 'interval', 'booking_property', 'auth', 'last_checked_date', 'last_checked_filesize', 'last_parsed_date', 'last_error', 'event_count', 'sync_target', 'sync_calendar', 'sync_status', 'created_date', 'updated_date'] as const;
+export const SUBSCRIPTION_FIELDS = ['id', 'name', 'enabled', 'calendar_url', 'interval', 'booking_property', 'auth', 'last_checked_date', 'last_checked_filesize', 'last_parsed_date', 'last_error', 'event_count', 'sync_target', 'sync_calendar', 'sync_override', 'sync_status', 'created_date', 'updated_date'] as const;
 const SORTABLE = ['id', 'name', 'enabled', 'calendar_url', 'interval', 'last_checked_date', 'last_checked_filesize', 'last_parsed_date', 'event_count', 'sync_target', 'sync_calendar', 'created_date', 'updated_date'];
 
 const unix = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));
@@ -184,6 +194,7 @@ export function subscriptionView(s: SubscriptionRecord): Record<string, unknown>
     event_count: s.event_count,
     sync_target: s.sync_target ?? null,
     sync_calendar: s.sync_calendar ?? null,
+    sync_override: s.sync_override ?? null,
     sync_status: s.sync_status ? syncStatusView(s.sync_status) : null,
     created_date: unix(s.created_at),
     updated_date: unix(s.updated_at),
@@ -322,6 +333,7 @@ export class SubscriptionPoller extends WorkLoop {
     const checkedAt = this.now();
     const source = subscriptionSource(sub.id);
     const syncing = sub.sync_target !== null && sub.sync_target !== undefined;
+    const overrides = new Set(syncing ? sub.sync_override ?? [] : []);
     let filesize: number | undefined;
     let parsedAt: number | undefined;
     let eventCount: number | undefined;
@@ -351,7 +363,7 @@ export class SubscriptionPoller extends WorkLoop {
           source,
           now: parsedAt,
           keepSnapshots: this.o.keepSnapshots,
-          plan: planPush({ source, events, entries, rejected, at: parsedAt, deliveryUrl: syncing ? undefined : this.o.deliveryUrl, allowEmpty: false, extra: { subscriptionId: sub.id, subscription: sub.name } }),
+          plan: planPush({ source, events, entries, rejected, at: parsedAt, deliveryUrl: syncing ? undefined : this.o.deliveryUrl, allowEmpty: overrides.has('allow-empty'), extra: { subscriptionId: sub.id, subscription: sub.name } }),
         });
         eventCount = entries.length;
         if (parsed.errors.length) error = `${parsed.errors.length} item(s) of the feed could not be read and were left out; first: ${parsed.errors[0].message}`;
@@ -362,7 +374,7 @@ export class SubscriptionPoller extends WorkLoop {
       }
       if (syncing) {
         // Not fetched this time (304, budget): the last good body is what the calendar should show.
-        sync = await this.syncIfNeeded(sub, current ?? parse());
+        sync = await this.syncIfNeeded(sub, current ?? parse(), overrides);
         if (sync?.status.error) error = error ? `${sync.status.error}; ${error}` : sync.status.error;
       }
     } catch (err) {
@@ -375,7 +387,11 @@ export class SubscriptionPoller extends WorkLoop {
     else this.o.log.info(logFields, 'subscription polled');
     const ok = await this.o.store.finishPoll(
       sub.id, this.o.instanceId,
-      { checkedAt, fetchState: JSON.stringify(state.data), filesize, parsedAt, eventCount, error, ...(sync ? { syncStatus: sync.status, syncState: sync.state } : {}) },
+      {
+        checkedAt, fetchState: JSON.stringify(state.data), filesize, parsedAt, eventCount, error, ...(sync ? { syncStatus: sync.status, syncState: sync.state } : {}),
+        // Overrides are for one poll: cleared now, unless they were changed while it ran.
+        usedOverride: sub.sync_override?.length ? JSON.stringify(sub.sync_override) : null,
+      },
       checkedAt + sub.interval_sec * 1000,
     );
     if (!ok) this.o.log.warn({ subscription: sub.id }, 'subscription lease was lost before the poll was recorded (edited, deleted or taken over)');
@@ -386,7 +402,7 @@ export class SubscriptionPoller extends WorkLoop {
    * sync wrote, or that sync failed, or the target or calendar changed. The lease is renewed while
    * the sync runs; a lost lease or the target's timeout aborts the writes not yet sent.
    */
-  private async syncIfNeeded(sub: SubscriptionRecord, current: { parsed: ReturnType<typeof parseCalendarInput>; events: CalendarEvent[] }): Promise<{ status: SyncStatus; state: string } | undefined> {
+  private async syncIfNeeded(sub: SubscriptionRecord, current: { parsed: ReturnType<typeof parseCalendarInput>; events: CalendarEvent[] }, overrides: Set<SyncOverride>): Promise<{ status: SyncStatus; state: string } | undefined> {
     const name = sub.sync_target as string;
     const target = this.o.config.syncTargets?.[name];
     const calendar = sub.sync_calendar ?? target?.calendar;
@@ -413,7 +429,10 @@ export class SubscriptionPoller extends WorkLoop {
     const timeout = setTimeout(() => abort.abort(new Error(`the sync took longer than ${target.timeoutMs} ms`)), target.timeoutMs);
     try {
       const unreadable = current.parsed.errors.filter((i) => typeof i.uid === 'string' && i.uid !== '').map((i) => ({ sourceId: subscriptionSource(sub.id), uid: i.uid as string, message: i.message }));
-      const status = await syncSubscription({ subscriptionId: sub.id, target, calendar, events: current.events, unreadable, hash, state: store, now: this.now, signal: abort.signal });
+      const status = await syncSubscription({
+        subscriptionId: sub.id, target, calendar, events: current.events, unreadable, hash, state: store, now: this.now, signal: abort.signal,
+        overrides: { allowEmptySource: overrides.has('allow-empty'), allowShrink: overrides.has('allow-shrink'), force: overrides.has('force') },
+      });
       this.o.metrics?.inc('calendar_relay_bridge_syncs_total', { result: status.ok ? 'ok' : status.guard ? 'refused' : 'failed' });
       return { status, state: JSON.stringify(store.data) };
     } finally {

@@ -166,6 +166,8 @@ export interface SubscriptionSyncInput {
   now: () => number;
   /** Aborted when the lease is lost or the time is up: writes not yet sent are not sent. */
   signal?: AbortSignal;
+  /** The guards' overrides, for this run only (the subscription's `sync_override`). */
+  overrides?: { allowEmptySource?: boolean; allowShrink?: boolean; force?: boolean };
 }
 
 /**
@@ -181,7 +183,7 @@ export async function syncSubscription(i: SubscriptionSyncInput): Promise<SyncSt
     const routing = provider instanceof CalDavCalendarProvider ? await provider.resolveRouting({ target: i.calendar }) : { target: i.calendar };
     const result = await syncCalendars({
       provider, desired: i.events, routing, now: i.now(), stateStore: i.state,
-      policy: { syncId: subscriptionSyncId(i.target, i.subscriptionId), window: i.target.window, unreadable: i.unreadable },
+      policy: { syncId: subscriptionSyncId(i.target, i.subscriptionId), window: i.target.window, unreadable: i.unreadable, ...i.overrides },
       applyOptions: i.signal ? { signal: i.signal } : {},
     });
     const t = result.report?.totals;

@@ -66,7 +66,7 @@ describe('subscription body and list parameters', () => {
   ])('%j is refused: %s', (body, msg) => expect(() => subscriptionInputOf(body, cfg)).toThrow(msg));
 
   test('webcal becomes https; defaults filled', () => {
-    expect(subscriptionInputOf({ calendar_url: 'webcal://cal.example/a.ics' }, cfg)).toEqual({ name: 'cal.example', calendar_url: 'https://cal.example/a.ics', enabled: true, interval_sec: 3600, booking_property: {}, auth: null, sync_target: null, sync_calendar: null });
+    expect(subscriptionInputOf({ calendar_url: 'webcal://cal.example/a.ics' }, cfg)).toEqual({ name: 'cal.example', calendar_url: 'https://cal.example/a.ics', enabled: true, interval_sec: 3600, booking_property: {}, auth: null, sync_target: null, sync_calendar: null, sync_override: null });
   });
 
   const rec = (id: number, name: string, checked: number | null): SubscriptionRecord => ({
@@ -129,7 +129,7 @@ describe('subscriptions on SQLite through the API, polled for real', () => {
     expect(d).toEqual({
       id: expect.any(Number), name: 'Sim rooms', enabled: true, calendar_url: `${remote.base}/private.ics`, interval: 900,
       booking_property: { room: 'Sim room 1', status: 'TENTATIVE', categories: ['imported'] }, auth: { type: 'bearer' },
-      last_checked_date: null, last_checked_filesize: null, last_parsed_date: null, last_error: null, event_count: 0, sync_target: null, sync_calendar: null, sync_status: null,
+      last_checked_date: null, last_checked_filesize: null, last_parsed_date: null, last_error: null, event_count: 0, sync_target: null, sync_calendar: null, sync_override: null, sync_status: null,
       created_date: Math.floor(clock / 1000), updated_date: Math.floor(clock / 1000),
     });
     expect(r.body).not.toContain(FEED_SECRET);

@@ -237,12 +237,33 @@ describe('a subscription synced into a Google room of the emulator', () => {
     expect(synced()).toEqual(['Alpha moved', 'Bravo', 'Charlie', 'Delta', 'Echo', 'Golf']);
   });
 
+  test('an override is for one poll: allow-shrink passes the shrink guard, then allow-shrink + force the delete limit', async () => {
+    let r = await call('PUT', `/api/subscriptions/${id}`, { sync_override: ['delete-everything'] });
+    expect(r.statusCode).toBe(400);
+    expect(r.json().error).toBe('sync_override must be a list of allow-empty, allow-shrink, force (for the next poll only), or null');
+    r = await call('PUT', `/api/subscriptions/${id}`, { sync_override: ['allow-shrink'] });
+    expect(r.json().data.sync_override).toEqual(['allow-shrink']);
+    expect(await bridge.poller.runOnce()).toBe(1); // a PUT polls at once
+    let d = await status();
+    // Past the shrink guard, the delete limit (5 of 6) still holds; the override is used up.
+    expect(d.sync_status).toMatchObject({ ok: false, guard: 'DeleteLimitError', deleted: 0 });
+    expect(d.sync_override).toBeNull();
+    expect(synced()).toHaveLength(6);
+    await call('PUT', `/api/subscriptions/${id}`, { sync_override: ['allow-shrink', 'force'] });
+    expect(await bridge.poller.runOnce()).toBe(1);
+    d = await status();
+    expect(d.sync_status).toMatchObject({ ok: true, created: 0, deleted: 5, kept: 1, guard: null });
+    expect(d.sync_override).toBeNull();
+    expect(synced()).toEqual(['Bravo']);
+    expect(personalPresent()).toBe(true);
+  });
+
   test('the feed back to normal: the sync runs again and succeeds; last_error clears', async () => {
     remote.body = calendar(vevent('alpha@remote', 'Alpha moved', 10), ...SIX.slice(1, 5), vevent('golf@remote', 'Golf', 20), vevent('hotel@remote', 'Hotel', 21));
     await pollAgain();
     const d = await status();
     expect(d.last_error).toBeNull();
-    expect(d.sync_status).toMatchObject({ ok: true, created: 1, updated: 0, deleted: 0, guard: null });
+    expect(d.sync_status).toMatchObject({ ok: true, created: 6, updated: 0, deleted: 0, kept: 1, guard: null });
     expect(synced()).toEqual(['Alpha moved', 'Bravo', 'Charlie', 'Delta', 'Echo', 'Golf', 'Hotel']);
   });
 

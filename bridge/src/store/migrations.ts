@@ -104,6 +104,7 @@ export const MIGRATIONS: Migration[] = [
       'ALTER TABLE subscriptions ADD COLUMN sync_calendar TEXT',
       'ALTER TABLE subscriptions ADD COLUMN sync_state TEXT',
       'ALTER TABLE subscriptions ADD COLUMN sync_status TEXT',
+      'ALTER TABLE subscriptions ADD COLUMN sync_override TEXT',
     ],
   },
 ];

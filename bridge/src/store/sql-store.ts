@@ -21,11 +21,12 @@ export interface SqlEngine {
 
 const num = (v: unknown) => Number(v);
 const numOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+const overrideJson = (o: string[] | null | undefined) => (o && o.length ? JSON.stringify(o) : null);
 const strOrNull = (v: unknown) => (v === null || v === undefined ? null : String(v));
 /** Below this version nothing is kept when `keep` versions are (undefined: keep all). */
 const keepBelow = (version: number, keep: number | undefined) => (keep === undefined ? 0 : version - Math.max(1, Math.floor(keep)) + 1);
 
-const SUB_COLUMNS = 'id, name, calendar_url, enabled, interval_sec, booking_property, auth, created_at, updated_at, next_poll_at, locked_until, locked_by, fetch_state, last_checked_date, last_checked_filesize, last_parsed_date, last_error, event_count, polls, sync_target, sync_calendar, sync_state, sync_status';
+const SUB_COLUMNS = 'id, name, calendar_url, enabled, interval_sec, booking_property, auth, created_at, updated_at, next_poll_at, locked_until, locked_by, fetch_state, last_checked_date, last_checked_filesize, last_parsed_date, last_error, event_count, polls, sync_target, sync_calendar, sync_state, sync_status, sync_override';
 
 function subscriptionOf(r: Row): SubscriptionRecord {
   return {
@@ -52,6 +53,7 @@ function subscriptionOf(r: Row): SubscriptionRecord {
     sync_calendar: strOrNull(r.sync_calendar),
     sync_state: strOrNull(r.sync_state),
     sync_status: r.sync_status === null || r.sync_status === undefined ? null : JSON.parse(String(r.sync_status)),
+    sync_override: r.sync_override === null || r.sync_override === undefined ? null : JSON.parse(String(r.sync_override)),
   };
 }
 
@@ -206,8 +208,8 @@ export class SqlStore implements Store {
   createSubscription(input: SubscriptionInput, now: number): Promise<SubscriptionRecord> {
     return this.engine.tx(async (q) => {
       const [row] = await q(
-        `INSERT INTO subscriptions (name, calendar_url, enabled, interval_sec, booking_property, auth, created_at, updated_at, next_poll_at, sync_target, sync_calendar) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8, $9) RETURNING ${SUB_COLUMNS}`,
-        [input.name, input.calendar_url, input.enabled ? 1 : 0, input.interval_sec, JSON.stringify(input.booking_property), input.auth ? JSON.stringify(input.auth) : null, now, input.sync_target ?? null, input.sync_calendar ?? null],
+        `INSERT INTO subscriptions (name, calendar_url, enabled, interval_sec, booking_property, auth, created_at, updated_at, next_poll_at, sync_target, sync_calendar, sync_override) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8, $9, $10) RETURNING ${SUB_COLUMNS}`,
+        [input.name, input.calendar_url, input.enabled ? 1 : 0, input.interval_sec, JSON.stringify(input.booking_property), input.auth ? JSON.stringify(input.auth) : null, now, input.sync_target ?? null, input.sync_calendar ?? null, overrideJson(input.sync_override)],
       );
       return subscriptionOf(row);
     });
@@ -228,8 +230,8 @@ export class SqlStore implements Store {
   updateSubscription(id: number, input: SubscriptionInput, now: number): Promise<SubscriptionRecord | undefined> {
     return this.engine.tx(async (q) => {
       const [row] = await q(
-        `UPDATE subscriptions SET name = $2, calendar_url = $3, enabled = $4, interval_sec = $5, booking_property = $6, auth = $7, updated_at = $8, next_poll_at = $8, sync_target = $9, sync_calendar = $10 WHERE id = $1 RETURNING ${SUB_COLUMNS}`,
-        [id, input.name, input.calendar_url, input.enabled ? 1 : 0, input.interval_sec, JSON.stringify(input.booking_property), input.auth ? JSON.stringify(input.auth) : null, now, input.sync_target ?? null, input.sync_calendar ?? null],
+        `UPDATE subscriptions SET name = $2, calendar_url = $3, enabled = $4, interval_sec = $5, booking_property = $6, auth = $7, updated_at = $8, next_poll_at = $8, sync_target = $9, sync_calendar = $10, sync_override = $11 WHERE id = $1 RETURNING ${SUB_COLUMNS}`,
+        [id, input.name, input.calendar_url, input.enabled ? 1 : 0, input.interval_sec, JSON.stringify(input.booking_property), input.auth ? JSON.stringify(input.auth) : null, now, input.sync_target ?? null, input.sync_calendar ?? null, overrideJson(input.sync_override)],
       );
       return row ? subscriptionOf(row) : undefined;
     });
@@ -261,9 +263,10 @@ export class SqlStore implements Store {
         `UPDATE subscriptions SET locked_until = 0, locked_by = NULL, next_poll_at = $3, fetch_state = $4, last_checked_date = $5,
            last_checked_filesize = COALESCE($6, last_checked_filesize), last_parsed_date = COALESCE($7, last_parsed_date),
            event_count = COALESCE($8, event_count), last_error = $9, polls = polls + 1,
-           sync_status = COALESCE($10, sync_status), sync_state = COALESCE($11, sync_state)
+           sync_status = COALESCE($10, sync_status), sync_state = COALESCE($11, sync_state),
+           sync_override = CASE WHEN sync_override = $12 THEN NULL ELSE sync_override END
          WHERE id = $1 AND locked_by = $2 RETURNING id`,
-        [id, instanceId, nextPollAt, o.fetchState, o.checkedAt, o.filesize ?? null, o.parsedAt ?? null, o.eventCount ?? null, o.error, o.syncStatus ? JSON.stringify(o.syncStatus) : null, o.syncState ?? null],
+        [id, instanceId, nextPollAt, o.fetchState, o.checkedAt, o.filesize ?? null, o.parsedAt ?? null, o.eventCount ?? null, o.error, o.syncStatus ? JSON.stringify(o.syncStatus) : null, o.syncState ?? null, o.usedOverride ?? null],
       );
       return rows.length > 0;
     });

@@ -106,7 +106,12 @@ export interface SubscriptionInput {
   sync_target?: string | null;
   /** The calendar (room) the target writes into; null: the target's configured `calendar`. */
   sync_calendar?: string | null;
+  /** Guard overrides for the next poll only (cleared when it is recorded). */
+  sync_override?: SyncOverride[] | null;
 }
+
+export const SYNC_OVERRIDES = ['allow-empty', 'allow-shrink', 'force'] as const;
+export type SyncOverride = (typeof SYNC_OVERRIDES)[number];
 
 /** The result of a subscription's last sync into its target (sync-target.ts). */
 export interface SyncStatus {
@@ -158,6 +163,8 @@ export interface PollOutcome {
   /** Set when the poll ran a sync (both are kept as they were otherwise). */
   syncStatus?: SyncStatus;
   syncState?: string;
+  /** The overrides this poll read (JSON as stored): cleared unless they were changed meanwhile. */
+  usedOverride?: string | null;
 }
 
 export interface FeedSummary {

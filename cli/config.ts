@@ -57,31 +57,9 @@ export interface SourceConfig {
   maxBytes?: number;
 }
 
-export type GoogleAuthConfig =
-  | { kind: 'serviceAccount'; serviceAccountKeyFile: string; subject?: string; tokenUrl?: string }
-  | { kind: 'refreshToken'; clientId: string; clientSecret: string; refreshToken: string; tokenUrl?: string }
-  | { kind: 'accessToken'; accessToken: string };
-
-export type MicrosoftAuthConfig =
-  | { kind: 'clientCredentials'; tenantId: string; clientId: string; clientSecret: string; authority?: string }
-  | { kind: 'refreshToken'; tenantId: string; clientId: string; clientSecret?: string; refreshToken: string; authority?: string }
-  | { kind: 'accessToken'; accessToken: string };
-
-export type TargetConfig =
-  | {
-    provider: 'google'; rootUrl?: string; directoryRootUrl?: string; defaultTimeZone?: string; auth: GoogleAuthConfig;
-    /** 'full' (default): a filtered list per run; 'incremental': sync tokens kept in the stateFile (410 → full list). */
-    listMode?: 'full' | 'incremental';
-  }
-  | { provider: 'microsoft'; baseUrl?: string; defaultTimeZone?: string; timeZoneStyle?: 'iana' | 'windows'; auth: MicrosoftAuthConfig }
-  | {
-    /** CalDAV (Nextcloud, iCloud, Fastmail, Radicale, …): calendars in routing by URL or display name (docs/providers-caldav.md). */
-    provider: 'caldav'; baseUrl: string; auth: CalDavAuthConfig;
-    /** 'full' (default): calendar-query per run; 'incremental': sync-collection with a snapshot in the stateFile. */
-    listMode?: 'full' | 'incremental';
-  };
-
-export type CalDavAuthConfig = { kind: 'basic'; username: string; password: string } | { kind: 'bearer'; token: string } | { kind: 'none' };
+// The target's shape lives with its factory (providers/target.ts), shared with the bridge.
+import type { TargetConfig, GoogleAuthConfig, MicrosoftAuthConfig, CalDavAuthConfig } from '../providers/target';
+export type { TargetConfig, GoogleAuthConfig, MicrosoftAuthConfig, CalDavAuthConfig };
 
 export interface RelayConfig {
   /** The file it was loaded from (absolute), and its directory. */

@@ -13,22 +13,17 @@
  * Exit codes: 0 all rooms synced; 1 a source failed, a room failed or a guard refused; 2 bad
  * arguments or an invalid config.
  */
-import { readFile } from 'node:fs/promises';
 import type { CalendarEvent, ParseIssue } from '../core/event';
 import { parseCalendarInput, CalendarInputError } from '../core/input';
 import { DeleteLimitError, SourceEmptyError, SourceShrankError } from '../core/guards';
 import type { PlannedOp, SyncPlan, SyncPolicy, UnreadableItem } from '../core/sync-types';
 import type { ApplyOptions, ApplyProgress, CalendarApplyReport } from '../providers/apply';
 import { readFeed, FeedReadError, MemoryFeedStateStore, JsonFileStateStore, redactUrl, type FeedStateStore, type FeedOrigin } from '../providers/feed';
-import { createFetchHttpPort } from '../providers/http';
 import type { CalendarProvider } from '../providers/port';
 import { syncCalendars, type SyncRunResult } from '../providers/sync';
-import {
-  GoogleCalendarProvider, createGoogleHttpPort, serviceAccountFromKeyFile, serviceAccountTokenSource, refreshTokenSource as googleRefreshTokenSource,
-  CALENDAR_SCOPE,
-} from '../providers/google';
-import { CalDavCalendarProvider, createCalDavHttpPort } from '../providers/caldav';
-import { GraphCalendarProvider, createGraphHttpPort, clientCredentialsTokenSource, refreshTokenSource as graphRefreshTokenSource } from '../providers/graph';
+import { CalDavCalendarProvider } from '../providers/caldav';
+import { CALENDAR_SCOPE } from '../providers/google';
+import { createTargetProvider, TargetSetupError } from '../providers/target';
 import { parseArgs, optionValue, UsageError } from './args';
 import { describeIssue, formatCliTime, type CommandIo } from './commands';
 import { ConfigError, loadConfigFile, type RelayConfig, type TargetConfig } from './config';
@@ -364,73 +359,14 @@ function progressLine(ev: ApplyProgress, print: (line: string) => void): void {
 
 // --- providers -----------------------------------------------------------------------------------
 
-async function readKeyFile(file: string, configFile: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(configFile, [{ path: 'target.auth.serviceAccountKeyFile', message: `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}` }]);
-  }
-}
-
-/** Builds the target provider from the config (auth, endpoint overrides, zones). */
+/** Builds the target provider from the config (providers/target.ts); a target that cannot be set up is a config error. */
 export async function createProvider(config: RelayConfig, store: FeedStateStore, now: () => number): Promise<CalendarProvider> {
-  const t = config.target;
-  // Reads are retried by the providers (providers/retry.ts withReadRetries); writes only by applyPlan.
-  const transport = createFetchHttpPort({ now });
-  const fixed = (token: string) => ({ getToken: async () => token, invalidate: () => undefined });
-  if (t.provider === 'google') {
-    const a = t.auth;
-    let tokenSource;
-    if (a.kind === 'serviceAccount') {
-      let creds;
-      try {
-        creds = serviceAccountFromKeyFile(await readKeyFile(a.serviceAccountKeyFile, config.file), [CALENDAR_SCOPE], a.subject);
-      } catch (err) {
-        if (err instanceof ConfigError) throw err;
-        throw new ConfigError(config.file, [{ path: 'target.auth.serviceAccountKeyFile', message: `${a.serviceAccountKeyFile} is not a service-account key file: ${(err as Error).message}` }]);
-      }
-      if (a.tokenUrl) creds.tokenUrl = a.tokenUrl;
-      tokenSource = serviceAccountTokenSource(creds, { http: transport, now });
-    } else if (a.kind === 'refreshToken') {
-      tokenSource = googleRefreshTokenSource({ clientId: a.clientId, clientSecret: a.clientSecret, refreshToken: a.refreshToken, ...(a.tokenUrl ? { tokenUrl: a.tokenUrl } : {}) }, { http: transport, now });
-    } else tokenSource = fixed(a.accessToken);
-    const http = createGoogleHttpPort({ tokenSource, rootUrl: t.rootUrl, directoryRootUrl: t.directoryRootUrl, transport });
-    return new GoogleCalendarProvider({
-      http, onAuthRejected: () => tokenSource.invalidate?.(),
-      ...(t.rootUrl ? { rootUrl: t.rootUrl } : {}), ...(t.directoryRootUrl ? { directoryRootUrl: t.directoryRootUrl } : {}),
-      ...(t.defaultTimeZone ? { defaultTimeZone: t.defaultTimeZone } : {}),
-      // Incremental listing keeps its sync token and a snapshot of the owned events next to the feed state.
-      ...(t.listMode === 'incremental' ? { listMode: 'incremental' as const, stateStore: store } : {}),
-    });
+  try {
+    return await createTargetProvider(config.target, store, now);
+  } catch (err) {
+    if (err instanceof TargetSetupError) throw new ConfigError(config.file, [{ path: err.path, message: err.message }]);
+    throw err;
   }
-  if (t.provider === 'caldav') {
-    const a = t.auth;
-    const http = createCalDavHttpPort({ baseUrl: t.baseUrl, auth: a.kind === 'basic' ? { type: 'basic', username: a.username, password: a.password } : a.kind === 'bearer' ? { type: 'bearer', token: a.token } : { type: 'none' } });
-    return new CalDavCalendarProvider({ http, baseUrl: t.baseUrl, now, ...(t.listMode === 'incremental' ? { listMode: 'incremental' as const, stateStore: store } : {}) });
-  }
-  const a = t.auth;
-  let tokenSource;
-  if (a.kind === 'clientCredentials') {
-    tokenSource = clientCredentialsTokenSource({ http: transport, tenantId: a.tenantId, clientId: a.clientId, clientSecret: a.clientSecret, now, ...(a.authority ? { authority: a.authority } : {}) });
-  } else if (a.kind === 'refreshToken') {
-    // Microsoft rotates refresh tokens: the newest one is kept in the state store and preferred.
-    const key = `microsoft-refresh-token:${a.tenantId}:${a.clientId}`;
-    const rotated = await store.get(key);
-    tokenSource = graphRefreshTokenSource({
-      http: transport, tenantId: a.tenantId, clientId: a.clientId, refreshToken: rotated ?? a.refreshToken, now,
-      ...(a.clientSecret ? { clientSecret: a.clientSecret } : {}), ...(a.authority ? { authority: a.authority } : {}),
-      onRefreshToken: (token) => store.set(key, token),
-    });
-  } else tokenSource = fixed(a.accessToken);
-  const http = createGraphHttpPort({ tokenSource, baseUrl: t.baseUrl, transport });
-  return new GraphCalendarProvider({
-    // The ids of the events it created live next to the feed state: one record per mailbox that tells
-    // ownership (a stamped event that is not one of them is a person's copy) and that create transactionIds derive from.
-    http, now, stateStore: store,
-    ...(t.baseUrl ? { baseUrl: t.baseUrl } : {}), ...(t.timeZoneStyle ? { timeZoneStyle: t.timeZoneStyle } : {}),
-    ...(t.defaultTimeZone ? { defaultTimeZone: t.defaultTimeZone } : {}),
-  });
 }
 
 // --- output ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { INPUT_PRESETS, type InputPreset } from '../../core/input';
 import { defaultSubscriptionsConfig, type SubscriptionsConfig } from './subscriptions';
 import { allowListOf } from './safe-fetch';
+import { SyncTargetConfigError, syncTargetOf } from './sync-target';
 
 export interface SourceConfig {
   /** HMAC-SHA256 shared secret (X-Relay-Timestamp + X-Relay-Signature), or … */
@@ -57,8 +58,12 @@ export interface BridgeConfig {
   /** When set, deliveries carry X-Relay-Timestamp/X-Relay-Signature made with it. */
   deliverySecret?: string;
   outbox: OutboxConfig;
-  /** Import subscriptions: polling, limits, the private-address allow-list. */
+  /** Import subscriptions: polling, limits, the private-address allow-list, sync targets. */
   subscriptions: SubscriptionsConfig;
+  /** Snapshot versions kept per webhook source and per subscription (the newest; older ones are deleted as new ones arrive). */
+  keepSnapshots: number;
+  /** Published versions kept per feed (at least 2, so a subscriber holding the previous head still gets an answer). */
+  keepFeedVersions: number;
   sources: Record<string, SourceConfig>;
   logLevel: string;
   /** Names this process in logs and in the X-Relay-Instance delivery header. */
@@ -83,6 +88,8 @@ export function defaultConfig(): BridgeConfig {
     signatureToleranceSec: 300,
     outbox: { pollMs: 500, leaseMs: 60_000, timeoutMs: 10_000, baseBackoffMs: 1000, maxBackoffMs: 5 * 60_000, batch: 16 },
     subscriptions: defaultSubscriptionsConfig(),
+    keepSnapshots: 1,
+    keepFeedVersions: 3,
     sources: {},
     logLevel: 'info',
     instanceId: `bridge-${process.pid}`,
@@ -163,6 +170,8 @@ function apply(c: BridgeConfig, o: Record<string, unknown>, env: NodeJS.ProcessE
   if (o.feedCacheMs !== undefined) c.feedCacheMs = intIn('feedCacheMs', o.feedCacheMs, 0, 60_000);
   if (o.signatureToleranceSec !== undefined) c.signatureToleranceSec = intIn('signatureToleranceSec', o.signatureToleranceSec, 1, 86400);
   if (o.logLevel !== undefined) c.logLevel = String(o.logLevel);
+  if (o.keepSnapshots !== undefined) c.keepSnapshots = intIn('keepSnapshots', o.keepSnapshots, 1, 1_000_000);
+  if (o.keepFeedVersions !== undefined) c.keepFeedVersions = intIn('keepFeedVersions', o.keepFeedVersions, 2, 1_000_000);
   if (o.instanceId !== undefined) c.instanceId = String(o.instanceId);
   if (o.outbox !== undefined) {
     const ob = o.outbox as Record<string, unknown>;
@@ -182,6 +191,19 @@ function apply(c: BridgeConfig, o: Record<string, unknown>, env: NodeJS.ProcessE
         throw new BridgeConfigError(`subscriptions.allowPrivate: ${(err as Error).message}`);
       }
       c.subscriptions.allowPrivate = list.map(String);
+    }
+    if (sb.syncTargets !== undefined) {
+      if (!sb.syncTargets || typeof sb.syncTargets !== 'object' || Array.isArray(sb.syncTargets)) throw new BridgeConfigError('subscriptions.syncTargets must be an object of name → target');
+      const targets: SubscriptionsConfig['syncTargets'] = {};
+      for (const [name, raw] of Object.entries(sb.syncTargets as Record<string, unknown>)) {
+        try {
+          targets[name] = syncTargetOf(name, raw, (v, where) => envRef(v, where, env));
+        } catch (err) {
+          if (err instanceof SyncTargetConfigError) throw new BridgeConfigError(err.message);
+          throw err;
+        }
+      }
+      c.subscriptions.syncTargets = targets;
     }
     if (c.subscriptions.defaultIntervalSec < c.subscriptions.minIntervalSec) c.subscriptions.defaultIntervalSec = c.subscriptions.minIntervalSec;
   }

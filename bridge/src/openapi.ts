@@ -18,6 +18,9 @@ const subscriptionBody = {
     interval: { type: 'integer', description: 'seconds between polls; at least subscriptions.minIntervalSec (default 300)' },
     booking_property: { type: 'object', properties: { room: { type: 'string' }, status: { enum: ['CONFIRMED', 'TENTATIVE', 'CANCELLED'] }, categories: { type: 'array', items: { type: 'string' } } } },
     auth: { description: 'write-only credentials for the remote feed; null removes them', oneOf: [{ type: 'null' }, { type: 'object', properties: { type: { enum: ['bearer', 'basic', 'header'] } }, required: ['type'] }] },
+    sync_target: { type: ['string', 'null'], description: 'name of a sync target configured on the bridge (subscriptions.syncTargets; its credentials never pass through the API): the events are synced straight into a calendar instead of forwarding diffs; null: forward diffs' },
+    sync_calendar: { type: ['string', 'null'], description: "the calendar (room) the target writes into, e.g. a room's address; null: the target's configured calendar" },
+    sync_override: { type: ['array', 'null'], items: { enum: ['allow-empty', 'allow-shrink', 'force'] }, description: "guard overrides for the next poll only (a PUT polls at once); cleared when that poll is recorded" },
   },
 };
 const subscription = {
@@ -31,6 +34,18 @@ const subscription = {
     last_parsed_date: { type: ['integer', 'null'], readOnly: true, description: 'UNIX seconds' },
     last_error: { type: ['string', 'null'], readOnly: true },
     event_count: { type: 'integer', readOnly: true },
+    sync_status: {
+      readOnly: true,
+      description: "the last sync into sync_target (null: none yet); a guard's refusal (nothing written) or a failure also sets last_error",
+      oneOf: [{ type: 'null' }, {
+        type: 'object',
+        properties: {
+          target: { type: 'string' }, calendar: { type: 'string' }, date: { type: 'integer', description: 'UNIX seconds' }, ok: { type: 'boolean' },
+          created: { type: 'integer' }, updated: { type: 'integer' }, deleted: { type: 'integer' }, kept: { type: 'integer', description: 'left as they were (unchanged, or kept by a rule)' }, failed: { type: 'integer' },
+          guard: { type: ['string', 'null'], enum: ['SourceEmptyError', 'SourceShrankError', 'DeleteLimitError', null] }, error: { type: ['string', 'null'] },
+        },
+      }],
+    },
     created_date: { type: 'integer', readOnly: true },
     updated_date: { type: 'integer', readOnly: true },
   },

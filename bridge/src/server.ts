@@ -21,7 +21,7 @@ import { RequestBudget } from './budget';
 import { OutboxDispatcher } from './outbox';
 import { Metrics } from './metrics';
 import { createSafeFetch } from './safe-fetch';
-import { listSubscriptionsView, SubscriptionInputError, subscriptionInputOf, SubscriptionPoller, subscriptionView, type ListQuery } from './subscriptions';
+import { listSubscriptionsView, SubscriptionInputError, subscriptionInputOf, SubscriptionPoller, subscriptionSource, subscriptionView, type ListQuery } from './subscriptions';
 
 export interface BridgeDeps {
   store: Store;
@@ -74,7 +74,7 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   const metrics = new Metrics();
   const dispatcher = new OutboxDispatcher({ store, config: config.outbox, instanceId: config.instanceId, deliverySecret: config.deliverySecret, log, metrics, now });
   const poller = new SubscriptionPoller({
-    store, config: config.subscriptions, instanceId: config.instanceId, deliveryUrl: config.deliveryUrl, log, metrics, now,
+    store, config: config.subscriptions, instanceId: config.instanceId, deliveryUrl: config.deliveryUrl, log, metrics, now, keepSnapshots: config.keepSnapshots,
     fetch: deps.fetch ?? createSafeFetch({ allow: config.subscriptions.allowPrivate }),
     onDelivery: () => dispatcher.wake(),
   });
@@ -168,7 +168,7 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     const at = now();
     const ics = serializeIcs(events, { now: at, method: 'PUBLISH', calendarName: parsed.calendar?.name ?? name });
     heads.clear();
-    const { record, changed } = await store.publishFeed({ feed: name, hash: sha256Hex(json), json, ics, now: at, newToken: newFeedToken() });
+    const { record, changed } = await store.publishFeed({ feed: name, hash: sha256Hex(json), json, ics, now: at, newToken: newFeedToken(), keepVersions: config.keepFeedVersions });
     heads.clear();
     req.log.info({ feed: name, version: record.current?.version, changed, events: events.length }, 'feed published');
     metrics.inc('calendar_relay_bridge_feed_publishes_total', { result: changed ? 'new_version' : 'unchanged' });
@@ -217,10 +217,19 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
       reply.code(429).header('retry-after', String(allowed.retryAfterSec)).send({ error: 'request budget for this feed exhausted', retryAfterSec: allowed.retryAfterSec });
       return undefined;
     }
-    const key = `${head.name}\u001f${head.version}\u001f${head.hash}`;
+    let key = `${head.name}\u001f${head.version}\u001f${head.hash}`;
     let r = rendered.get(key);
     if (!r) {
-      const v = await store.getFeedVersion(head.name, head.version);
+      let v = await store.getFeedVersion(head.name, head.version);
+      if (!v && th !== undefined) {
+        // A head cached before another instance published and pruned old versions (keepFeedVersions): look again.
+        heads.delete(th);
+        const fresh = await store.getFeedHeadByTokenHash(th);
+        if (fresh && secretEquals(token, fresh.token)) {
+          key = `${fresh.name}\u001f${fresh.version}\u001f${fresh.hash}`;
+          v = await store.getFeedVersion(fresh.name, fresh.version);
+        }
+      }
       if (!v) {
         reply.code(404).send({ error: 'not found' });
         return undefined;
@@ -336,6 +345,8 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   app.delete<{ Params: { id: string } }>('/api/subscriptions/:id', { onRequest: requireAdmin }, async (req, reply) => {
     const id = subId(req.params.id);
     if (!(await store.deleteSubscription(id))) return reply.code(404).send({ error: `no subscription with id ${req.params.id}` });
+    // Ids are never reused, so its snapshots would never be read again.
+    await store.forgetSource(subscriptionSource(id));
     req.log.info({ subscription: id }, 'subscription deleted');
     return reply.code(204).send();
   });
@@ -383,6 +394,7 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
       source: name,
       deliveryId: pushId,
       now: at,
+      keepSnapshots: config.keepSnapshots,
       plan: planPush({ source: name, events: parsed.events, entries, rejected: issueList(parsed.errors), at, deliveryUrl: source.deliveryUrl ?? config.deliveryUrl, pushId, allowEmpty: req.headers['x-relay-allow-empty'] === 'true' }),
     });
     if (!result.duplicate && result.response.delivery) dispatcher.wake();

@@ -11,15 +11,19 @@
  *   at a time), reads each with providers/feed readFeed through the safe fetch (conditional GET,
  *   request budget, time and size limits), parses with core's parseCalendarInput, applies the
  *   default properties, and records a snapshot whose diff goes into the outbox exactly like a
- *   webhook push (push-plan.ts), under the source name `subscription:<id>`.
+ *   webhook push (push-plan.ts), under the source name `subscription:<id>` — or, for a subscription
+ *   that names a sync target (`sync_target`), mirrors the events straight into a room calendar
+ *   with core's syncCalendars (sync-target.ts) whenever they changed or the last sync did not
+ *   succeed, renewing its lease while the sync runs.
  */
 import type { Logger } from 'pino';
 import type { CalendarEvent } from '../../core/event';
 import { parseCalendarInput } from '../../core/input';
 import { readFeed, redactUrl as redactFeedUrl } from '../../providers/feed';
 import type { KeyValueStore } from '../../providers/state';
-import type { BookingProperty, FeedAuth, Store, SubscriptionInput, SubscriptionRecord } from './store/types';
-import { snapshotEntries } from './snapshot';
+import { SYNC_OVERRIDES, type BookingProperty, type FeedAuth, type Store, type SubscriptionInput, type SubscriptionRecord, type SyncOverride, type SyncStatus } from './store/types';
+import { snapshotEntries, snapshotHash } from './snapshot';
+import { syncSubscription, type SyncTargetConfig } from './sync-target';
 import { planPush } from './push-plan';
 import type { Metrics } from './metrics';
 import { WorkLoop } from './work-loop';
@@ -40,10 +44,12 @@ export interface SubscriptionsConfig {
   budgetPerHour: number;
   /** CIDR ranges that may be fetched although private/loopback (safe-fetch.ts). */
   allowPrivate: string[];
+  /** Calendars subscriptions may sync into, by name (`sync_target`); credentials stay here, never in the API. */
+  syncTargets: Record<string, SyncTargetConfig>;
 }
 
 export function defaultSubscriptionsConfig(): SubscriptionsConfig {
-  return { minIntervalSec: 300, defaultIntervalSec: 3600, pollMs: 1000, leaseMs: 120_000, batch: 4, timeoutMs: 30_000, maxBytes: 20 * 1024 * 1024, budgetPerHour: 20, allowPrivate: [] };
+  return { minIntervalSec: 300, defaultIntervalSec: 3600, pollMs: 1000, leaseMs: 120_000, batch: 4, timeoutMs: 30_000, maxBytes: 20 * 1024 * 1024, budgetPerHour: 20, allowPrivate: [], syncTargets: {} };
 }
 
 /** A body we refuse, with a message naming the field. */
@@ -117,6 +123,7 @@ export function subscriptionInputOf(body: unknown, cfg: SubscriptionsConfig, exi
   }
   const enabled = o.enabled !== undefined ? o.enabled : existing?.enabled ?? true;
   if (typeof enabled !== 'boolean') throw new SubscriptionInputError('enabled must be true or false');
+  const { syncTarget, syncCalendar } = syncTargetInputOf(o, cfg, existing);
   return {
     name: o.name !== undefined ? str(o.name, 'name', 200) : existing?.name ?? u.hostname,
     calendar_url: u.toString(),
@@ -124,14 +131,49 @@ export function subscriptionInputOf(body: unknown, cfg: SubscriptionsConfig, exi
     interval_sec: interval,
     booking_property: o.booking_property !== undefined ? bookingPropertyOf(o.booking_property) : existing?.booking_property ?? {},
     auth: o.auth !== undefined ? authOf(o.auth) : existing?.auth ?? null,
+    sync_target: syncTarget,
+    sync_calendar: syncCalendar,
+    sync_override: o.sync_override !== undefined ? syncOverrideOf(o.sync_override, syncTarget) : syncTarget === null ? null : existing?.sync_override ?? null,
   };
 }
 
-const WRITABLE = ['name', 'calendar_url', 'enabled', 'interval', 'booking_property', 'auth'];
-const READ_ONLY = ['id', 'last_checked_date', 'last_checked_filesize', 'last_parsed_date', 'last_error', 'event_count', 'created_date', 'updated_date'];
+/** Guard overrides for the next poll only: a list of allow-empty, allow-shrink, force (or null). */
+function syncOverrideOf(v: unknown, syncTarget: string | null): SyncOverride[] | null {
+  if (v === null) return null;
+  const hint = `sync_override must be a list of ${SYNC_OVERRIDES.join(', ')} (for the next poll only), or null`;
+  if (!Array.isArray(v) || v.some((x) => !(SYNC_OVERRIDES as readonly unknown[]).includes(x))) throw new SubscriptionInputError(hint);
+  if (syncTarget === null && v.length) throw new SubscriptionInputError('sync_override needs a sync_target');
+  return v.length ? [...new Set(v as SyncOverride[])] : null;
+}
+
+/** `sync_target` names a configured target (or null: forward diffs); `sync_calendar` is the room, unless the target has a default. */
+function syncTargetInputOf(o: Record<string, unknown>, cfg: SubscriptionsConfig, existing?: SubscriptionRecord): { syncTarget: string | null; syncCalendar: string | null } {
+  const targets = cfg.syncTargets ?? {};
+  const syncTarget = o.sync_target !== undefined ? o.sync_target : existing?.sync_target ?? null;
+  if (syncTarget !== null) {
+    if (typeof syncTarget !== 'string' || syncTarget === '') throw new SubscriptionInputError('sync_target must be the name of a sync target configured on the bridge, or null');
+    const names = Object.keys(targets);
+    if (o.sync_target !== undefined && !targets[syncTarget]) {
+      throw new SubscriptionInputError(`sync_target "${syncTarget.slice(0, 100)}" is not configured on this bridge (${names.length ? `configured: ${names.join(', ')}` : 'none is configured: see subscriptions.syncTargets in docs/bridge.md'})`);
+    }
+  }
+  // Turning the sync off also forgets its calendar, unless the body sets one.
+  const syncCalendar = o.sync_calendar !== undefined ? o.sync_calendar : o.sync_target === null ? null : existing?.sync_calendar ?? null;
+  if (syncCalendar !== null) {
+    if (typeof syncCalendar !== 'string' || syncCalendar.trim() === '' || syncCalendar.length > 1000) throw new SubscriptionInputError('sync_calendar must be a calendar id (a room\'s address or id) of at most 1000 characters, or null');
+    if (syncTarget === null) throw new SubscriptionInputError('sync_calendar needs a sync_target');
+  }
+  if (syncTarget !== null && syncCalendar === null && targets[syncTarget] && !targets[syncTarget].calendar) {
+    throw new SubscriptionInputError(`sync_calendar is required: sync target "${syncTarget}" has no default calendar`);
+  }
+  return { syncTarget: syncTarget as string | null, syncCalendar: syncCalendar as string | null };
+}
+
+export const WRITABLE = ['name', 'calendar_url', 'enabled', 'interval', 'booking_property', 'auth', 'sync_target', 'sync_calendar', 'sync_override'];
+const READ_ONLY = ['id', 'last_checked_date', 'last_checked_filesize', 'last_parsed_date', 'last_error', 'event_count', 'sync_status', 'created_date', 'updated_date'];
 /** Every field the API shows, in order (the `fields`, `order_asc` and `order_desc` vocabulary). */
-export const SUBSCRIPTION_FIELDS = ['id', 'name', 'enabled', 'calendar_url', 'interval', 'booking_property', 'auth', 'last_checked_date', 'last_checked_filesize', 'last_parsed_date', 'last_error', 'event_count', 'created_date', 'updated_date'] as const;
-const SORTABLE = ['id', 'name', 'enabled', 'calendar_url', 'interval', 'last_checked_date', 'last_checked_filesize', 'last_parsed_date', 'event_count', 'created_date', 'updated_date'];
+export const SUBSCRIPTION_FIELDS = ['id', 'name', 'enabled', 'calendar_url', 'interval', 'booking_property', 'auth', 'last_checked_date', 'last_checked_filesize', 'last_parsed_date', 'last_error', 'event_count', 'sync_target', 'sync_calendar', 'sync_override', 'sync_status', 'created_date', 'updated_date'] as const;
+const SORTABLE = ['id', 'name', 'enabled', 'calendar_url', 'interval', 'last_checked_date', 'last_checked_filesize', 'last_parsed_date', 'event_count', 'sync_target', 'sync_calendar', 'created_date', 'updated_date'];
 
 const unix = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));
 
@@ -150,9 +192,18 @@ export function subscriptionView(s: SubscriptionRecord): Record<string, unknown>
     last_parsed_date: unix(s.last_parsed_date),
     last_error: s.last_error,
     event_count: s.event_count,
+    sync_target: s.sync_target ?? null,
+    sync_calendar: s.sync_calendar ?? null,
+    sync_override: s.sync_override ?? null,
+    sync_status: s.sync_status ? syncStatusView(s.sync_status) : null,
     created_date: unix(s.created_at),
     updated_date: unix(s.updated_at),
   };
+}
+
+/** The last sync's result as the API shows it (`date` in UNIX seconds; the change-detection hash stays inside). */
+function syncStatusView(st: SyncStatus): Record<string, unknown> {
+  return { target: st.target, calendar: st.calendar, date: unix(st.at), ok: st.ok, created: st.created, updated: st.updated, deleted: st.deleted, kept: st.kept, failed: st.failed, guard: st.guard, error: st.error };
 }
 
 export interface ListQuery {
@@ -257,9 +308,11 @@ export interface PollerOptions {
   now?: () => number;
   /** A poll queued a delivery: wake the outbox dispatcher. */
   onDelivery?: () => void;
+  /** Snapshot versions kept per subscription (default: all). */
+  keepSnapshots?: number;
 }
 
-/** Polls due subscriptions; `stop()` returns after the polls in progress have been recorded. */
+/** Polls due subscriptions; `stop()` returns after the polls in progress (and their syncs) have been recorded. */
 export class SubscriptionPoller extends WorkLoop {
   private readonly now: () => number;
 
@@ -279,27 +332,38 @@ export class SubscriptionPoller extends WorkLoop {
     const state = new RowState(sub.fetch_state);
     const checkedAt = this.now();
     const source = subscriptionSource(sub.id);
+    const syncing = sub.sync_target !== null && sub.sync_target !== undefined;
+    const overrides = new Set(syncing ? sub.sync_override ?? [] : []);
     let filesize: number | undefined;
     let parsedAt: number | undefined;
     let eventCount: number | undefined;
     let error: string | null = null;
     let result = 'unchanged';
+    let sync: { status: SyncStatus; state: string } | undefined;
     try {
       const read = await readFeed(
         { id: source, url: sub.calendar_url, headers: authHeaders(sub.auth), timeoutMs: this.o.config.timeoutMs, maxBytes: this.o.config.maxBytes, budget: { requests: this.o.config.budgetPerHour, perMinutes: 60 } },
         { store: state, now: this.now, fetch: this.o.fetch, userAgent: 'calendar-relay-bridge' },
       );
       filesize = read.bytes.byteLength;
-      if (read.origin === 'fetched') {
+      const parse = () => {
         const parsed = parseCalendarInput(read.bytes, { preset: 'auto', sourceId: source });
+        return { parsed, events: applyBookingProperty(parsed.events, sub.booking_property) };
+      };
+      let current: ReturnType<typeof parse> | undefined;
+      if (read.origin === 'fetched') {
+        current = parse();
+        const { parsed, events } = current;
         parsedAt = this.now();
-        const events = applyBookingProperty(parsed.events, sub.booking_property);
         const entries = snapshotEntries(events);
         const rejected = parsed.errors.slice(0, 100);
+        // A synced subscription's diffs are written into its calendar, not forwarded; its snapshot
+        // still refuses a feed that suddenly became empty (planPush), before any sync could see it.
         const pushed = await this.o.store.recordPush({
           source,
           now: parsedAt,
-          plan: planPush({ source, events, entries, rejected, at: parsedAt, deliveryUrl: this.o.deliveryUrl, allowEmpty: false, extra: { subscriptionId: sub.id, subscription: sub.name } }),
+          keepSnapshots: this.o.keepSnapshots,
+          plan: planPush({ source, events, entries, rejected, at: parsedAt, deliveryUrl: syncing ? undefined : this.o.deliveryUrl, allowEmpty: overrides.has('allow-empty'), extra: { subscriptionId: sub.id, subscription: sub.name } }),
         });
         eventCount = entries.length;
         if (parsed.errors.length) error = `${parsed.errors.length} item(s) of the feed could not be read and were left out; first: ${parsed.errors[0].message}`;
@@ -308,15 +372,72 @@ export class SubscriptionPoller extends WorkLoop {
       } else {
         result = read.origin;
       }
+      if (syncing) {
+        // Not fetched this time (304, budget): the last good body is what the calendar should show.
+        sync = await this.syncIfNeeded(sub, current ?? parse(), overrides);
+        if (sync?.status.error) error = error ? `${sync.status.error}; ${error}` : sync.status.error;
+      }
     } catch (err) {
       error = (err as Error).message.slice(0, 500);
       result = 'failed';
     }
     this.o.metrics?.inc('calendar_relay_bridge_polls_total', { result });
-    const logFields = { subscription: sub.id, url: redactFeedUrl(sub.calendar_url), result, events: eventCount };
+    const logFields = { subscription: sub.id, url: redactFeedUrl(sub.calendar_url), result, events: eventCount, ...(sync ? { sync: { ok: sync.status.ok, created: sync.status.created, updated: sync.status.updated, deleted: sync.status.deleted, kept: sync.status.kept, failed: sync.status.failed } } : {}) };
     if (error) this.o.log.warn({ ...logFields, error }, 'subscription poll problem');
     else this.o.log.info(logFields, 'subscription polled');
-    const ok = await this.o.store.finishPoll(sub.id, this.o.instanceId, { checkedAt, fetchState: JSON.stringify(state.data), filesize, parsedAt, eventCount, error }, checkedAt + sub.interval_sec * 1000);
+    const ok = await this.o.store.finishPoll(
+      sub.id, this.o.instanceId,
+      {
+        checkedAt, fetchState: JSON.stringify(state.data), filesize, parsedAt, eventCount, error, ...(sync ? { syncStatus: sync.status, syncState: sync.state } : {}),
+        // Overrides are for one poll: cleared now, unless they were changed while it ran.
+        usedOverride: sub.sync_override?.length ? JSON.stringify(sub.sync_override) : null,
+      },
+      checkedAt + sub.interval_sec * 1000,
+    );
     if (!ok) this.o.log.warn({ subscription: sub.id }, 'subscription lease was lost before the poll was recorded (edited, deleted or taken over)');
+  }
+
+  /**
+   * Syncs into the subscription's calendar when its events differ from what the last successful
+   * sync wrote, or that sync failed, or the target or calendar changed. The lease is renewed while
+   * the sync runs; a lost lease or the target's timeout aborts the writes not yet sent.
+   */
+  private async syncIfNeeded(sub: SubscriptionRecord, current: { parsed: ReturnType<typeof parseCalendarInput>; events: CalendarEvent[] }, overrides: Set<SyncOverride>): Promise<{ status: SyncStatus; state: string } | undefined> {
+    const name = sub.sync_target as string;
+    const target = this.o.config.syncTargets?.[name];
+    const calendar = sub.sync_calendar ?? target?.calendar;
+    const at = this.now();
+    const refused = (msg: string): { status: SyncStatus; state: string } => ({
+      status: { target: name, calendar: calendar ?? '', at, ok: false, hash: null, created: 0, updated: 0, deleted: 0, kept: 0, failed: 0, guard: null, error: msg },
+      state: sub.sync_state ?? '{}',
+    });
+    if (!target) return refused(`sync target "${name}" is not configured on this bridge (subscriptions.syncTargets): nothing was synced`);
+    if (!calendar) return refused(`sync target "${name}" has no calendar: set sync_calendar`);
+    const last = sub.sync_status;
+    const hash = snapshotHash(snapshotEntries(current.events));
+    if (last && last.ok && last.hash === hash && last.target === name && last.calendar === calendar) return undefined;
+
+    const store = new RowState(sub.sync_state);
+    const abort = new AbortController();
+    const leaseMs = this.o.config.leaseMs;
+    const renewEvery = Math.max(250, Math.floor(leaseMs / 3));
+    const renew = setInterval(() => {
+      this.o.store.renewSubscriptionLease(sub.id, this.o.instanceId, this.now() + leaseMs).then((mine) => {
+        if (!mine) abort.abort(new Error('the subscription lease was lost (edited, deleted or taken over)'));
+      }, (err: Error) => this.o.log.warn({ subscription: sub.id, err: { message: err.message } }, 'subscription lease renewal failed'));
+    }, renewEvery);
+    const timeout = setTimeout(() => abort.abort(new Error(`the sync took longer than ${target.timeoutMs} ms`)), target.timeoutMs);
+    try {
+      const unreadable = current.parsed.errors.filter((i) => typeof i.uid === 'string' && i.uid !== '').map((i) => ({ sourceId: subscriptionSource(sub.id), uid: i.uid as string, message: i.message }));
+      const status = await syncSubscription({
+        subscriptionId: sub.id, target, calendar, events: current.events, unreadable, hash, state: store, now: this.now, signal: abort.signal,
+        overrides: { allowEmptySource: overrides.has('allow-empty'), allowShrink: overrides.has('allow-shrink'), force: overrides.has('force') },
+      });
+      this.o.metrics?.inc('calendar_relay_bridge_syncs_total', { result: status.ok ? 'ok' : status.guard ? 'refused' : 'failed' });
+      return { status, state: JSON.stringify(store.data) };
+    } finally {
+      clearInterval(renew);
+      clearTimeout(timeout);
+    }
   }
 }

@@ -14,6 +14,7 @@ import { createLogger } from '../../bridge/src/logging';
 import { defaultConfig, type BridgeConfig } from '../../bridge/src/config';
 import { openStore } from '../../bridge/src/store';
 import { tokenHash } from '../../bridge/src/tokens';
+import { syncTargetOf } from '../../bridge/src/sync-target';
 import { httpRequest, LogSink, type HttpReply } from './helpers';
 
 const quiet = () => new LogSink();
@@ -39,6 +40,33 @@ describe('/openapi.json', () => {
         const names = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
         const declared = ((ops.parameters ?? []) as Array<{ name: string }>).map((p) => p.name);
         expect({ path, declared: declared.sort() }).toEqual({ path, declared: names.sort() });
+      }
+    } finally {
+      await bridge.close();
+    }
+  });
+});
+
+describe('/openapi.json subscription schemas', () => {
+  test('name exactly the fields the API shows, accepts and refuses as read-only (sync_target, sync_calendar, sync_status included)', async () => {
+    const syncTargets = { 'rooms-google': syncTargetOf('rooms-google', { provider: 'google', calendar: 'room@example.org', auth: { accessToken: 'not-used' } }, (v) => v) };
+    const base = config(mkdtempSync(join(tmpdir(), 'cr-openapi-subs-')), { adminToken: 'y'.repeat(32) });
+    const bridge = await startBridge({ ...base, subscriptions: { ...base.subscriptions, syncTargets } }, { logDestination: quiet() });
+    const headers = { authorization: `Bearer ${'y'.repeat(32)}`, 'content-type': 'application/json' };
+    try {
+      const doc = (await httpRequest(bridge.url, { method: 'GET', url: '/openapi.json' })).json() as { components: { schemas: Record<string, { properties: Record<string, { readOnly?: boolean }> }> } };
+      const body = doc.components.schemas.SubscriptionBody.properties;
+      const shown = doc.components.schemas.Subscription.properties;
+      expect(Object.keys(body)).toEqual(expect.arrayContaining(['sync_target', 'sync_calendar']));
+      const created = await httpRequest(bridge.url, { method: 'POST', url: '/api/subscriptions', headers, payload: JSON.stringify({ calendar_url: 'https://calendar.example/a.ics', sync_target: 'rooms-google' }) });
+      expect(created.statusCode).toBe(201);
+      expect(Object.keys(created.json().data).sort()).toEqual(Object.keys(shown).sort());
+      for (const field of Object.keys(shown)) {
+        const r = await httpRequest(bridge.url, { method: 'POST', url: '/api/subscriptions', headers, payload: JSON.stringify({ calendar_url: 'https://calendar.example/b.ics', [field]: null }) });
+        const error = r.statusCode === 400 ? String(r.json().error) : '';
+        // Writable fields may refuse null for their own reasons, but never as unknown or read-only.
+        if (field in body) expect({ field, error }).toEqual({ field, error: expect.not.stringMatching(/unknown field|read-only/) });
+        else expect({ field, error }).toEqual({ field, error: `${field} is read-only` });
       }
     } finally {
       await bridge.close();

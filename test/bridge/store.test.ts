@@ -98,6 +98,27 @@ describe.each<Engine>(['sqlite', 'postgres'])('store on %s', (engine) => {
     expect((await store.outboxStats()).pending).toBe(10);
   });
 
+  test('pruning: snapshots and feed versions keep only the newest N (default all); the current one always survives', async () => {
+    if (skipIfNoPg()) return;
+    for (let n = 1; n <= 4; n++) await store.recordPush({ source: 'all', now: n, plan: plan(n) });
+    expect(await store.countSnapshots('all')).toBe(4);
+    for (let n = 1; n <= 4; n++) await store.recordPush({ source: 'one', now: n, plan: plan(n), keepSnapshots: 1 });
+    expect(await store.countSnapshots('one')).toBe(1);
+    expect((await store.latestSnapshot('one'))?.version).toBe(4);
+    for (let n = 1; n <= 5; n++) await store.recordPush({ source: 'two', now: n, plan: plan(n), keepSnapshots: 2 });
+    expect(await store.countSnapshots('two')).toBe(2);
+    expect((await store.latestSnapshot('two'))?.entries[0].event.uid).toBe('e5');
+    // A pruned source still diffs against its newest snapshot.
+    await store.recordPush({ source: 'one', now: 9, keepSnapshots: 1, plan: (prev) => ({ response: { prevVersion: (prev as { version: number }).version } }) });
+    expect(await store.forgetSource('two')).toBe(2);
+    expect(await store.countSnapshots('two')).toBe(0);
+    expect(await store.latestSnapshot('two')).toBeUndefined();
+    for (let n = 1; n <= 5; n++) await store.publishFeed({ feed: 'f', hash: `h${n}`, json: `{"n":${n}}`, ics: 'X', now: n, newToken: `tok-${engine}-prune`, keepVersions: 3 });
+    expect(await store.getFeedVersion('f', 2)).toBeUndefined();
+    expect((await store.getFeedVersion('f', 3))?.json).toBe('{"n":3}');
+    expect((await store.getFeed('f'))?.current?.version).toBe(5);
+  });
+
   test('outbox: oldest entry per source first, leases, retries, delivered entries stay delivered', async () => {
     if (skipIfNoPg()) return;
     for (const [i, src] of ['a', 'a', 'b', 'a'].entries()) await store.recordPush({ source: src, now: 0, plan: plan(i, `o${i}`) });

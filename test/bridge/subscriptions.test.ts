@@ -66,12 +66,12 @@ describe('subscription body and list parameters', () => {
   ])('%j is refused: %s', (body, msg) => expect(() => subscriptionInputOf(body, cfg)).toThrow(msg));
 
   test('webcal becomes https; defaults filled', () => {
-    expect(subscriptionInputOf({ calendar_url: 'webcal://cal.example/a.ics' }, cfg)).toEqual({ name: 'cal.example', calendar_url: 'https://cal.example/a.ics', enabled: true, interval_sec: 3600, booking_property: {}, auth: null });
+    expect(subscriptionInputOf({ calendar_url: 'webcal://cal.example/a.ics' }, cfg)).toEqual({ name: 'cal.example', calendar_url: 'https://cal.example/a.ics', enabled: true, interval_sec: 3600, booking_property: {}, auth: null, sync_target: null, sync_calendar: null, sync_override: null });
   });
 
   const rec = (id: number, name: string, checked: number | null): SubscriptionRecord => ({
     id, name, calendar_url: `https://x/${id}.ics`, enabled: true, interval_sec: 3600, booking_property: {}, auth: null, created_at: 0, updated_at: 0, next_poll_at: 0, locked_until: 0,
-    locked_by: null, fetch_state: null, last_checked_date: checked, last_checked_filesize: null, last_parsed_date: null, last_error: null, event_count: id * 10, polls: 0,
+    locked_by: null, fetch_state: null, last_checked_date: checked, last_checked_filesize: null, last_parsed_date: null, last_error: null, event_count: id * 10, polls: 0, sync_state: null, sync_status: null,
   });
   const all = [rec(1, 'c', 5000), rec(2, 'a', null), rec(3, 'b', 1000)];
   test('fields, limit, page, order_asc, order_desc, id; pagination meta', () => {
@@ -129,7 +129,7 @@ describe('subscriptions on SQLite through the API, polled for real', () => {
     expect(d).toEqual({
       id: expect.any(Number), name: 'Sim rooms', enabled: true, calendar_url: `${remote.base}/private.ics`, interval: 900,
       booking_property: { room: 'Sim room 1', status: 'TENTATIVE', categories: ['imported'] }, auth: { type: 'bearer' },
-      last_checked_date: null, last_checked_filesize: null, last_parsed_date: null, last_error: null, event_count: 0,
+      last_checked_date: null, last_checked_filesize: null, last_parsed_date: null, last_error: null, event_count: 0, sync_target: null, sync_calendar: null, sync_override: null, sync_status: null,
       created_date: Math.floor(clock / 1000), updated_date: Math.floor(clock / 1000),
     });
     expect(r.body).not.toContain(FEED_SECRET);

@@ -96,4 +96,15 @@ export const MIGRATIONS: Migration[] = [
     name: 'settings (the admin token hash)',
     sql: () => [`CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)`],
   },
+  {
+    id: 4,
+    name: 'subscription sync targets',
+    sql: () => [
+      'ALTER TABLE subscriptions ADD COLUMN sync_target TEXT',
+      'ALTER TABLE subscriptions ADD COLUMN sync_calendar TEXT',
+      'ALTER TABLE subscriptions ADD COLUMN sync_state TEXT',
+      'ALTER TABLE subscriptions ADD COLUMN sync_status TEXT',
+      'ALTER TABLE subscriptions ADD COLUMN sync_override TEXT',
+    ],
+  },
 ];

@@ -21,8 +21,12 @@ export interface SqlEngine {
 
 const num = (v: unknown) => Number(v);
 const numOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+const overrideJson = (o: string[] | null | undefined) => (o && o.length ? JSON.stringify(o) : null);
+const strOrNull = (v: unknown) => (v === null || v === undefined ? null : String(v));
+/** Below this version nothing is kept when `keep` versions are (undefined: keep all). */
+const keepBelow = (version: number, keep: number | undefined) => (keep === undefined ? 0 : version - Math.max(1, Math.floor(keep)) + 1);
 
-const SUB_COLUMNS = 'id, name, calendar_url, enabled, interval_sec, booking_property, auth, created_at, updated_at, next_poll_at, locked_until, locked_by, fetch_state, last_checked_date, last_checked_filesize, last_parsed_date, last_error, event_count, polls';
+const SUB_COLUMNS = 'id, name, calendar_url, enabled, interval_sec, booking_property, auth, created_at, updated_at, next_poll_at, locked_until, locked_by, fetch_state, last_checked_date, last_checked_filesize, last_parsed_date, last_error, event_count, polls, sync_target, sync_calendar, sync_state, sync_status, sync_override';
 
 function subscriptionOf(r: Row): SubscriptionRecord {
   return {
@@ -45,6 +49,11 @@ function subscriptionOf(r: Row): SubscriptionRecord {
     last_error: r.last_error === null || r.last_error === undefined ? null : String(r.last_error),
     event_count: num(r.event_count),
     polls: num(r.polls),
+    sync_target: strOrNull(r.sync_target),
+    sync_calendar: strOrNull(r.sync_calendar),
+    sync_state: strOrNull(r.sync_state),
+    sync_status: r.sync_status === null || r.sync_status === undefined ? null : JSON.parse(String(r.sync_status)),
+    sync_override: r.sync_override === null || r.sync_override === undefined ? null : JSON.parse(String(r.sync_override)),
   };
 }
 
@@ -95,6 +104,7 @@ export class SqlStore implements Store {
       const version = num(row.current_version) + 1;
       await q('INSERT INTO feed_versions (feed, version, hash, json, ics, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [input.feed, version, input.hash, input.json, input.ics, input.now]);
       await q('UPDATE feeds SET current_version = $2 WHERE name = $1', [input.feed, version]);
+      if (input.keepVersions !== undefined) await q('DELETE FROM feed_versions WHERE feed = $1 AND version < $2', [input.feed, keepBelow(version, input.keepVersions)]);
       const record = (await this.feedRecord(q, { ...row, current_version: version })) as FeedRecord;
       return { record, changed: true };
     });
@@ -135,6 +145,7 @@ export class SqlStore implements Store {
         const version = current + 1;
         await q('INSERT INTO snapshots (source, version, hash, entries, delivery_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [input.source, version, plan.snapshot.hash, JSON.stringify(plan.snapshot.entries), input.deliveryId ?? null, input.now]);
         await q('UPDATE sources SET current_version = $2 WHERE name = $1', [input.source, version]);
+        if (input.keepSnapshots !== undefined) await q('DELETE FROM snapshots WHERE source = $1 AND version < $2', [input.source, keepBelow(version, input.keepSnapshots)]);
       }
       if (plan.outbox) {
         await q('INSERT INTO outbox (delivery_id, source, url, payload, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)', [plan.outbox.deliveryId, input.source, plan.outbox.url, plan.outbox.payload, input.now]);
@@ -197,8 +208,8 @@ export class SqlStore implements Store {
   createSubscription(input: SubscriptionInput, now: number): Promise<SubscriptionRecord> {
     return this.engine.tx(async (q) => {
       const [row] = await q(
-        `INSERT INTO subscriptions (name, calendar_url, enabled, interval_sec, booking_property, auth, created_at, updated_at, next_poll_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7) RETURNING ${SUB_COLUMNS}`,
-        [input.name, input.calendar_url, input.enabled ? 1 : 0, input.interval_sec, JSON.stringify(input.booking_property), input.auth ? JSON.stringify(input.auth) : null, now],
+        `INSERT INTO subscriptions (name, calendar_url, enabled, interval_sec, booking_property, auth, created_at, updated_at, next_poll_at, sync_target, sync_calendar, sync_override) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8, $9, $10) RETURNING ${SUB_COLUMNS}`,
+        [input.name, input.calendar_url, input.enabled ? 1 : 0, input.interval_sec, JSON.stringify(input.booking_property), input.auth ? JSON.stringify(input.auth) : null, now, input.sync_target ?? null, input.sync_calendar ?? null, overrideJson(input.sync_override)],
       );
       return subscriptionOf(row);
     });
@@ -213,14 +224,14 @@ export class SqlStore implements Store {
 
   listSubscriptions(): Promise<SubscriptionRecord[]> {
     // Without fetch_state (readFeed's state holds the last body, up to maxBytes): lists never need it.
-    return this.engine.tx(async (q) => (await q(`SELECT ${SUB_COLUMNS.replace('fetch_state', 'NULL AS fetch_state')} FROM subscriptions ORDER BY id`)).map(subscriptionOf));
+    return this.engine.tx(async (q) => (await q(`SELECT ${SUB_COLUMNS.replace('fetch_state', 'NULL AS fetch_state').replace('sync_state', 'NULL AS sync_state')} FROM subscriptions ORDER BY id`)).map(subscriptionOf));
   }
 
   updateSubscription(id: number, input: SubscriptionInput, now: number): Promise<SubscriptionRecord | undefined> {
     return this.engine.tx(async (q) => {
       const [row] = await q(
-        `UPDATE subscriptions SET name = $2, calendar_url = $3, enabled = $4, interval_sec = $5, booking_property = $6, auth = $7, updated_at = $8, next_poll_at = $8 WHERE id = $1 RETURNING ${SUB_COLUMNS}`,
-        [id, input.name, input.calendar_url, input.enabled ? 1 : 0, input.interval_sec, JSON.stringify(input.booking_property), input.auth ? JSON.stringify(input.auth) : null, now],
+        `UPDATE subscriptions SET name = $2, calendar_url = $3, enabled = $4, interval_sec = $5, booking_property = $6, auth = $7, updated_at = $8, next_poll_at = $8, sync_target = $9, sync_calendar = $10, sync_override = $11 WHERE id = $1 RETURNING ${SUB_COLUMNS}`,
+        [id, input.name, input.calendar_url, input.enabled ? 1 : 0, input.interval_sec, JSON.stringify(input.booking_property), input.auth ? JSON.stringify(input.auth) : null, now, input.sync_target ?? null, input.sync_calendar ?? null, overrideJson(input.sync_override)],
       );
       return row ? subscriptionOf(row) : undefined;
     });
@@ -251,12 +262,30 @@ export class SqlStore implements Store {
       const rows = await q(
         `UPDATE subscriptions SET locked_until = 0, locked_by = NULL, next_poll_at = $3, fetch_state = $4, last_checked_date = $5,
            last_checked_filesize = COALESCE($6, last_checked_filesize), last_parsed_date = COALESCE($7, last_parsed_date),
-           event_count = COALESCE($8, event_count), last_error = $9, polls = polls + 1
+           event_count = COALESCE($8, event_count), last_error = $9, polls = polls + 1,
+           sync_status = COALESCE($10, sync_status), sync_state = COALESCE($11, sync_state),
+           sync_override = CASE WHEN sync_override = $12 THEN NULL ELSE sync_override END
          WHERE id = $1 AND locked_by = $2 RETURNING id`,
-        [id, instanceId, nextPollAt, o.fetchState, o.checkedAt, o.filesize ?? null, o.parsedAt ?? null, o.eventCount ?? null, o.error],
+        [id, instanceId, nextPollAt, o.fetchState, o.checkedAt, o.filesize ?? null, o.parsedAt ?? null, o.eventCount ?? null, o.error, o.syncStatus ? JSON.stringify(o.syncStatus) : null, o.syncState ?? null, o.usedOverride ?? null],
       );
       return rows.length > 0;
     });
+  }
+
+  renewSubscriptionLease(id: number, instanceId: string, lockedUntil: number): Promise<boolean> {
+    return this.engine.tx(async (q) => (await q('UPDATE subscriptions SET locked_until = $3 WHERE id = $1 AND locked_by = $2 RETURNING id', [id, instanceId, lockedUntil])).length > 0);
+  }
+
+  forgetSource(source: string): Promise<number> {
+    return this.engine.tx(async (q) => {
+      const gone = await q('DELETE FROM snapshots WHERE source = $1 RETURNING version', [source]);
+      await q('DELETE FROM sources WHERE name = $1', [source]);
+      return gone.length;
+    });
+  }
+
+  countSnapshots(source: string): Promise<number> {
+    return this.engine.tx(async (q) => num((await q('SELECT COUNT(*) AS n FROM snapshots WHERE source = $1', [source]))[0].n));
   }
 
   initSetting(key: string, value: string): Promise<string> {

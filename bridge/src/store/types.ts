@@ -30,6 +30,8 @@ export interface PublishInput {
   now: number;
   /** Used only when the feed is new. */
   newToken: string;
+  /** Versions kept (the newest; at least 1); older ones are deleted in the same transaction. Default: all. */
+  keepVersions?: number;
 }
 
 export interface PublishResult {
@@ -58,6 +60,8 @@ export interface PushInput {
   deliveryId?: string;
   now: number;
   plan: (prev: PushSnapshot | undefined) => PushPlan;
+  /** Snapshot versions kept (the newest; at least 1); older ones are deleted in the same transaction. Default: all. */
+  keepSnapshots?: number;
 }
 
 export interface PushResult {
@@ -98,6 +102,35 @@ export interface SubscriptionInput {
   interval_sec: number;
   booking_property: BookingProperty;
   auth?: FeedAuth | null;
+  /** Name of a sync target configured on the bridge (subscriptions.syncTargets); null: diffs go to the outbox. */
+  sync_target?: string | null;
+  /** The calendar (room) the target writes into; null: the target's configured `calendar`. */
+  sync_calendar?: string | null;
+  /** Guard overrides for the next poll only (cleared when it is recorded). */
+  sync_override?: SyncOverride[] | null;
+}
+
+export const SYNC_OVERRIDES = ['allow-empty', 'allow-shrink', 'force'] as const;
+export type SyncOverride = (typeof SYNC_OVERRIDES)[number];
+
+/** The result of a subscription's last sync into its target (sync-target.ts). */
+export interface SyncStatus {
+  target: string;
+  calendar: string;
+  /** Epoch ms. */
+  at: number;
+  ok: boolean;
+  /** Snapshot hash of the events the last successful sync wrote (null after a failed one): unchanged means no sync is needed. */
+  hash: string | null;
+  created: number;
+  updated: number;
+  deleted: number;
+  /** Target events left as they were (unchanged, or kept by a rule: a person's edit, an unreadable item). */
+  kept: number;
+  failed: number;
+  /** The guard that refused the run (SourceEmptyError, SourceShrankError, DeleteLimitError), if one did. */
+  guard: string | null;
+  error: string | null;
 }
 
 export interface SubscriptionRecord extends SubscriptionInput {
@@ -115,6 +148,9 @@ export interface SubscriptionRecord extends SubscriptionInput {
   last_error: string | null;
   event_count: number;
   polls: number;
+  /** The providers' state between syncs (Graph's created-event records, sync tokens, the shrink guard's counts). */
+  sync_state: string | null;
+  sync_status: SyncStatus | null;
 }
 
 export interface PollOutcome {
@@ -124,6 +160,11 @@ export interface PollOutcome {
   parsedAt?: number;
   eventCount?: number;
   error: string | null;
+  /** Set when the poll ran a sync (both are kept as they were otherwise). */
+  syncStatus?: SyncStatus;
+  syncState?: string;
+  /** The overrides this poll read (JSON as stored): cleared unless they were changed meanwhile. */
+  usedOverride?: string | null;
 }
 
 export interface FeedSummary {
@@ -192,6 +233,12 @@ export interface Store {
   claimSubscriptions(now: number, limit: number, leaseMs: number, instanceId: string): Promise<SubscriptionRecord[]>;
   /** Records a poll's status and schedules the next one; only the lease holder's call counts. */
   finishPoll(id: number, instanceId: string, outcome: PollOutcome, nextPollAt: number): Promise<boolean>;
+  /** Extends this instance's lease on a subscription (a long sync); false when the lease is no longer ours. */
+  renewSubscriptionLease(id: number, instanceId: string, lockedUntil: number): Promise<boolean>;
+  /** Deletes a source's snapshots and its version counter (a deleted subscription); returns how many snapshots went. */
+  forgetSource(source: string): Promise<number>;
+  /** How many snapshot versions of a source are stored (tests, operators). */
+  countSnapshots(source: string): Promise<number>;
   /** Sets `key` to `value` unless it is set already; returns the value now stored. */
   initSetting(key: string, value: string): Promise<string>;
   getSetting(key: string): Promise<string | undefined>;

@@ -28,7 +28,7 @@ export const STATUS_HTML = `<!doctype html>
   <section><h2>Outbox</h2><table id="outbox"><tbody></tbody></table>
     <h3>Last delivery errors</h3><table id="outbox-errors"><thead><tr><th>delivery id</th><th>source</th><th>attempts</th><th>next attempt</th><th>error</th></tr></thead><tbody></tbody></table></section>
   <section><h2>Feeds</h2><table id="feeds"><thead><tr><th>name</th><th>version</th><th>events</th><th>published</th></tr></thead><tbody></tbody></table></section>
-  <section><h2>Import subscriptions</h2><table id="subscriptions"><thead><tr><th>id</th><th>name</th><th>enabled</th><th>calendar_url</th><th>interval</th><th>last_checked_date</th><th>last_checked_filesize</th><th>last_parsed_date</th><th>event_count</th><th>last_error</th></tr></thead><tbody></tbody></table></section>
+  <section><h2>Import subscriptions</h2><table id="subscriptions"><thead><tr><th>id</th><th>name</th><th>enabled</th><th>calendar_url</th><th>interval</th><th>last_checked_date</th><th>last_checked_filesize</th><th>last_parsed_date</th><th>event_count</th><th>sync</th><th>last_error</th></tr></thead><tbody></tbody></table></section>
 </main>
 <script src="/status.js"></script>
 </body>
@@ -74,8 +74,16 @@ export const STATUS_JS = `'use strict';
     fill('outbox-errors', s.outboxErrors, function (e) { return [e.deliveryId, e.source, e.attempts, time(Math.floor(e.nextAttemptAt / 1000)), e.lastError]; }, function () { return [0, 0, 0, 0, 'error']; }, 'no delivery errors');
     fill('feeds', s.feeds, function (f) { return [f.name, f.version, f.events, f.publishedAt == null ? '—' : time(Math.floor(f.publishedAt / 1000))]; }, null, 'no feeds published');
     fill('subscriptions', s.subscriptions, function (x) {
-      return [x.id, x.name, x.enabled ? 'yes' : 'no', x.calendar_url, x.interval + ' s', time(x.last_checked_date), x.last_checked_filesize, time(x.last_parsed_date), x.event_count, x.last_error || 'ok'];
-    }, function (x) { return [0, 0, 0, 0, 0, 0, 0, 0, 0, x.last_error ? 'error' : 'ok']; }, 'no subscriptions');
+      return [x.id, x.name, x.enabled ? 'yes' : 'no', x.calendar_url, x.interval + ' s', time(x.last_checked_date), x.last_checked_filesize, time(x.last_parsed_date), x.event_count, syncText(x), x.last_error || 'ok'];
+    }, function (x) { return [0, 0, 0, 0, 0, 0, 0, 0, 0, x.sync_status && !x.sync_status.ok ? 'error' : 0, x.last_error ? 'error' : 'ok']; }, 'no subscriptions');
+  }
+  // The last sync into a room (subscriptions with a sync target): where, when, what it wrote or why it was refused.
+  function syncText(x) {
+    var st = x.sync_status;
+    if (!st) return x.sync_target ? x.sync_target + ' → ' + (x.sync_calendar || 'default room') + ': not synced yet' : '—';
+    var where = st.target + ' → ' + st.calendar + ' at ' + time(st.date) + ': ';
+    if (!st.ok) return where + (st.guard ? 'refused by ' + st.guard : 'failed') + (st.error ? ' (' + st.error + ')' : '');
+    return where + st.created + ' created, ' + st.updated + ' updated, ' + st.deleted + ' deleted, ' + st.kept + ' kept' + (st.failed ? ', ' + st.failed + ' failed' : '');
   }
   function show(loggedIn) {
     $('login').hidden = loggedIn;

@@ -59,7 +59,8 @@ describe('status page in headless Chromium', () => {
       subscriptions: { ...defaultSubscriptionsConfig(), allowPrivate: ['127.0.0.2/32'] },
       sources: { lms: { bearerToken: BEARER } },
     };
-    bridge = createBridge(config, { store: await openStore({ dataDir: config.dataDir }), log: createLogger('warn', new LogSink()) });
+    const store = await openStore({ dataDir: config.dataDir });
+    bridge = createBridge(config, { store, log: createLogger('warn', new LogSink()) });
     base = await bridge.listen();
     await bridge.poller.stop();
     const call = (method: string, url: string, body: unknown, token = ADMIN) => httpRequest(base, { method, url, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
@@ -69,6 +70,14 @@ describe('status page in headless Chromium', () => {
     await bridge.poller.runOnce();
     await call('POST', '/hooks/lms', { events: [{ uid: 'p@lms', title: 'P', start: { date: '2030-01-01' }, end: { date: '2030-01-02' } }] }, BEARER);
     await bridge.dispatcher.runOnce();
+    // The sync status a subscription with a sync target records (test/bridge/sync-target.test.ts
+    // produces it for real against the emulator): one sync that wrote, one a guard refused.
+    const now = Date.now();
+    for (const sub of await store.claimSubscriptions(now + 30 * 86_400_000, 10, 60_000, 'status-test')) {
+      const wrote = sub.name === 'Rooms import';
+      const syncStatus = { target: 'rooms-google', calendar: wrote ? 'lab-1@rooms.example' : 'lab-2@rooms.example', at: now, ok: wrote, hash: wrote ? 'h' : null, created: wrote ? 3 : 0, updated: wrote ? 1 : 0, deleted: 0, kept: wrote ? 2 : 0, failed: 0, guard: wrote ? null : 'SourceEmptyError', error: wrote ? null : 'the source delivered no events' };
+      await store.finishPoll(sub.id, 'status-test', { checkedAt: sub.last_checked_date ?? now, fetchState: null, error: sub.last_error, syncStatus }, now + 86_400_000);
+    }
     if (executable) browser = await chromium.launch({ executablePath: executable, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
   }, 300_000);
 
@@ -122,9 +131,12 @@ describe('status page in headless Chromium', () => {
     expect(rooms[6]).toMatch(/^\d+$/); // last_checked_filesize
     expect(Number(rooms[6])).toBeGreaterThan(100);
     expect(rooms[8]).toBe('1'); // event_count
-    expect(rooms[9]).toBe('ok');
+    expect(rooms[9]).toMatch(/^rooms-google → lab-1@rooms\.example at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: 3 created, 1 updated, 0 deleted, 2 kept$/);
+    expect(rooms[10]).toBe('ok');
     expect(refused[1]).toBe('Refused');
-    expect(refused[9]).toMatch(/169\.254\.169\.254 is a link-local \(cloud metadata\) address; refused/);
+    expect(refused[9]).toMatch(/^rooms-google → lab-2@rooms\.example at .* UTC: refused by SourceEmptyError \(the source delivered no events\)$/);
+    expect(await page.$eval('#subscriptions tbody tr:nth-child(2) td:nth-child(10)', (td) => (td as { className: string }).className)).toBe('error');
+    expect(refused[10]).toMatch(/169\.254\.169\.254 is a link-local \(cloud metadata\) address; refused/);
     expect(await page.$eval('#subscriptions tbody tr:nth-child(2) td:last-child', (td) => (td as { className: string }).className)).toBe('error');
     const outbox = await table('outbox');
     // The push's diff and the subscription's first import, both undeliverable.

@@ -66,6 +66,12 @@ export interface SyncRunOptions {
   extraCalendars?: string[];
   /** Keeps the run state between runs (SourceShrankError); see the top of this file. */
   stateStore?: KeyValueStore;
+  /**
+   * Calendars listed, planned and written at once (default 1: one after the other, so memory holds
+   * one calendar's target events). More trade memory (that many calendars' events) for wall time
+   * on many rooms; a guard that trips then stops the calendars not yet started, not those in flight.
+   */
+  calendarConcurrency?: number;
 }
 
 export interface SyncRunResult {
@@ -203,24 +209,35 @@ export async function syncCalendars(opts: SyncRunOptions): Promise<SyncRunResult
       }
     }
   } else {
-    for (const calendarId of todo) {
-      if (!opts.dryRun && stopReason()) {
-        notReached(calendarId);
-        continue;
+    // `calendarConcurrency` calendars at a time (default 1), each listed, planned, checked and written in turn.
+    const queue = [...todo];
+    let refusal: { part: CalendarsPlanPart; error: Error } | undefined;
+    const worker = async () => {
+      for (let calendarId = queue.shift(); calendarId !== undefined && !refusal; calendarId = queue.shift()) {
+        if (!opts.dryRun && stopReason()) {
+          notReached(calendarId);
+          continue;
+        }
+        const part = await listAndPlan(calendarId);
+        if (!part || refusal) continue;
+        const calendarPlan = assemblePlan(prepared, [part]);
+        const [refused] = guardViolations(calendarPlan, fullPolicy);
+        if (refused) {
+          refusal = { part, error: refused };
+          return;
+        }
+        parts.push(part);
+        if (!opts.dryRun) await apply(part, calendarPlan);
       }
-      const part = await listAndPlan(calendarId);
-      if (!part) continue;
-      const calendarPlan = assemblePlan(prepared, [part]);
-      const [refused] = guardViolations(calendarPlan, fullPolicy);
-      if (refused) {
-        // The error carries everything planned this run (as a whole-run plan would have), and says what was written.
-        const refusedPlan = assemblePlan(prepared, [...parts, part]);
-        if (written.length) refusedPlan.warnings.push(`written before the guard stopped the run: ${written.join(', ')}`);
-        throw guardViolations(refusedPlan, fullPolicy)[0] ?? refused;
-      }
-      parts.push(part);
-      if (!opts.dryRun) await apply(part, calendarPlan);
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.calendarConcurrency ?? 1, todo.length)) }, worker));
+    if (refusal) {
+      // The error carries everything planned this run (as a whole-run plan would have), and says what was written.
+      const refusedPlan = assemblePlan(prepared, [...parts, refusal.part]);
+      if (written.length) refusedPlan.warnings.push(`written before the guard stopped the run: ${written.join(', ')}`);
+      throw guardViolations(refusedPlan, fullPolicy)[0] ?? refusal.error;
     }
+    parts.sort((x, y) => todo.indexOf(x.calendarIds[0]) - todo.indexOf(y.calendarIds[0]));
   }
 
   const plan = assemblePlan(prepared, parts);

@@ -131,6 +131,18 @@ describe('one calendar at a time (listed, planned and written before the next is
     expect(Object.keys(r.plan.calendars).sort()).toEqual([A, B, C]);
   });
 
+  test('calendarConcurrency: that many rooms at a time (here 2 of 3), the plan and report as with one', async () => {
+    const { p, calls } = spied();
+    const desired = [...roomFeed('a', 3), ...roomFeed('b', 2), ...roomFeed('c', 1)];
+    const r = await syncCalendars({ provider: p, desired, routing: byRoom, policy, now: NOW, calendarConcurrency: 2 });
+    expect(r.ok).toBe(true);
+    expect(calls.slice(0, 2).sort()).toEqual([`list ${A}`, `list ${B}`]);
+    expect(calls.indexOf(`list ${C}`)).toBeGreaterThan(calls.indexOf(`write ${A}`));
+    const one = await syncCalendars({ provider: new MemoryCalendarProvider(), desired, routing: byRoom, policy, now: NOW, dryRun: true });
+    expect(r.plan.ops.map((o) => `${o.action} ${o.calendarId} ${o.key}`)).toEqual(one.plan.ops.map((o) => `${o.action} ${o.calendarId} ${o.key}`));
+    expect(r.report!.totals.created).toBe(6);
+  });
+
   test('one quota for the whole run: the second room waits for the budget the first one used', async () => {
     const clock = { t: 0 };
     const { p } = spied({ maxRequests: 3, windowMs: 60_000 });

@@ -7,7 +7,9 @@
  *   while the target still holds events we wrote for it there (a broken feed that still carries
  *   one far-future event must not slip through). That is far more often a broken
  *   feed than a real "everything was cancelled" (vdirsyncer's StorageEmpty), so refuse rather than
- *   delete everything.
+ *   delete everything. A source whose items were all unreadable (policy.unreadable) trips it too,
+ *   and the message says so ("5 item(s), all unreadable: …", quoting the first errors with their
+ *   line or item) instead of "delivered no events".
  * - SourceEmptyError (override `keepFailedSources`): a source whose fetch failed
  *   (policy.failedSources) still has events on the target. They are never deleted, but the caller
  *   must say that syncing the other sources without it is fine.
@@ -23,6 +25,7 @@
  *   more than SHRINK_MIN_LOST — since then. A feed that suddenly carries a fraction of its
  *   events is far more often truncated or filtered than really emptied.
  */
+import { sourceKeyPart } from './sync-key';
 import type { MaxDeletes, SyncPlan, SyncPolicy, SyncRunState } from './sync-types';
 
 /** Deletes a calendar may always take, whatever its size (with a percent limit). */
@@ -39,10 +42,29 @@ export interface EmptySource {
   ownedInWindow: number;
   /** Set for a source whose fetch failed (policy.failedSources): what went wrong. */
   failure?: string;
+  /** Items the source delivered but the parser could not read (policy.unreadable), when there were any. */
+  unreadable?: number;
+  /** The first of those items' errors (each names its line or item), at most UNREADABLE_SHOWN. */
+  errors?: string[];
+  /** Events it delivered that could be read (all outside the window), when it had unreadable items. */
+  readable?: number;
 }
+
+/** Unreadable items a SourceEmptyError message quotes per source. */
+export const UNREADABLE_SHOWN = 3;
 
 function sourceLabel(source: string): string {
   return source === '-' ? '(unnamed)' : `"${decodeURIComponent(source)}"`;
+}
+
+/** "12 items, all unreadable: VEVENT starting at line 4 (UID a): …; … (and 9 more)". */
+function unreadableSummary(s: EmptySource): string {
+  const n = s.unreadable ?? 0;
+  const errors = s.errors ?? [];
+  const quoted = errors.length ? `: ${errors.join('; ')}${n > errors.length ? ` (and ${n - errors.length} more)` : ''}` : '';
+  return s.readable
+    ? `no event inside the window (${s.readable} readable, all outside it) and ${n} unreadable item(s)${quoted}`
+    : `${n} item(s), all unreadable${quoted}`;
 }
 
 export class SourceEmptyError extends Error {
@@ -50,14 +72,17 @@ export class SourceEmptyError extends Error {
     readonly sources: EmptySource[],
     readonly plan: SyncPlan,
   ) {
-    const empty = sources.filter((s) => s.failure === undefined);
     const failed = sources.filter((s) => s.failure !== undefined);
+    const unreadable = sources.filter((s) => s.failure === undefined && s.unreadable);
+    const empty = sources.filter((s) => s.failure === undefined && !s.unreadable);
     super(
       'refusing to sync: ' + [
         ...failed.map((s) => `source ${sourceLabel(s.source)} failed${s.failure ? ` (${s.failure})` : ''}; its ${s.ownedInWindow} synced event(s) on the target are protected`),
+        ...unreadable.map((s) => `source ${sourceLabel(s.source)} delivered ${unreadableSummary(s)}, while ${s.ownedInWindow} synced event(s) are on the target`),
         ...empty.map((s) => `source ${sourceLabel(s.source)} delivered no events but ${s.ownedInWindow} synced event(s) are on the target`),
       ].join('; ') + ' — ' + [
         ...(failed.length ? ['set keepFailedSources to sync the other sources and leave the failed ones\' events untouched'] : []),
+        ...(unreadable.length ? ['fix the feed (or its format settings); allowEmptySource syncs it anyway: the unreadable items\' events are kept, the rest of that source\'s events are deleted'] : []),
         ...(empty.length ? ['an empty source usually means the feed broke; set allowEmptySource to delete its events anyway'] : []),
       ].join('; '),
     );
@@ -141,7 +166,10 @@ export function guardViolations(plan: SyncPlan, policy: SyncPolicy): GuardError[
     if (s.failure !== undefined) {
       if (!policy.keepFailedSources && (s.kept ?? 0) > 0) refused.push({ source, ownedInWindow: s.kept!, failure: s.failure });
     } else if (!policy.allowEmptySource && (s.desiredInWindow ?? s.desired) === 0 && s.owned > 0) {
-      refused.push({ source, ownedInWindow: s.owned });
+      // A source whose items could not be read is not empty: say so, with the first errors (each names its line or item).
+      const errors = s.unreadable ? (policy.unreadable ?? []).filter((u) => sourceKeyPart(u.sourceId) === source)
+        .slice(0, UNREADABLE_SHOWN).map((u) => u.message ?? `UID ${u.uid}`) : [];
+      refused.push({ source, ownedInWindow: s.owned, ...(s.unreadable ? { unreadable: s.unreadable, errors, ...(s.desired ? { readable: s.desired } : {}) } : {}) });
     }
   }
   if (refused.length) out.push(new SourceEmptyError(refused, plan));

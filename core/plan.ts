@@ -44,7 +44,7 @@ export class PlanInputError extends Error {
 
 const ACTION_ORDER: Record<PlanAction, number> = { delete: 0, create: 1, update: 2, unchanged: 3, skip: 4 };
 
-interface DesiredEntry {
+export interface DesiredEntry {
   key: string;
   event: CalendarEvent;
   fingerprint: string;
@@ -55,7 +55,7 @@ interface DesiredEntry {
   restored?: boolean;
 }
 
-interface CalendarWork {
+export interface CalendarWork {
   desired: Map<string, DesiredEntry>;
   /** Keys whose target events must be kept as they are (with why), though nothing is desired for them. */
   protectedKeys: Map<string, string>;
@@ -95,7 +95,7 @@ function isDesiredEvent(x: unknown): x is DesiredEvent {
  * expanded occurrences'), so a copy written while it still mapped to a room can be recognised.
  * Identity 'content': every numbered variant (`.n`) of its content hash.
  */
-interface UnmappedKeys {
+export interface UnmappedKeys {
   exact: Set<string>;
   prefixes: string[];
   cancelled: Set<string>;
@@ -271,6 +271,51 @@ export function planSync(desired: DesiredInput, actual: TargetEvent[], policy: S
 
 /** planSync without the guards (for showing what a refused sync would have done). */
 export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: SyncPolicy, now: number): SyncPlan {
+  const prepared = prepareDesired(desired, policy, now);
+  return assemblePlan(prepared, [planCalendars(prepared, actual)]);
+}
+
+/**
+ * The desired side of a plan, worked out once for every calendar (what each calendar should hold,
+ * per source what it delivered): the input of planCalendars. Plain data, never changed after
+ * prepareDesired returns, so one calendar after the other can be planned from it — the same plan
+ * as buildPlan would make for all of them at once (providers/sync.ts plans one calendar at a time).
+ */
+export interface PreparedDesired {
+  policy: SyncPolicy;
+  now: number;
+  window: { from: number; to: number };
+  /** Desired-side work per calendar. */
+  calendars: Map<string, CalendarWork>;
+  /** Skips the desired side decided (no UID, duplicates in source, invalid times, …), per calendar. */
+  ops: PlannedOp[];
+  /** Desired-side warnings, with the calendar they concern. */
+  warnings: Array<{ calendarId: string; text: string }>;
+  /** Per calendar: its desired events (owned counts start at 0). */
+  stats: Record<string, CalendarPlanStats>;
+  /** Per source: what it delivered, failures, unreadable items (owned counts start at 0). */
+  sources: SyncPlan['sources'];
+  unmapped: UnmappedEvent[];
+  unmappedKeys: UnmappedKeys;
+  /** Where each key is desired, to explain a delete caused by re-routing. */
+  desiredIn: Map<string, string>;
+  failedSources: Set<string>;
+  unreadable: { bases: Set<string>; wholeSources: Set<string> };
+}
+
+/** The owned side of some calendars, planned against a PreparedDesired (assemblePlan joins parts into a SyncPlan). */
+export interface CalendarsPlanPart {
+  /** The calendars this part planned. */
+  calendarIds: string[];
+  ops: PlannedOp[];
+  stats: Record<string, CalendarPlanStats>;
+  /** Per source: owned events inside the window, and (failed sources) events kept. */
+  sources: Record<string, { owned: number; kept: number }>;
+  warnings: string[];
+}
+
+/** The desired side of planSync: see PreparedDesired. Pure; throws PlanInputError on bad input. */
+export function prepareDesired(desired: DesiredInput, policy: SyncPolicy, now: number): PreparedDesired {
   if (!policy.syncId) throw new PlanInputError('policy.syncId is required');
   const window = resolveWindow(policy.window, now);
   const fz = policy.floatingTimeZone ?? 'UTC';
@@ -281,8 +326,7 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
   const failures = new Map((policy.failedSources ?? []).map((f) => (typeof f === 'string' ? [sourceKeyPart(f), ''] : [sourceKeyPart(f.id), f.failure ?? ''])));
   const failedSources = new Set(failures.keys());
   const { routed, unmapped, unmappedKeys, unmappedEvents: normalisedUnmappedEvents } = normaliseDesired(desired, policy);
-  const isUnmapped = (key: string) => unmappedKeys.exact.has(key) || unmappedKeys.prefixes.some((p) => key.startsWith(p));
-  const warnings: string[] = [];
+  const warnings: PreparedDesired['warnings'] = [];
   const ops: PlannedOp[] = [];
   const sources: SyncPlan['sources'] = {};
   const calendars = new Map<string, CalendarWork>();
@@ -291,7 +335,7 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
   const work = (calendarId: string): CalendarWork => {
     let w = calendars.get(calendarId);
     if (!w) {
-      w = { desired: new Map(), protectedKeys: new Map(), protectedPrefixes: [], cancelled: new Set(), expandedMasters: new Set() };
+      w = newWork();
       calendars.set(calendarId, w);
       stats[calendarId] ??= { desired: 0, owned: 0, ownedInWindow: 0 };
     }
@@ -363,13 +407,49 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
     w.desired.set(entry.key, { ...entry, inWindow, fingerprint: fingerprint(entry.event) });
   };
 
-  const desireCtx: DesireContext = { policy, window, fz: fzOf, identity, warnings, work, skip, add: addDesired, masterKeyOf };
+  const warn = (calendarId: string, text: string) => warnings.push({ calendarId, text });
+  const desireCtx: DesireContext = { policy, window, fz: fzOf, identity, warn, work, skip, add: addDesired, masterKeyOf };
   for (const g of groups.values()) desireGroup(g, desireCtx);
+
+  const desiredIn = new Map<string, string>();
+  for (const [calendarId, w] of calendars) for (const k of w.desired.keys()) if (!desiredIn.has(k)) desiredIn.set(k, calendarId);
+  for (const u of policy.unreadable ?? []) sourceStats(sourceKeyPart(u.sourceId)).unreadable = (sourceStats(sourceKeyPart(u.sourceId)).unreadable ?? 0) + 1;
+  return {
+    policy, now, window, calendars, ops, warnings, stats, sources, unmapped, unmappedKeys, desiredIn, failedSources,
+    unreadable: unreadableIndex(policy, identity),
+  };
+}
+
+function newWork(): CalendarWork {
+  return { desired: new Map(), protectedKeys: new Map(), protectedPrefixes: [], cancelled: new Set(), expandedMasters: new Set() };
+}
+
+/**
+ * The owned side: plans every key of the calendars `calendarIds` (default: every calendar desired
+ * or holding events in `actual`) against what the prepared desired side wants there. `actual`
+ * holds those calendars' target events. Pure; `prepared` is not changed.
+ */
+export function planCalendars(prepared: PreparedDesired, actual: TargetEvent[], calendarIds?: string[]): CalendarsPlanPart {
+  const { policy, window, failedSources, unmappedKeys, desiredIn, unreadable } = prepared;
+  const fz = policy.floatingTimeZone ?? 'UTC';
+  const zoneFor = policy.floatingTimeZoneFor ?? {};
+  const fzOf = (calendarId: string): string => zoneFor[calendarId] || fz;
+  const scope = calendarIds ? [...new Set(calendarIds)] : [...new Set([...prepared.calendars.keys(), ...actual.map((t) => t.calendarId)])];
+  const inScope = new Set(scope);
+  const isUnmapped = (key: string) => unmappedKeys.exact.has(key) || unmappedKeys.prefixes.some((p) => key.startsWith(p));
+  const ops: PlannedOp[] = prepared.ops.filter((op) => inScope.has(op.calendarId));
+  const warnings: string[] = [];
+  const stats: Record<string, CalendarPlanStats> = {};
+  for (const c of scope) stats[c] = { ...(prepared.stats[c] ?? { desired: 0, owned: 0, ownedInWindow: 0 }) };
+  const sources: CalendarsPlanPart['sources'] = {};
+  const sourceCounts = (part: string) => (sources[part] ??= { owned: 0, kept: 0 });
+  const skip = (calendarId: string, key: string, reason: string, extra: Partial<PlannedOp> = {}) =>
+    ops.push({ action: 'skip', calendarId, key, reason, ...extra });
 
   // --- actual side ------------------------------------------------------------------------------
   const owned = new Map<string, Map<string, TargetEvent[]>>(); // calendarId → key → events
   for (const t of actual) {
-    work(t.calendarId);
+    if (!inScope.has(t.calendarId)) throw new PlanInputError(`target event ${t.id} is in calendar ${t.calendarId}, which this plan does not cover (${scope.join(', ')})`);
     const stamp = t.stamp;
     if (!stamp || stamp.syncId !== policy.syncId) {
       if (policy.reportForeign !== false) {
@@ -390,13 +470,8 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
     else byKey.set(stamp.sourceKey, [t]);
   }
 
-  // Where each key is desired, to explain a delete caused by re-routing.
-  const desiredIn = new Map<string, string>();
-  for (const [calendarId, w] of calendars) for (const k of w.desired.keys()) if (!desiredIn.has(k)) desiredIn.set(k, calendarId);
-  const unreadable = unreadableIndex(policy, identity);
-  for (const u of policy.unreadable ?? []) sourceStats(sourceKeyPart(u.sourceId)).unreadable = (sourceStats(sourceKeyPart(u.sourceId)).unreadable ?? 0) + 1;
-
-  for (const [calendarId, w] of calendars) {
+  for (const calendarId of scope) {
+    const w = prepared.calendars.get(calendarId) ?? newWork();
     const byKey = owned.get(calendarId) ?? new Map<string, TargetEvent[]>();
     const ctx: KeyContext = {
       calendarId, w, byKey, deletedMasters: new Set(), window, fz: fzOf(calendarId), policy, failedSources, unmappedKeys, isUnmapped, desiredIn,
@@ -410,15 +485,26 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
       ops.push(...keyOps);
       if (kept) {
         stats[calendarId].ownedInWindow += kept.inWindow ? 1 : 0;
-        if (kept.inWindow && (k.source === undefined || !failedSources.has(k.source))) sourceStats(k.source ?? '-').owned++;
+        if (kept.inWindow && (k.source === undefined || !failedSources.has(k.source))) sourceCounts(k.source ?? '-').owned++;
       }
       for (const op of keyOps) {
-        if (op.reason === KEPT_FAILED_SOURCE) sourceStats(k.source ?? '-').kept! += 1;
+        if (op.reason === KEPT_FAILED_SOURCE) sourceCounts(k.source ?? '-').kept += 1;
         if (op.reason === KEPT_UNREADABLE_TIME) warnings.push(`${calendarId}: event ${op.targetId} (key ${k.key}) has an unreadable time; not deleted`);
       }
     }
   }
+  return { calendarIds: scope, ops, stats, sources, warnings };
+}
 
+/**
+ * The SyncPlan of the calendars in `parts` (planned by planCalendars from `prepared`, each calendar
+ * in one part at most): with every part of a run, the plan buildPlan makes for the whole run;
+ * with none, the desired side alone (per source what it delivered: enough for SourceShrankError
+ * and runStateOf before any calendar is listed).
+ */
+export function assemblePlan(prepared: PreparedDesired, parts: CalendarsPlanPart[]): SyncPlan {
+  const { policy, now, window, unmapped } = prepared;
+  const ops = parts.flatMap((p) => p.ops);
   ops.sort((x, y) =>
     (x.calendarId < y.calendarId ? -1 : x.calendarId > y.calendarId ? 1 : 0) ||
     ACTION_ORDER[x.action] - ACTION_ORDER[y.action] ||
@@ -426,9 +512,25 @@ export function buildPlan(desired: DesiredInput, actual: TargetEvent[], policy: 
     ((x.targetId ?? '') < (y.targetId ?? '') ? -1 : (x.targetId ?? '') > (y.targetId ?? '') ? 1 : 0));
   const counts: Record<PlanAction, number> = { create: 0, update: 0, delete: 0, unchanged: 0, skip: 0 };
   for (const op of ops) counts[op.action]++;
-  for (const u of unmapped) warnings.push(`not routed: "${u.title}" (UID ${u.uid}): ${u.reason}`);
+  const planned = new Set(parts.flatMap((p) => p.calendarIds));
+  const warnings = [
+    ...prepared.warnings.filter((w) => planned.has(w.calendarId)).map((w) => w.text),
+    ...parts.flatMap((p) => p.warnings),
+    ...unmapped.map((u) => `not routed: "${u.title}" (UID ${u.uid}): ${u.reason}`),
+  ];
+  const calendars: Record<string, CalendarPlanStats> = {};
+  for (const p of parts) Object.assign(calendars, p.stats);
+  const sources: SyncPlan['sources'] = {};
+  for (const [part, s] of Object.entries(prepared.sources)) sources[part] = { ...s };
+  for (const p of parts) {
+    for (const [part, c] of Object.entries(p.sources)) {
+      const s = (sources[part] ??= { desired: 0, owned: 0 });
+      s.owned += c.owned;
+      if (s.kept !== undefined) s.kept += c.kept;
+    }
+  }
   const conflicts = ops.filter((o) => o.conflict).map((o) => ({ calendarId: o.calendarId, targetId: o.targetId ?? '', key: o.key, reason: o.reason }));
-  return { syncId: policy.syncId, now, window, ops, counts, unmapped, warnings, calendars: stats, sources, conflicts };
+  return { syncId: policy.syncId, now, window, ops, counts, unmapped, warnings, calendars, sources, conflicts };
 }
 
 // --- desired side: one source event or series (source + UID) ------------------------------------
@@ -440,7 +542,7 @@ interface DesireContext {
   /** The zone for floating times and all-day dates in this calendar. */
   fz: (calendarId: string) => string;
   identity: 'uid' | 'content';
-  warnings: string[];
+  warn: (calendarId: string, text: string) => void;
   work: (calendarId: string) => CalendarWork;
   skip: (calendarId: string, key: string, reason: string) => void;
   add: (calendarId: string, entry: Omit<DesiredEntry, 'fingerprint' | 'inWindow'> & { inWindow?: boolean }) => void;
@@ -532,7 +634,7 @@ function desireExpanded(calendarId: string, key: string, master: CalendarEvent, 
   const expandSeries = ctx.policy.expandSeries === undefined ? recurrenceExpander(ctx.fz(calendarId)) : ctx.policy.expandSeries;
   // no expander: its events on the target are kept as they are
   if (!expandSeries) {
-    ctx.warnings.push(`${label} cannot be stored as a series (${support}) and no expander is configured: left as it is on the target`);
+    ctx.warn(calendarId, `${label} cannot be stored as a series (${support}) and no expander is configured: left as it is on the target`);
     ctx.skip(calendarId, key, `series not supported by target (${support}) and no expander configured`);
     w.protectedPrefixes.push({ prefix: `${key} o:`, reason: 'series could not be expanded' });
     return;
@@ -542,12 +644,12 @@ function desireExpanded(calendarId: string, key: string, master: CalendarEvent, 
     expanded = expandSeries(series, live, ctx.window);
   } catch (err) {
     // the expansion failed: kept as they are too
-    ctx.warnings.push(`${label} could not be expanded: ${(err as Error).message}; its events on the target are left as they are`);
+    ctx.warn(calendarId, `${label} could not be expanded: ${(err as Error).message}; its events on the target are left as they are`);
     ctx.skip(calendarId, key, `series could not be expanded: ${(err as Error).message}`);
     w.protectedPrefixes.push({ prefix: `${key} o:`, reason: 'series could not be expanded' });
     return;
   }
-  for (const msg of expanded.errors) ctx.warnings.push(`${label}: ${msg}`);
+  for (const msg of expanded.errors) ctx.warn(calendarId, `${label}: ${msg}`);
   let n = 0;
   for (const occ of expanded.events) {
     if (occ.status === 'CANCELLED') continue;
@@ -556,7 +658,7 @@ function desireExpanded(calendarId: string, key: string, master: CalendarEvent, 
     try {
       inside = spanOverlaps(eventSpan(occ, ctx.fz(calendarId)), ctx.window);
     } catch (err) {
-      ctx.warnings.push(`${label}: occurrence ${canonTime(original)} has an invalid time: ${(err as Error).message}`);
+      ctx.warn(calendarId, `${label}: occurrence ${canonTime(original)} has an invalid time: ${(err as Error).message}`);
       continue;
     }
     if (!inside) continue;
@@ -567,7 +669,7 @@ function desireExpanded(calendarId: string, key: string, master: CalendarEvent, 
     w.expandedMasters.add(key);
     n++;
   }
-  ctx.warnings.push(`${label} written as ${n} single event(s) inside the window: ${support}`);
+  ctx.warn(calendarId, `${label} written as ${n} single event(s) inside the window: ${support}`);
 }
 
 /**

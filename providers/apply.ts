@@ -178,6 +178,35 @@ export function isRateLimit(info: Pick<ErrorInfo, 'status' | 'code'>): boolean {
   return info.status === 429 || (info.status === 403 && (info.code === 'rateLimitExceeded' || info.code === 'userRateLimitExceeded'));
 }
 
+/**
+ * The pacers for a provider's quota (capabilities.quota): one per account, or one per calendar.
+ * applyPlan makes its own by default; pass the same object as `quota` to several applyPlan calls
+ * (providers/sync.ts: one calendar after the other under one Google user) so they share one budget.
+ */
+export function quotaPacers(caps: CalendarProvider['capabilities'], opts: Pick<ApplyOptions, 'sleep' | 'now'> = {}): { pacerFor(calendarId: string): RatePacer | undefined } {
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? realSleep;
+  // An injected sleep (tests) without an injected clock would never move the pacer's window: the
+  // pacer's clock then runs ahead by what was "slept".
+  let slept = 0;
+  const pacerNow = () => now() + slept;
+  const pacerSleep: Sleep = async (ms, signal) => {
+    await sleep(ms, signal);
+    if (opts.sleep && !opts.now) slept += ms;
+  };
+  const pacers = new Map<string, RatePacer>();
+  return {
+    pacerFor(calendarId: string): RatePacer | undefined {
+      const q = caps.quota;
+      if (!q) return undefined;
+      const key = q.per === 'account' ? '' : calendarId;
+      let p = pacers.get(key);
+      if (!p) pacers.set(key, (p = new RatePacer({ maxRequests: q.maxRequests, windowMs: q.windowMs, now: pacerNow, sleep: pacerSleep })));
+      return p;
+    },
+  };
+}
+
 /** Executes the create/update/delete ops of a plan against a provider. Never throws for write failures: they are in the report. */
 export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts: ApplyOptions = {}): Promise<ApplyReport> {
   const caps = provider.capabilities;
@@ -194,28 +223,10 @@ export async function applyPlan(plan: SyncPlan, provider: CalendarProvider, opts
     }
   };
   const limiter = new KeyedLimiter({ perKey: perCalendar, total: opts.maxConcurrentRequests });
-  const now = opts.now ?? Date.now;
   const maxRateLimitRetries = opts.maxRateLimitRetries ?? 30;
-  // An injected sleep (tests) without an injected clock would never move the pacer's window: the
-  // pacer's clock then runs ahead by what was "slept".
-  let slept = 0;
-  const pacerNow = () => now() + slept;
-  const pacerSleep: Sleep = async (ms, signal) => {
-    await sleep(ms, signal);
-    if (opts.sleep && !opts.now) slept += ms;
-  };
   // Pacing to the provider's quota: one pacer per account (Google: per user) or per calendar.
-  const ownPacers = new Map<string, RatePacer>();
-  const pacerFor = (calendarId: string): RatePacer | undefined => {
-    if (opts.quota === false) return undefined;
-    if (opts.quota) return opts.quota.pacerFor(calendarId);
-    const q = caps.quota;
-    if (!q) return undefined;
-    const key = q.per === 'account' ? '' : calendarId;
-    let p = ownPacers.get(key);
-    if (!p) ownPacers.set(key, (p = new RatePacer({ maxRequests: q.maxRequests, windowMs: q.windowMs, now: pacerNow, sleep: pacerSleep })));
-    return p;
-  };
+  const quota = opts.quota === false ? undefined : opts.quota ?? quotaPacers(caps, opts);
+  const pacerFor = (calendarId: string): RatePacer | undefined => quota?.pacerFor(calendarId);
   const reports: Record<string, CalendarApplyReport> = {};
   const byCalendar = new Map<string, PlannedOp[]>();
   for (const op of plan.ops) {

@@ -294,6 +294,34 @@ export function calendarView(call: GraphCall): EmuResponse {
   return ok(200, body, applied);
 }
 
+/**
+ * GET …/events/{id}/instances?startDateTime=&endDateTime=: the occurrences and exceptions of one
+ * series overlapping the window, by start, paged like calendarView. A deleted occurrence is simply
+ * absent (Graph v1.0 has no cancelledOccurrences): the emulator's own recurrence expansion
+ * (recurrence.ts occurrenceDates), not the client's, decides which occurrences there are.
+ */
+export function listSeriesInstances(call: GraphCall, id: string): EmuResponse {
+  const q = parseQuery(call.req.query, ['$select', '$expand', '$top', '$skiptoken'], ['startDateTime', 'endDateTime']);
+  const { from, to } = requireWindow(call.req.query);
+  const master = mustFind(call, id);
+  if (master.type !== 'seriesMaster') {
+    throw new GraphHttpError(400, 'ErrorInvalidRequest', 'The instances of an event can only be read from the master of a recurring series.');
+  }
+  const { zone, applied } = outputZone(call.req);
+  const items = viewInstances([master.event], from, to);
+  const size = pageSize(call.req, q);
+  const at = q.skiptoken ? decodeToken<{ o: number; p?: number }>(q.skiptoken, '$skiptoken') : { o: 0, p: 0 };
+  const take = shapedTake(call, size, at.p ?? 0);
+  const page = items.slice(at.o, at.o + take);
+  const body: Json = { '@odata.context': odataContext(call), value: page.map((i) => renderInstance(i, renderOpts(call, q, zone))) };
+  if (at.o + take < items.length) {
+    const params = Object.fromEntries(call.req.query);
+    params['$skiptoken'] = encodeToken({ o: at.o + take, p: (at.p ?? 0) + 1 });
+    body['@odata.nextLink'] = link(call, `/events/${encodeURIComponent(id)}/instances`, params);
+  }
+  return ok(200, body, applied);
+}
+
 // ---- delta ----
 
 export const SYNC_STATE_GONE = (): GraphHttpError =>

@@ -8,7 +8,7 @@ import type { ApiModule, EmuContext, EmuRequest, EmuResponse, FaultDecision, Req
 import { handleBatch, type BatchOrder } from './batch';
 import { errorResponse, GraphHttpError } from './errors';
 import {
-  calendarView, calendarViewDelta, createEvent, deleteEvent, expireDeltaStates, getEvent, listEvents, patchEvent, type GraphCall, type PageShaper,
+  calendarView, calendarViewDelta, createEvent, deleteEvent, expireDeltaStates, getEvent, listEvents, patchEvent, listSeriesInstances, type GraphCall, type PageShaper,
 } from './events';
 import { checkBearer, handleToken, issueToken } from './oauth';
 import { serveMailboxSettings } from './mailbox-settings';
@@ -108,6 +108,7 @@ function operationKind(rest: string[], method: string): string {
   if (tail[0] === 'calendarview') return tail[1] === 'delta' ? 'delta' : 'calendarView';
   if (tail[0] === 'events') {
     if (tail.length === 1) return method === 'POST' ? 'create' : 'list';
+    if (tail[2] === 'instances') return 'instances';
     return method === 'PATCH' ? 'patch' : method === 'DELETE' ? 'delete' : 'get';
   }
   return 'other';
@@ -180,6 +181,8 @@ export function createGraphModule(now: () => number = Date.now): ApiModule & { a
       if (m === 'GET') return getEvent(call, rest[1]);
       if (m === 'PATCH') return patchEvent(call, rest[1]);
       if (m === 'DELETE') return deleteEvent(call, rest[1]);
+    } else if (t[0] === 'events' && t.length === 3 && t[2] === 'instances') {
+      if (m === 'GET') return listSeriesInstances(call, rest[1]);
     } else if (t[0] === 'calendarview' && t.length === 1) {
       if (m === 'GET') return calendarView(call);
     } else if (t[0] === 'calendarview' && t[1] === 'delta' && t.length === 2) {

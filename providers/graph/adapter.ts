@@ -34,11 +34,13 @@ import type {
 import { ProviderError } from '../port';
 import { buildBatchBody, MAX_BATCH_REQUESTS, parseBatchResponse, providerErrorFrom, type BatchRequestItem, type BatchResponseItem } from './batch';
 import { fromGraphEvent, GraphMappingError, PROPERTY_IDS, PROPERTY_NAMESPACE, seriesFrameOf, toGraphEvent, type GraphEvent, type GraphMapOptions } from './mapper';
-import { fitRecurrence } from './recurrence';
+import { fitRecurrence, type GraphPatternedRecurrence } from './recurrence';
 import { withReadRetries, type ReadRetryOptions } from '../retry';
 import { graphZoneToIana, type TimeZoneStyle } from './timezones';
 import { eventTimeToUtc, formatUtc, MS, parseWall } from '../../core/time';
 import { overlapsWindow } from '../../core/sync-window';
+import { showsInWindow } from '../../core/plan';
+import { expandOccurrences } from '../../core/recurrence';
 
 export const GRAPH_BASE_URL = 'https://graph.microsoft.com/v1.0';
 /** Outlook's limit of concurrent requests per app and mailbox. */
@@ -162,6 +164,12 @@ export class GraphCalendarProvider implements CalendarProvider {
   private readonly mailboxZones = new Map<string, Promise<string>>();
   /** Which window filter of listOwned the server takes: 0 bounds series masters by their range end, 1 lists every master, 2 = none (stamp only). */
   private windowFilterLevel = 0;
+  /**
+   * Owned series masters whose last listing showed occurrences a person deleted or changed
+   * (calendarId lower-cased + '\u0000' + event id): an update of one of them first resets the
+   * series' occurrences (restoreOccurrencesFirst).
+   */
+  private readonly occurrenceEdits = new Set<string>();
   /**
    * Which event this sync created for each key (ownership.ts): a stamped event that is not it is a
    * person's copy. The same record is the creation ledger the transactionIds of creates derive from.
@@ -334,7 +342,65 @@ export class GraphCalendarProvider implements CalendarProvider {
     // The stamp is no proof of ownership (Outlook copies it with the event): the recorded id is. The
     // record is re-read from the state store here, so other workers' creates count, and creates
     // planned from this listing derive their transactionIds from it as it stands now.
-    return this.created.markCopies(calendarId, syncId, targets);
+    const marked = await this.created.markCopies(calendarId, syncId, targets);
+    if (window) await this.checkOccurrences(calendarId, marked, window, mapOpts.defaultTimeZone ?? 'UTC');
+    return marked;
+  }
+
+  /**
+   * Graph v1.0 lists a series by its master only, and a person deleting one occurrence leaves the
+   * master as it was (no cancelledOccurrences in v1.0). So for each owned series master that shows
+   * in the window — and only those — its instances in the window are read (one
+   * `GET …/events/{id}/instances`, `$select`ed to id/type/originalStart, per series and listing)
+   * and compared with the occurrences its recurrence has there (core/recurrence): a missing one
+   * means `occurrence deleted`, an exception `occurrence changed` (this sync never writes
+   * exceptions on Graph: a series with changed occurrences is written as single events). Marked
+   * as edited, the planner restores it (targetEdits 'restore') or keeps it ('keep'). Only
+   * occurrences a day or more inside the window are judged, and a series whose instances this
+   * expansion does not explain (a pattern read differently) is left unjudged, so a disagreement
+   * cannot make every run rewrite it. A failed read leaves the series unjudged this run.
+   */
+  private async checkOccurrences(calendarId: string, targets: TargetEvent[], window: TimeWindow, zone: string): Promise<void> {
+    const masters = targets.filter((t) => !t.copy && t.event.recurrence && t.event.recurrence.rrule.length > 0 && !t.event.recurrenceId && showsInWindowSafe(t.event, window, zone));
+    await Promise.all(masters.map(async (t) => {
+      const url = `${this.baseUrl}${this.userPath(calendarId)}/events/${encodeURIComponent(t.id)}/instances?startDateTime=${encodeURIComponent(isoUtc(window.from))}&endDateTime=${encodeURIComponent(isoUtc(window.to))}&$select=id,type,originalStart&$top=${this.pageSize}`;
+      let items: GraphEvent[];
+      try {
+        ({ items } = await this.getAllPages<GraphEvent>(calendarId, url, `instances of series ${t.id} in ${calendarId}`));
+      } catch {
+        return;
+      }
+      const found = items.filter((i) => i.type === 'occurrence' || i.type === 'exception');
+      const edits: string[] = [];
+      const missing = missingOccurrences(t.event, found, window, zone);
+      if (missing > 0) edits.push('occurrence deleted');
+      if (found.some((i) => i.type === 'exception')) edits.push('occurrence changed');
+      if (!edits.length) return;
+      t.edited = [...(t.edited ?? []), ...edits];
+      this.occurrenceEdits.add(`${calendarId.toLowerCase()}\u0000${t.id}`);
+    }));
+  }
+
+  /**
+   * Before the update of a series whose occurrences a person deleted or changed: Outlook keeps
+   * those exceptions through a PATCH that leaves the pattern as it was, and drops them when the
+   * pattern changes. So the series is first cut to one occurrence (a PATCH of its range, with the
+   * listing's If-Match), and the update then writes the whole pattern back — every occurrence
+   * returns as the series has it. Returns the ETag to send with the update, or the failure. Should
+   * the update then fail, its retry (or the next run: the range reads back as edited) writes the
+   * pattern again.
+   */
+  private async restoreOccurrencesFirst(calendarId: string, op: Extract<WriteOp, { op: 'update' }>, recurrence: GraphPatternedRecurrence): Promise<{ etag?: string } | ProviderError> {
+    const one = recurrence.range.type === 'numbered' && recurrence.range.numberOfOccurrences === 1 ? 2 : 1;
+    const range = { type: 'numbered', startDate: recurrence.range.startDate, numberOfOccurrences: one, ...(recurrence.range.recurrenceTimeZone ? { recurrenceTimeZone: recurrence.range.recurrenceTimeZone } : {}) };
+    const headers: Record<string, string> = { Accept: 'application/json', 'Content-Type': 'application/json', ...(op.etag ? { 'If-Match': op.etag } : {}) };
+    const res = await this.send(calendarId, {
+      method: 'PATCH', url: `${this.baseUrl}${this.userPath(calendarId)}/events/${encodeURIComponent(op.targetId)}`, headers,
+      body: JSON.stringify({ recurrence: { ...recurrence, range } }),
+    });
+    if (res.status < 200 || res.status >= 300) return providerErrorFrom(res.status, res.headers, res.body, `reset the occurrences of series ${op.targetId} in ${calendarId}`, this.now());
+    const body = safeJson(res.body) as GraphEvent | undefined;
+    return { etag: body?.['@odata.etag'] };
   }
 
   async listEvents(calendarId: string, window: TimeWindow, opts: { expandSeries?: boolean; maxResults?: number } = {}): Promise<TargetEvent[]> {
@@ -462,11 +528,31 @@ export class GraphCalendarProvider implements CalendarProvider {
       }
     }
     const priors = await Promise.all(ops.map((op) => (op.op === 'create' ? this.created.priorIdFor(calendarId, op.stamp) : undefined)));
+    const restoring: number[] = [];
     ops.forEach((op, index) => {
       const req = this.requestFor(calendarId, op, mapOpts, priors[index]);
       if (req instanceof ProviderError) results[index] = { op, ok: false, error: req };
-      else pending.push({ index, item: { ...req, id: String(index + 1) } });
+      else {
+        pending.push({ index, item: { ...req, id: String(index + 1) } });
+        if (op.op === 'update' && this.occurrenceEdits.has(`${calendarId.toLowerCase()}\u0000${op.targetId}`) && (req.body as GraphEvent | undefined)?.recurrence) restoring.push(pending.length - 1);
+      }
     });
+    // Series whose deleted or changed occurrences this update restores: reset them first (one request each).
+    for (const at of restoring.reverse()) {
+      const { index, item } = pending[at];
+      const op = ops[index] as Extract<WriteOp, { op: 'update' }>;
+      const reset = await this.restoreOccurrencesFirst(calendarId, op, (item.body as GraphEvent).recurrence!);
+      if (reset instanceof ProviderError) {
+        results[index] = { op, ok: false, error: reset };
+        pending.splice(at, 1);
+        continue;
+      }
+      const headers = { ...(item.headers ?? {}) };
+      delete headers['If-Match'];
+      if (reset.etag) headers['If-Match'] = reset.etag;
+      pending[at] = { index, item: { ...item, headers } };
+      this.occurrenceEdits.delete(`${calendarId.toLowerCase()}\u0000${op.targetId}`);
+    }
     if (pending.length === 1) {
       const { index, item } = pending[0];
       const headers: Record<string, string> = { Accept: 'application/json', ...(item.headers ?? {}) };
@@ -547,6 +633,39 @@ function mayOverlap(t: TargetEvent, window: TimeWindow, zone: string | undefined
   } catch {
     return true;
   }
+}
+
+/** showsInWindow, with an unreadable time counting as "no" (such a master is not judged). */
+function showsInWindowSafe(e: CalendarEvent, window: TimeWindow, zone: string): boolean {
+  try {
+    return showsInWindow(e, window, zone);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * How many occurrences of `master` (its recurrence as read back) starting a day or more inside the
+ * window are missing from the instances Graph listed; 0 when an instance is not one of its
+ * occurrences (the two readings of the pattern disagree: nothing is judged).
+ */
+function missingOccurrences(master: CalendarEvent, instances: GraphEvent[], window: TimeWindow, zone: string): number {
+  let expected: number[];
+  try {
+    const { recurrenceId: _rid, ...series } = master;
+    expected = expandOccurrences([series], window.from, window.to, { floatingZone: zone }).occurrences
+      .map((o) => eventTimeToUtc(o.recurrenceId ?? o.start, zone));
+  } catch {
+    return 0;
+  }
+  const all = new Set(expected);
+  const listed = new Set<number>();
+  for (const i of instances) {
+    const at = i.originalStart ? Date.parse(i.originalStart) : Number.NaN;
+    if (!all.has(at)) return 0;
+    listed.add(at);
+  }
+  return expected.filter((at) => at >= window.from + MS.DAY && at < window.to - MS.DAY && !listed.has(at)).length;
 }
 
 function safeJson(text: string): unknown {

@@ -15,7 +15,8 @@
  * foreign events are byte-identical to what was seeded. Also: a run aborted halfway and a run
  * whose process dies mid-write both converge on re-run without duplicates; two syncs of the same
  * rooms at once leave no duplicates, also when their clocks straddle the turn of an hour (7 s
- * before and after) (Google: deterministic ids; Graph: transactionId), and when
+ * before and after) (Google: deterministic ids; Graph: transactionId) — and, on the same kind of
+ * race, an hour-bucketed transactionId is shown to leave a duplicate of every event — and when
  * they worked from different snapshots of the source, the next run converges (Graph can then hold
  * two events for a key for one run: see docs/performance.md "Concurrency and duplicates").
  *
@@ -25,9 +26,13 @@ import { startEmulator, type Emulator } from '../../emulator';
 import type { CalendarEvent } from '../../core/event';
 import { syncCalendars, type SyncRunResult } from '../../providers/sync';
 import type { ApplyOptions } from '../../providers/apply';
-import type { CalendarProvider } from '../../providers/port';
+import type { CalendarProvider, HttpPort } from '../../providers/port';
+import { createHash } from 'node:crypto';
+import { createFetchHttpPort } from '../../providers/http';
+import { GraphCalendarProvider } from '../../providers/graph';
+import { MemoryKeyValueStore } from '../../providers/state';
 import {
-  CHAOS, NOW, Rng, SourceModel, chaosPolicy, desiredState, diffTarget, diffVisible, expectedVisible, fastSleep, googleHarness, graphHarness, type Harness,
+  CHAOS, NOW, Rng, SOURCE_ID, ZONE, SourceModel, chaosPolicy, desiredState, diffTarget, diffVisible, expectedVisible, fastSleep, googleHarness, graphHarness, type Harness,
 } from './chaos-helpers';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 20261122);
@@ -286,5 +291,111 @@ describe.each(['google', 'graph'] as const)(`%s under chaos (seed ${SEED})`, (ki
     }
     // Google lists an occurrence a person deleted and restores it; Microsoft 365 does not see it (docs/sync.md).
     if (kind === 'google') expect(occurrencesDeleted).toBeGreaterThan(0);
+  });
+});
+
+/**
+ * The hour boundary, shown both ways on one scenario: two workers sync the same new events into a
+ * room, both listing it before either writes (a barrier holds each worker's first write until the
+ * other has reached its own), with clocks on either side of the turn of an hour. The transactionId
+ * the provider sends (clock-free: key, content, prior id) makes the second POST of each event a
+ * duplicate the server drops: 0 duplicates. The same run with the id salted by each worker's hour
+ * — what the former hour-bucketed run id did (runIdFor(plan.now) = the hour of the plan), rebuilt
+ * here by rewriting the requests' transactionId — leaves a duplicate of every event.
+ */
+describe('graph: the transactionId across the turn of an hour, clock-free vs hour-bucketed', () => {
+  const HOUR = 3_600_000;
+  const state = new MemoryKeyValueStore();
+
+  function newEvents(tag: string): CalendarEvent[] {
+    return Array.from({ length: 4 }, (_, i) => ({
+      uid: `hour-${tag}-${i}`, sourceId: SOURCE_ID, title: `Hour ${tag} ${i}`,
+      start: { dateTime: `2026-12-0${i + 1}T10:00:00`, timeZone: ZONE }, end: { dateTime: `2026-12-0${i + 1}T11:00:00`, timeZone: ZONE },
+    }));
+  }
+
+  /** Two workers' ports: each one's first write waits until both got there (or 5 s passed); `salt` rewrites its creates' transactionId. */
+  function workers(salt?: (worker: number) => string): HttpPort[] {
+    const inner = createFetchHttpPort({ token: { getToken: async () => emu.graph.issueToken(), invalidate: () => undefined } });
+    let arrived = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((r) => { open = r; });
+    const timer = setTimeout(open, 5_000);
+    return [0, 1].map((w) => {
+      let first = true;
+      return async (req) => {
+        if (req.method !== 'GET') {
+          if (first) {
+            first = false;
+            if (++arrived === 2) {
+              clearTimeout(timer);
+              open();
+            }
+          }
+          await gate;
+        }
+        const body = salt && typeof req.body === 'string'
+          ? req.body.replace(/"transactionId":"([^"]+)"/g, (_m, id: string) => `"transactionId":"${hourSalted(id, salt(w))}"`)
+          : req.body;
+        return inner({ ...req, body });
+      };
+    });
+  }
+
+  /** A GUID-shaped id from the real one and the worker's hour (what an hour-bucketed derivation yields). */
+  function hourSalted(id: string, hour: string): string {
+    const h = createHash('sha256').update(`${id}|${hour}`).digest('hex');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  }
+
+  const rooms = { before: 'hour-room-before@contoso.example', after: 'hour-room-after@contoso.example' };
+  let room = rooms.before;
+  const plain = createFetchHttpPort({ token: { getToken: async () => emu.graph.issueToken(), invalidate: () => undefined } });
+  const duplicatesIn = () => {
+    const keys = emu.graph.listRaw(room).map((e) => e.singleValueExtendedProperties.find((p) => p.id.endsWith('CalendarRelayKey'))?.value).filter(Boolean);
+    return keys.filter((k, i) => keys.indexOf(k) !== i);
+  };
+  const run = (port: HttpPort, desired: CalendarEvent[], now: number) => syncCalendars({
+    provider: new GraphCalendarProvider({ http: port, baseUrl: `${emu.url}/v1.0`, defaultTimeZone: ZONE, stateStore: state }),
+    desired, routing: { target: [room] }, policy: chaosPolicy(), now,
+  });
+
+  let faultsWere = true;
+  beforeAll(() => {
+    faultsWere = emu.faults.enabled;
+    emu.faults.enabled = false; // the timing is the subject here, not the faults
+    for (const r of Object.values(rooms)) emu.graph.addRoom({ email: r, displayName: 'Hour room' });
+  });
+  afterAll(() => {
+    emu.faults.enabled = faultsWere;
+  });
+
+  test.each([
+    ['7 s before the first', +3_000, -7_000],
+    ['7 s after the first', -3_000, +7_000],
+  ])('second worker %s: clock-free id 0 duplicates, hour-bucketed id a duplicate of every event', async (_name, first, offset) => {
+    const a = NOW + first;
+    const b = a + offset;
+    expect(Math.floor(a / HOUR)).not.toBe(Math.floor(b / HOUR));
+    const tag = offset < 0 ? 'before' : 'after';
+    room = rooms[tag];
+    // The ids as sent.
+    const real = workers();
+    const clockFree = [...newEvents(`${tag}-real`)];
+    const [ra, rb] = await Promise.all([run(real[0], clockFree, a), run(real[1], clockFree, b)]);
+    expect(ra.ok && rb.ok).toBe(true);
+    expect(ra.plan.counts.create + rb.plan.counts.create).toBe(8); // both planned every create: both listed before either wrote
+    expect(duplicatesIn()).toEqual([]);
+    // The same, with each worker's hour in the id.
+    const hours = [`h${Math.floor(a / HOUR)}`, `h${Math.floor(b / HOUR)}`];
+    const bucketed = workers((w) => hours[w]);
+    const withHour = [...clockFree, ...newEvents(`${tag}-hour`)];
+    const [ha, hb] = await Promise.all([run(bucketed[0], withHour, a), run(bucketed[1], withHour, b)]);
+    expect(ha.plan.counts.create + hb.plan.counts.create).toBe(8);
+    expect(duplicatesIn().sort()).toEqual(newEvents(`${tag}-hour`).map((e) => `k1 ${SOURCE_ID} u:${e.uid}`).sort());
+    // The next run removes them again (exact doubles), as for any race.
+    const clean = await run(plain, withHour, b + 60_000);
+    expect(clean.ok).toBe(true);
+    expect(duplicatesIn()).toEqual([]);
   });
 });

@@ -267,6 +267,28 @@ describe('calendarView', () => {
     expect(list.value.map((e: any) => e.type)).toEqual(['seriesMaster']);
   });
 
+  test('/events/{id}/instances: one series in the window, a deleted occurrence simply absent; paged; masters only', async () => {
+    const master = fx.emu.graph.seedEvent(ALICE, series({ type: 'weekly', interval: 1, daysOfWeek: ['monday', 'wednesday'] }, { type: 'noEnd', startDate: '2024-01-01' }, '2024-01-01'));
+    fx.emu.graph.seedEvent(ALICE, event('single', '2024-01-02T10:00:00', '2024-01-02T11:00:00'));
+    const path = (q: string) => `/users/${ALICE}/events/${master.id}/instances?startDateTime=2024-01-01T00:00:00Z&endDateTime=2024-01-15T00:00:00Z${q}`;
+    const before = (await fx.client.api(path('')).get()).value;
+    // Mondays and Wednesdays of two weeks, by hand: 1, 3, 8, 10 January.
+    expect(before.map((e: any) => [e.type, e.originalStart])).toEqual([
+      ['occurrence', '2024-01-01T09:00:00Z'], ['occurrence', '2024-01-03T09:00:00Z'], ['occurrence', '2024-01-08T09:00:00Z'], ['occurrence', '2024-01-10T09:00:00Z'],
+    ]);
+    expect(before.every((e: any) => e.seriesMasterId === master.id)).toBe(true);
+    await fx.client.api(`/users/${ALICE}/events/${before[2].id}`).delete();
+    const after = (await fx.client.api(path('&$select=id,originalStart,type')).get()).value;
+    expect(after.map((e: any) => e.originalStart)).toEqual(['2024-01-01T09:00:00Z', '2024-01-03T09:00:00Z', '2024-01-10T09:00:00Z']);
+    expect(Object.keys(after[0]).sort()).toEqual(['@odata.etag', 'id', 'originalStart', 'type']);
+    const page = await fx.raw('GET', `/v1.0${path('&$top=2')}`);
+    expect(page.json.value).toHaveLength(2);
+    expect((await fx.raw('GET', page.json['@odata.nextLink'])).json.value.map((e: any) => e.originalStart)).toEqual(['2024-01-10T09:00:00Z']);
+    const single = fx.emu.graph.listRaw(ALICE).find((e: any) => e.fields.subject === 'single')!;
+    expect((await fx.raw('GET', `/v1.0/users/${ALICE}/events/${single.id}/instances?startDateTime=2024-01-01T00:00:00Z&endDateTime=2024-01-15T00:00:00Z`)).status).toBe(400);
+    expect((await fx.raw('GET', `/v1.0/users/${ALICE}/events/${master.id}/instances`)).json.error.code).toBe('ErrorInvalidParameter');
+  });
+
   test('invalid recurrence → 400 naming the field', async () => {
     const res = await fx.raw('POST', `/v1.0/users/${ALICE}/events`, { body: series({ type: 'weekly', interval: 1 }, { type: 'noEnd', startDate: '2024-01-01' }) });
     expect(res.status).toBe(400);

@@ -12,7 +12,7 @@ import { eventTimeToUtc } from '../../core/time';
 import { createFetchHttpPort } from '../../providers/http';
 import { GoogleCalendarProvider } from '../../providers/google';
 import { GraphCalendarProvider } from '../../providers/graph';
-import type { CalendarProvider } from '../../providers/port';
+import type { CalendarProvider, HttpPort } from '../../providers/port';
 import { MemoryKeyValueStore } from '../../providers/state';
 import { syncCalendars } from '../../providers/sync';
 
@@ -199,5 +199,67 @@ describe('google: a person deletes or moves one occurrence of a synced series', 
     const r = await run();
     expect(r.plan.ops.filter((o) => o.restored).map((o) => o.reason)).toEqual(['edited on the target (occurrence changed): restored to the source version']);
     expect(await visible()).toEqual(before);
+  });
+});
+
+describe('microsoft 365: a person deletes one occurrence of a synced series', () => {
+  const room = 'series-room@contoso.example';
+  // Weekly on Tuesdays from 1 December (a Tuesday), six times: Graph can store it as a series.
+  const series = ev('s', 'Weekly seminar', 1, { recurrence: { rrule: ['FREQ=WEEKLY;BYDAY=TU;COUNT=6'], rdate: [], exdate: [] } });
+  const urls: string[] = [];
+  let provider: () => GraphCalendarProvider;
+  const run = (extra: Partial<SyncPolicy> = {}) => syncCalendars({
+    provider: provider(), desired: [series], routing: { target: [room] }, now: NOW,
+    policy: { syncId: SYNC, window: { pastDays: 7, futureDays: 60 }, floatingTimeZone: ZONE, reportForeign: false, ...extra },
+  });
+  const graph = async (method: string, path: string) => {
+    const res = await fetch(`${emu.url}/v1.0/users/${room}${path}`, { method, headers: { authorization: `Bearer ${emu.graph.issueToken()}` } });
+    return res.status === 204 ? undefined : (await res.json()) as { value: Array<{ id: string; start: { dateTime: string } }> };
+  };
+  const visible = async () => (await graph('GET', '/calendarView?startDateTime=2026-11-15T00:00:00Z&endDateTime=2027-02-01T00:00:00Z&$top=100'))!.value.map((i) => i.start.dateTime);
+  const master = () => emu.graph.listRaw(room).find((e) => e.fields.recurrence)!;
+
+  beforeAll(async () => {
+    emu.reset();
+    emu.graph.addRoom({ email: room, displayName: 'Series room' });
+    const fetchPort = createFetchHttpPort({ token: { getToken: async () => emu.graph.issueToken(), invalidate: () => undefined } });
+    const http: HttpPort = (req) => (urls.push(`${req.method} ${decodeURIComponent(req.url)}`), fetchPort(req));
+    const state = new MemoryKeyValueStore();
+    provider = () => new GraphCalendarProvider({ http, baseUrl: `${emu.url}/v1.0`, defaultTimeZone: ZONE, stateStore: state });
+    expect((await run()).ok).toBe(true);
+    expect(emu.graph.listRaw(room)).toHaveLength(1); // one series master, not six single events
+  });
+
+  test('the deleted occurrence is found through the series\' instances and restored; one instances read per series and run', async () => {
+    const before = await visible();
+    expect(before).toHaveLength(6);
+    const occurrence = (await graph('GET', `/events/${master().id}/instances?startDateTime=2026-12-08T00:00:00Z&endDateTime=2026-12-09T00:00:00Z`))!.value[0];
+    await graph('DELETE', `/events/${occurrence.id}`);
+    expect(await visible()).toHaveLength(5);
+    urls.length = 0;
+    const r = await run();
+    expect(r.ok).toBe(true);
+    expect(r.plan.ops.filter((o) => o.action !== 'unchanged').map((o) => `${o.action}: ${o.reason}`)).toEqual(['update: edited on the target (occurrence deleted): restored to the source version']);
+    expect(r.plan.ops.filter((o) => o.restored)).toHaveLength(1);
+    expect(await visible()).toEqual(before);
+    expect(master().cancelled).toEqual([]);
+    expect(urls.filter((u) => u.includes('/instances'))).toHaveLength(1);
+    // Nothing left to restore: the next run reads the instances once more and writes nothing.
+    urls.length = 0;
+    const again = await run();
+    expect(again.plan.ops.filter((o) => o.action !== 'unchanged' && o.action !== 'skip')).toEqual([]);
+    expect(urls.filter((u) => u.includes('/instances'))).toHaveLength(1);
+    expect(urls.filter((u) => !u.startsWith('GET'))).toEqual([]);
+  });
+
+  test("with targetEdits 'keep' the deletion stays and is reported as a conflict", async () => {
+    const occurrence = (await graph('GET', `/events/${master().id}/instances?startDateTime=2026-12-15T00:00:00Z&endDateTime=2026-12-16T00:00:00Z`))!.value[0];
+    await graph('DELETE', `/events/${occurrence.id}`);
+    const kept = await run({ targetEdits: 'keep' });
+    expect(kept.plan.conflicts.map((c) => c.reason)).toEqual(['edited on the target (occurrence deleted): kept (targetEdits: keep)']);
+    expect(await visible()).toHaveLength(5);
+    const restored = await run();
+    expect(restored.plan.ops.filter((o) => o.restored).map((o) => o.reason)).toEqual(['edited on the target (occurrence deleted): restored to the source version']);
+    expect(await visible()).toHaveLength(6);
   });
 });

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import type { CalendarEvent } from '../../core/event';
 import { fingerprint } from '../../core/fingerprint';
 import { DEFAULT_MAX_DELETES, DeleteLimitError, SourceEmptyError, SourceShrankError, allowedDeletes, guardViolations, runStateOf } from '../../core/guards';
+import { parseIcs } from '../../core/ics/parse';
 import { buildPlan, planSync } from '../../core/plan';
 import { occurrenceKey, otherFormKey, overrideKey, parseKey, uidKey } from '../../core/sync-key';
 import type { SyncPolicy } from '../../core/sync-types';
@@ -56,6 +57,38 @@ describe('what a source could not read is never deleted', () => {
     expect(buildPlan([], actual, { ...p, allowEmptySource: true }, NOW).ops[0].action).toBe('delete');
     const plan = buildPlan([], actual, { ...p, allowEmptySource: true, unreadable: [{ sourceId: 'one', uid: 'whatever' }] }, NOW);
     expect(plan.ops.map((o) => `${o.action} ${o.reason}`)).toEqual(['skip kept: unreadable in source']);
+  });
+});
+
+describe('a source whose every item is unreadable', () => {
+  const broken = (uid: string, line: number) => [`BEGIN:VEVENT`, `UID:${uid}`, `DTSTART:2025-01-2${line % 10}T09:00`, `SUMMARY:${uid}`, 'END:VEVENT'];
+  const ics = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//test//EN', ...['a', 'b', 'c', 'd', 'e'].flatMap((u, i) => broken(u, i)), 'END:VCALENDAR', ''].join('\r\n');
+  const parsed = parseIcs(ics);
+  const unreadable = parsed.errors.map((i) => ({ sourceId: 'rooms', uid: i.uid!, message: i.message }));
+  const actual = ['a', 'b', 'c', 'x'].map((u) => owned(ev(u, { sourceId: 'rooms' }), { id: `t-${u}` }));
+
+  test('is refused with a message that says so and quotes the first errors with their lines, not "delivered no events"', () => {
+    expect(parsed.events).toEqual([]);
+    expect(unreadable).toHaveLength(5);
+    const err = (() => { try { planSync([], actual, { ...policy, unreadable }, NOW); } catch (e) { return e as SourceEmptyError; } })()!;
+    expect(err).toBeInstanceOf(SourceEmptyError);
+    expect(err.message).not.toMatch(/delivered no events/);
+    expect(err.message).toMatch(/^refusing to sync: source "rooms" delivered 5 item\(s\), all unreadable: VEVENT starting at line 4 \(UID a\): DTSTART \(line 6\) "2025-01-20T09:00" is not a date/);
+    expect(err.message).toContain('VEVENT starting at line 9 (UID b)');
+    expect(err.message).toContain('VEVENT starting at line 14 (UID c)');
+    expect(err.message).not.toContain('UID d');
+    expect(err.message).toContain('(and 2 more), while 4 synced event(s) are on the target');
+    expect(err.message).toContain('allowEmptySource');
+    expect(err.sources).toEqual([{ source: 'rooms', ownedInWindow: 4, unreadable: 5, errors: unreadable.slice(0, 3).map((u) => u.message) }]);
+    // The override still works: the unreadable items' events are kept, the one the source no longer has goes.
+    const plan = planSync([], actual, { ...policy, unreadable, allowEmptySource: true }, NOW);
+    expect(plan.ops.map((o) => `${o.targetId} ${o.action}`).sort()).toEqual(['t-a skip', 't-b skip', 't-c skip', 't-x delete']);
+  });
+
+  test('readable events only outside the window, the rest unreadable: both are said', () => {
+    const far = ev('far', { sourceId: 'rooms', start: { dateTime: '2026-06-01T09:00:00Z' }, end: { dateTime: '2026-06-01T10:00:00Z' } });
+    const err = (() => { try { planSync([far], actual, { ...policy, unreadable: unreadable.slice(0, 1) }, NOW); } catch (e) { return e as SourceEmptyError; } })()!;
+    expect(err.message).toContain('source "rooms" delivered no event inside the window (1 readable, all outside it) and 1 unreadable item(s): VEVENT starting at line 4 (UID a)');
   });
 });
 

@@ -1,3 +1,7 @@
+function labelText(labels: Record<string, string>): string {
+  return Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',');
+}
+
 /**
  * Counters for `/metrics` (Prometheus text format 0.0.4). Labels are route templates, sources
  * and results — never URLs, so no feed token can end up in a label.
@@ -18,10 +22,24 @@ export class Metrics {
   }
 
   inc(name: string, labels: Record<string, string>): void {
+    const c = this.series(name);
+    const key = labelText(labels);
+    c.values.set(key, (c.values.get(key) ?? 0) + 1);
+  }
+
+  /** An incrementer for one fixed label set (the label text is built once, not per request). */
+  counter(name: string, labels: Record<string, string>): () => void {
+    const c = this.series(name);
+    const key = labelText(labels);
+    return () => {
+      c.values.set(key, (c.values.get(key) ?? 0) + 1);
+    };
+  }
+
+  private series(name: string): { help: string; values: Map<string, number> } {
     const c = this.counters.get(name);
     if (!c) throw new Error(`unknown metric ${name}`);
-    const key = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',');
-    c.values.set(key, (c.values.get(key) ?? 0) + 1);
+    return c;
   }
 
   /** The exposition text, with the gauges read at scrape time appended. */

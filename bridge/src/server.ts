@@ -3,18 +3,19 @@
  * parsing is core's parseCalendarInput, rendering core's serializeIcs, change detection
  * diffSnapshots, persistence the Store, delivery the OutboxDispatcher.
  */
-import { gzipSync } from 'node:zlib';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import Fastify, { type LogLevel, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { CalendarEvent, ParseIssue } from '../../core/event';
+import type { ParseIssue } from '../../core/event';
 import { parseCalendarInput, CalendarInputError, type InputPreset } from '../../core/input';
 import { serializeIcs, serializeEventIcs } from '../../core/ics/serialize';
 import { sha256Hex } from '../../core/fingerprint';
 import type { BridgeConfig, SourceConfig } from './config';
-import type { FeedHead, Store } from './store/types';
+import type { Store } from './store/types';
 import { snapshotEntries } from './snapshot';
 import { planPush, PushRefused } from './push-plan';
 import { bearerOf, checkSignature, hashEquals, newFeedToken, secretEquals, tokenHash } from './tokens';
+import { chooseAnswer, FeedCache, feedVariant, renderFeed, type FeedVariant, type RenderedFeed } from './feed-serving';
 import { openApiDocument } from './openapi';
 import { STATUS_CSP, STATUS_CSS, STATUS_HTML, STATUS_JS } from './status-page';
 import { RequestBudget } from './budget';
@@ -58,18 +59,30 @@ function issueList(errors: ParseIssue[]): ParseIssue[] {
   return errors.slice(0, 1000);
 }
 
-interface Rendered {
-  etag: string;
-  lastModified: number;
-  ics: { body: Buffer; gz: Buffer };
-  json: { body: Buffer; gz: Buffer };
-  events: CalendarEvent[];
-}
+/** `/feeds/<token>.ics|.json`, optionally with a query string (ignored, as Fastify's router does). */
+const FEED_URL = /^\/feeds\/([A-Za-z0-9_-]{22,128})\.(ics|json)(?:\?|$)/;
+const FEED_ROUTE = '/feeds/:file';
 
 export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   const { store, log } = deps;
   const now = deps.now ?? Date.now;
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: config.bodyLimit, return503OnClosing: true });
+  // The server's own request handler answers cached feed GETs (serveFromMemory) before Fastify's
+  // routing; everything else — and any feed request it cannot answer from memory — goes to Fastify.
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: config.bodyLimit,
+    return503OnClosing: true,
+    serverFactory: (handler) => {
+      const server = createServer((req, res) => {
+        if (!serveFromMemory(req, res)) handler(req, res);
+      });
+      // What Fastify's own factory sets with its defaults (lib/server.js getServerInstance).
+      server.keepAliveTimeout = 72_000;
+      server.requestTimeout = 0;
+      server.setTimeout(0);
+      return server;
+    },
+  });
   const budget = new RequestBudget(config.feedBudget.requests, config.feedBudget.windowSec);
   const metrics = new Metrics();
   const dispatcher = new OutboxDispatcher({ store, config: config.outbox, instanceId: config.instanceId, deliverySecret: config.deliverySecret, log, metrics, now });
@@ -78,8 +91,12 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     fetch: deps.fetch ?? createSafeFetch({ allow: config.subscriptions.allowPrivate }),
     onDelivery: () => dispatcher.wake(),
   });
-  const rendered = new Map<string, Rendered>();
-  const heads = new Map<string, { head: FeedHead | undefined; at: number }>();
+  const feeds = new FeedCache(config.feedCacheMs);
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true; // from here on Fastify answers (503 while closing), not the fast path
+    done();
+  });
   let listening = '';
   const baseUrl = () => config.publicUrl ?? listening;
 
@@ -112,8 +129,9 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   const feedUrls = (token: string) => ({ subscribeUrl: `${baseUrl()}/feeds/${token}.ics`, jsonUrl: `${baseUrl()}/feeds/${token}.json` });
 
   // Route templates, not URLs, label the request counter: no feed token becomes a label.
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     metrics.inc('calendar_relay_bridge_http_requests_total', { route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) });
+    done();
   });
 
   app.get('/healthz', async () => ({ ok: true }));
@@ -167,9 +185,9 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     const json = JSON.stringify({ events });
     const at = now();
     const ics = serializeIcs(events, { now: at, method: 'PUBLISH', calendarName: parsed.calendar?.name ?? name });
-    heads.clear();
+    feeds.invalidate();
     const { record, changed } = await store.publishFeed({ feed: name, hash: sha256Hex(json), json, ics, now: at, newToken: newFeedToken() });
-    heads.clear();
+    feeds.invalidate();
     req.log.info({ feed: name, version: record.current?.version, changed, events: events.length }, 'feed published');
     metrics.inc('calendar_relay_bridge_feed_publishes_total', { result: changed ? 'new_version' : 'unchanged' });
     return { feed: name, version: record.current?.version, changed, hash: record.current?.hash, events: events.length, ...feedUrls(record.token) };
@@ -183,105 +201,106 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
 
   app.post<{ Params: { name: string } }>('/api/feeds/:name/rotate-token', { onRequest: requireAdmin }, async (req, reply) => {
     const record = await store.rotateFeedToken(req.params.name, newFeedToken(), now());
-    heads.clear();
+    feeds.invalidate();
     if (!record) return reply.code(404).send({ error: `no feed named "${req.params.name}"` });
     req.log.info({ feed: record.name }, 'feed token rotated');
     return { feed: record.name, version: record.current?.version ?? 0, ...feedUrls(record.token) };
   });
 
   // ---- Feeds: subscribe ---------------------------------------------------------------------------
-  async function feedFor(token: string, reply: FastifyReply): Promise<Rendered | undefined> {
-    // Only the token and the current version's hash per request (cached for feedCacheMs; the content
-    // is loaded once per version). Publishing or rotating here clears the cache at once; another
-    // instance sees a new version or a rotated token at most feedCacheMs later.
-    const th = /^[A-Za-z0-9_-]{22,128}$/.test(token) ? tokenHash(token) : undefined;
-    let head: FeedHead | undefined;
-    if (th !== undefined) {
-      const cached = heads.get(th);
-      if (cached && now() - cached.at < config.feedCacheMs) head = cached.head;
-      else {
-        head = await store.getFeedHeadByTokenHash(th);
-        if (config.feedCacheMs > 0) {
-          if (heads.size >= 10_000) heads.clear();
-          heads.set(th, { head, at: now() });
-        }
-      }
+  // Successful feed GETs are calendar clients polling (every few minutes per subscriber): at the
+  // default level they are not logged line by line (2 lines per request would dominate the log and
+  // the CPU); they are counted in /metrics. Refusals (404, 429) are logged at info, failures at
+  // error; at debug or trace every feed request is logged as before.
+  const feedLogLevel = (log.level === 'info' ? 'warn' : log.level) as LogLevel;
+  const refused = (req: FastifyRequest, statusCode: number) => log.info({ req, res: { statusCode } }, 'feed request refused');
+
+  async function feedFor(token: string, req: FastifyRequest, reply: FastifyReply): Promise<RenderedFeed | undefined> {
+    // Only the token's current version per request (cached for feedCacheMs; the content is loaded
+    // once per version). Publishing or rotating here clears the cache at once; another instance
+    // sees a new version or a rotated token at most feedCacheMs later.
+    const d = FeedCache.digest(token);
+    let entry = d && feeds.fresh(d.hex, now());
+    if (d && !entry) {
+      const generation = feeds.generation;
+      entry = feeds.remember(d.hex, await store.getFeedHeadByTokenHash(d.hex), now(), generation);
     }
-    // Looked up by the token's SHA-256 and then compared in constant time: a wrong token is a plain 404.
-    if (!head || !secretEquals(token, head.token)) {
+    if (!d || !FeedCache.matches(entry, d)) {
+      refused(req, 404);
       reply.code(404).send({ error: 'not found' });
       return undefined;
     }
-    const allowed = budget.take(th as string, now());
+    const allowed = budget.take(d.hex, now());
     if (!allowed.ok) {
+      refused(req, 429);
       reply.code(429).header('retry-after', String(allowed.retryAfterSec)).send({ error: 'request budget for this feed exhausted', retryAfterSec: allowed.retryAfterSec });
       return undefined;
     }
-    const key = `${head.name}\u001f${head.version}\u001f${head.hash}`;
-    let r = rendered.get(key);
+    let r = feeds.renderedFor(entry);
     if (!r) {
-      const v = await store.getFeedVersion(head.name, head.version);
+      const v = await store.getFeedVersion(entry.head.name, entry.head.version);
       if (!v) {
+        refused(req, 404);
         reply.code(404).send({ error: 'not found' });
         return undefined;
       }
-      const ics = Buffer.from(v.ics, 'utf8');
-      const json = Buffer.from(v.json, 'utf8');
-      r = { etag: v.hash.slice(0, 32), lastModified: v.createdAt, ics: { body: ics, gz: gzipSync(ics) }, json: { body: json, gz: gzipSync(json) }, events: (JSON.parse(v.json) as { events: CalendarEvent[] }).events };
-      if (rendered.size >= 64) rendered.delete(rendered.keys().next().value as string);
-      rendered.set(key, r);
+      r = renderFeed(v);
+      feeds.addRendered(entry, r);
     }
     return r;
   }
 
-  function notModified(req: FastifyRequest, etags: string[], lastModified: number): boolean {
-    const inm = req.headers['if-none-match'];
-    if (inm !== undefined) {
-      if (inm.trim() === '*') return true;
-      const given = inm.split(',').map((t) => t.trim().replace(/^W\//, ''));
-      return given.some((t) => etags.includes(t));
-    }
-    const ims = req.headers['if-modified-since'];
-    if (ims) {
-      const t = Date.parse(ims);
-      return !Number.isNaN(t) && Math.floor(lastModified / 1000) * 1000 <= t;
-    }
-    return false;
+  function send(req: FastifyRequest, reply: FastifyReply, variant: FeedVariant) {
+    const { status, rep } = chooseAnswer(req.headers, variant);
+    return status === 304 ? reply.code(304).headers(rep.notModified).send() : reply.headers(rep.ok).send(rep.body);
   }
 
-  function send(req: FastifyRequest, reply: FastifyReply, r: Rendered, etagBase: string, type: string, body: { body: Buffer; gz: Buffer }) {
-    const gzip = /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(String(req.headers['accept-encoding'] ?? ''));
-    const etags = [`"${etagBase}"`, `"${etagBase}-gz"`];
-    reply.header('etag', gzip ? etags[1] : etags[0]);
-    reply.header('last-modified', new Date(r.lastModified).toUTCString());
-    reply.header('cache-control', 'no-cache');
-    reply.header('vary', 'Accept-Encoding');
-    if (notModified(req, etags, r.lastModified)) return reply.code(304).send();
-    reply.type(type);
-    if (gzip) {
-      reply.header('content-encoding', 'gzip');
-      return reply.send(body.gz);
-    }
-    return reply.send(body.body);
+  const countFeedGet = { 200: metrics.counter('calendar_relay_bridge_http_requests_total', { route: FEED_ROUTE, method: 'GET', status: '200' }), 304: metrics.counter('calendar_relay_bridge_http_requests_total', { route: FEED_ROUTE, method: 'GET', status: '304' }) };
+
+  /**
+   * The fast path of `GET /feeds/<token>.ics|.json`, before Fastify: answers only when the token's
+   * version is cached and fresh, its bytes are rendered and the budget allows — with the same
+   * token check (digest, constant time), budget, headers and metrics as the route below. Returns
+   * false for everything else, which then takes the route (404, 429, cache refresh, HEAD, closing).
+   */
+  function serveFromMemory(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.method !== 'GET' || closing) return false;
+    const url = req.url as string;
+    if (!url.startsWith('/feeds/')) return false;
+    const m = FEED_URL.exec(url);
+    if (!m) return false;
+    const d = FeedCache.digest(m[1]);
+    const at = now();
+    const entry = d && feeds.fresh(d.hex, at);
+    if (!d || !FeedCache.matches(entry, d)) return false;
+    const r = feeds.renderedFor(entry);
+    // take() does not count a refused request, so the route's second take() for the 429 is exact.
+    if (!r || !budget.take(d.hex, at).ok) return false;
+    const { status, rep } = chooseAnswer(req.headers, m[2] === 'ics' ? r.ics : r.json);
+    if (status === 304) res.writeHead(304, rep.notModifiedFlat).end();
+    else res.writeHead(200, rep.okFlat).end(rep.body);
+    countFeedGet[status]();
+    if (log.isLevelEnabled('debug')) log.debug({ req: { method: req.method, url }, res: { statusCode: status } }, 'feed served from memory');
+    return true;
   }
 
-  app.get<{ Params: { file: string } }>('/feeds/:file', async (req, reply) => {
+  app.get<{ Params: { file: string } }>(FEED_ROUTE, { logLevel: feedLogLevel }, async (req, reply) => {
     const m = /^(.+)\.(ics|json)$/.exec(req.params.file);
     if (!m) return reply.code(404).send({ error: 'not found' });
-    const r = await feedFor(m[1], reply);
+    const r = await feedFor(m[1], req, reply);
     if (!r) return reply;
-    return m[2] === 'ics' ? send(req, reply, r, `${r.etag}-ics`, 'text/calendar; charset=utf-8', r.ics) : send(req, reply, r, `${r.etag}-json`, 'application/json; charset=utf-8', r.json);
+    return send(req, reply, m[2] === 'ics' ? r.ics : r.json);
   });
 
-  app.get<{ Params: { token: string; file: string } }>('/feeds/:token/events/:file', async (req, reply) => {
-    const r = await feedFor(req.params.token, reply);
+  app.get<{ Params: { token: string; file: string } }>('/feeds/:token/events/:file', { logLevel: feedLogLevel }, async (req, reply) => {
+    const r = await feedFor(req.params.token, req, reply);
     if (!r) return reply;
     if (!req.params.file.endsWith('.ics')) return reply.code(404).send({ error: 'not found' });
     const uid = req.params.file.slice(0, -4);
     const events = r.events.filter((e) => e.uid === uid);
     if (!events.length) return reply.code(404).send({ error: 'no event with that UID in this feed' });
     const body = Buffer.from(serializeEventIcs(events, { now: r.lastModified, method: 'PUBLISH' }), 'utf8');
-    return send(req, reply, r, `${r.etag}-${sha256Hex(uid).slice(0, 12)}`, 'text/calendar; charset=utf-8', { body, gz: gzipSync(body) });
+    return send(req, reply, feedVariant(`${r.etagBase}-${sha256Hex(uid).slice(0, 12)}`, 'text/calendar; charset=utf-8', r.lastModified, body));
   });
 
   // ---- Import subscriptions (admin) ----------------------------------------------------------------

@@ -1,3 +1,6 @@
+/** [metric name, label text, value] per series. */
+export type MetricsSnapshot = Array<[string, string, number]>;
+
 function labelText(labels: Record<string, string>): string {
   return Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',');
 }
@@ -42,12 +45,27 @@ export class Metrics {
     return c;
   }
 
-  /** The exposition text, with the gauges read at scrape time appended. */
-  render(gauges: Array<{ name: string; help: string; value: number }>): string {
+  /** The counters' values, to be summed into another process's render (`workers: N`). */
+  snapshot(): MetricsSnapshot {
+    const out: MetricsSnapshot = [];
+    for (const [name, c] of this.counters) for (const [labels, v] of c.values) out.push([name, labels, v]);
+    return out;
+  }
+
+  /** The exposition text, with the counters of `others` (other worker processes) added and the gauges read at scrape time appended. */
+  render(gauges: Array<{ name: string; help: string; value: number }>, others: MetricsSnapshot[] = []): string {
+    const sums = new Map<string, Map<string, number>>();
+    for (const [name, c] of this.counters) sums.set(name, new Map(c.values));
+    for (const snap of others) {
+      for (const [name, labels, v] of Array.isArray(snap) ? snap : []) {
+        const values = sums.get(name);
+        if (values && typeof v === 'number') values.set(labels, (values.get(labels) ?? 0) + v);
+      }
+    }
     const lines: string[] = [];
     for (const [name, c] of this.counters) {
       lines.push(`# HELP ${name} ${c.help}`, `# TYPE ${name} counter`);
-      for (const [labels, v] of c.values) lines.push(`${name}{${labels}} ${v}`);
+      for (const [labels, v] of sums.get(name) ?? []) lines.push(`${name}{${labels}} ${v}`);
     }
     for (const g of gauges) lines.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`, `${g.name} ${g.value}`);
     return lines.join('\n') + '\n';

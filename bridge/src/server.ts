@@ -20,7 +20,8 @@ import { openApiDocument } from './openapi';
 import { STATUS_CSP, STATUS_CSS, STATUS_HTML, STATUS_JS } from './status-page';
 import { RequestBudget } from './budget';
 import { OutboxDispatcher } from './outbox';
-import { Metrics } from './metrics';
+import { Metrics, type MetricsSnapshot } from './metrics';
+import type { Peers } from './cluster';
 import { createSafeFetch } from './safe-fetch';
 import { listSubscriptionsView, SubscriptionInputError, subscriptionInputOf, SubscriptionPoller, subscriptionView, type ListQuery } from './subscriptions';
 
@@ -30,6 +31,10 @@ export interface BridgeDeps {
   now?: () => number;
   /** The fetch subscriptions are read with; default the safe fetch (safe-fetch.ts) with the configured allow-list. */
   fetch?: typeof fetch;
+  /** The other worker processes with `workers: N` (cluster.ts); absent for a single process. */
+  peers?: Peers;
+  /** Whether listen() starts the outbox dispatcher and subscription poller (default true; false in `serve` workers). */
+  background?: boolean;
 }
 
 export interface Bridge {
@@ -83,7 +88,9 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
       return server;
     },
   });
-  const budget = new RequestBudget(config.feedBudget.requests, config.feedBudget.windowSec);
+  const { peers } = deps;
+  // With `workers: N` each worker allows its share, so the instance never exceeds the budget (+ N − 1).
+  const budget = new RequestBudget(Math.ceil(config.feedBudget.requests / (peers?.workers ?? 1)), config.feedBudget.windowSec);
   const metrics = new Metrics();
   const dispatcher = new OutboxDispatcher({ store, config: config.outbox, instanceId: config.instanceId, deliverySecret: config.deliverySecret, log, metrics, now });
   const poller = new SubscriptionPoller({
@@ -92,6 +99,8 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     onDelivery: () => dispatcher.wake(),
   });
   const feeds = new FeedCache(config.feedCacheMs);
+  peers?.handle('feeds-changed', () => feeds.invalidate());
+  peers?.handle('metrics', () => metrics.snapshot());
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true; // from here on Fastify answers (503 while closing), not the fast path
@@ -158,11 +167,12 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   app.get('/metrics', { onRequest: requireAdmin }, async (_req, reply) => {
     const stats = await store.outboxStats();
     const age = stats.oldestPendingAt === undefined ? 0 : Math.max(0, (now() - stats.oldestPendingAt) / 1000);
+    const others = peers ? ((await peers.ask('metrics')) as MetricsSnapshot[]) : [];
     const text = metrics.render([
       { name: 'calendar_relay_bridge_outbox_pending', help: 'Outbox entries not yet delivered (all instances)', value: stats.pending },
       { name: 'calendar_relay_bridge_outbox_oldest_pending_age_seconds', help: 'Age of the oldest undelivered outbox entry', value: age },
       { name: 'calendar_relay_bridge_outbox_delivered', help: 'Outbox entries delivered (all instances, since the database was created)', value: stats.delivered },
-    ]);
+    ], others);
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text);
   });
 
@@ -188,6 +198,7 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     feeds.invalidate();
     const { record, changed } = await store.publishFeed({ feed: name, hash: sha256Hex(json), json, ics, now: at, newToken: newFeedToken() });
     feeds.invalidate();
+    await peers?.ask('feeds-changed'); // the other workers forget their lookups before this answer
     req.log.info({ feed: name, version: record.current?.version, changed, events: events.length }, 'feed published');
     metrics.inc('calendar_relay_bridge_feed_publishes_total', { result: changed ? 'new_version' : 'unchanged' });
     return { feed: name, version: record.current?.version, changed, hash: record.current?.hash, events: events.length, ...feedUrls(record.token) };
@@ -202,6 +213,7 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   app.post<{ Params: { name: string } }>('/api/feeds/:name/rotate-token', { onRequest: requireAdmin }, async (req, reply) => {
     const record = await store.rotateFeedToken(req.params.name, newFeedToken(), now());
     feeds.invalidate();
+    await peers?.ask('feeds-changed');
     if (!record) return reply.code(404).send({ error: `no feed named "${req.params.name}"` });
     req.log.info({ feed: record.name }, 'feed token rotated');
     return { feed: record.name, version: record.current?.version ?? 0, ...feedUrls(record.token) };
@@ -421,8 +433,10 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
       const address = await app.listen({ host: config.host, port: config.port });
       const u = new URL(address);
       listening = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${u.port}`;
-      dispatcher.start();
-      poller.start();
+      if (deps.background !== false) {
+        dispatcher.start();
+        poller.start();
+      }
       return listening;
     },
     async close() {

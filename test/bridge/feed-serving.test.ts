@@ -207,3 +207,21 @@ describe('feed lookup racing a publish', () => {
     }
   });
 });
+
+describe('feed budget with workers: N', () => {
+  test('each worker allows its share, so the instance never exceeds the budget', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cr-feed-share-'));
+    const logs = new LogSink();
+    const peers = { workers: 2, ask: async () => [], handle: () => {} };
+    const bridge = createBridge(config(dir, { feedCacheMs: 60_000, feedBudget: { requests: 5, windowSec: 3600 } }), { store: await openStore({ dataDir: dir }), log: createLogger('warn', logs), peers });
+    const r = { bridge, url: await bridge.listen(), logs };
+    try {
+      const path = new URL((await publish(r, 'One')).json().subscribeUrl).pathname;
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await get(r, path)).statusCode);
+      expect(statuses).toEqual([200, 200, 200, 429]); // ceil(5 / 2) = 3 in this worker
+    } finally {
+      await bridge.close();
+    }
+  });
+});

@@ -11,6 +11,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { loadBridgeConfig } from '../../bridge/src/config';
 import { Receiver, waitFor, type HttpReply } from './helpers';
 
 const root = join(__dirname, '..', '..');
@@ -41,6 +42,13 @@ const children = (pid: number): number[] => {
     return [];
   }
 };
+
+test('workers comes from --workers, CALENDAR_RELAY_BRIDGE_WORKERS or the file; 1 to 64', () => {
+  expect(loadBridgeConfig([], {}).workers).toBe(1);
+  expect(loadBridgeConfig(['--workers', '3'], {}).workers).toBe(3);
+  expect(loadBridgeConfig([], { CALENDAR_RELAY_BRIDGE_WORKERS: '2' }).workers).toBe(2);
+  expect(() => loadBridgeConfig(['--workers', '0'], {})).toThrow('workers must be a whole number from 1 to 64');
+});
 
 describe('bridge with workers: 2', () => {
   const receiver = new Receiver();

@@ -19,6 +19,10 @@ export type PeerTopic = 'feeds-changed' | 'metrics';
 export const ROLE_ENV = 'CALENDAR_RELAY_BRIDGE_WORKER_ROLE';
 const TAG = 'calendar-relay-bridge';
 const ACK_TIMEOUT_MS = 2000;
+/** A worker that exits sooner than this after its start counts as failing to start... */
+const QUICK_EXIT_MS = 5000;
+/** ...and this many such exits in a row stop the bridge (exit 1) instead of forking forever. */
+const QUICK_EXITS_LIMIT = 3;
 
 interface Envelope {
   tag: typeof TAG;
@@ -84,11 +88,16 @@ export interface PrimaryIo {
 /**
  * The primary: forks `workers` processes running this same program (the role in ROLE_ENV),
  * replaces any that exits unexpectedly, relays `ask`s, and on SIGINT/SIGTERM asks every worker
- * to shut down gracefully and waits for them.
+ * to shut down gracefully and waits for them. Workers that keep failing at start (bad database
+ * URL, unwritable data folder, port taken) stop the bridge with exit code 1.
  */
 export async function runPrimary(workers: number, io: PrimaryIo): Promise<number> {
   const roles = new Map<Worker, WorkerRole>();
+  const startedAt = new Map<Worker, number>();
   let stopping = false;
+  let quickExits = 0;
+  let finish: (code: number) => void = () => {};
+  const finished = new Promise<number>((resolve) => (finish = resolve));
   let relayId = 0;
   // relayed request id → what is still awaited and whom to answer
   const relays = new Map<number, { waiting: Set<Worker>; replies: unknown[]; done: () => void }>();
@@ -120,6 +129,7 @@ export async function runPrimary(workers: number, io: PrimaryIo): Promise<number
   const fork = (role: WorkerRole) => {
     const w = cluster.fork({ [ROLE_ENV]: role });
     roles.set(w, role);
+    startedAt.set(w, Date.now());
     w.on('message', (m: unknown) => {
       if (isEnvelope(m)) relay(w, m);
     });
@@ -127,30 +137,34 @@ export async function runPrimary(workers: number, io: PrimaryIo): Promise<number
 
   cluster.on('exit', (w, code, signal) => {
     const role = roles.get(w);
+    const lived = Date.now() - (startedAt.get(w) ?? 0);
     roles.delete(w);
+    startedAt.delete(w);
     // A worker that leaves is no longer awaited by any relay.
     for (const r of relays.values()) if (r.waiting.delete(w) && r.waiting.size === 0) r.done();
-    if (!stopping && role) {
-      io.stderr(`calendar-relay bridge: worker ${w.process.pid} (${role}) exited (${signal ?? `code ${code}`}); starting another\n`);
-      fork(role);
+    if (stopping || !role) return;
+    quickExits = lived < QUICK_EXIT_MS ? quickExits + 1 : 0;
+    if (quickExits >= QUICK_EXITS_LIMIT) {
+      io.stderr(`calendar-relay bridge: ${quickExits} workers in a row exited within ${QUICK_EXIT_MS / 1000} s of starting (last: ${signal ?? `code ${code}`}); stopping\n`);
+      finish(1);
+      return;
     }
+    io.stderr(`calendar-relay bridge: worker ${w.process.pid} (${role}) exited (${signal ?? `code ${code}`}); starting another\n`);
+    fork(role);
   });
 
   fork('background');
   for (let i = 1; i < workers; i++) fork('serve');
 
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  const stop = () => finish(0);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const code = await finished;
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
   stopping = true;
   const exits = [...roles.keys()].map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve()))));
   for (const w of roles.keys()) if (!w.isDead()) w.process.kill('SIGTERM');
   await Promise.all(exits);
-  return 0;
+  return code;
 }

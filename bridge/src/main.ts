@@ -82,7 +82,14 @@ export async function runBridge(argv: string[], io: BridgeIo): Promise<number> {
     return runPrimary(config.workers, io);
   }
   const role = cluster.isWorker ? process.env[ROLE_ENV] : undefined;
-  const bridge = await startBridge(config, cluster.isWorker ? { peers: workerPeers(config.workers), background: role === 'background' } : {});
+  let bridge: Awaited<ReturnType<typeof startBridge>>;
+  try {
+    bridge = await startBridge(config, cluster.isWorker ? { peers: workerPeers(config.workers), background: role === 'background' } : {});
+  } catch (err) {
+    // The IPC channel would keep a failed worker alive; without it the worker exits and the primary sees it.
+    if (cluster.isWorker && process.connected) process.disconnect();
+    throw err;
+  }
   if (role !== 'serve') io.stdout(`calendar-relay bridge listening on ${bridge.url} (store: ${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`}; sources: ${Object.keys(config.sources).join(', ') || 'none'})\n`);
   // Printed once, never logged; only its hash is stored.
   if (bridge.generatedAdminToken) io.stdout(`admin token generated and stored hashed, shown only this once (set CALENDAR_RELAY_ADMIN_TOKEN to choose your own): ${bridge.generatedAdminToken}\n`);

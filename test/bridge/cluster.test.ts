@@ -50,6 +50,19 @@ test('workers comes from --workers, CALENDAR_RELAY_BRIDGE_WORKERS or the file; 1
   expect(() => loadBridgeConfig(['--workers', '0'], {})).toThrow('workers must be a whole number from 1 to 64');
 });
 
+test('workers that cannot start stop the bridge with exit 1 instead of being forked forever', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cr-cluster-bad-'));
+  writeFileSync(join(dir, 'file'), '');
+  const bad = spawn(process.execPath, [join(root, 'bridge', 'bin', 'calendar-relay-bridge.js'), '--workers', '2', '--port', '0', '--data-dir', join(dir, 'file', 'data'), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CALENDAR_RELAY_ADMIN_TOKEN: ADMIN } });
+  let text = '';
+  bad.stdout?.on('data', (c: Buffer) => (text += c.toString()));
+  bad.stderr?.on('data', (c: Buffer) => (text += c.toString()));
+  const code = await new Promise<number | null>((resolve) => bad.once('exit', resolve));
+  expect(code).toBe(1);
+  expect(text).toContain('ENOTDIR');
+  expect(text).toMatch(/3 workers in a row exited within 5 s of starting/);
+}, 60_000);
+
 describe('bridge with workers: 2', () => {
   const receiver = new Receiver();
   let child: ChildProcess;

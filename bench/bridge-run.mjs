@@ -1,6 +1,8 @@
 // `node bench/bridge-run.mjs [--strict]`: the bridge-vs-nginx and intake benchmark (bench/bridge.bench.ts).
 // Needs wrk and nginx (Debian: apt-get install -y wrk nginx-light) and, for the PostgreSQL intake
-// figure, scripts/postgres.mjs. BENCH_SECONDS (default 5) and BENCH_CONNECTIONS (default 32) tune it.
+// figure, scripts/postgres.mjs. BENCH_SECONDS (default 5) and BENCH_CONNECTIONS (default 32) tune it;
+// BRIDGE_BENCH_ROUNDS (default 3) alternating rounds, BRIDGE_BENCH_WORKERS (default 2; 1 = skip the
+// `--workers` deployment), BRIDGE_BENCH_ONLY=feeds|intake one half.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { join, dirname } from 'node:path';

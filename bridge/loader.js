@@ -4,7 +4,8 @@ const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
 const dist = join(__dirname, 'dist', 'index.js');
-if (existsSync(join(__dirname, 'src', 'index.ts'))) {
+// A `workers: N` worker uses what its primary just built (several rebuilding at once would race).
+if (existsSync(join(__dirname, 'src', 'index.ts')) && !require('node:cluster').isWorker) {
   let esbuildPresent = true;
   try {
     require.resolve('esbuild');

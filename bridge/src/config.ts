@@ -68,6 +68,8 @@ export interface BridgeConfig {
   logLevel: string;
   /** Names this process in logs and in the X-Relay-Instance delivery header. */
   instanceId: string;
+  /** Processes serving HTTP (node:cluster, bridge/src/cluster.ts); 1 = this process alone. */
+  workers: number;
 }
 
 export class BridgeConfigError extends Error {
@@ -93,10 +95,11 @@ export function defaultConfig(): BridgeConfig {
     sources: {},
     logLevel: 'info',
     instanceId: `bridge-${process.pid}`,
+    workers: 1,
   };
 }
 
-const FLAG_VALUES = ['config', 'host', 'port', 'public-url', 'data-dir', 'database-url', 'admin-token', 'delivery-url', 'body-limit', 'feed-budget', 'log-level', 'instance-id'];
+const FLAG_VALUES = ['config', 'host', 'port', 'public-url', 'data-dir', 'database-url', 'admin-token', 'delivery-url', 'body-limit', 'feed-budget', 'log-level', 'instance-id', 'workers'];
 
 function envRef(v: unknown, where: string, env: NodeJS.ProcessEnv): unknown {
   if (typeof v !== 'string' || !v.startsWith('env:')) return v;
@@ -173,6 +176,7 @@ function apply(c: BridgeConfig, o: Record<string, unknown>, env: NodeJS.ProcessE
   if (o.keepSnapshots !== undefined) c.keepSnapshots = intIn('keepSnapshots', o.keepSnapshots, 1, 1_000_000);
   if (o.keepFeedVersions !== undefined) c.keepFeedVersions = intIn('keepFeedVersions', o.keepFeedVersions, 2, 1_000_000);
   if (o.instanceId !== undefined) c.instanceId = String(o.instanceId);
+  if (o.workers !== undefined) c.workers = intIn('workers', o.workers, 1, 64);
   if (o.outbox !== undefined) {
     const ob = o.outbox as Record<string, unknown>;
     for (const k of Object.keys(c.outbox) as Array<keyof OutboxConfig>) if (ob[k] !== undefined) c.outbox[k] = intIn(`outbox.${k}`, ob[k], k === 'batch' ? 1 : 0, 24 * 3600_000);
@@ -256,6 +260,7 @@ export function loadBridgeConfig(argv: string[], env: NodeJS.ProcessEnv): Bridge
     CALENDAR_RELAY_BRIDGE_HOST: 'host', CALENDAR_RELAY_BRIDGE_PORT: 'port', CALENDAR_RELAY_BRIDGE_PUBLIC_URL: 'publicUrl',
     CALENDAR_RELAY_BRIDGE_DATA_DIR: 'dataDir', DATABASE_URL: 'databaseUrl', CALENDAR_RELAY_ADMIN_TOKEN: 'adminToken',
     CALENDAR_RELAY_DELIVERY_URL: 'deliveryUrl', CALENDAR_RELAY_DELIVERY_SECRET: 'deliverySecret', CALENDAR_RELAY_BRIDGE_LOG_LEVEL: 'logLevel',
+    CALENDAR_RELAY_BRIDGE_WORKERS: 'workers',
   };
   if (env.CALENDAR_RELAY_FETCH_ALLOW) fromEnv.subscriptions = { allowPrivate: env.CALENDAR_RELAY_FETCH_ALLOW };
   for (const [k, key] of Object.entries(envMap)) if (env[k] !== undefined && env[k] !== '') fromEnv[key] = env[k];

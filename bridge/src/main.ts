@@ -3,6 +3,7 @@
  * `npm run bridge -- [flags]`. Runs in the foreground until SIGINT/SIGTERM, then finishes
  * in-flight requests and deliveries and closes the store.
  */
+import cluster from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import type { DestinationStream } from 'pino';
 import { BridgeConfigError, loadBridgeConfig, type BridgeConfig } from './config';
@@ -10,6 +11,7 @@ import { createLogger } from './logging';
 import { openStore } from './store';
 import { createBridge, type Bridge } from './server';
 import { tokenHash } from './tokens';
+import { ROLE_ENV, runPrimary, workerPeers, type Peers } from './cluster';
 
 export const BRIDGE_USAGE = `usage: calendar-relay bridge [options]   (also: npx calendar-relay-bridge, npm run bridge --)
   --config <file.yaml|json>   sources, delivery URL, budgets (env CALENDAR_RELAY_BRIDGE_CONFIG)
@@ -20,6 +22,7 @@ export const BRIDGE_USAGE = `usage: calendar-relay bridge [options]   (also: npx
   --admin-token <token>       bearer token of /api (env CALENDAR_RELAY_ADMIN_TOKEN; else generated at first start, stored hashed)
   --delivery-url <url>        n8n webhook URL that receives diffs (env CALENDAR_RELAY_DELIVERY_URL)
   --feed-budget <n/window>    requests per feed token, e.g. 20/hour (default)
+  --workers <N>               HTTP worker processes (default 1; env CALENDAR_RELAY_BRIDGE_WORKERS)
   --body-limit <bytes> --log-level <level> --instance-id <name>
 See docs/bridge.md.`;
 
@@ -31,6 +34,10 @@ export interface BridgeIo {
 
 export interface StartOptions {
   logDestination?: DestinationStream;
+  /** Set in a `workers: N` worker (cluster.ts). */
+  peers?: Peers;
+  /** Start the outbox dispatcher and subscription poller (default true). */
+  background?: boolean;
 }
 
 /**
@@ -48,7 +55,7 @@ export async function startBridge(config: BridgeConfig, opts: StartOptions = {})
     if (stored === tokenHash(candidate)) generatedAdminToken = candidate;
     config.adminTokenHash = stored;
   }
-  const bridge = createBridge(config, { store, log });
+  const bridge = createBridge(config, { store, log, peers: opts.peers, background: opts.background });
   const url = await bridge.listen();
   return Object.assign(bridge, { url, generatedAdminToken });
 }
@@ -70,20 +77,37 @@ export async function runBridge(argv: string[], io: BridgeIo): Promise<number> {
     }
     throw err;
   }
-  const bridge = await startBridge(config);
-  io.stdout(`calendar-relay bridge listening on ${bridge.url} (store: ${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`}; sources: ${Object.keys(config.sources).join(', ') || 'none'})\n`);
+  if (config.workers > 1 && cluster.isPrimary) {
+    io.stdout(`calendar-relay bridge: starting ${config.workers} worker processes (one also runs deliveries and subscription polling)\n`);
+    return runPrimary(config.workers, io);
+  }
+  const role = cluster.isWorker ? process.env[ROLE_ENV] : undefined;
+  let bridge: Awaited<ReturnType<typeof startBridge>>;
+  try {
+    bridge = await startBridge(config, cluster.isWorker ? { peers: workerPeers(config.workers), background: role === 'background' } : {});
+  } catch (err) {
+    // The IPC channel would keep a failed worker alive; without it the worker exits and the primary sees it.
+    if (cluster.isWorker && process.connected) process.disconnect();
+    throw err;
+  }
+  if (role !== 'serve') io.stdout(`calendar-relay bridge listening on ${bridge.url} (store: ${config.databaseUrl ? 'PostgreSQL' : `SQLite in ${config.dataDir}`}; sources: ${Object.keys(config.sources).join(', ') || 'none'})\n`);
   // Printed once, never logged; only its hash is stored.
   if (bridge.generatedAdminToken) io.stdout(`admin token generated and stored hashed, shown only this once (set CALENDAR_RELAY_ADMIN_TOKEN to choose your own): ${bridge.generatedAdminToken}\n`);
-  else if (!config.adminToken) io.stdout('admin token: the one generated at first start (stored hashed; set CALENDAR_RELAY_ADMIN_TOKEN to use your own)\n');
+  else if (!config.adminToken && role !== 'serve') io.stdout('admin token: the one generated at first start (stored hashed; set CALENDAR_RELAY_ADMIN_TOKEN to use your own)\n');
   await new Promise<void>((resolve) => {
     const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      // A worker keeps ignoring signals while it closes: Ctrl-C reaches it and the primary's SIGTERM follows.
+      if (!cluster.isWorker) {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
       resolve();
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    if (cluster.isWorker) process.once('disconnect', stop); // the primary is gone
   });
   await bridge.close();
+  if (cluster.isWorker && process.connected) process.disconnect?.();
   return 0;
 }

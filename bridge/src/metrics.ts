@@ -1,3 +1,10 @@
+/** [metric name, label text, value] per series. */
+export type MetricsSnapshot = Array<[string, string, number]>;
+
+function labelText(labels: Record<string, string>): string {
+  return Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',');
+}
+
 /**
  * Counters for `/metrics` (Prometheus text format 0.0.4). Labels are route templates, sources
  * and results — never URLs, so no feed token can end up in a label.
@@ -19,18 +26,47 @@ export class Metrics {
   }
 
   inc(name: string, labels: Record<string, string>): void {
-    const c = this.counters.get(name);
-    if (!c) throw new Error(`unknown metric ${name}`);
-    const key = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',');
+    const c = this.series(name);
+    const key = labelText(labels);
     c.values.set(key, (c.values.get(key) ?? 0) + 1);
   }
 
-  /** The exposition text, with the gauges read at scrape time appended. */
-  render(gauges: Array<{ name: string; help: string; value: number }>): string {
+  /** An incrementer for one fixed label set (the label text is built once, not per request). */
+  counter(name: string, labels: Record<string, string>): () => void {
+    const c = this.series(name);
+    const key = labelText(labels);
+    return () => {
+      c.values.set(key, (c.values.get(key) ?? 0) + 1);
+    };
+  }
+
+  private series(name: string): { help: string; values: Map<string, number> } {
+    const c = this.counters.get(name);
+    if (!c) throw new Error(`unknown metric ${name}`);
+    return c;
+  }
+
+  /** The counters' values, to be summed into another process's render (`workers: N`). */
+  snapshot(): MetricsSnapshot {
+    const out: MetricsSnapshot = [];
+    for (const [name, c] of this.counters) for (const [labels, v] of c.values) out.push([name, labels, v]);
+    return out;
+  }
+
+  /** The exposition text, with the counters of `others` (other worker processes) added and the gauges read at scrape time appended. */
+  render(gauges: Array<{ name: string; help: string; value: number }>, others: MetricsSnapshot[] = []): string {
+    const sums = new Map<string, Map<string, number>>();
+    for (const [name, c] of this.counters) sums.set(name, new Map(c.values));
+    for (const snap of others) {
+      for (const [name, labels, v] of Array.isArray(snap) ? snap : []) {
+        const values = sums.get(name);
+        if (values && typeof v === 'number') values.set(labels, (values.get(labels) ?? 0) + v);
+      }
+    }
     const lines: string[] = [];
     for (const [name, c] of this.counters) {
       lines.push(`# HELP ${name} ${c.help}`, `# TYPE ${name} counter`);
-      for (const [labels, v] of c.values) lines.push(`${name}{${labels}} ${v}`);
+      for (const [labels, v] of sums.get(name) ?? []) lines.push(`${name}{${labels}} ${v}`);
     }
     for (const g of gauges) lines.push(`# HELP ${g.name} ${g.help}`, `# TYPE ${g.name} gauge`, `${g.name} ${g.value}`);
     return lines.join('\n') + '\n';

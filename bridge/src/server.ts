@@ -3,23 +3,25 @@
  * parsing is core's parseCalendarInput, rendering core's serializeIcs, change detection
  * diffSnapshots, persistence the Store, delivery the OutboxDispatcher.
  */
-import { gzipSync } from 'node:zlib';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import Fastify, { type LogLevel, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { CalendarEvent, ParseIssue } from '../../core/event';
+import type { ParseIssue } from '../../core/event';
 import { parseCalendarInput, CalendarInputError, type InputPreset } from '../../core/input';
 import { serializeIcs, serializeEventIcs } from '../../core/ics/serialize';
 import { sha256Hex } from '../../core/fingerprint';
 import type { BridgeConfig, SourceConfig } from './config';
-import type { FeedHead, Store } from './store/types';
+import type { Store } from './store/types';
 import { snapshotEntries } from './snapshot';
 import { planPush, PushRefused } from './push-plan';
 import { bearerOf, checkSignature, hashEquals, newFeedToken, secretEquals, tokenHash } from './tokens';
+import { chooseAnswer, FeedCache, feedVariant, renderFeed, type FeedVariant, type RenderedFeed } from './feed-serving';
 import { openApiDocument } from './openapi';
 import { STATUS_CSP, STATUS_CSS, STATUS_HTML, STATUS_JS } from './status-page';
 import { RequestBudget } from './budget';
 import { OutboxDispatcher } from './outbox';
-import { Metrics } from './metrics';
+import { Metrics, type MetricsSnapshot } from './metrics';
+import type { Peers } from './cluster';
 import { createSafeFetch } from './safe-fetch';
 import { listSubscriptionsView, SubscriptionInputError, subscriptionInputOf, SubscriptionPoller, subscriptionSource, subscriptionView, type ListQuery } from './subscriptions';
 
@@ -29,6 +31,10 @@ export interface BridgeDeps {
   now?: () => number;
   /** The fetch subscriptions are read with; default the safe fetch (safe-fetch.ts) with the configured allow-list. */
   fetch?: typeof fetch;
+  /** The other worker processes with `workers: N` (cluster.ts); absent for a single process. */
+  peers?: Peers;
+  /** Whether listen() starts the outbox dispatcher and subscription poller (default true; false in `serve` workers). */
+  background?: boolean;
 }
 
 export interface Bridge {
@@ -58,19 +64,33 @@ function issueList(errors: ParseIssue[]): ParseIssue[] {
   return errors.slice(0, 1000);
 }
 
-interface Rendered {
-  etag: string;
-  lastModified: number;
-  ics: { body: Buffer; gz: Buffer };
-  json: { body: Buffer; gz: Buffer };
-  events: CalendarEvent[];
-}
+/** `/feeds/<token>.ics|.json`, optionally with a query string (ignored, as Fastify's router does). */
+const FEED_URL = /^\/feeds\/([A-Za-z0-9_-]{22,128})\.(ics|json)(?:\?|$)/;
+const FEED_ROUTE = '/feeds/:file';
 
 export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   const { store, log } = deps;
   const now = deps.now ?? Date.now;
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, bodyLimit: config.bodyLimit, return503OnClosing: true });
-  const budget = new RequestBudget(config.feedBudget.requests, config.feedBudget.windowSec);
+  // The server's own request handler answers cached feed GETs (serveFromMemory) before Fastify's
+  // routing; everything else — and any feed request it cannot answer from memory — goes to Fastify.
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: config.bodyLimit,
+    return503OnClosing: true,
+    serverFactory: (handler) => {
+      const server = createServer((req, res) => {
+        if (!serveFromMemory(req, res)) handler(req, res);
+      });
+      // What Fastify's own factory sets with its defaults (lib/server.js getServerInstance).
+      server.keepAliveTimeout = 72_000;
+      server.requestTimeout = 0;
+      server.setTimeout(0);
+      return server;
+    },
+  });
+  const { peers } = deps;
+  // With `workers: N` each worker allows its share, so the instance never exceeds the budget (+ N − 1).
+  const budget = new RequestBudget(Math.ceil(config.feedBudget.requests / (peers?.workers ?? 1)), config.feedBudget.windowSec);
   const metrics = new Metrics();
   const dispatcher = new OutboxDispatcher({ store, config: config.outbox, instanceId: config.instanceId, deliverySecret: config.deliverySecret, log, metrics, now });
   const poller = new SubscriptionPoller({
@@ -78,8 +98,14 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     fetch: deps.fetch ?? createSafeFetch({ allow: config.subscriptions.allowPrivate }),
     onDelivery: () => dispatcher.wake(),
   });
-  const rendered = new Map<string, Rendered>();
-  const heads = new Map<string, { head: FeedHead | undefined; at: number }>();
+  const feeds = new FeedCache(config.feedCacheMs);
+  peers?.handle('feeds-changed', () => feeds.invalidate());
+  peers?.handle('metrics', () => metrics.snapshot());
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true; // from here on Fastify answers (503 while closing), not the fast path
+    done();
+  });
   let listening = '';
   const baseUrl = () => config.publicUrl ?? listening;
 
@@ -112,8 +138,9 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   const feedUrls = (token: string) => ({ subscribeUrl: `${baseUrl()}/feeds/${token}.ics`, jsonUrl: `${baseUrl()}/feeds/${token}.json` });
 
   // Route templates, not URLs, label the request counter: no feed token becomes a label.
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     metrics.inc('calendar_relay_bridge_http_requests_total', { route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) });
+    done();
   });
 
   app.get('/healthz', async () => ({ ok: true }));
@@ -140,11 +167,12 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   app.get('/metrics', { onRequest: requireAdmin }, async (_req, reply) => {
     const stats = await store.outboxStats();
     const age = stats.oldestPendingAt === undefined ? 0 : Math.max(0, (now() - stats.oldestPendingAt) / 1000);
+    const others = peers ? ((await peers.ask('metrics')) as MetricsSnapshot[]) : [];
     const text = metrics.render([
       { name: 'calendar_relay_bridge_outbox_pending', help: 'Outbox entries not yet delivered (all instances)', value: stats.pending },
       { name: 'calendar_relay_bridge_outbox_oldest_pending_age_seconds', help: 'Age of the oldest undelivered outbox entry', value: age },
       { name: 'calendar_relay_bridge_outbox_delivered', help: 'Outbox entries delivered (all instances, since the database was created)', value: stats.delivered },
-    ]);
+    ], others);
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text);
   });
 
@@ -167,9 +195,10 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     const json = JSON.stringify({ events });
     const at = now();
     const ics = serializeIcs(events, { now: at, method: 'PUBLISH', calendarName: parsed.calendar?.name ?? name });
-    heads.clear();
+    feeds.invalidate();
     const { record, changed } = await store.publishFeed({ feed: name, hash: sha256Hex(json), json, ics, now: at, newToken: newFeedToken(), keepVersions: config.keepFeedVersions });
-    heads.clear();
+    feeds.invalidate();
+    await peers?.ask('feeds-changed'); // the other workers forget their lookups before this answer
     req.log.info({ feed: name, version: record.current?.version, changed, events: events.length }, 'feed published');
     metrics.inc('calendar_relay_bridge_feed_publishes_total', { result: changed ? 'new_version' : 'unchanged' });
     return { feed: name, version: record.current?.version, changed, hash: record.current?.hash, events: events.length, ...feedUrls(record.token) };
@@ -183,114 +212,116 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
 
   app.post<{ Params: { name: string } }>('/api/feeds/:name/rotate-token', { onRequest: requireAdmin }, async (req, reply) => {
     const record = await store.rotateFeedToken(req.params.name, newFeedToken(), now());
-    heads.clear();
+    feeds.invalidate();
+    await peers?.ask('feeds-changed');
     if (!record) return reply.code(404).send({ error: `no feed named "${req.params.name}"` });
     req.log.info({ feed: record.name }, 'feed token rotated');
     return { feed: record.name, version: record.current?.version ?? 0, ...feedUrls(record.token) };
   });
 
   // ---- Feeds: subscribe ---------------------------------------------------------------------------
-  async function feedFor(token: string, reply: FastifyReply): Promise<Rendered | undefined> {
-    // Only the token and the current version's hash per request (cached for feedCacheMs; the content
-    // is loaded once per version). Publishing or rotating here clears the cache at once; another
-    // instance sees a new version or a rotated token at most feedCacheMs later.
-    const th = /^[A-Za-z0-9_-]{22,128}$/.test(token) ? tokenHash(token) : undefined;
-    let head: FeedHead | undefined;
-    if (th !== undefined) {
-      const cached = heads.get(th);
-      if (cached && now() - cached.at < config.feedCacheMs) head = cached.head;
-      else {
-        head = await store.getFeedHeadByTokenHash(th);
-        if (config.feedCacheMs > 0) {
-          if (heads.size >= 10_000) heads.clear();
-          heads.set(th, { head, at: now() });
-        }
-      }
+  // Successful feed GETs are calendar clients polling (every few minutes per subscriber): at the
+  // default level they are not logged line by line (2 lines per request would dominate the log and
+  // the CPU); they are counted in /metrics. Refusals (404, 429) are logged at info, failures at
+  // error; at debug or trace every feed request is logged as before.
+  const feedLogLevel = (log.level === 'info' ? 'warn' : log.level) as LogLevel;
+  const refused = (req: FastifyRequest, statusCode: number) => log.info({ req, res: { statusCode } }, 'feed request refused');
+
+  async function feedFor(token: string, req: FastifyRequest, reply: FastifyReply): Promise<RenderedFeed | undefined> {
+    // Only the token's current version per request (cached for feedCacheMs; the content is loaded
+    // once per version). Publishing or rotating here clears the cache at once; another instance
+    // sees a new version or a rotated token at most feedCacheMs later.
+    const d = FeedCache.digest(token);
+    let entry = d && feeds.fresh(d.hex, now());
+    if (d && !entry) {
+      const generation = feeds.generation;
+      entry = feeds.remember(d.hex, await store.getFeedHeadByTokenHash(d.hex), now(), generation);
     }
-    // Looked up by the token's SHA-256 and then compared in constant time: a wrong token is a plain 404.
-    if (!head || !secretEquals(token, head.token)) {
+    if (!d || !FeedCache.matches(entry, d)) {
+      refused(req, 404);
       reply.code(404).send({ error: 'not found' });
       return undefined;
     }
-    const allowed = budget.take(th as string, now());
+    const allowed = budget.take(d.hex, now());
     if (!allowed.ok) {
+      refused(req, 429);
       reply.code(429).header('retry-after', String(allowed.retryAfterSec)).send({ error: 'request budget for this feed exhausted', retryAfterSec: allowed.retryAfterSec });
       return undefined;
     }
-    let key = `${head.name}\u001f${head.version}\u001f${head.hash}`;
-    let r = rendered.get(key);
+    let r = feeds.renderedFor(entry);
     if (!r) {
-      let v = await store.getFeedVersion(head.name, head.version);
-      if (!v && th !== undefined) {
+      let v = await store.getFeedVersion(entry.head.name, entry.head.version);
+      if (!v) {
         // A head cached before another instance published and pruned old versions (keepFeedVersions): look again.
-        heads.delete(th);
-        const fresh = await store.getFeedHeadByTokenHash(th);
-        if (fresh && secretEquals(token, fresh.token)) {
-          key = `${fresh.name}\u001f${fresh.version}\u001f${fresh.hash}`;
-          v = await store.getFeedVersion(fresh.name, fresh.version);
+        const generation = feeds.generation;
+        const fresh = feeds.remember(d.hex, await store.getFeedHeadByTokenHash(d.hex), now(), generation);
+        if (FeedCache.matches(fresh, d)) {
+          entry = fresh;
+          v = await store.getFeedVersion(fresh.head.name, fresh.head.version);
         }
       }
       if (!v) {
+        refused(req, 404);
         reply.code(404).send({ error: 'not found' });
         return undefined;
       }
-      const ics = Buffer.from(v.ics, 'utf8');
-      const json = Buffer.from(v.json, 'utf8');
-      r = { etag: v.hash.slice(0, 32), lastModified: v.createdAt, ics: { body: ics, gz: gzipSync(ics) }, json: { body: json, gz: gzipSync(json) }, events: (JSON.parse(v.json) as { events: CalendarEvent[] }).events };
-      if (rendered.size >= 64) rendered.delete(rendered.keys().next().value as string);
-      rendered.set(key, r);
+      r = renderFeed(v);
+      feeds.addRendered(entry, r);
     }
     return r;
   }
 
-  function notModified(req: FastifyRequest, etags: string[], lastModified: number): boolean {
-    const inm = req.headers['if-none-match'];
-    if (inm !== undefined) {
-      if (inm.trim() === '*') return true;
-      const given = inm.split(',').map((t) => t.trim().replace(/^W\//, ''));
-      return given.some((t) => etags.includes(t));
-    }
-    const ims = req.headers['if-modified-since'];
-    if (ims) {
-      const t = Date.parse(ims);
-      return !Number.isNaN(t) && Math.floor(lastModified / 1000) * 1000 <= t;
-    }
-    return false;
+  function send(req: FastifyRequest, reply: FastifyReply, variant: FeedVariant) {
+    const { status, rep } = chooseAnswer(req.headers, variant);
+    return status === 304 ? reply.code(304).headers(rep.notModified).send() : reply.headers(rep.ok).send(rep.body);
   }
 
-  function send(req: FastifyRequest, reply: FastifyReply, r: Rendered, etagBase: string, type: string, body: { body: Buffer; gz: Buffer }) {
-    const gzip = /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(String(req.headers['accept-encoding'] ?? ''));
-    const etags = [`"${etagBase}"`, `"${etagBase}-gz"`];
-    reply.header('etag', gzip ? etags[1] : etags[0]);
-    reply.header('last-modified', new Date(r.lastModified).toUTCString());
-    reply.header('cache-control', 'no-cache');
-    reply.header('vary', 'Accept-Encoding');
-    if (notModified(req, etags, r.lastModified)) return reply.code(304).send();
-    reply.type(type);
-    if (gzip) {
-      reply.header('content-encoding', 'gzip');
-      return reply.send(body.gz);
-    }
-    return reply.send(body.body);
+  const countFeedGet = { 200: metrics.counter('calendar_relay_bridge_http_requests_total', { route: FEED_ROUTE, method: 'GET', status: '200' }), 304: metrics.counter('calendar_relay_bridge_http_requests_total', { route: FEED_ROUTE, method: 'GET', status: '304' }) };
+
+  /**
+   * The fast path of `GET /feeds/<token>.ics|.json`, before Fastify: answers only when the token's
+   * version is cached and fresh, its bytes are rendered and the budget allows — with the same
+   * token check (digest, constant time), budget, headers and metrics as the route below. Returns
+   * false for everything else, which then takes the route (404, 429, cache refresh, HEAD, closing).
+   */
+  function serveFromMemory(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.method !== 'GET' || closing) return false;
+    const url = req.url as string;
+    if (!url.startsWith('/feeds/')) return false;
+    const m = FEED_URL.exec(url);
+    if (!m) return false;
+    const d = FeedCache.digest(m[1]);
+    const at = now();
+    const entry = d && feeds.fresh(d.hex, at);
+    if (!d || !FeedCache.matches(entry, d)) return false;
+    const r = feeds.renderedFor(entry);
+    // take() does not count a refused request, so the route's second take() for the 429 is exact.
+    if (!r || !budget.take(d.hex, at).ok) return false;
+    const { status, rep } = chooseAnswer(req.headers, m[2] === 'ics' ? r.ics : r.json);
+    if (status === 304) res.writeHead(304, rep.notModifiedFlat).end();
+    else res.writeHead(200, rep.okFlat).end(rep.body);
+    countFeedGet[status]();
+    if (log.isLevelEnabled('debug')) log.debug({ req: { method: req.method, url }, res: { statusCode: status } }, 'feed served from memory');
+    return true;
   }
 
-  app.get<{ Params: { file: string } }>('/feeds/:file', async (req, reply) => {
+  app.get<{ Params: { file: string } }>(FEED_ROUTE, { logLevel: feedLogLevel }, async (req, reply) => {
     const m = /^(.+)\.(ics|json)$/.exec(req.params.file);
     if (!m) return reply.code(404).send({ error: 'not found' });
-    const r = await feedFor(m[1], reply);
+    const r = await feedFor(m[1], req, reply);
     if (!r) return reply;
-    return m[2] === 'ics' ? send(req, reply, r, `${r.etag}-ics`, 'text/calendar; charset=utf-8', r.ics) : send(req, reply, r, `${r.etag}-json`, 'application/json; charset=utf-8', r.json);
+    return send(req, reply, m[2] === 'ics' ? r.ics : r.json);
   });
 
-  app.get<{ Params: { token: string; file: string } }>('/feeds/:token/events/:file', async (req, reply) => {
-    const r = await feedFor(req.params.token, reply);
+  app.get<{ Params: { token: string; file: string } }>('/feeds/:token/events/:file', { logLevel: feedLogLevel }, async (req, reply) => {
+    const r = await feedFor(req.params.token, req, reply);
     if (!r) return reply;
     if (!req.params.file.endsWith('.ics')) return reply.code(404).send({ error: 'not found' });
     const uid = req.params.file.slice(0, -4);
     const events = r.events.filter((e) => e.uid === uid);
     if (!events.length) return reply.code(404).send({ error: 'no event with that UID in this feed' });
     const body = Buffer.from(serializeEventIcs(events, { now: r.lastModified, method: 'PUBLISH' }), 'utf8');
-    return send(req, reply, r, `${r.etag}-${sha256Hex(uid).slice(0, 12)}`, 'text/calendar; charset=utf-8', { body, gz: gzipSync(body) });
+    return send(req, reply, feedVariant(`${r.etagBase}-${sha256Hex(uid).slice(0, 12)}`, 'text/calendar; charset=utf-8', r.lastModified, body));
   });
 
   // ---- Import subscriptions (admin) ----------------------------------------------------------------
@@ -414,8 +445,10 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
       const address = await app.listen({ host: config.host, port: config.port });
       const u = new URL(address);
       listening = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${u.port}`;
-      dispatcher.start();
-      poller.start();
+      if (deps.background !== false) {
+        dispatcher.start();
+        poller.start();
+      }
       return listening;
     },
     async close() {

@@ -1,12 +1,14 @@
 /**
- * CalDAV benchmark on a real Radicale (scripts/caldav-servers.mjs): 5,000 single events into one
- * calendar, then a no-op re-sync with calendar-query (listMode 'full') and with sync-collection
- * (listMode 'incremental', after one run that took the token). Prints requests ÷ events and wall
- * time per phase; the figures are recorded in docs/performance.md.
+ * CalDAV benchmark on a real Radicale (scripts/caldav-servers.mjs): N single events (default
+ * 5,000) into one calendar, then a no-op re-sync with calendar-query (listMode 'full') and with
+ * sync-collection (listMode 'incremental', after one run that took the token). Prints requests ÷
+ * events and wall time per phase; the figures are recorded in docs/performance.md.
  *
- *   npx esbuild bench/caldav.bench.ts --bundle --platform=node --outfile=.cache/bench/caldav.js \
- *     --external:ical.js && node .cache/bench/caldav.js [events]
- * (or `npm run bench -- caldav` once bench/run.ts lists it).
+ *   npm run bench -- caldav            (only when named: it needs Radicale, and minutes)
+ *   CALDAV_BENCH_EVENTS=1000           events (default 5000)
+ *   CALDAV_BENCH_RADICALE=stock|no-fsync|uid-index|no-fsync,uid-index
+ *                                      Radicale settings (default no-fsync,uid-index; what each
+ *                                      does and why: radicaleBenchLauncher in scripts/caldav-servers.mjs)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -33,12 +35,21 @@ function events(n: number): CalendarEvent[] {
   return out;
 }
 
-export async function runCalDavBench(n = 5000): Promise<boolean> {
+/** Radicale settings from CALDAV_BENCH_RADICALE (see the header). */
+export function radicaleBenchFlags(setting = process.env.CALDAV_BENCH_RADICALE ?? 'no-fsync,uid-index'): string[] {
+  const parts = setting.split(',').map((x) => x.trim()).filter(Boolean);
+  const bad = parts.filter((p) => !['stock', 'no-fsync', 'uid-index'].includes(p));
+  if (bad.length || (parts.includes('stock') && parts.length > 1)) throw new Error(`CALDAV_BENCH_RADICALE=${setting}: use stock, no-fsync, uid-index or no-fsync,uid-index`);
+  return parts.filter((p) => p !== 'stock').map((p) => `--${p}`);
+}
+
+export async function runCalDavBench(n = Number(process.env.CALDAV_BENCH_EVENTS ?? 5000)): Promise<boolean> {
+  const flags = radicaleBenchFlags();
   const script = join(__dirname, '..', '..', 'scripts', 'caldav-servers.mjs');
   const scriptPath = existsSync(script) ? script : join(process.cwd(), 'scripts', 'caldav-servers.mjs');
   execFileSync(process.execPath, [scriptPath, 'install'], { stdio: 'inherit' });
   const dir = mkdtempSync(join(tmpdir(), 'caldav-bench-'));
-  const spec = JSON.parse(execFileSync(process.execPath, [scriptPath, 'spec', 'radicale', String(await freePort()), dir], { encoding: 'utf8' })) as { command: string; args: string[]; url: string; username: string; password: string };
+  const spec = JSON.parse(execFileSync(process.execPath, [scriptPath, 'spec', 'radicale', String(await freePort()), dir, ...flags], { encoding: 'utf8' })) as { command: string; args: string[]; url: string; username: string; password: string };
   const child = spawn(spec.command, spec.args, { stdio: 'ignore' });
   try {
     for (let i = 0; ; i++) {
@@ -66,7 +77,7 @@ export async function runCalDavBench(n = 5000): Promise<boolean> {
       console.log(`${name.padEnd(34)} ${String(req).padStart(6)} requests  ${(req / n).toFixed(3).padStart(6)} req/event  ${(ms / 1000).toFixed(1).padStart(6)} s   created ${t.created}, updated ${t.updated}, unchanged ${t.unchanged}, failed ${t.failed}  ${JSON.stringify(p.dav.counts)}`);
       return { ok: r.ok, req, ms, t };
     };
-    console.log(`\nCalDAV on Radicale (real server, loopback), ${n} single events into one calendar`);
+    console.log(`\nCalDAV on Radicale (real server, loopback), ${n} single events into one calendar; Radicale settings: ${flags.join(' ') || 'stock'}`);
     const first = await phase('first sync (calendar-query)', 'full');
     const noop = await phase('no-op re-sync (calendar-query)', 'full');
     await phase('re-sync taking a sync-token', 'incremental');
@@ -81,9 +92,3 @@ export async function runCalDavBench(n = 5000): Promise<boolean> {
   }
 }
 
-if (require.main === module) {
-  const n = Number(process.argv[2] ?? 5000);
-  void runCalDavBench(n).then((ok) => {
-    process.exitCode = ok ? 0 : 1;
-  });
-}

@@ -4,9 +4,11 @@
 // port with a throwaway storage folder.
 //
 //   node scripts/caldav-servers.mjs install              apt-get install them when absent (root)
-//   node scripts/caldav-servers.mjs spec <name> <port> <dir>
+//   node scripts/caldav-servers.mjs spec <name> <port> <dir> [--no-fsync] [--uid-index]
 //                                                        write the config into <dir>, print JSON
 //                                                        {name, command, args, url, username, password}
+//                                                        (the two flags: benchmark only, Radicale only;
+//                                                        see radicaleBenchLauncher)
 //   node scripts/caldav-servers.mjs up [radicale|xandikos ...]
 //                                                        start them in the background, print JSON
 //                                                        with pid, url, dir per server
@@ -17,7 +19,7 @@
 // The tests (test/caldav/servers.ts) use `install` and `spec` and run the processes themselves, so
 // they can kill one mid-sync and start it again on the same storage.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.mjs';
@@ -49,8 +51,64 @@ export function install() {
   return { installed: missing };
 }
 
-/** Writes the server's config into `dir` and returns how to run it. */
-export function spec(name, port, dir) {
+/**
+ * Benchmark-only Radicale settings (bench/caldav.bench.ts; docs/performance.md has the figures
+ * with and without each). Radicale 3.1.8 cannot set either from its config file, so Radicale is
+ * started through a small Python launcher written into the throwaway folder:
+ *   noFsync   `_filesystem_fsync = False` (an internal option Radicale's own test suite sets):
+ *             no fsync of the item, its cache entry and the folder on every PUT — the storage is
+ *             thrown away after the run, so durability buys nothing there.
+ *   uidIndex  `has_uid` (the no-uid-conflict check of every create, radicale/app/put.py) answered
+ *             from an index of href → UID per collection, kept by this process's uploads and
+ *             deletes, instead of reading and unpickling every item of the collection: that scan
+ *             makes a first sync of n events O(n²) on the server (5,000 events: > 1 h here).
+ *             Only sound while this Radicale is the only writer of its folder, as in the benchmark.
+ */
+function radicaleBenchLauncher(dir, { noFsync = false, uidIndex = false } = {}) {
+  const py = [
+    'import sys',
+    'from radicale import config, log, server',
+    'from radicale.storage.multifilesystem import Collection',
+    'log.setup()',
+    'c = config.load([(sys.argv[1], False)])',
+    ...(noFsync ? ["c.update({'storage': {'_filesystem_fsync': 'False'}}, 'benchmark', privileged=True)"] : []),
+    ...(uidIndex ? [
+      '_index = {}',
+      'def _uids(col):',
+      '    idx = _index.get(col._filesystem_path)',
+      '    if idx is None:',
+      '        idx = _index[col._filesystem_path] = {i.href: i.uid for i in _stock_get_all(col)}',
+      '    return idx',
+      '_stock_get_all, _stock_upload, _stock_delete = Collection.get_all, Collection.upload, Collection.delete',
+      'def _upload(self, href, item):',
+      '    out = _stock_upload(self, href, item)',
+      '    _uids(self)[href] = out.uid',
+      '    return out',
+      'def _delete(self, href=None):',
+      '    _stock_delete(self, href)',
+      '    if href is None: _index.pop(self._filesystem_path, None)',
+      '    else: _uids(self).pop(href, None)',
+      'Collection.has_uid = lambda self, uid: uid in _uids(self).values()',
+      'Collection.upload, Collection.delete = _upload, _delete',
+    ] : []),
+    "log.set_level(c.get('logging', 'level'))",
+    'server.serve(c)',
+    '',
+  ].join('\n');
+  const file = join(dir, 'radicale-bench.py');
+  writeFileSync(file, py);
+  return file;
+}
+
+/** The Python that runs Radicale (its script's #! line), so the launcher finds the radicale module. */
+function radicalePython() {
+  const bin = execFileSync('sh', ['-c', 'command -v radicale'], { encoding: 'utf8' }).trim();
+  const m = /^#!\s*(\S+)/.exec(readFileSync(bin, 'utf8').split('\n', 1)[0]);
+  return m ? m[1] : 'python3';
+}
+
+/** Writes the server's config into `dir` and returns how to run it (`bench`: Radicale benchmark settings, see radicaleBenchLauncher). */
+export function spec(name, port, dir, bench = {}) {
   mkdirSync(dir, { recursive: true });
   const url = `http://127.0.0.1:${port}/`;
   if (name === 'radicale') {
@@ -62,7 +120,9 @@ export function spec(name, port, dir) {
       '[storage]', `filesystem_folder = ${join(dir, 'collections')}`, '',
       '[logging]', 'level = warning', '',
     ].join('\n'));
-    return { name, command: 'radicale', args: ['--config', join(dir, 'config')], url, username: USER, password: PASSWORD, principal: `/${USER}/` };
+    const common = { name, url, username: USER, password: PASSWORD, principal: `/${USER}/` };
+    if (bench.noFsync || bench.uidIndex) return { ...common, command: radicalePython(), args: [radicaleBenchLauncher(dir, bench), join(dir, 'config')], bench };
+    return { ...common, command: 'radicale', args: ['--config', join(dir, 'config')] };
   }
   if (name === 'xandikos') {
     // Xandikos has no authentication of its own (it expects a proxy in front): requests go without credentials.
@@ -133,12 +193,12 @@ if (isMain) {
   const [cmd, ...rest] = process.argv.slice(2);
   try {
     if (cmd === 'install') console.log(JSON.stringify(install()));
-    else if (cmd === 'spec') console.log(JSON.stringify(spec(rest[0], Number(rest[1]), rest[2])));
+    else if (cmd === 'spec') console.log(JSON.stringify(spec(rest[0], Number(rest[1]), rest[2], { noFsync: rest.includes('--no-fsync'), uidIndex: rest.includes('--uid-index') })));
     else if (cmd === 'up') console.log(JSON.stringify(await up(rest), null, 2));
     else if (cmd === 'down') down(rest);
     else if (cmd === 'demo') process.exitCode = await demo();
     else {
-      console.error('usage: caldav-servers.mjs install | spec <name> <port> <dir> | up [names] | down <pid> <dir> ...');
+      console.error('usage: caldav-servers.mjs install | spec <name> <port> <dir> [--no-fsync] [--uid-index] | up [names] | down <pid> <dir> ...');
       process.exitCode = 2;
     }
   } catch (err) {

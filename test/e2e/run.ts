@@ -10,8 +10,9 @@ import { N8nInstance, type N8nInstall } from './n8n';
 import { startWorld, fixtureShiftWeeks, type World } from './world';
 import { loadCheck, type Check, type Ctx } from './checks';
 import { EXAMPLE_CHECKS } from './examples';
+import { caldavCheck } from './caldav';
 
-const CHECKS: Check[] = [loadCheck, ...EXAMPLE_CHECKS];
+const CHECKS: Check[] = [loadCheck, ...EXAMPLE_CHECKS, caldavCheck];
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);

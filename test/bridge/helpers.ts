@@ -116,7 +116,10 @@ export interface HttpReply {
  */
 export async function httpRequest(base: string, opts: { method: string; url: string; headers?: Record<string, string>; payload?: string | Buffer }): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
-    const req = request(base + opts.url, { method: opts.method, headers: opts.headers }, (res) => {
+    // A connection of its own per request (agent: false): Node's global agent keeps sockets alive,
+    // and a pooled socket to a server an earlier test file closed on the same port (the OS may hand
+    // that port out again) ends in "socket hang up".
+    const req = request(base + opts.url, { method: opts.method, headers: opts.headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

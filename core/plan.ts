@@ -743,14 +743,20 @@ function planKey(k: ParsedKey, ctx: KeyContext): { ops: PlannedOp[]; kept?: { in
     for (const t of targets.filter((x) => !x.event.recurrenceId)) ops.push({ action: 'delete', calendarId, key: k.key, targetId: t.id, reason: 'single event replaced by an override of its series', replaced: true });
     targets = targets.filter((x) => x.event.recurrenceId);
   }
-  if (!d && targets.length && !ctx.isUnmapped(k.key)) d = restoredOccurrence(k, targets[0], w, ctx.fz);
+  let followsSeries = false;
+  if (!d && targets.length && !ctx.isUnmapped(k.key)) {
+    const restored = restoredOccurrence(k, targets[0], w, ctx.fz);
+    // Where an override can be removed on its own (CalDAV), the occurrence then follows its series.
+    if (restored && ctx.policy.overridesRemovable) followsSeries = true;
+    else d = restored;
+  }
   const [a, ...doubles] = orderForKeeping(targets, d);
   // Several owned events share the key (a crash, two workers): one stays, the others go.
   for (const t of doubles) ops.push(duplicateDelete(calendarId, k.key, t, a));
   const aIn = a ? actualInWindow(a, k, byKey, ctx.window, ctx.fz) : undefined;
   if (d && !a) ops.push(planNew(calendarId, k.key, d));
   else if (d && a) ops.push(planBoth(calendarId, k.key, d, a, aIn, ctx.policy.targetEdits ?? 'restore'));
-  else if (a) ops.push(planGone(k, a, aIn, ctx));
+  else if (a) ops.push(planGone(k, a, aIn, ctx, followsSeries));
   return { ops, ...(a ? { kept: { inWindow: aIn !== false } } : {}) };
 }
 
@@ -799,7 +805,7 @@ function planBoth(calendarId: string, key: string, d: DesiredEntry, a: TargetEve
 }
 
 /** Owned, nothing desired under its key: kept or deleted, and why. The first rule that applies decides. */
-function planGone(k: ParsedKey, a: TargetEvent, aIn: boolean | undefined, ctx: KeyContext): PlannedOp {
+function planGone(k: ParsedKey, a: TargetEvent, aIn: boolean | undefined, ctx: KeyContext, followsSeries = false): PlannedOp {
   const { calendarId, w, policy } = ctx;
   const key = k.key;
   const keep = (reason: string, extra: Partial<PlannedOp> = {}): PlannedOp => ({ action: 'skip', calendarId, key, targetId: a.id, reason, ...extra });
@@ -829,6 +835,9 @@ function planGone(k: ParsedKey, a: TargetEvent, aIn: boolean | undefined, ctx: K
   }
   // a person edited it and the policy keeps people's edits: theirs now
   if (a.edited?.length && policy.targetEdits === 'keep') return keep(`edited on the target (${a.edited.join(', ')}): kept (targetEdits: keep)`, { conflict: true });
+  // the source dropped an override its series still has; the target can remove it on its own (CalDAV):
+  // the occurrence follows the series again, nothing a person booked is lost
+  if (followsSeries) return del('no override in source: removed, the occurrence follows its series', { replaced: true });
   // the same series in the other form in this plan (series ⇄ expanded occurrences): no content lost
   if (w.expandedMasters.has(key)) return del('series rewritten as single events', { replaced: true });
   if (k.kind === 'occurrence' && w.desired.has(k.masterKey)) return del('single events replaced by the series', { replaced: true });

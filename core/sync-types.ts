@@ -100,6 +100,12 @@ export interface SyncPolicy {
   calendarId?: string;
   /** Whether the target can store this series as a series (provider.capabilities.seriesSupport). Default: always. */
   seriesSupport?: (master: CalendarEvent, overrides: CalendarEvent[]) => true | string;
+  /**
+   * The target can remove an override on its own, the occurrence then following its series
+   * (provider.capabilities.overridesRemovable; CalDAV). Then an override the source dropped is
+   * removed; otherwise (Google, Graph, default) it is rewritten as its series has it.
+   */
+  overridesRemovable?: boolean;
   /** Used when seriesSupport says no. Default: core/recurrence (recurrenceExpander); null = do not expand (such series are skipped and kept as they are). */
   expandSeries?: SeriesExpander | null;
   /**

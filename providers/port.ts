@@ -143,6 +143,13 @@ export interface ProviderCapabilities {
    * ('calendar'). Absent: no pacing (rate-limit answers are still retried with backoff).
    */
   quota?: { maxRequests: number; windowMs: number; per: 'account' | 'calendar' };
+  /**
+   * Whether an override can be removed on its own, its occurrence then following the series again
+   * (CalDAV: the VEVENT with that RECURRENCE-ID is dropped from the resource). Absent/false (Google,
+   * Graph): removing an instance cancels that occurrence, so an override the source dropped is
+   * rewritten as its series has it.
+   */
+  overridesRemovable?: boolean;
 }
 
 export interface Room {

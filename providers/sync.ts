@@ -157,6 +157,7 @@ export async function syncCalendars(opts: SyncRunOptions): Promise<SyncRunResult
     ...(lastRun ? { lastRun } : {}),
     floatingTimeZoneFor: { ...zones, ...policy.floatingTimeZoneFor },
     seriesSupport: policy.seriesSupport ?? ((m, o) => provider.capabilities.seriesSupport(m, o)),
+    overridesRemovable: policy.overridesRemovable ?? provider.capabilities.overridesRemovable ?? false,
   };
   const prepared: PreparedDesired = prepareDesired(
     { routed: routing.routed.filter((r) => !zoneFailed.has(r.calendarId)), unmapped: routing.unmapped }, fullPolicy, now);

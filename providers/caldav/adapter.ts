@@ -136,6 +136,8 @@ export class CalDavCalendarProvider implements CalendarProvider {
       maxConcurrencyPerCalendar: CALDAV_MAX_CONCURRENCY_PER_CALENDAR,
       // iCalendar is CalDAV's native format: any RRULE/RDATE/EXDATE with overrides is stored as is.
       seriesSupport: () => true,
+      // An override is one VEVENT of the resource: dropping it leaves the occurrence as the RRULE has it.
+      overridesRemovable: true,
     };
   }
 

@@ -155,6 +155,16 @@ describe('an override removed from the source: the occurrence follows its series
     expect(writesOf(retitled.plan)).toHaveLength(2);
   });
 
+  test('a target that removes an override on its own (CalDAV): removed, not rewritten; not counted as a delete of a booking', () => {
+    const first = sync([{ calendarId: 'A', event: master }, { calendarId: 'A', event: movedHere }], []).after;
+    const removable = { ...policy, overridesRemovable: true };
+    const plan = planSync([{ calendarId: 'A', event: master }], first, removable, NOW);
+    expect(plan.ops.find((o) => o.key === overrideKey(mk, rid))).toMatchObject({ action: 'delete', replaced: true, reason: 'no override in source: removed, the occurrence follows its series' });
+    const after = apply(first, plan);
+    expect(liveKeys(after)).toEqual([`A ${mk}`]);
+    expect(writesOf(planSync([{ calendarId: 'A', event: master }], after, removable, NOW))).toEqual([]);
+  });
+
   test('gone from the series too (COUNT shortened): the override is deleted', () => {
     const first = sync([{ calendarId: 'A', event: master }, { calendarId: 'A', event: movedHere }], []).after;
     const shorter = { ...master, recurrence: { ...master.recurrence!, rrule: ['FREQ=WEEKLY;COUNT=1'] } };

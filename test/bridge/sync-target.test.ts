@@ -8,7 +8,7 @@
  * credentials never appear), and snapshot pruning.
  */
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -122,9 +122,11 @@ describe('a subscription synced into a Google room of the emulator', () => {
     expect(await bridge.poller.runOnce()).toBe(1);
   };
 
+  // Holds the service account's generated private key: removed with the bridge's data afterwards.
+  let dir = '';
   beforeAll(async () => {
     emu = await startEmulator({ now: () => clock, limits: false });
-    const dir = mkdtempSync(join(tmpdir(), 'cr-bridge-sync-'));
+    dir = mkdtempSync(join(tmpdir(), 'cr-bridge-sync-'));
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
     emu.google.registerServiceAccount('relay@test.iam.gserviceaccount.com', publicKey);
     const keyFile = join(dir, 'key.json');
@@ -154,6 +156,7 @@ describe('a subscription synced into a Google room of the emulator', () => {
     await remote.down();
     await receiver.down();
     await emu.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   test('the API names only configured targets and needs a calendar; the target\'s credentials never appear', async () => {

@@ -41,14 +41,42 @@ export function missingFromLock(lock) {
 }
 
 function resolves(packages, loc, name) {
+  return resolveInLock(packages, loc, name) !== undefined;
+}
+
+/**
+ * Node's lookup of `name` required from the package at `loc` (a lock `packages` key, '' for the
+ * root, 'bridge' for a workspace): the nearest `node_modules/<name>` up the tree, as its lock key.
+ */
+export function resolveInLock(packages, loc, name) {
   let base = loc;
   for (;;) {
-    if (packages[`${base ? `${base}/` : ''}node_modules/${name}`]) return true;
-    if (base === '') return false;
+    const key = `${base ? `${base}/` : ''}node_modules/${name}`;
+    if (packages[key]) return key;
+    if (base === '') return undefined;
     // node_modules/a/node_modules/b → node_modules/a; node_modules/a, bridge → the root
     const at = base.lastIndexOf('node_modules/');
     base = at <= 0 ? '' : base.slice(0, at - 1);
   }
+}
+
+/**
+ * The lock keys of everything a workspace's production dependencies pull in (what `npm prune
+ * --omit=dev` keeps for it), each resolved as Node would; optional packages that are not
+ * installed here (another platform's) are left out.
+ */
+export function productionClosure(packages, workspace, dependencies) {
+  const found = new Set();
+  const visit = (from, name, optional) => {
+    const key = resolveInLock(packages, from, name);
+    if (!key) throw new Error(`package-lock.json: ${name} (needed by ${from || 'the root'}) not found`);
+    if (found.has(key) || (optional && !existsSync(join(root, key)))) return;
+    found.add(key);
+    for (const d of Object.keys(packages[key].dependencies ?? {})) visit(key, d, false);
+    for (const d of Object.keys(packages[key].optionalDependencies ?? {})) visit(key, d, true);
+  };
+  for (const d of dependencies) visit(workspace, d, false);
+  return [...found].sort();
 }
 
 /** package.json files of the root and of every workspace (literal paths and `dir/*` globs). */

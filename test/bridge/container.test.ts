@@ -5,7 +5,7 @@
  * the bridge's production dependencies (what `npm prune --omit=dev` keeps) — and started with its
  * CMD and ENV: it must serve, accept a feed, and stop gracefully on SIGTERM (`docker stop`).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,32 +45,12 @@ function copies(stage: Stage): { from?: string; sources: string[]; dest: string 
     });
 }
 
-/** The closure of the bridge's production dependencies, as the lock file resolves them from bridge/. */
+/** The lock keys the bridge's production dependencies pull in (scripts/lock.mjs productionClosure). */
 function productionClosure(): string[] {
-  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string>; dev?: boolean }> };
-  const found = new Set<string>();
-  const visit = (from: string, name: string, optional: boolean) => {
-    // Node's lookup: the nearest node_modules up from the requiring package.
-    let dir = from;
-    for (;;) {
-      const key = `${dir ? `${dir}/` : ''}node_modules/${name}`;
-      if (lock.packages[key]) {
-        if (found.has(key)) return;
-        if (optional && !existsSync(join(root, key))) return; // another platform's optional package
-        found.add(key);
-        const p = lock.packages[key];
-        for (const d of Object.keys(p.dependencies ?? {})) visit(key, d, false);
-        for (const d of Object.keys(p.optionalDependencies ?? {})) visit(key, d, true);
-        return;
-      }
-      if (!dir) throw new Error(`package-lock.json: ${name} (needed by ${from || 'the root'}) not found`);
-      const cut = dir.lastIndexOf('/node_modules/');
-      dir = cut >= 0 ? dir.slice(0, cut) : '';
-    }
-  };
-  const bridge = JSON.parse(readFileSync(join(root, 'bridge', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-  for (const d of Object.keys(bridge.dependencies)) visit('bridge', d, false);
-  return [...found].sort();
+  const deps = Object.keys((JSON.parse(readFileSync(join(root, 'bridge', 'package.json'), 'utf8')) as { dependencies: Record<string, string> }).dependencies);
+  const code = `import(${JSON.stringify(join(root, 'scripts', 'lock.mjs'))}).then((m) => process.stdout.write(JSON.stringify(m.productionClosure(
+    JSON.parse(require('node:fs').readFileSync(${JSON.stringify(join(root, 'package-lock.json'))}, 'utf8')).packages, 'bridge', ${JSON.stringify(deps)}))))`;
+  return JSON.parse(execFileSync(process.execPath, ['-e', code], { encoding: 'utf8' })) as string[];
 }
 
 describe('bridge/Dockerfile', () => {

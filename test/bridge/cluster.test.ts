@@ -10,29 +10,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'node:http';
 import { loadBridgeConfig } from '../../bridge/src/config';
-import { Receiver, waitFor, type HttpReply } from './helpers';
+import { httpRequest, Receiver, waitFor } from './helpers';
 
 const root = join(__dirname, '..', '..');
 const ADMIN = randomBytes(18).toString('base64url');
 const BEARER = randomBytes(18).toString('base64url');
-
-/** One request on a connection of its own (no keep-alive agent), so cluster spreads them. */
-function fresh(base: string, opts: { method: string; url: string; headers?: Record<string, string>; payload?: string }): Promise<HttpReply> {
-  return new Promise((resolve, reject) => {
-    const req = request(base + opts.url, { method: opts.method, headers: opts.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const raw = Buffer.concat(chunks);
-        resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, rawPayload: raw, body: raw.toString('utf8'), json: () => JSON.parse(raw.toString('utf8')) });
-      });
-    });
-    req.on('error', reject);
-    req.end(opts.payload);
-  });
-}
 
 /** The worker processes (the primary also has an esbuild service child in a checkout). */
 const children = (pid: number): number[] => {
@@ -91,11 +74,11 @@ describe('bridge with workers: 2', () => {
   });
 
   const auth = { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' };
-  const publish = (title: string) => fresh(base, { method: 'PUT', url: '/api/feeds/f', headers: auth, payload: JSON.stringify({ events: [{ uid: 'u@x', title, start: { date: '2030-01-01' }, end: { date: '2030-01-02' } }] }) });
+  const publish = (title: string) => httpRequest(base, { method: 'PUT', url: '/api/feeds/f', headers: auth, payload: JSON.stringify({ events: [{ uid: 'u@x', title, start: { date: '2030-01-01' }, end: { date: '2030-01-02' } }] }) });
   let gets = 0;
   const get = (path: string, headers: Record<string, string>) => {
     gets++;
-    return fresh(base, { method: 'GET', url: path, headers });
+    return httpRequest(base, { method: 'GET', url: path, headers });
   };
 
   test('a publish in one worker: every worker answers the new version at once, never a 304 for the old', async () => {
@@ -113,7 +96,7 @@ describe('bridge with workers: 2', () => {
   }, 60_000);
 
   test('/metrics sums the requests of both workers', async () => {
-    const m = await fresh(base, { method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${ADMIN}` } });
+    const m = await httpRequest(base, { method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${ADMIN}` } });
     const total = m.body
       .split('\n')
       .filter((l) => l.startsWith('calendar_relay_bridge_http_requests_total{route="/feeds/:file",method="GET"'))
@@ -123,7 +106,7 @@ describe('bridge with workers: 2', () => {
 
   test('deliveries come from one worker only (the background one)', async () => {
     for (let i = 0; i < 6; i++) {
-      const r = await fresh(base, { method: 'POST', url: '/hooks/s', headers: { authorization: `Bearer ${BEARER}`, 'content-type': 'application/json' }, payload: JSON.stringify({ events: [{ uid: `e${i}@x`, title: `E${i}`, start: { date: '2030-01-01' }, end: { date: '2030-01-02' } }] }) });
+      const r = await httpRequest(base, { method: 'POST', url: '/hooks/s', headers: { authorization: `Bearer ${BEARER}`, 'content-type': 'application/json' }, payload: JSON.stringify({ events: [{ uid: `e${i}@x`, title: `E${i}`, start: { date: '2030-01-01' }, end: { date: '2030-01-02' } }] }) });
       expect(r.statusCode).toBe(200);
     }
     await waitFor(() => receiver.deliveries.length >= 6, 20_000, 'six deliveries');
@@ -134,7 +117,7 @@ describe('bridge with workers: 2', () => {
     const [victim] = children(child.pid!);
     process.kill(victim, 'SIGKILL');
     await waitFor(() => out.includes(`worker ${victim} `) && children(child.pid!).length === 2 && !children(child.pid!).includes(victim), 30_000, 'a replacement worker');
-    await waitFor(async () => (await fresh(base, { method: 'GET', url: '/healthz' })).statusCode === 200, 10_000, 'answers');
+    await waitFor(async () => (await httpRequest(base, { method: 'GET', url: '/healthz' })).statusCode === 200, 10_000, 'answers');
     const workers = children(child.pid!);
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));

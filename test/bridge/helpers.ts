@@ -118,7 +118,7 @@ export async function httpRequest(base: string, opts: { method: string; url: str
   return new Promise((resolve, reject) => {
     // A connection of its own per request (agent: false): Node's global agent keeps sockets alive,
     // and a pooled socket to a server an earlier test file closed on the same port (the OS may hand
-    // that port out again) ends in "socket hang up".
+    // that port out again) ends in "socket hang up". It also lets node:cluster spread requests over workers.
     const req = request(base + opts.url, { method: opts.method, headers: opts.headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

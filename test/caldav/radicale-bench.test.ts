@@ -8,7 +8,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { caldavServersWanted } from './servers';
+import { caldavServersWanted, waitUntilUp } from './servers';
 import { freePort } from '../free-port';
 
 const script = join(__dirname, '..', '..', 'scripts', 'caldav-servers.mjs');
@@ -20,16 +20,8 @@ async function specFor(dir: string, flags: string[]): Promise<Spec> {
 
 async function start(spec: Spec): Promise<ChildProcess> {
   const child = spawn(spec.command, spec.args, { stdio: 'ignore' });
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`Radicale exited with ${child.exitCode}`);
-    try {
-      await (await fetch(spec.url, { method: 'OPTIONS' })).text();
-      return child;
-    } catch {
-      if (i > 200) throw new Error('Radicale did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  await waitUntilUp(spec.url, child, () => '');
+  return child;
 }
 
 async function stop(child: ChildProcess): Promise<void> {

@@ -36,7 +36,8 @@ function ensureInstalled(): void {
 
 interface Spec { name: string; command: string; args: string[]; url: string; username?: string; password?: string; principal: string }
 
-async function waitUntilUp(url: string, child: ChildProcess, output: () => string, timeoutMs = 20_000): Promise<void> {
+/** Until the server answers OPTIONS at `url`; fails at once when its process exits. */
+export async function waitUntilUp(url: string, child: ChildProcess, output: () => string, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`CalDAV server exited with ${child.exitCode}: ${output()}`);

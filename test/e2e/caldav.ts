@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Check } from './checks';
 import { assert } from './checks';
+import { waitUntilUp } from '../caldav/servers';
 import { freePort } from '../free-port';
 import { loadWorkflow, sameList, setFixture, summaryOf } from './examples';
 
@@ -30,17 +31,8 @@ class Radicale {
     const dir = mkdtempSync(join(tmpdir(), 'e2e-radicale-'));
     const spec = JSON.parse(execFileSync(process.execPath, [script, 'spec', 'radicale', String(await freePort()), dir], { encoding: 'utf8' })) as Spec;
     const child = spawn(spec.command, spec.args, { stdio: 'ignore' });
-    const r = new Radicale(spec, dir, child);
-    for (let i = 0; ; i++) {
-      if (child.exitCode !== null) throw new Error(`Radicale exited with ${child.exitCode}`);
-      try {
-        await (await fetch(spec.url, { method: 'OPTIONS' })).text();
-        return r;
-      } catch {
-        if (i > 200) throw new Error(`Radicale did not answer at ${spec.url}`);
-        await new Promise((res) => setTimeout(res, 100));
-      }
-    }
+    await waitUntilUp(spec.url, child, () => '');
+    return new Radicale(spec, dir, child);
   }
 
   async stop(): Promise<void> {

@@ -231,12 +231,19 @@ async function feedServing(base: BridgeConfig, work: string): Promise<boolean> {
   }
   await new Promise((r) => setTimeout(r, 500));
 
+  // The same bridge code without the socket path (feedSocketPath: false): every request through
+  // Node's HTTP server and the request handler's fast path — what the socket path adds, in this run.
+  const noSocket = await startBridge({ ...base, port: await freePort(), feedSocketPath: false }, { logDestination: pino.destination('/dev/null'), background: false });
+  const noSocketUrl = feedUrl.replace(/^http:\/\/[^/]+/, noSocket.url);
+  await fetch(noSocketUrl, { headers: gz }).then((r) => r.arrayBuffer());
+
   const h304 = { ...gz, 'If-None-Match': b.etag };
   const n304 = { ...gz, 'If-None-Match': n.etag };
   const runs: Array<[string, string, Record<string, string>]> = [
     ['bridge 304', feedUrl, h304],
     ['nginx 304', nginxUrl, n304],
     ['node:http alone 304', bareUrl, h304],
+    ['bridge, socket path off 304', noSocketUrl, h304],
     ['bridge full gzip GET', feedUrl, gz],
     ['nginx full gzip GET', nginxUrl, gz],
   ];
@@ -254,6 +261,8 @@ async function feedServing(base: BridgeConfig, work: string): Promise<boolean> {
       console.log(`round ${round}  ${label.padEnd(28)} ${r.rps.toFixed(0).padStart(8)} req/s   p99 ${r.latencyMs}   non-2xx/3xx ${r.non2xx3xx}`);
     }
   }
+  console.log(`in-process bridge: ${bridge.feedSocket()?.answered ?? 0} requests answered on the socket (bridge/src/feed-socket.ts)`);
+  await noSocket.close();
   for (const p of servers) {
     p.kill('SIGTERM');
     await new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)));
@@ -272,6 +281,8 @@ async function feedServing(base: BridgeConfig, work: string): Promise<boolean> {
   console.log(`medians over ${ROUNDS} round(s); load average now ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const single = [ratio('bridge 304', 'nginx 304', true), ratio('bridge full gzip GET', 'nginx full gzip GET', true)].every(Boolean);
   ratio('bridge 304', 'node:http alone 304', false);
+  ratio('bridge 304', 'bridge, socket path off 304', false);
+  ratio('bridge, socket path off 304', 'nginx 304', false);
   ratio('node:http alone 304', 'nginx 304', false);
   if (!workersUrl) return single;
   const workers = [ratio(`bridge ×${WORKERS} 304`, 'nginx 304', true), ratio(`bridge ×${WORKERS} full gzip GET`, 'nginx full gzip GET', true)].every(Boolean);

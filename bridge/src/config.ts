@@ -52,6 +52,8 @@ export interface BridgeConfig {
   feedBudget: { requests: number; windowSec: number };
   /** How long a feed token's lookup (feed, current version) is cached in memory (ms; 0 = never). */
   feedCacheMs: number;
+  /** Plain feed GETs answered on the socket before Node's HTTP parser (feed-socket.ts); false = every request through Node's HTTP server. */
+  feedSocketPath: boolean;
   signatureToleranceSec: number;
   /** The n8n webhook URL diffs are delivered to. */
   deliveryUrl?: string;
@@ -87,6 +89,7 @@ export function defaultConfig(): BridgeConfig {
     bodyLimit: 10 * 1024 * 1024,
     feedBudget: { requests: 20, windowSec: 3600 },
     feedCacheMs: 1000,
+    feedSocketPath: true,
     signatureToleranceSec: 300,
     outbox: { pollMs: 500, leaseMs: 60_000, timeoutMs: 10_000, baseBackoffMs: 1000, maxBackoffMs: 5 * 60_000, batch: 16 },
     subscriptions: defaultSubscriptionsConfig(),
@@ -171,6 +174,10 @@ function apply(c: BridgeConfig, o: Record<string, unknown>, env: NodeJS.ProcessE
   if (o.bodyLimit !== undefined) c.bodyLimit = intIn('bodyLimit', o.bodyLimit, 1024, 1024 * 1024 * 1024);
   if (o.feedBudget !== undefined) c.feedBudget = budgetOf(o.feedBudget);
   if (o.feedCacheMs !== undefined) c.feedCacheMs = intIn('feedCacheMs', o.feedCacheMs, 0, 60_000);
+  if (o.feedSocketPath !== undefined) {
+    if (typeof o.feedSocketPath !== 'boolean') throw new BridgeConfigError(`feedSocketPath must be true or false, not ${JSON.stringify(o.feedSocketPath)}`);
+    c.feedSocketPath = o.feedSocketPath;
+  }
   if (o.signatureToleranceSec !== undefined) c.signatureToleranceSec = intIn('signatureToleranceSec', o.signatureToleranceSec, 1, 86400);
   if (o.logLevel !== undefined) c.logLevel = String(o.logLevel);
   if (o.keepSnapshots !== undefined) c.keepSnapshots = intIn('keepSnapshots', o.keepSnapshots, 1, 1_000_000);

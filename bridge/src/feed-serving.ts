@@ -31,6 +31,8 @@ export interface FeedRepresentation {
   /** Headers of a 304 answer: the same validators and caching headers, no body headers. */
   notModified: OutgoingHttpHeaders;
   notModifiedFlat: string[];
+  /** The same answers as bytes for the socket path (feed-socket.ts): status line and headers up to `Date: `. */
+  rawHead: { 200: string; 304: string };
 }
 
 export interface FeedVariant {
@@ -53,13 +55,18 @@ function flat(h: OutgoingHttpHeaders): string[] {
   return Object.entries(h).flatMap(([k, v]) => [k, String(v)]);
 }
 
+/** What Node's writeHead(status, headers) writes before its own Date, Connection and Keep-Alive headers. */
+function rawHead(statusLine: string, h: OutgoingHttpHeaders): string {
+  return `HTTP/1.1 ${statusLine}\r\n${Object.entries(h).map(([k, v]) => `${k}: ${String(v)}\r\n`).join('')}Date: `;
+}
+
 /** The header sets and bytes of one feed body (used for the whole feed and for single events). */
 export function feedVariant(etagBase: string, type: string, lastModified: number, body: Buffer, gz: Buffer = gzipSync(body)): FeedVariant {
   const validators = { 'last-modified': new Date(lastModified).toUTCString(), 'cache-control': 'no-cache', vary: 'Accept-Encoding' };
   const rep = (etag: string, bytes: Buffer, encoding?: string): FeedRepresentation => {
     const notModified = { etag, ...validators };
     const ok: OutgoingHttpHeaders = { ...notModified, 'content-type': type, ...(encoding ? { 'content-encoding': encoding } : {}), 'content-length': String(bytes.length) };
-    return { etag, body: bytes, ok, okFlat: flat(ok), notModified, notModifiedFlat: flat(notModified) };
+    return { etag, body: bytes, ok, okFlat: flat(ok), notModified, notModifiedFlat: flat(notModified), rawHead: { 200: rawHead('200 OK', ok), 304: rawHead('304 Not Modified', notModified) } };
   };
   const plain = rep(`"${etagBase}"`, body);
   const gzip = rep(`"${etagBase}-gz"`, gz, 'gzip');
@@ -77,6 +84,9 @@ export function renderFeed(v: FeedVersion): RenderedFeed {
   };
 }
 
+/** The request headers a feed answer depends on (Node's IncomingHttpHeaders, or the socket path's own). */
+export type ConditionalHeaders = Pick<IncomingHttpHeaders, 'accept-encoding' | 'if-none-match' | 'if-modified-since'>;
+
 const GZIP = /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i;
 
 export function acceptsGzip(acceptEncoding: string | undefined): boolean {
@@ -84,7 +94,7 @@ export function acceptsGzip(acceptEncoding: string | undefined): boolean {
 }
 
 /** RFC 9110 §13.1.2/§13.1.3: If-None-Match (weak comparison) wins over If-Modified-Since. */
-export function isNotModified(headers: IncomingHttpHeaders, variant: FeedVariant, current: string): boolean {
+export function isNotModified(headers: ConditionalHeaders, variant: FeedVariant, current: string): boolean {
   const inm = headers['if-none-match'];
   if (inm !== undefined) {
     if (inm === current) return true; // the common revalidation, without splitting
@@ -101,7 +111,7 @@ export function isNotModified(headers: IncomingHttpHeaders, variant: FeedVariant
 }
 
 /** What to answer a GET of `variant` with these request headers: 304 or 200, and which encoding. */
-export function chooseAnswer(headers: IncomingHttpHeaders, variant: FeedVariant): { status: 200 | 304; rep: FeedRepresentation } {
+export function chooseAnswer(headers: ConditionalHeaders, variant: FeedVariant): { status: 200 | 304; rep: FeedRepresentation } {
   const rep = acceptsGzip(headers['accept-encoding']) ? variant.gzip : variant.plain;
   return { status: isNotModified(headers, variant, rep.etag) ? 304 : 200, rep };
 }

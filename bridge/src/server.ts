@@ -15,7 +15,8 @@ import type { Store } from './store/types';
 import { snapshotEntries } from './snapshot';
 import { planPush, PushRefused } from './push-plan';
 import { bearerOf, checkSignature, hashEquals, newFeedToken, secretEquals, tokenHash } from './tokens';
-import { chooseAnswer, FeedCache, feedVariant, renderFeed, type FeedVariant, type RenderedFeed } from './feed-serving';
+import { chooseAnswer, FeedCache, feedVariant, renderFeed, type FeedRepresentation, type FeedVariant, type RenderedFeed, type TokenDigest } from './feed-serving';
+import { installFeedSocketPath, type FeedRequestHeaders, type FeedSocketHandler, type FeedSocketPath } from './feed-socket';
 import { openApiDocument } from './openapi';
 import { STATUS_CSP, STATUS_CSS, STATUS_HTML, STATUS_JS } from './status-page';
 import { RequestBudget } from './budget';
@@ -44,6 +45,8 @@ export interface Bridge {
   poller: SubscriptionPoller;
   /** Every route registered (method + Fastify URL template), for the OpenAPI check. */
   routes: Array<{ method: string; url: string }>;
+  /** The socket path for feed GETs (feed-socket.ts), unless `feedSocketPath` is off; its counters are for tests. */
+  feedSocket: () => FeedSocketPath | undefined;
   /** The base URL subscribe links use (publicUrl, or the listening address once started). */
   baseUrl: () => string;
   listen(): Promise<string>;
@@ -73,6 +76,8 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   const now = deps.now ?? Date.now;
   // The server's own request handler answers cached feed GETs (serveFromMemory) before Fastify's
   // routing; everything else — and any feed request it cannot answer from memory — goes to Fastify.
+  let socketPath: FeedSocketPath | undefined;
+  let closing = false;
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: config.bodyLimit,
@@ -85,6 +90,7 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
       server.keepAliveTimeout = 72_000;
       server.requestTimeout = 0;
       server.setTimeout(0);
+      if (config.feedSocketPath) socketPath = installFeedSocketPath(server, feedsOnSocket());
       return server;
     },
   });
@@ -101,9 +107,9 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   const feeds = new FeedCache(config.feedCacheMs);
   peers?.handle('feeds-changed', () => feeds.invalidate());
   peers?.handle('metrics', () => metrics.snapshot());
-  let closing = false;
   app.addHook('preClose', (done) => {
     closing = true; // from here on Fastify answers (503 while closing), not the fast path
+    socketPath?.closeIdle();
     done();
   });
   let listening = '';
@@ -227,17 +233,42 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   const feedLogLevel = (log.level === 'info' ? 'warn' : log.level) as LogLevel;
   const refused = (req: FastifyRequest, statusCode: number) => log.info({ req, res: { statusCode } }, 'feed request refused');
 
-  async function feedFor(token: string, req: FastifyRequest, reply: FastifyReply): Promise<RenderedFeed | undefined> {
+  /**
+   * The token's feed, rendered: its lookup from the cache while fresh, else from the store; its
+   * version rendered once. Undefined: no feed has this token (or its version is gone).
+   */
+  async function loadFeed(d: TokenDigest): Promise<RenderedFeed | undefined> {
     // Only the token's current version per request (cached for feedCacheMs; the content is loaded
     // once per version). Publishing or rotating here clears the cache at once; another instance
     // sees a new version or a rotated token at most feedCacheMs later.
-    const d = FeedCache.digest(token);
-    let entry = d && feeds.fresh(d.hex, now());
-    if (d && !entry) {
+    let entry = feeds.fresh(d.hex, now());
+    if (!entry) {
       const generation = feeds.generation;
       entry = feeds.remember(d.hex, await store.getFeedHeadByTokenHash(d.hex), now(), generation);
     }
-    if (!d || !FeedCache.matches(entry, d)) {
+    if (!FeedCache.matches(entry, d)) return undefined;
+    const cached = feeds.renderedFor(entry);
+    if (cached) return cached;
+    let v = await store.getFeedVersion(entry.head.name, entry.head.version);
+    if (!v) {
+      // A head cached before another instance published and pruned old versions (keepFeedVersions): look again.
+      const generation = feeds.generation;
+      const fresh = feeds.remember(d.hex, await store.getFeedHeadByTokenHash(d.hex), now(), generation);
+      if (FeedCache.matches(fresh, d)) {
+        entry = fresh;
+        v = await store.getFeedVersion(fresh.head.name, fresh.head.version);
+      }
+    }
+    if (!v) return undefined;
+    const r = renderFeed(v);
+    feeds.addRendered(entry, r);
+    return r;
+  }
+
+  async function feedFor(token: string, req: FastifyRequest, reply: FastifyReply): Promise<RenderedFeed | undefined> {
+    const d = FeedCache.digest(token);
+    const r = d && (await loadFeed(d));
+    if (!d || !r) {
       refused(req, 404);
       reply.code(404).send({ error: 'not found' });
       return undefined;
@@ -247,26 +278,6 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
       refused(req, 429);
       reply.code(429).header('retry-after', String(allowed.retryAfterSec)).send({ error: 'request budget for this feed exhausted', retryAfterSec: allowed.retryAfterSec });
       return undefined;
-    }
-    let r = feeds.renderedFor(entry);
-    if (!r) {
-      let v = await store.getFeedVersion(entry.head.name, entry.head.version);
-      if (!v) {
-        // A head cached before another instance published and pruned old versions (keepFeedVersions): look again.
-        const generation = feeds.generation;
-        const fresh = feeds.remember(d.hex, await store.getFeedHeadByTokenHash(d.hex), now(), generation);
-        if (FeedCache.matches(fresh, d)) {
-          entry = fresh;
-          v = await store.getFeedVersion(fresh.head.name, fresh.head.version);
-        }
-      }
-      if (!v) {
-        refused(req, 404);
-        reply.code(404).send({ error: 'not found' });
-        return undefined;
-      }
-      r = renderFeed(v);
-      feeds.addRendered(entry, r);
     }
     return r;
   }
@@ -284,25 +295,50 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
    * token check (digest, constant time), budget, headers and metrics as the route below. Returns
    * false for everything else, which then takes the route (404, 429, cache refresh, HEAD, closing).
    */
-  function serveFromMemory(req: IncomingMessage, res: ServerResponse): boolean {
-    if (req.method !== 'GET' || closing) return false;
-    const url = req.url as string;
-    if (!url.startsWith('/feeds/')) return false;
+  function fromMemory(url: string, headers: FeedRequestHeaders): { status: 200 | 304; rep: FeedRepresentation } | undefined {
+    if (closing || !url.startsWith('/feeds/')) return undefined;
     const m = FEED_URL.exec(url);
-    if (!m) return false;
+    if (!m) return undefined;
     const d = FeedCache.digest(m[1]);
     const at = now();
     const entry = d && feeds.fresh(d.hex, at);
-    if (!d || !FeedCache.matches(entry, d)) return false;
+    if (!d || !FeedCache.matches(entry, d)) return undefined;
     const r = feeds.renderedFor(entry);
     // take() does not count a refused request, so the route's second take() for the 429 is exact.
-    if (!r || !budget.take(d.hex, at).ok) return false;
-    const { status, rep } = chooseAnswer(req.headers, m[2] === 'ics' ? r.ics : r.json);
-    if (status === 304) res.writeHead(304, rep.notModifiedFlat).end();
-    else res.writeHead(200, rep.okFlat).end(rep.body);
-    countFeedGet[status]();
-    if (log.isLevelEnabled('debug')) log.debug({ req: { method: req.method, url }, res: { statusCode: status } }, 'feed served from memory');
+    if (!r || !budget.take(d.hex, at).ok) return undefined;
+    const answer = chooseAnswer(headers, m[2] === 'ics' ? r.ics : r.json);
+    countFeedGet[answer.status]();
+    if (log.isLevelEnabled('debug')) log.debug({ req: { method: 'GET', url }, res: { statusCode: answer.status } }, 'feed served from memory');
+    return answer;
+  }
+
+  function serveFromMemory(req: IncomingMessage, res: ServerResponse): boolean {
+    if (req.method !== 'GET') return false;
+    const a = fromMemory(req.url as string, req.headers);
+    if (!a) return false;
+    if (a.status === 304) res.writeHead(304, a.rep.notModifiedFlat).end();
+    else res.writeHead(200, a.rep.okFlat).end(a.rep.body);
     return true;
+  }
+
+  /** The socket path (feed-socket.ts) answers from the same lookups and representations (hoisted: the server is made first). */
+  function feedsOnSocket(): FeedSocketHandler {
+    return {
+      answer(url, headers) {
+        const a = fromMemory(url, headers);
+        return a && (a.status === 304 ? { head: a.rep.rawHead[304] } : { head: a.rep.rawHead[200], body: a.rep.body });
+      },
+      load(url) {
+        const m = FEED_URL.exec(url);
+        const d = m && FeedCache.digest(m[1]);
+        if (!d) return undefined;
+        const entry = feeds.fresh(d.hex, now());
+        // Cached, fresh and rendered: it declined for another reason (no such feed, budget) — Node answers.
+        if (entry && (!FeedCache.matches(entry, d) || feeds.renderedFor(entry))) return undefined;
+        return loadFeed(d).then((r) => r !== undefined);
+      },
+      active: () => !closing,
+    };
   }
 
   app.get<{ Params: { file: string } }>(FEED_ROUTE, { logLevel: feedLogLevel }, async (req, reply) => {
@@ -441,6 +477,7 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     poller,
     routes,
     baseUrl,
+    feedSocket: () => socketPath,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       const u = new URL(address);

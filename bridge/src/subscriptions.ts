@@ -560,7 +560,7 @@ export class SubscriptionEventRemover {
     if (!status.ok) {
       this.o.log.warn({ ...logFields, error: status.error }, 'removing a subscription\'s events failed');
       const kept = await release({ syncState: JSON.stringify(state.data), syncStatus: status });
-      return refuse(502, `removing the events of subscription ${id} from ${where} failed after ${status.deleted} of them were removed: ${status.error}; the subscription was not ${opts.what}${kept ? ' (it keeps its record of the events it still owns; the next poll syncs the feed into the room again)' : ''}`, status.deleted, { failed_events: status.failed });
+      return refuse(502, `removing the events of subscription ${id} from ${where} failed after ${status.deleted} of them were removed: ${status.error}; the subscription was not ${opts.what}${kept ? ' (it keeps its record of the events it still owns; the next poll syncs the feed into the room again)' : ''} — retry, or repeat without remove_events to leave the events`, status.deleted, { failed_events: status.failed });
     }
     this.o.log.info(logFields, 'subscription\'s events removed');
     const result = await commit(holder);

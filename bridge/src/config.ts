@@ -191,7 +191,7 @@ function apply(c: BridgeConfig, o: Record<string, unknown>, env: NodeJS.ProcessE
   if (o.subscriptions !== undefined) {
     const sb = o.subscriptions as Record<string, unknown>;
     if (!sb || typeof sb !== 'object') throw new BridgeConfigError('subscriptions must be an object');
-    const limits: Record<string, [number, number]> = { minIntervalSec: [10, 86400], defaultIntervalSec: [10, 7 * 86400], pollMs: [10, 3600_000], leaseMs: [1000, 24 * 3600_000], batch: [1, 100], timeoutMs: [100, 600_000], maxBytes: [1024, 1024 * 1024 * 1024], budgetPerHour: [1, 3600] };
+    const limits: Record<string, [number, number]> = { minIntervalSec: [10, 86400], defaultIntervalSec: [10, 7 * 86400], pollMs: [10, 3600_000], leaseMs: [1000, 24 * 3600_000], batch: [1, 100], timeoutMs: [100, 600_000], maxBytes: [1024, 1024 * 1024 * 1024], budgetPerHour: [1, 3600], leaseWaitMs: [0, 600_000] };
     for (const [k, [min, max]] of Object.entries(limits)) if (sb[k] !== undefined) (c.subscriptions as unknown as Record<string, number>)[k] = intIn(`subscriptions.${k}`, sb[k], min, max);
     if (sb.allowPrivate !== undefined) {
       const list = typeof sb.allowPrivate === 'string' ? sb.allowPrivate.split(',').map((x) => x.trim()).filter(Boolean) : sb.allowPrivate;

@@ -18,7 +18,7 @@ export class Metrics {
     this.define('calendar_relay_bridge_deliveries_total', 'Outbox delivery attempts by result (delivered, failed)');
     this.define('calendar_relay_bridge_feed_publishes_total', 'Feed publishes by result (new_version, unchanged)');
     this.define('calendar_relay_bridge_polls_total', 'Subscription polls by result (changed, unchanged, not-modified, budget-reuse, failed)');
-    this.define('calendar_relay_bridge_syncs_total', 'Subscription syncs into a sync target by result (ok, refused by a guard, failed)');
+    this.define('calendar_relay_bridge_syncs_total', 'Subscription syncs into a sync target by result (ok, refused by a guard, failed), and removals of its events (removal_ok, removal_failed)');
   }
 
   private define(name: string, help: string): void {

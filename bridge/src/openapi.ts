@@ -51,6 +51,13 @@ const subscription = {
   },
 };
 
+const removeEvents = (what: string) => ({
+  ...param('remove_events', 'query', `true: before the ${what} is carried out, the events this subscription created in its (old) room are removed — only those: a person's bookings and copies and other subscriptions' events stay. This request is the override of the empty-source and mass-deletion guards for that one run. Runs under the subscription's lease (waits up to subscriptions.leaseWaitMs for a poll); if the removal fails nothing else is changed. Default false: the events are left.`, 'boolean'),
+  schema: { type: 'string', enum: ['true', 'false'], default: 'false' },
+});
+const removalRefused = { description: 'another lease (a poll, another instance) held the subscription beyond leaseWaitMs (Retry-After), the room changed meanwhile, or its sync target is not configured: nothing was removed or changed', content: json({ $ref: '#/components/schemas/RemovalError' }) };
+const removalFailed = { description: 'removing the events failed (target unreachable, throttled beyond retries, any error): the subscription was not deleted or changed and keeps its record of the events it still owns; removed_events says how many went before', content: json({ $ref: '#/components/schemas/RemovalError' }) };
+
 export function openApiDocument(serverUrl: string): Record<string, unknown> {
   const subId = param('id', 'path', 'subscription id', 'integer');
   return {
@@ -59,7 +66,7 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
     servers: serverUrl ? [{ url: serverUrl }] : [],
     components: {
       securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'the admin token' }, sourceBearer: { type: 'http', scheme: 'bearer', description: "a source's bearer token" } },
-      schemas: { Error: { type: 'object', properties: { error: { type: 'string' }, items: { type: 'array', items: { type: 'object' } } }, required: ['error'] }, Subscription: subscription, SubscriptionBody: subscriptionBody },
+      schemas: { Error: { type: 'object', properties: { error: { type: 'string' }, items: { type: 'array', items: { type: 'object' } } }, required: ['error'] }, Subscription: subscription, SubscriptionBody: subscriptionBody, RemovalError: { type: 'object', properties: { error: { type: 'string' }, removed_events: { type: 'integer' }, failed_events: { type: 'integer' }, locked_by: { type: ['string', 'null'] }, locked_until: { type: 'integer', description: 'UNIX seconds' } }, required: ['error', 'removed_events'] } },
     },
     paths: {
       '/healthz': { get: { summary: 'the process answers', responses: { 200: ok('alive', json()) } } },
@@ -106,8 +113,18 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       '/api/subscriptions/{id}': {
         parameters: [subId],
         get: { summary: 'one subscription with its status fields', security: admin, responses: { 200: ok('{ data }', json({ type: 'object', properties: { data: { $ref: '#/components/schemas/Subscription' } } })), 401: error, 404: error } },
-        put: { summary: 'change the fields given; polls again now', security: admin, requestBody: { required: true, content: json({ $ref: '#/components/schemas/SubscriptionBody' }) }, responses: { 200: ok('{ data }', json()), 400: error, 401: error, 404: error } },
-        delete: { summary: 'delete (stored snapshots stay)', security: admin, responses: { 204: ok('deleted'), 401: error, 404: error } },
+        put: {
+          summary: 'change the fields given; polls again now',
+          description: 'A new room (sync_target, sync_calendar, or sync_target null) starts clean: the providers\' state kept for the old room is reset. The events synced into the old room are left there unless remove_events=true.',
+          security: admin, parameters: [removeEvents('PUT that changes the room')], requestBody: { required: true, content: json({ $ref: '#/components/schemas/SubscriptionBody' }) },
+          responses: { 200: ok('{ data } and, when the room changed or remove_events was given, removed_events, events_left (and a note when events were left)', json()), 400: error, 401: error, 404: error, 409: removalRefused, 502: removalFailed },
+        },
+        delete: {
+          summary: 'delete the subscription and its stored snapshots',
+          description: 'Without remove_events=true the events it synced into a room are left there (events_left: true and a note say so).',
+          security: admin, parameters: [removeEvents('DELETE')],
+          responses: { 200: ok('{ deleted: true, removed_events, kept_events (with remove_events), events_left, sync_target, sync_calendar, note }', json()), 400: error, 401: error, 404: error, 409: removalRefused, 502: removalFailed },
+        },
       },
     },
   };

@@ -24,7 +24,7 @@ import { OutboxDispatcher } from './outbox';
 import { Metrics, type MetricsSnapshot } from './metrics';
 import type { Peers } from './cluster';
 import { createSafeFetch } from './safe-fetch';
-import { listSubscriptionsView, SubscriptionInputError, subscriptionInputOf, SubscriptionPoller, subscriptionSource, subscriptionView, type ListQuery } from './subscriptions';
+import { listSubscriptionsView, sameRoom, SubscriptionEventRemover, SubscriptionInputError, subscriptionInputOf, SubscriptionPoller, SubscriptionRemovalError, subscriptionSource, subscriptionView, syncRoomOf, type ListQuery, type SyncRoom } from './subscriptions';
 
 export interface BridgeDeps {
   store: Store;
@@ -398,24 +398,81 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     if (!record) return reply.code(404).send({ error: `no subscription with id ${req.params.id}` });
     return { data: subscriptionView(record) };
   });
-  app.put<{ Params: { id: string } }>('/api/subscriptions/:id', { onRequest: requireAdmin }, async (req, reply) => {
+  // `remove_events=true`: the events the subscription wrote into its room are removed first, under
+  // its lease (subscriptions.ts SubscriptionEventRemover); without it they are left, and the answer says so.
+  type RemoveQuery = { remove_events?: string };
+  const removeEventsParam = (q: RemoveQuery): boolean => {
+    const v = q.remove_events;
+    if (v === undefined || v === 'false') return false;
+    if (v === 'true') return true;
+    throw new PushRefused(400, { error: `remove_events must be true or false (got ${JSON.stringify(String(v).slice(0, 20))})` });
+  };
+  const remover = new SubscriptionEventRemover({ store, config: config.subscriptions, instanceId: config.instanceId, log, metrics, now });
+  /** A removal that did not happen or did not finish, as its answer (409 with Retry-After while another lease runs). */
+  const refuseRemoval = (err: unknown, reply: FastifyReply) => {
+    if (!(err instanceof SubscriptionRemovalError)) throw err;
+    const until = err.body.locked_until;
+    if (err.status === 409 && typeof until === 'number') reply.header('retry-after', String(Math.max(1, until - Math.floor(now() / 1000))));
+    return reply.code(err.status).send(err.body);
+  };
+  const roomView = (room: SyncRoom) => ({ sync_target: room.target, sync_calendar: room.calendar ?? null });
+  const leftNote = (room: SyncRoom, how: string) => `the events this subscription synced into ${room.calendar ?? '(no calendar)'} (sync target "${room.target}") were left there; ${how} with ?remove_events=true removes them first`;
+
+  app.put<{ Params: { id: string }; Querystring: RemoveQuery }>('/api/subscriptions/:id', { onRequest: requireAdmin }, async (req, reply) => {
     const id = subId(req.params.id);
+    const removeEvents = removeEventsParam(req.query);
     const existing = await store.getSubscription(id);
     if (!existing) return reply.code(404).send({ error: `no subscription with id ${req.params.id}` });
     const input = asInput(() => subscriptionInputOf(jsonBody(req), config.subscriptions, existing));
-    const record = await store.updateSubscription(id, input, now());
+    const oldRoom = syncRoomOf(existing, config.subscriptions);
+    // A new room (target, calendar, or syncing turned off) starts clean: the providers' state of the old one is forgotten.
+    const moved = !sameRoom(oldRoom, syncRoomOf(input, config.subscriptions));
+    let record;
+    let removed = 0;
+    if (moved && removeEvents && oldRoom) {
+      let r;
+      try {
+        r = await remover.removeThen(id, { what: 'changed', expectRoom: oldRoom }, (holder) => store.updateSubscription(id, input, now(), { resetSync: true, leasedBy: holder }));
+      } catch (err) {
+        return refuseRemoval(err, reply);
+      }
+      record = r.result;
+      removed = r.removed;
+    } else {
+      record = await store.updateSubscription(id, input, now(), { resetSync: moved });
+    }
     if (!record) return reply.code(404).send({ error: `no subscription with id ${req.params.id}` });
-    req.log.info({ subscription: id }, 'subscription updated');
+    req.log.info({ subscription: id, roomChanged: moved, removedEvents: removed }, 'subscription updated');
     poller.wake();
-    return { data: subscriptionView(record) };
+    const left = moved && oldRoom !== null && !removeEvents;
+    return {
+      data: subscriptionView(record),
+      ...(moved || removeEvents ? { removed_events: removed, events_left: left } : {}),
+      ...(left ? { note: leftNote(oldRoom, 'the same PUT') } : {}),
+    };
   });
-  app.delete<{ Params: { id: string } }>('/api/subscriptions/:id', { onRequest: requireAdmin }, async (req, reply) => {
+  app.delete<{ Params: { id: string }; Querystring: RemoveQuery }>('/api/subscriptions/:id', { onRequest: requireAdmin }, async (req, reply) => {
     const id = subId(req.params.id);
-    if (!(await store.deleteSubscription(id))) return reply.code(404).send({ error: `no subscription with id ${req.params.id}` });
+    const removeEvents = removeEventsParam(req.query);
+    let answer: Record<string, unknown>;
+    if (removeEvents) {
+      let r;
+      try {
+        r = await remover.removeThen(id, { what: 'deleted' }, async (holder) => (await store.deleteSubscription(id, holder)) || undefined);
+      } catch (err) {
+        return refuseRemoval(err, reply);
+      }
+      answer = { deleted: true, removed_events: r.removed, kept_events: r.kept, events_left: false, ...(r.room ? roomView(r.room) : {}) };
+    } else {
+      const existing = await store.getSubscription(id);
+      if (!existing || !(await store.deleteSubscription(id))) return reply.code(404).send({ error: `no subscription with id ${req.params.id}` });
+      const room = syncRoomOf(existing, config.subscriptions);
+      answer = { deleted: true, removed_events: 0, events_left: room !== null, ...(room ? { ...roomView(room), note: leftNote(room, 'DELETE') } : {}) };
+    }
     // Ids are never reused, so its snapshots would never be read again.
     await store.forgetSource(subscriptionSource(id));
-    req.log.info({ subscription: id }, 'subscription deleted');
-    return reply.code(204).send();
+    req.log.info({ subscription: id, removedEvents: answer.removed_events, eventsLeft: answer.events_left }, 'subscription deleted');
+    return answer;
   });
 
   // ---- Intake -----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@
  *   with core's syncCalendars (sync-target.ts) whenever they changed or the last sync did not
  *   succeed, renewing its lease while the sync runs.
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CalendarEvent } from '../../core/event';
 import { parseCalendarInput } from '../../core/input';
@@ -23,7 +24,7 @@ import { readFeed, redactUrl as redactFeedUrl } from '../../providers/feed';
 import type { KeyValueStore } from '../../providers/state';
 import { SYNC_OVERRIDES, type BookingProperty, type FeedAuth, type Store, type SubscriptionInput, type SubscriptionRecord, type SyncOverride, type SyncStatus } from './store/types';
 import { snapshotEntries, snapshotHash } from './snapshot';
-import { syncSubscription, type SyncTargetConfig } from './sync-target';
+import { removeSubscriptionEvents, syncSubscription, type SyncTargetConfig } from './sync-target';
 import { planPush } from './push-plan';
 import type { Metrics } from './metrics';
 import { WorkLoop } from './work-loop';
@@ -46,10 +47,12 @@ export interface SubscriptionsConfig {
   allowPrivate: string[];
   /** Calendars subscriptions may sync into, by name (`sync_target`); credentials stay here, never in the API. */
   syncTargets: Record<string, SyncTargetConfig>;
+  /** How long removing a subscription's events (`remove_events=true`) waits for a lease another poll holds before answering 409 (ms). */
+  leaseWaitMs: number;
 }
 
 export function defaultSubscriptionsConfig(): SubscriptionsConfig {
-  return { minIntervalSec: 300, defaultIntervalSec: 3600, pollMs: 1000, leaseMs: 120_000, batch: 4, timeoutMs: 30_000, maxBytes: 20 * 1024 * 1024, budgetPerHour: 20, allowPrivate: [], syncTargets: {} };
+  return { minIntervalSec: 300, defaultIntervalSec: 3600, pollMs: 1000, leaseMs: 120_000, batch: 4, timeoutMs: 30_000, maxBytes: 20 * 1024 * 1024, budgetPerHour: 20, allowPrivate: [], syncTargets: {}, leaseWaitMs: 5000 };
 }
 
 /** A body we refuse, with a message naming the field. */
@@ -438,6 +441,147 @@ export class SubscriptionPoller extends WorkLoop {
     } finally {
       clearInterval(renew);
       clearTimeout(timeout);
+    }
+  }
+}
+
+/** The room a subscription syncs into: its target's name and calendar (the target's default when it names none). */
+export interface SyncRoom {
+  target: string;
+  calendar: string | undefined;
+}
+
+export function syncRoomOf(s: Pick<SubscriptionInput, 'sync_target' | 'sync_calendar'>, cfg: SubscriptionsConfig): SyncRoom | null {
+  if (s.sync_target === null || s.sync_target === undefined) return null;
+  return { target: s.sync_target, calendar: s.sync_calendar ?? cfg.syncTargets?.[s.sync_target]?.calendar };
+}
+
+export const sameRoom = (a: SyncRoom | null, b: SyncRoom | null) => (a === null || b === null ? a === b : a.target === b.target && a.calendar === b.calendar);
+
+/** A removal that did not happen or did not finish: the HTTP status and the JSON answer (`error`, `removed_events`). */
+export class SubscriptionRemovalError extends Error {
+  constructor(readonly status: 404 | 409 | 502, readonly body: { error: string; removed_events: number } & Record<string, unknown>) {
+    super(body.error);
+  }
+}
+
+export interface RemovalDeps {
+  store: Store;
+  config: SubscriptionsConfig;
+  instanceId: string;
+  log: Logger;
+  metrics?: Metrics;
+  now?: () => number;
+}
+
+/**
+ * Removes the events a subscription wrote into its room (`remove_events=true`), under the
+ * subscription's lease, then commits the change the API asked for (delete the row, or move it to
+ * another room) while still holding that lease:
+ *
+ * - the lease: taken like a poll's (Store.leaseSubscription), so no poll on this or another
+ *   instance syncs the subscription meanwhile; when a poll holds it, this waits up to
+ *   `leaseWaitMs` for it to finish, then refuses (409, nothing removed); renewed every leaseMs / 3
+ *   while the removal runs, and a lost lease stops the writes not yet sent;
+ * - the removal: sync-target.ts removeSubscriptionEvents — the engine with an empty desired set,
+ *   the user's request as the override of the empty-source and mass-deletion guards, ownership
+ *   rules unchanged;
+ * - a removal that fails (target unreachable, throttled beyond retries, a lost lease, any error)
+ *   commits nothing: the row stays with the providers' state as the run left it (which of its
+ *   events it still owns) and a failed sync_status, so the next poll syncs the feed into the room
+ *   again; the answer (502) says how many events were removed before.
+ */
+export class SubscriptionEventRemover {
+  private readonly now: () => number;
+
+  constructor(private readonly o: RemovalDeps) {
+    this.now = o.now ?? Date.now;
+  }
+
+  /**
+   * Cleans the room the leased row names (none: nothing to remove); `expectRoom`, when given,
+   * refuses (409) a row whose room is no longer the one the caller read. `commit` runs under the
+   * lease; its undefined means the lease was lost (409). `what` completes "the subscription was not …".
+   */
+  async removeThen<T>(id: number, opts: { what: string; expectRoom?: SyncRoom | null }, commit: (holder: string) => Promise<T | undefined>): Promise<{ result: T; removed: number; kept: number; room: SyncRoom | null }> {
+    const holder = `${this.o.instanceId}:api:${randomBytes(6).toString('hex')}`;
+    const sub = await this.lease(id, holder, opts.what);
+    let state: RowState | undefined;
+    try {
+      return await this.underLease(id, holder, sub, opts, commit, (s) => (state = s));
+    } catch (err) {
+      // End the lease now (a no-op when it was released already or is no longer ours), keeping what
+      // the run learnt about the events the subscription still owns.
+      await this.o.store.releaseSubscriptionLease(id, holder, state ? { syncState: JSON.stringify(state.data) } : {}).catch(() => false);
+      throw err;
+    }
+  }
+
+  private async underLease<T>(id: number, holder: string, sub: SubscriptionRecord, opts: { what: string; expectRoom?: SyncRoom | null }, commit: (holder: string) => Promise<T | undefined>, keepState: (s: RowState) => void): Promise<{ result: T; removed: number; kept: number; room: SyncRoom | null }> {
+    const refuse = async (status: 409 | 502, error: string, removed = 0, extra: Record<string, unknown> = {}): Promise<never> => {
+      throw new SubscriptionRemovalError(status, { error, removed_events: removed, ...extra });
+    };
+    const release = (update?: { syncState?: string; syncStatus?: SyncStatus }) => this.o.store.releaseSubscriptionLease(id, holder, update);
+    const room = syncRoomOf(sub, this.o.config);
+    if (opts.expectRoom !== undefined && !sameRoom(room, opts.expectRoom)) {
+      await release();
+      return refuse(409, `the room of subscription ${id} was changed while this request waited; nothing was removed or changed — read it again and retry`);
+    }
+    if (!room) {
+      const result = await commit(holder);
+      if (result === undefined) return refuse(409, `the lease of subscription ${id} was lost; nothing was changed`);
+      return { result, removed: 0, kept: 0, room };
+    }
+    const target = this.o.config.syncTargets?.[room.target];
+    const where = `${room.calendar ?? '(no calendar)'} (sync target "${room.target}")`;
+    if (!target || !room.calendar) {
+      await release();
+      return refuse(409, `the events of subscription ${id} in ${where} cannot be removed: ${!target ? 'that sync target is not configured on this bridge' : 'it names no calendar'}; nothing was removed and the subscription was not ${opts.what}`);
+    }
+    const state = new RowState(sub.sync_state);
+    keepState(state);
+    const abort = new AbortController();
+    const leaseMs = this.o.config.leaseMs;
+    const renew = setInterval(() => {
+      this.o.store.renewSubscriptionLease(id, holder, this.now() + leaseMs).then((mine) => {
+        if (!mine) abort.abort(new Error('the subscription lease was lost'));
+      }, (err: Error) => this.o.log.warn({ subscription: id, err: { message: err.message } }, 'subscription lease renewal failed'));
+    }, Math.max(250, Math.floor(leaseMs / 3)));
+    const timeout = setTimeout(() => abort.abort(new Error(`the removal took longer than ${target.timeoutMs} ms`)), target.timeoutMs);
+    let status: SyncStatus;
+    try {
+      status = await removeSubscriptionEvents({ subscriptionId: id, target, calendar: room.calendar, state, now: this.now, signal: abort.signal });
+    } finally {
+      clearInterval(renew);
+      clearTimeout(timeout);
+    }
+    this.o.metrics?.inc('calendar_relay_bridge_syncs_total', { result: status.ok ? 'removal_ok' : 'removal_failed' });
+    const logFields = { subscription: id, target: room.target, calendar: room.calendar, removed: status.deleted, kept: status.kept, failed: status.failed };
+    if (!status.ok) {
+      this.o.log.warn({ ...logFields, error: status.error }, 'removing a subscription\'s events failed');
+      const kept = await release({ syncState: JSON.stringify(state.data), syncStatus: status });
+      return refuse(502, `removing the events of subscription ${id} from ${where} failed after ${status.deleted} of them were removed: ${status.error}; the subscription was not ${opts.what}${kept ? ' (it keeps its record of the events it still owns; the next poll syncs the feed into the room again)' : ''} — retry, or repeat without remove_events to leave the events`, status.deleted, { failed_events: status.failed });
+    }
+    this.o.log.info(logFields, 'subscription\'s events removed');
+    const result = await commit(holder);
+    if (result === undefined) return refuse(409, `${status.deleted} event(s) of subscription ${id} were removed from ${where}, but its lease was lost before it could be ${opts.what}; it was not ${opts.what}`, status.deleted);
+    return { result, removed: status.deleted, kept: status.kept, room };
+  }
+
+  /** Takes the lease, waiting up to leaseWaitMs (real time) for a poll that holds it. */
+  private async lease(id: number, holder: string, what: string): Promise<SubscriptionRecord> {
+    const deadline = Date.now() + (this.o.config.leaseWaitMs ?? 0);
+    for (;;) {
+      const r = await this.o.store.leaseSubscription(id, this.now(), this.o.config.leaseMs, holder);
+      if (!r) throw new SubscriptionRemovalError(404, { error: `no subscription with id ${id}`, removed_events: 0 });
+      if (r.leased) return r.record;
+      if (Date.now() >= deadline) {
+        throw new SubscriptionRemovalError(409, {
+          error: `subscription ${id} is leased by ${r.lockedBy ?? 'another instance'} until ${new Date(r.lockedUntil).toISOString()} (a poll or another removal is running); nothing was removed and it was not ${what} — try again`,
+          removed_events: 0, locked_by: r.lockedBy, locked_until: Math.ceil(r.lockedUntil / 1000),
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250, Math.max(1, deadline - Date.now()))));
     }
   }
 }

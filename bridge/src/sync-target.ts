@@ -205,3 +205,30 @@ export async function syncSubscription(i: SubscriptionSyncInput): Promise<SyncSt
   if (status.error) status.error = status.error.slice(0, 500);
   return status;
 }
+
+/**
+ * The guard overrides of a removal the user asked for explicitly — `remove_events=true` on
+ * `DELETE /api/subscriptions/{id}` or on a PUT that moves the subscription to another room. That
+ * request is the override of the empty-source guard (SourceEmptyError: the desired side is empty on
+ * purpose), the mass-deletion guard (DeleteLimitError) and the shrink guard, for that one run only;
+ * the polls never use it. Ownership is not overridden: only events stamped with the subscription's
+ * sync id and proven its own are deleted — a person's bookings, a person's copies of synced events
+ * and other subscriptions' events stay.
+ */
+export const USER_REQUESTED_REMOVAL_OVERRIDES = Object.freeze({ allowEmptySource: true, allowShrink: true, force: true });
+
+export type SubscriptionRemovalInput = Omit<SubscriptionSyncInput, 'events' | 'unreadable' | 'hash' | 'overrides'>;
+
+/**
+ * Removes the events a subscription wrote into `calendar` (inside the target's window: history
+ * older than `window.pastDays` is left, as every sync leaves it): one run of the same engine with an
+ * empty desired set under USER_REQUESTED_REMOVAL_OVERRIDES. Never throws; the status counts what
+ * was deleted (also when it failed part-way) and what was kept, and `state` holds the providers'
+ * state afterwards (which events are still ours), for the caller to keep when the row stays.
+ */
+export async function removeSubscriptionEvents(i: SubscriptionRemovalInput): Promise<SyncStatus> {
+  const status = await syncSubscription({ ...i, events: [], unreadable: [], hash: '', overrides: USER_REQUESTED_REMOVAL_OVERRIDES });
+  status.hash = null; // no feed content was synced
+  if (status.error) status.error = `removing the events failed after ${status.deleted} were removed: ${status.error}`.slice(0, 500);
+  return status;
+}

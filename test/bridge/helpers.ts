@@ -1,5 +1,6 @@
-/** Shared pieces of the bridge tests: a throwaway PostgreSQL cluster, a webhook receiver, a log sink. */
+/** Shared pieces of the bridge tests: a throwaway PostgreSQL cluster, a webhook receiver, a remote feed, a log sink. */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -131,4 +132,34 @@ export async function httpRequest(base: string, opts: { method: string; url: str
     req.on('error', reject);
     req.end(opts.payload);
   });
+}
+
+/** One VEVENT on day `day` of January 2030, 09:00–10:00 UTC. */
+export function vevent(uid: string, summary: string, day: number): string {
+  const d = `203001${String(day).padStart(2, '0')}`;
+  return `BEGIN:VEVENT\r\nUID:${uid}\r\nDTSTAMP:20300101T000000Z\r\nDTSTART:${d}T090000Z\r\nDTEND:${d}T100000Z\r\nSUMMARY:${summary}\r\nEND:VEVENT\r\n`;
+}
+export const calendar = (...events: string[]) => `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n${events.join('')}END:VCALENDAR\r\n`;
+
+/** The remote calendar: `body` with an ETag (304 to it), or `status` when not 200. */
+export class FeedServer {
+  body = calendar();
+  status = 200;
+  requests = 0;
+  private server: Server | undefined;
+  base = '';
+  async up(): Promise<void> {
+    this.server = createServer((req, res) => {
+      this.requests++;
+      if (this.status !== 200) return res.writeHead(this.status).end('broken');
+      const etag = `"${createHash('sha256').update(this.body).digest('hex').slice(0, 16)}"`;
+      if (req.headers['if-none-match'] === etag) return res.writeHead(304, { etag }).end();
+      res.writeHead(200, { 'content-type': 'text/calendar', etag }).end(this.body);
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.2', () => r()));
+    this.base = `http://127.0.0.2:${(this.server.address() as AddressInfo).port}`;
+  }
+  async down(): Promise<void> {
+    await new Promise((r) => this.server?.close(r));
+  }
 }

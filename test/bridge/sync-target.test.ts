@@ -7,10 +7,8 @@
  * sync-target config (secrets from env, errors naming the key), the API fields (the target's
  * credentials never appear), and snapshot pruning.
  */
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../../emulator';
@@ -21,7 +19,7 @@ import { openStore } from '../../bridge/src/store';
 import type { Store } from '../../bridge/src/store/types';
 import { defaultSubscriptionsConfig, subscriptionSource } from '../../bridge/src/subscriptions';
 import { syncTargetOf, SyncTargetConfigError } from '../../bridge/src/sync-target';
-import { httpRequest, LogSink, Receiver } from './helpers';
+import { calendar, FeedServer, httpRequest, LogSink, Receiver, vevent } from './helpers';
 
 const ADMIN = randomBytes(18).toString('base64url');
 const admin = { authorization: `Bearer ${ADMIN}` };
@@ -30,35 +28,7 @@ const OTHER_ROOM = 'room-2@rooms.example';
 const PERSONAL = 'Booked by a person';
 const START = Date.UTC(2030, 0, 1, 12);
 
-function vevent(uid: string, summary: string, day: number): string {
-  const d = `203001${String(day).padStart(2, '0')}`;
-  return `BEGIN:VEVENT\r\nUID:${uid}\r\nDTSTAMP:20300101T000000Z\r\nDTSTART:${d}T090000Z\r\nDTEND:${d}T100000Z\r\nSUMMARY:${summary}\r\nEND:VEVENT\r\n`;
-}
-const calendar = (...events: string[]) => `BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n${events.join('')}END:VCALENDAR\r\n`;
 const SIX = ['Alpha', 'Bravo', 'Charlie', 'Delta', 'Echo', 'Foxtrot'].map((t, i) => vevent(`${t.toLowerCase()}@remote`, t, 10 + i));
-
-/** The remote calendar: `body` with an ETag (304 to it), or `status` when not 200. */
-class FeedServer {
-  body = calendar(...SIX);
-  status = 200;
-  requests = 0;
-  private server: Server | undefined;
-  base = '';
-  async up(): Promise<void> {
-    this.server = createServer((req, res) => {
-      this.requests++;
-      if (this.status !== 200) return res.writeHead(this.status).end('broken');
-      const etag = `"${createHash('sha256').update(this.body).digest('hex').slice(0, 16)}"`;
-      if (req.headers['if-none-match'] === etag) return res.writeHead(304, { etag }).end();
-      res.writeHead(200, { 'content-type': 'text/calendar', etag }).end(this.body);
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.2', () => r()));
-    this.base = `http://127.0.0.2:${(this.server.address() as AddressInfo).port}`;
-  }
-  async down(): Promise<void> {
-    await new Promise((r) => this.server?.close(r));
-  }
-}
 
 describe('sync target configuration', () => {
   const noSecrets = (v: unknown) => v;
@@ -134,6 +104,7 @@ describe('a subscription synced into a Google room of the emulator', () => {
     for (const r of [ROOM, OTHER_ROOM]) emu.google.createCalendar(r, { timeZone: 'Europe/Berlin' });
     emu.google.seedEvent(ROOM, { summary: PERSONAL, start: { dateTime: '2030-01-12T12:00:00Z' }, end: { dateTime: '2030-01-12T13:00:00Z' } });
     await remote.up();
+    remote.body = calendar(...SIX);
     await receiver.up();
     const syncTargets = {
       'rooms-google': syncTargetOf('rooms-google', { provider: 'google', rootUrl: `${emu.url}/`, auth: { serviceAccountKeyFile: keyFile, subject: 'admin@rooms.example', tokenUrl: `${emu.url}/token` } }, (v) => v),
@@ -288,9 +259,12 @@ describe('a subscription synced into a Google room of the emulator', () => {
     expect(synced()).toEqual(['Bravo', 'Charlie', 'Delta', 'Echo', 'Golf', 'Hotel', 'India']);
   });
 
-  test('snapshots are pruned to the newest one; deleting the subscription forgets them, and the room keeps its events', async () => {
+  test('snapshots are pruned to the newest one; deleting the subscription forgets them, and the room keeps its events (the answer says so)', async () => {
     expect(await store.countSnapshots(subscriptionSource(id))).toBe(1);
-    expect((await call('DELETE', `/api/subscriptions/${id}`)).statusCode).toBe(204);
+    const r = await call('DELETE', `/api/subscriptions/${id}`);
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({ deleted: true, removed_events: 0, events_left: true, sync_target: 'rooms-google', sync_calendar: ROOM });
+    expect(r.json().note).toMatch(/were left there; DELETE with \?remove_events=true removes them first/);
     expect(await store.countSnapshots(subscriptionSource(id))).toBe(0);
     expect(synced()).toHaveLength(7);
   });
@@ -306,6 +280,7 @@ describe('a subscription synced into a Microsoft 365 room of the emulator', () =
   let clock = START;
   const remote = new FeedServer();
   const GRAPH_ROOM = 'room-9@rooms.example';
+  let dir = '';
   const owned = () => emu.graph.listRaw(GRAPH_ROOM).filter((e) => e.singleValueExtendedProperties.length > 0).map((e) => String(e.fields.subject)).sort();
 
   beforeAll(async () => {
@@ -321,7 +296,7 @@ describe('a subscription synced into a Microsoft 365 room of the emulator', () =
       }, (v) => (v === 'env:TEST_GRAPH_SECRET' ? 'secret-1' : v)),
     };
     const config: BridgeConfig = {
-      ...defaultConfig(), port: 0, dataDir: mkdtempSync(join(tmpdir(), 'cr-bridge-sync-m365-')), adminToken: ADMIN,
+      ...defaultConfig(), port: 0, dataDir: (dir = mkdtempSync(join(tmpdir(), 'cr-bridge-sync-m365-'))), adminToken: ADMIN,
       subscriptions: { ...defaultSubscriptionsConfig(), allowPrivate: ['127.0.0.2/32'], timeoutMs: 5000, syncTargets },
     };
     bridge = createBridge(config, { store: await openStore({ dataDir: config.dataDir }), log: createLogger('silent', new LogSink()), now: () => clock });
@@ -332,6 +307,7 @@ describe('a subscription synced into a Microsoft 365 room of the emulator', () =
     await bridge.close();
     await remote.down();
     await emu.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   test('the target\'s default calendar; a second poll updates in place, no duplicates', async () => {

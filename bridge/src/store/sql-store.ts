@@ -4,7 +4,7 @@
  * `SKIP LOCKED`) are PostgreSQL's; SQLite has one writer at a time, which gives the same guarantees.
  */
 import { MIGRATIONS, type Dialect } from './migrations';
-import type { FeedHead, FeedSummary, OutboxProblem, FeedRecord, FeedVersion, OutboxEntry, OutboxStats, PollOutcome, PublishInput, PublishResult, PushInput, PushResult, PushSnapshot, Store, SubscriptionInput, SubscriptionRecord } from './types';
+import type { FeedHead, FeedSummary, OutboxProblem, FeedRecord, FeedVersion, OutboxEntry, OutboxStats, PollOutcome, PublishInput, PublishResult, PushInput, PushResult, PushSnapshot, Store, SubscriptionInput, SubscriptionLease, SubscriptionRecord, SyncStatus } from './types';
 import { tokenHash } from '../tokens';
 
 export type Row = Record<string, unknown>;
@@ -227,18 +227,39 @@ export class SqlStore implements Store {
     return this.engine.tx(async (q) => (await q(`SELECT ${SUB_COLUMNS.replace('fetch_state', 'NULL AS fetch_state').replace('sync_state', 'NULL AS sync_state')} FROM subscriptions ORDER BY id`)).map(subscriptionOf));
   }
 
-  updateSubscription(id: number, input: SubscriptionInput, now: number): Promise<SubscriptionRecord | undefined> {
+  updateSubscription(id: number, input: SubscriptionInput, now: number, opts: { resetSync?: boolean; leasedBy?: string } = {}): Promise<SubscriptionRecord | undefined> {
+    // A new room starts clean: no provider state, no last sync, and no lease of a poll still writing into the old room.
+    const reset = opts.resetSync ? ', sync_state = NULL, sync_status = NULL, locked_until = 0, locked_by = NULL' : '';
+    const leased = opts.leasedBy !== undefined ? ' AND locked_by = $12' : '';
     return this.engine.tx(async (q) => {
       const [row] = await q(
-        `UPDATE subscriptions SET name = $2, calendar_url = $3, enabled = $4, interval_sec = $5, booking_property = $6, auth = $7, updated_at = $8, next_poll_at = $8, sync_target = $9, sync_calendar = $10, sync_override = $11 WHERE id = $1 RETURNING ${SUB_COLUMNS}`,
-        [id, input.name, input.calendar_url, input.enabled ? 1 : 0, input.interval_sec, JSON.stringify(input.booking_property), input.auth ? JSON.stringify(input.auth) : null, now, input.sync_target ?? null, input.sync_calendar ?? null, overrideJson(input.sync_override)],
+        `UPDATE subscriptions SET name = $2, calendar_url = $3, enabled = $4, interval_sec = $5, booking_property = $6, auth = $7, updated_at = $8, next_poll_at = $8, sync_target = $9, sync_calendar = $10, sync_override = $11${reset} WHERE id = $1${leased} RETURNING ${SUB_COLUMNS}`,
+        [id, input.name, input.calendar_url, input.enabled ? 1 : 0, input.interval_sec, JSON.stringify(input.booking_property), input.auth ? JSON.stringify(input.auth) : null, now, input.sync_target ?? null, input.sync_calendar ?? null, overrideJson(input.sync_override), ...(opts.leasedBy !== undefined ? [opts.leasedBy] : [])],
       );
       return row ? subscriptionOf(row) : undefined;
     });
   }
 
-  deleteSubscription(id: number): Promise<boolean> {
-    return this.engine.tx(async (q) => (await q('DELETE FROM subscriptions WHERE id = $1 RETURNING id', [id])).length > 0);
+  deleteSubscription(id: number, leasedBy?: string): Promise<boolean> {
+    const sql = leasedBy === undefined ? 'DELETE FROM subscriptions WHERE id = $1 RETURNING id' : 'DELETE FROM subscriptions WHERE id = $1 AND locked_by = $2 RETURNING id';
+    return this.engine.tx(async (q) => (await q(sql, leasedBy === undefined ? [id] : [id, leasedBy])).length > 0);
+  }
+
+  leaseSubscription(id: number, now: number, leaseMs: number, holder: string): Promise<SubscriptionLease | undefined> {
+    return this.engine.tx(async (q) => {
+      // On PostgreSQL a concurrent claim of the row waits for this UPDATE and then re-checks locked_until.
+      const [row] = await q(`UPDATE subscriptions SET locked_until = $3, locked_by = $4 WHERE id = $1 AND locked_until <= $2 RETURNING ${SUB_COLUMNS}`, [id, now, now + leaseMs, holder]);
+      if (row) return { leased: true as const, record: subscriptionOf(row) };
+      const [held] = await q('SELECT locked_by, locked_until FROM subscriptions WHERE id = $1', [id]);
+      return held ? { leased: false as const, lockedBy: strOrNull(held.locked_by), lockedUntil: num(held.locked_until) } : undefined;
+    });
+  }
+
+  releaseSubscriptionLease(id: number, holder: string, update: { syncState?: string; syncStatus?: SyncStatus } = {}): Promise<boolean> {
+    return this.engine.tx(async (q) => (await q(
+      'UPDATE subscriptions SET locked_until = 0, locked_by = NULL, sync_state = COALESCE($3, sync_state), sync_status = COALESCE($4, sync_status) WHERE id = $1 AND locked_by = $2 RETURNING id',
+      [id, holder, update.syncState ?? null, update.syncStatus ? JSON.stringify(update.syncStatus) : null],
+    )).length > 0);
   }
 
   claimSubscriptions(now: number, limit: number, leaseMs: number, instanceId: string): Promise<SubscriptionRecord[]> {

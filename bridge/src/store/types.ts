@@ -167,6 +167,9 @@ export interface PollOutcome {
   usedOverride?: string | null;
 }
 
+/** The answer to Store.leaseSubscription: the leased row, or who holds the lease until when. */
+export type SubscriptionLease = { leased: true; record: SubscriptionRecord } | { leased: false; lockedBy: string | null; lockedUntil: number };
+
 export interface FeedSummary {
   name: string;
   version: number;
@@ -222,9 +225,23 @@ export interface Store {
   getSubscription(id: number): Promise<SubscriptionRecord | undefined>;
   /** All subscriptions, fetch_state left out (null). */
   listSubscriptions(): Promise<SubscriptionRecord[]>;
-  /** Replaces the editable fields; re-schedules the subscription to be polled now. */
-  updateSubscription(id: number, input: SubscriptionInput, now: number): Promise<SubscriptionRecord | undefined>;
-  deleteSubscription(id: number): Promise<boolean>;
+  /**
+   * Replaces the editable fields; re-schedules the subscription to be polled now. `resetSync` (the
+   * room changed) also forgets the providers' state and the last sync's status, and ends any lease
+   * (a poll still syncing into the old room then loses it: its writes stop and its result is not
+   * recorded). `leasedBy`: only when that holder has the lease (undefined otherwise).
+   */
+  updateSubscription(id: number, input: SubscriptionInput, now: number, opts?: { resetSync?: boolean; leasedBy?: string }): Promise<SubscriptionRecord | undefined>;
+  /** `leasedBy`: only when that holder has the lease (false otherwise). */
+  deleteSubscription(id: number, leasedBy?: string): Promise<boolean>;
+  /**
+   * Leases one subscription to `holder` for `leaseMs` — enabled or not, due or not — unless another
+   * lease on it is still running: an API operation that must not overlap a poll (removing its
+   * events). undefined when there is no such subscription.
+   */
+  leaseSubscription(id: number, now: number, leaseMs: number, holder: string): Promise<SubscriptionLease | undefined>;
+  /** Ends `holder`'s lease, storing the providers' state and a sync status when given; false when the lease was not `holder`'s. */
+  releaseSubscriptionLease(id: number, holder: string, update?: { syncState?: string; syncStatus?: SyncStatus }): Promise<boolean>;
   /**
    * Leases up to `limit` enabled subscriptions that are due and not leased by anyone (PostgreSQL:
    * `FOR UPDATE SKIP LOCKED`), for `leaseMs`: with several instances each one is polled by one

@@ -26,6 +26,7 @@ import { startBridge } from '../bridge/src/main';
 import { defaultConfig, type BridgeConfig } from '../bridge/src/config';
 import { freePort } from '../test/free-port';
 
+
 const root = join(__dirname, '..', '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -149,7 +150,7 @@ async function intake(label: string, config: BridgeConfig): Promise<{ label: str
 
 export async function runBridgeBench(): Promise<boolean> {
   for (const tool of ['wrk', 'nginx']) {
-    if (!which(tool)) throw new Error(`${tool} not found: apt-get install -y ${tool === 'nginx' ? 'nginx-light' : 'wrk'}`);
+    if (!which(tool)) throw new Error(`${tool} not found: apt-get install -y ${tool === 'nginx' ? 'nginx-light' : 'wrk'} (bench/bridge-run.mjs installs them as root)`);
   }
   const work = mkdtempSync(join(tmpdir(), 'cr-bridge-bench-'));
   const base: BridgeConfig = {

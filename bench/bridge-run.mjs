@@ -6,6 +6,8 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { aptInstall } from '../scripts/debian.mjs';
+import { traversableByOthers } from '../scripts/postgres.mjs';
+import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,8 +33,11 @@ await build({
   stdin: { contents: "require('./bench/bridge.bench').runBridgeBench().then((ok) => { if (!ok && process.argv.includes('--strict')) process.exitCode = 1; }, (e) => { console.error(e); process.exitCode = 1; });", resolveDir: root, loader: 'ts' },
   outfile: out, bundle: true, platform: 'node', target: 'node20', format: 'cjs', external: Object.keys(pkg.dependencies), logLevel: 'warning',
 });
+// nginx's workers run as nobody when it is started as root: the folder it serves must be reachable
+// by others, which a private TMPDIR (CI's is 0700) is not.
+const wwwBase = [tmpdir(), '/tmp', '/var/tmp'].find(traversableByOthers) ?? tmpdir();
 try {
-  execFileSync(process.execPath, [out, ...process.argv.slice(2)], { stdio: 'inherit', cwd: root });
+  execFileSync(process.execPath, [out, ...process.argv.slice(2)], { stdio: 'inherit', cwd: root, env: { ...process.env, BRIDGE_BENCH_WWW_BASE: wwwBase } });
 } catch (err) {
   process.exitCode = err.status || 1;
 }

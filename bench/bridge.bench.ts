@@ -88,7 +88,7 @@ async function head(url: string, headers: Record<string, string>): Promise<{ sta
   return { status: res.status, etag: res.headers.get('etag') ?? '', bytes: Number(res.headers.get('content-length') ?? raw.byteLength), encoding: res.headers.get('content-encoding') };
 }
 
-function startNginx(dir: string, port: number, workers = 1): ChildProcess {
+function startNginx(dir: string, www: string, port: number, workers = 1): ChildProcess {
   const conf = join(dir, `nginx-${workers}.conf`);
   writeFileSync(conf, `worker_processes ${workers};
 daemon off;
@@ -104,7 +104,7 @@ http {
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   server {
     listen 127.0.0.1:${port};
-    root ${join(dir, 'www')};
+    root ${www};
     gzip_static on;
     gzip_vary on;
     etag on;
@@ -181,14 +181,15 @@ async function feedServing(base: BridgeConfig, work: string): Promise<boolean> {
   const plainRes = await fetch(feedUrl);
   const served = Buffer.from(await plainRes.arrayBuffer());
   const gzRaw = await rawGet(feedUrl, { 'accept-encoding': 'gzip' });
-  const www = join(work, 'www');
+  // Reachable by nginx's workers (nobody when started as root): bridge-run.mjs names a folder others can pass through.
+  const www = mkdtempSync(join(process.env.BRIDGE_BENCH_WWW_BASE ?? work, 'cr-bridge-bench-www-'));
   mkdirSync(www, { recursive: true });
   writeFileSync(join(www, 'feed.ics'), served);
   writeFileSync(join(www, 'feed.ics.gz'), gzRaw);
   chmodSync(work, 0o755); // nginx workers run as nobody when started as root
   chmodSync(www, 0o755);
   const nginxPort = await freePort();
-  const nginx = startNginx(work, nginxPort);
+  const nginx = startNginx(work, www, nginxPort);
   await new Promise((r) => setTimeout(r, 500));
   const nginxUrl = `http://127.0.0.1:${nginxPort}/feed.ics`;
   const gz = { 'Accept-Encoding': 'gzip' };
@@ -197,6 +198,7 @@ async function feedServing(base: BridgeConfig, work: string): Promise<boolean> {
   console.log(`feed: ${published.events} events, ${served.length} bytes, gzip ${gzRaw.length} bytes; bridge ETag ${b.etag} (${b.encoding}), nginx ETag ${n.etag} (${n.encoding}, ${n.bytes} bytes)`);
   if (n.bytes !== gzRaw.length || n.encoding !== 'gzip') {
     nginx.kill('SIGTERM');
+    rmSync(www, { recursive: true, force: true });
     await bridge.close();
     throw new Error(`nginx does not serve the same gzip bytes (HTTP ${n.status}, ${n.bytes} bytes)`);
   }
@@ -227,7 +229,7 @@ async function feedServing(base: BridgeConfig, work: string): Promise<boolean> {
       await new Promise((res) => setTimeout(res, 100));
     }
     const nginxNPort = await freePort();
-    servers.push(startNginx(work, nginxNPort, WORKERS));
+    servers.push(startNginx(work, www, nginxNPort, WORKERS));
     nginxNUrl = `http://127.0.0.1:${nginxNPort}/feed.ics`;
   }
   await new Promise((r) => setTimeout(r, 500));
@@ -268,6 +270,7 @@ async function feedServing(base: BridgeConfig, work: string): Promise<boolean> {
     p.kill('SIGTERM');
     await new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)));
   }
+  rmSync(www, { recursive: true, force: true });
   await bridge.close();
 
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];

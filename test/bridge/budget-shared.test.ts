@@ -331,3 +331,30 @@ describe('the sync timer', () => {
     expect(calls).toBe(after);
   });
 });
+
+describe.each(['postgres', 'sqlite'] as Engine[])('Store.addFeedBudgetCounts on %s', (engine) => {
+  test('concurrent upsert-increments from two stores lose nothing; totals per window; ended windows pruned', async () => {
+    if (engine === 'postgres' && !pg) return;
+    const [s1, s2] = await twoStores(engine);
+    try {
+      const W = 60_000;
+      const add = (s: Store, windowStart: number, deltas: BudgetDelta[], windowMs = W) => s.addFeedBudgetCounts({ windowStart, windowMs, deltas });
+      // 2 × 20 calls, each adding to both keys (in opposite orders): 40 × 1 and 40 × 2. Concurrent on
+      // PostgreSQL; one after the other on SQLite, whose two connections in one process would wait
+      // for each other's lock with the thread blocked (across processes SQLite's lock serialises them).
+      const calls = Array.from({ length: 40 }, (_, i) => () => add(i % 2 ? s1 : s2, W, i % 2 ? [{ key: 'a', count: 1 }, { key: 'b', count: 2 }] : [{ key: 'b', count: 2 }, { key: 'a', count: 1 }]));
+      if (engine === 'postgres') await Promise.all(calls.map((c) => c()));
+      else for (const c of calls) await c();
+      const byKey = (rows: Array<{ key: string; total: number }>) => Object.fromEntries(rows.map((r) => [r.key, r.total]));
+      expect(byKey(await add(s1, W, []))).toEqual({ a: 40, b: 80 });
+      expect(byKey(await add(s2, W, [{ key: 'c', count: 3 }]))).toEqual({ a: 40, b: 80, c: 3 });
+      await add(s1, 0, [{ key: 'a', count: 2 }], 3600_000); // an hourly window starting at 0 has not ended at 2 W
+      await add(s1, 2 * W, []); // prunes the window W (ended), not the hourly one
+      expect(byKey(await add(s2, W, [{ key: 'a', count: 1 }]))).toEqual({ a: 1 });
+      expect(byKey(await add(s2, 0, [{ key: 'a', count: 1 }], 3600_000))).toEqual({ a: 3 });
+    } finally {
+      await s1.close();
+      await s2.close();
+    }
+  });
+});

@@ -124,6 +124,7 @@ export class RequestBudget {
 export class SharedBudget {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private started = false;
   private stopped = false;
   private failing = false;
 
@@ -138,7 +139,8 @@ export class SharedBudget {
 
   /** Starts syncing every `syncMs` (the timer holds no process open; stop() ends it). */
   start(): void {
-    if (this.timer || this.stopped) return;
+    if (this.started || this.stopped) return;
+    this.started = true;
     const tick = () => {
       this.timer = undefined;
       void this.sync().finally(() => {
@@ -176,11 +178,13 @@ export class SharedBudget {
     }
   }
 
-  /** Stops the timer and waits for a sync in flight (before the store closes). */
+  /** Stops the timer, then (if it was started) sends the last counts: call it after the last request, before the store closes. */
   async stop(): Promise<void> {
+    const started = this.started;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
+    if (started) await this.sync();
   }
 }

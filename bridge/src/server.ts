@@ -554,10 +554,10 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
       return listening;
     },
     async close() {
-      if (budget instanceof SharedBudget) await budget.stop();
       await poller.stop();
       await dispatcher.stop();
       await app.close();
+      if (budget instanceof SharedBudget) await budget.stop(); // the timer ends; the last counts go to the store
       await store.close();
     },
   };

@@ -204,6 +204,19 @@ describe.each(['postgres', 'sqlite'] as Engine[])('two bridge instances on one %
     expect(await statuses(a, path, 1)).toEqual([429]);
   });
 
+  test('close() sends the counts not yet synced', async () => {
+    if (skip()) return;
+    const [sa, sb] = await twoStores(engine);
+    const a = await start(sa, { requests: 6, windowSec: 3600, syncMs: 600_000 });
+    const b = await start(sb, { requests: 6, windowSec: 3600, syncMs: 600_000 });
+    running.push(b);
+    const path = await feedPath(a);
+    expect(await statuses(a, path, 5)).toEqual([200, 200, 200, 200, 200]);
+    await a.bridge.close();
+    await sync(b);
+    expect(await statuses(b, path, 2)).toEqual([200, 429]);
+  });
+
   test('the control: with syncMs 0 each instance counts alone and B allows all 4', async () => {
     if (skip()) return;
     const [sa, sb] = await twoStores(engine);

@@ -6,9 +6,10 @@
  * second): it decides on this process's own count plus the last known count of everyone else.
  * With a BudgetStore, sync() (SharedBudget runs it every `syncMs`) adds this process's new counts
  * to the store in one transaction and reads back the totals of the current window — eventually
- * consistent: a token can exceed its budget by at most the requests each process admits between
- * two syncs (instances × requests arriving within one syncMs). A failed sync keeps the counts
- * and sends them next time.
+ * consistent: a process overshoots only on others' counts it has not seen yet, and a count reaches
+ * every process within two syncs (one until its process sends it, one until the others read it),
+ * so a token gets at most the requests arriving for it within two syncMs (at all processes) over
+ * its budget. A failed sync keeps the counts and sends them next time.
  */
 import type { Logger } from 'pino';
 

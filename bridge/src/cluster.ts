@@ -10,8 +10,9 @@
  * - `/metrics` sums the counters of all workers (`gather('metrics')`).
  * - The feed budget is shared through the store (budget.ts): each worker counts in memory and
  *   syncs its counts every `feedBudget.syncMs`, as another instance would, so a token gets its
- *   budget from all workers (and instances) together — eventually consistent: at most processes ×
- *   requests arriving within one syncMs over it. With syncMs 0 it is split instead: each worker
+ *   budget from all workers (and instances) together — eventually consistent: at most the requests
+ *   arriving within two syncMs over it (one until a worker sends a count, one until the others read
+ *   it). With syncMs 0 it is split instead: each worker
  *   allows ceil(requests / N) per window, so the instance allows at most the budget + N − 1.
  */
 import cluster, { type Worker } from 'node:cluster';

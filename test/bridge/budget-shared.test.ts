@@ -5,6 +5,7 @@
  * rollover, a store that fails during a sync, workers, and the sync timer ending with close().
  */
 import { createHash, randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +111,45 @@ describe('RequestBudget: clock-aligned windows, own count plus everyone else’s
     b.settle(windowStart, totals);
     expect(oks(b, 'k', 5, t)).toEqual([true, true, true, true, false]);
   });
+});
+
+test('the documented bound, as a property: n processes syncing every T on their own phases admit at least min(arrivals, budget) and at most the budget + the arrivals within any 2 T', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 4 }),
+      fc.integer({ min: 10, max: 300 }),
+      fc.integer({ min: 1, max: 30 }),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 3000 }), fc.nat()), { minLength: 0, maxLength: 120 }),
+      fc.array(fc.nat(), { minLength: 4, maxLength: 4 }),
+      async (n, T, requests, arrivalsRaw, phases) => {
+        const store = new MemoryBudgetStore();
+        let clock = 0;
+        const procs = Array.from({ length: n }, () => new SharedBudget(new RequestBudget(requests, 3600), { store, syncMs: T, now: () => clock, log: quiet() }));
+        const arrivals = arrivalsRaw.map(([t, p]) => ({ t, p: p % n })).sort((a, b) => a.t - b.t);
+        // Events in time order: sync ticks at phase + k T per process (before arrivals at the same ms), arrivals.
+        const events: Array<{ t: number; sync?: number; p?: number }> = [];
+        for (let i = 0; i < n; i++) for (let t = phases[i] % T; t <= 3000 + 2 * T; t += T) events.push({ t, sync: i });
+        for (const a of arrivals) events.push({ t: a.t, p: a.p });
+        events.sort((a, b) => a.t - b.t || (a.sync !== undefined ? -1 : 0) - (b.sync !== undefined ? -1 : 0));
+        let admitted = 0;
+        for (const e of events) {
+          clock = e.t;
+          if (e.sync !== undefined) await procs[e.sync].sync();
+          else if (procs[e.p!].take('k', clock).ok) admitted++;
+        }
+        let most = 0; // the most arrivals within any closed interval of 2 T
+        for (let i = 0, j = 0; j < arrivals.length; j++) {
+          while (arrivals[j].t - arrivals[i].t > 2 * T) i++;
+          most = Math.max(most, j - i + 1);
+        }
+        expect(admitted).toBeGreaterThanOrEqual(Math.min(arrivals.length, requests));
+        expect(admitted).toBeLessThanOrEqual(requests + (n > 1 ? most : 0));
+        // Everything admitted reaches the store by the last syncs.
+        expect(store.sums.get('0/k') ?? 0).toBe(admitted);
+      },
+    ),
+    { numRuns: 150 },
+  );
 });
 
 test('feedBudget.syncMs: default 1000, 0 allowed, kept when the budget is given as 20/hour', () => {

@@ -179,13 +179,22 @@ export class SharedBudget {
     }
   }
 
-  /** Stops the timer, then (if it was started) sends the last counts: call it after the last request, before the store closes. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the timer, then (if it was started) sends the last counts: call it after the last
+   * request, before the store closes. A store that does not answer holds it up at most `waitMs`.
+   */
+  async stop(waitMs = 5000): Promise<void> {
     const started = this.started;
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.running;
-    if (started) await this.sync();
+    let timeout: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<void>((resolve) => (timeout = setTimeout(resolve, waitMs)));
+    try {
+      await Promise.race([this.running, gaveUp]);
+      if (started) await Promise.race([this.sync(), gaveUp]);
+    } finally {
+      clearTimeout(timeout);
+    }
   }
 }

@@ -99,6 +99,18 @@ describe('RequestBudget: clock-aligned windows, own count plus everyone else’s
     expect(store.sums.get('120000/k')).toBe(10);
   });
 
+  test('stop() waits for a store that never answers at most its limit', async () => {
+    const hanging: BudgetStore = { addFeedBudgetCounts: () => new Promise(() => {}) };
+    const a = new SharedBudget(new RequestBudget(5, 60), { store: hanging, syncMs: 10, now: () => 0, log: quiet() });
+    a.start();
+    a.take('k', 0);
+    await new Promise((r) => setTimeout(r, 50)); // a sync is hanging now
+    const t0 = Date.now();
+    await a.stop(200);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
+  });
+
   test('totals of a window that ended meanwhile are ignored', async () => {
     const store = new MemoryBudgetStore();
     let t = 59_000;

@@ -8,8 +8,12 @@
  *   its answer is sent (`broadcast('feeds-changed')` waits for each worker's acknowledgement, at
  *   most ACK_TIMEOUT_MS), so no worker answers 304 for a version older than the last publish.
  * - `/metrics` sums the counters of all workers (`gather('metrics')`).
- * - The feed budget is split: each worker allows ceil(requests / N) per window, so a token never
- *   gets more than its budget (+ N − 1) from the instance.
+ * - The feed budget is shared through the store (budget.ts): each worker counts in memory and
+ *   syncs its counts every `feedBudget.syncMs`, as another instance would, so a token gets its
+ *   budget from all workers (and instances) together — eventually consistent: at most the requests
+ *   arriving within two syncMs over it (one until a worker sends a count, one until the others read
+ *   it). With syncMs 0 it is split instead: each worker
+ *   allows ceil(requests / N) per window, so the instance allows at most the budget + N − 1.
  */
 import cluster, { type Worker } from 'node:cluster';
 
@@ -41,7 +45,7 @@ export interface Peers {
   ask(topic: PeerTopic): Promise<unknown[]>;
   /** The handler this worker runs when another worker asks `topic`. */
   handle(topic: PeerTopic, handler: () => unknown): void;
-  /** Processes serving HTTP (for the budget split). */
+  /** Processes serving HTTP (for the budget split when feedBudget.syncMs is 0). */
   readonly workers: number;
 }
 

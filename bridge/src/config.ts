@@ -48,8 +48,13 @@ export interface BridgeConfig {
   adminTokenHash?: string;
   /** Largest request body in bytes (413 above it). */
   bodyLimit: number;
-  /** Requests allowed per feed token per window (429 + Retry-After beyond). */
-  feedBudget: { requests: number; windowSec: number };
+  /**
+   * Requests allowed per feed token per clock-aligned window (429 + Retry-After beyond). `syncMs`
+   * (default 1000): how often each process adds its counts to the store and reads everyone's back,
+   * so every instance and worker on the database shares one budget (budget.ts); 0 = counted per
+   * process (split between workers).
+   */
+  feedBudget: { requests: number; windowSec: number; syncMs?: number };
   /** How long a feed token's lookup (feed, current version) is cached in memory (ms; 0 = never). */
   feedCacheMs: number;
   /** Plain feed GETs answered on the socket before Node's HTTP parser (feed-socket.ts); false = every request through Node's HTTP server. */
@@ -87,7 +92,7 @@ export function defaultConfig(): BridgeConfig {
     port: 8787,
     dataDir: join(process.cwd(), '.calendar-relay-bridge'),
     bodyLimit: 10 * 1024 * 1024,
-    feedBudget: { requests: 20, windowSec: 3600 },
+    feedBudget: { requests: 20, windowSec: 3600, syncMs: 1000 },
     feedCacheMs: 1000,
     feedSocketPath: true,
     signatureToleranceSec: 300,
@@ -119,10 +124,12 @@ function intIn(name: string, v: unknown, min: number, max: number): number {
 }
 
 /** `20/3600` (requests per seconds) or `20/hour`. */
-function budgetOf(v: unknown): { requests: number; windowSec: number } {
+function budgetOf(v: unknown): { requests: number; windowSec: number; syncMs?: number } {
   if (v && typeof v === 'object') {
-    const o = v as { requests?: unknown; windowSec?: unknown };
-    return { requests: intIn('feedBudget.requests', o.requests, 1, 1e9), windowSec: intIn('feedBudget.windowSec', o.windowSec, 1, 86400 * 7) };
+    const o = v as { requests?: unknown; windowSec?: unknown; syncMs?: unknown };
+    const b: { requests: number; windowSec: number; syncMs?: number } = { requests: intIn('feedBudget.requests', o.requests, 1, 1e9), windowSec: intIn('feedBudget.windowSec', o.windowSec, 1, 86400 * 7) };
+    if (o.syncMs !== undefined) b.syncMs = intIn('feedBudget.syncMs', o.syncMs, 0, 3600_000);
+    return b;
   }
   const m = /^(\d+)\/(\d+|second|minute|hour|day)$/.exec(String(v));
   if (!m) throw new BridgeConfigError(`feed budget must look like 20/hour or 20/3600 (got ${JSON.stringify(v)})`);
@@ -172,7 +179,7 @@ function apply(c: BridgeConfig, o: Record<string, unknown>, env: NodeJS.ProcessE
   if (o.deliveryUrl !== undefined) c.deliveryUrl = urlOf('deliveryUrl', o.deliveryUrl);
   if (o.deliverySecret !== undefined) c.deliverySecret = str('deliverySecret');
   if (o.bodyLimit !== undefined) c.bodyLimit = intIn('bodyLimit', o.bodyLimit, 1024, 1024 * 1024 * 1024);
-  if (o.feedBudget !== undefined) c.feedBudget = budgetOf(o.feedBudget);
+  if (o.feedBudget !== undefined) c.feedBudget = { ...c.feedBudget, ...budgetOf(o.feedBudget) }; // `20/hour` keeps syncMs
   if (o.feedCacheMs !== undefined) c.feedCacheMs = intIn('feedCacheMs', o.feedCacheMs, 0, 60_000);
   if (o.feedSocketPath !== undefined) {
     if (typeof o.feedSocketPath !== 'boolean') throw new BridgeConfigError(`feedSocketPath must be true or false, not ${JSON.stringify(o.feedSocketPath)}`);

@@ -19,7 +19,7 @@ import { chooseAnswer, FeedCache, feedVariant, renderFeed, type FeedRepresentati
 import { installFeedSocketPath, type FeedRequestHeaders, type FeedSocketHandler, type FeedSocketPath } from './feed-socket';
 import { openApiDocument } from './openapi';
 import { STATUS_CSP, STATUS_CSS, STATUS_HTML, STATUS_JS } from './status-page';
-import { RequestBudget } from './budget';
+import { RequestBudget, SharedBudget } from './budget';
 import { OutboxDispatcher } from './outbox';
 import { Metrics, type MetricsSnapshot } from './metrics';
 import type { Peers } from './cluster';
@@ -47,6 +47,8 @@ export interface Bridge {
   routes: Array<{ method: string; url: string }>;
   /** The socket path for feed GETs (feed-socket.ts), unless `feedSocketPath` is off; its counters are for tests. */
   feedSocket: () => FeedSocketPath | undefined;
+  /** The feed budget: shared through the store (synced every `feedBudget.syncMs` once listening; `sync()` for tests), or per process with syncMs 0. */
+  budget: SharedBudget | RequestBudget;
   /** The base URL subscribe links use (publicUrl, or the listening address once started). */
   baseUrl: () => string;
   listen(): Promise<string>;
@@ -95,8 +97,12 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     },
   });
   const { peers } = deps;
-  // With `workers: N` each worker allows its share, so the instance never exceeds the budget (+ N − 1).
-  const budget = new RequestBudget(Math.ceil(config.feedBudget.requests / (peers?.workers ?? 1)), config.feedBudget.windowSec);
+  // Shared through the store by every instance and worker (budget.ts); with syncMs 0 counted per
+  // process, and then with `workers: N` each worker allows its share (the instance: budget + N − 1 at most).
+  const budgetSyncMs = config.feedBudget.syncMs ?? 1000;
+  const budget = budgetSyncMs > 0
+    ? new SharedBudget(new RequestBudget(config.feedBudget.requests, config.feedBudget.windowSec), { store, syncMs: budgetSyncMs, now, log })
+    : new RequestBudget(Math.ceil(config.feedBudget.requests / (peers?.workers ?? 1)), config.feedBudget.windowSec);
   const metrics = new Metrics();
   const dispatcher = new OutboxDispatcher({ store, config: config.outbox, instanceId: config.instanceId, deliverySecret: config.deliverySecret, log, metrics, now });
   const poller = new SubscriptionPoller({
@@ -535,6 +541,7 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
     routes,
     baseUrl,
     feedSocket: () => socketPath,
+    budget,
     async listen() {
       const address = await app.listen({ host: config.host, port: config.port });
       const u = new URL(address);
@@ -543,12 +550,14 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
         dispatcher.start();
         poller.start();
       }
+      if (budget instanceof SharedBudget) budget.start();
       return listening;
     },
     async close() {
       await poller.stop();
       await dispatcher.stop();
       await app.close();
+      if (budget instanceof SharedBudget) await budget.stop(); // the timer ends; the last counts go to the store
       await store.close();
     },
   };

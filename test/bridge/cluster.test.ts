@@ -3,12 +3,15 @@
  * Requests on new connections are spread over both workers (node:cluster round robin), so these
  * check what must hold whichever worker answers: a publish in one worker is seen by the other at
  * once (no stale 304 even with a 60 s feed cache), /metrics sums both workers, deliveries come from
- * the one background worker, a killed worker is replaced, SIGTERM stops everything with exit 0.
+ * the one background worker, a killed worker is replaced, SIGTERM stops everything with exit 0;
+ * the feed budget is shared by both workers through the store (one keep-alive connection stays
+ * with one worker).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { Agent, get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { loadBridgeConfig } from '../../bridge/src/config';
 import { httpRequest, Receiver, waitFor } from './helpers';
@@ -124,4 +127,48 @@ describe('bridge with workers: 2', () => {
     expect(child.exitCode).toBe(0);
     for (const pid of workers) expect(() => process.kill(pid, 0)).toThrow();
   }, 60_000);
+});
+
+describe('the feed budget with workers: 2, shared through the store', () => {
+  test('one connection (one worker) gets the whole budget, not a share; the other worker then refuses too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cr-cluster-budget-'));
+    const cfg = join(dir, 'bridge.json');
+    writeFileSync(cfg, JSON.stringify({ feedCacheMs: 60_000, feedBudget: { requests: 6, windowSec: 3600, syncMs: 50 } }));
+    const child = spawn(process.execPath, [join(root, 'bridge', 'bin', 'calendar-relay-bridge.js'), '--workers', '2', '--port', '0', '--data-dir', join(dir, 'data'), '--config', cfg, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CALENDAR_RELAY_ADMIN_TOKEN: ADMIN } });
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      await waitFor(() => /listening on (http:\/\/\S+)/.test(out), 60_000, `the bridge to start: ${out}`);
+      const base = /listening on (http:\/\/\S+)/.exec(out)![1];
+      await waitFor(() => children(child.pid!).length === 2, 10_000, 'two workers');
+      const put = await httpRequest(base, { method: 'PUT', url: '/api/feeds/f', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, payload: JSON.stringify({ events: [{ uid: 'u@x', title: 'One', start: { date: '2030-01-01' }, end: { date: '2030-01-02' } }] }) });
+      const path = new URL(put.json().subscribeUrl).pathname;
+      // One keep-alive connection stays with one worker: the whole budget there (a split would allow 3).
+      const sameConnection = async () => {
+        const statuses: number[] = [];
+        for (let i = 0; i < 8; i++) {
+          statuses.push(await new Promise<number>((resolve, reject) => {
+            const req = httpGet(`${base}${path}`, { agent }, (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            });
+            req.on('error', reject);
+          }));
+        }
+        return statuses;
+      };
+      expect(await sameConnection()).toEqual([200, 200, 200, 200, 200, 200, 429, 429]);
+      await new Promise((r) => setTimeout(r, 1500)); // dozens of syncs of both workers
+      // New connections go round robin, so some reach the other worker: it knows the 6 too.
+      const others = [];
+      for (let i = 0; i < 4; i++) others.push((await httpRequest(base, { method: 'GET', url: path })).statusCode);
+      expect(others).toEqual([429, 429, 429, 429]);
+    } finally {
+      agent.destroy();
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r(undefined)));
+    }
+  }, 90_000);
 });

@@ -209,11 +209,12 @@ describe('feed lookup racing a publish', () => {
 });
 
 describe('feed budget with workers: N', () => {
-  test('each worker allows its share, so the instance never exceeds the budget', async () => {
+  // With the shared budget (syncMs > 0) workers count into the store instead: budget-shared.test.ts.
+  test('with feedBudget.syncMs 0 each worker allows its share, so the instance never exceeds the budget', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cr-feed-share-'));
     const logs = new LogSink();
     const peers = { workers: 2, ask: async () => [], handle: () => {} };
-    const bridge = createBridge(config(dir, { feedCacheMs: 60_000, feedBudget: { requests: 5, windowSec: 3600 } }), { store: await openStore({ dataDir: dir }), log: createLogger('warn', logs), peers });
+    const bridge = createBridge(config(dir, { feedCacheMs: 60_000, feedBudget: { requests: 5, windowSec: 3600, syncMs: 0 } }), { store: await openStore({ dataDir: dir }), log: createLogger('warn', logs), peers });
     const r = { bridge, url: await bridge.listen(), logs };
     try {
       const path = new URL((await publish(r, 'One')).json().subscribeUrl).pathname;

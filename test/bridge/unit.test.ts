@@ -83,7 +83,7 @@ describe('signatures and secrets', () => {
   });
 });
 
-test('request budget: n per window per key, Retry-After to the window end', () => {
+test('request budget: n per clock-aligned window per key, Retry-After to the window end', () => {
   const b = new RequestBudget(2, 10);
   expect(b.take('k', 0).ok).toBe(true);
   expect(b.take('k', 1000).ok).toBe(true);
@@ -112,7 +112,7 @@ describe('configuration layers', () => {
     const c = loadBridgeConfig(['--config', file, '--port', '9100'], { LMS_SECRET: 's'.repeat(32), DATABASE_URL: 'postgresql://x@127.0.0.1/db', CALENDAR_RELAY_BRIDGE_PORT: '9050' });
     expect(c.port).toBe(9100);
     expect(c.databaseUrl).toBe('postgresql://x@127.0.0.1/db');
-    expect(c.feedBudget).toEqual({ requests: 20, windowSec: 3600 });
+    expect(c.feedBudget).toEqual({ requests: 20, windowSec: 3600, syncMs: 1000 });
     expect(c.sources.lms).toEqual({ hmacSecret: 's'.repeat(32), preset: 'learningspace', partial: true });
     expect(loadBridgeConfig(['--config', file], { LMS_SECRET: 's'.repeat(32), CALENDAR_RELAY_BRIDGE_PORT: '9050' }).port).toBe(9050);
   });

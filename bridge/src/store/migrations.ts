@@ -107,4 +107,17 @@ export const MIGRATIONS: Migration[] = [
       'ALTER TABLE subscriptions ADD COLUMN sync_override TEXT',
     ],
   },
+  {
+    id: 5,
+    name: 'feed request budget counts shared by every instance',
+    sql: (d) => [
+      // One row per (clock-aligned window, token hash): every process's admitted requests, summed.
+      `CREATE TABLE feed_budget (
+        window_start ${int64(d)} NOT NULL,
+        window_ms ${int64(d)} NOT NULL,
+        token_hash TEXT NOT NULL,
+        count ${int64(d)} NOT NULL,
+        PRIMARY KEY (window_start, window_ms, token_hash))`,
+    ],
+  },
 ];

@@ -352,6 +352,25 @@ export class SqlStore implements Store {
     });
   }
 
+  addFeedBudgetCounts(input: { windowStart: number; windowMs: number; deltas: Array<{ key: string; count: number }> }): Promise<Array<{ key: string; total: number }>> {
+    const { windowStart, windowMs } = input;
+    // Sorted by key: concurrent instances take PostgreSQL's row locks in the same order.
+    const deltas = input.deltas.filter((d) => d.count > 0).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return this.engine.tx(async (q) => {
+      if (deltas.length) {
+        // One statement for every key: insert, or add to the count already there (atomic per row).
+        const rows = this.kind === 'postgres'
+          ? 'SELECT $1::bigint, $2::bigint, d.k, d.n FROM unnest($3::text[], $4::bigint[]) AS d(k, n) ORDER BY d.k'
+          : "SELECT $1, $2, json_extract(value, '$.k'), json_extract(value, '$.n') FROM json_each($3) WHERE true";
+        const params = this.kind === 'postgres' ? [windowStart, windowMs, deltas.map((d) => d.key), deltas.map((d) => d.count)] : [windowStart, windowMs, JSON.stringify(deltas.map((d) => ({ k: d.key, n: d.count })))];
+        await q(`INSERT INTO feed_budget (window_start, window_ms, token_hash, count) ${rows} ON CONFLICT (window_start, window_ms, token_hash) DO UPDATE SET count = feed_budget.count + excluded.count`, params);
+      }
+      // Windows that ended are of no use to anyone.
+      await q('DELETE FROM feed_budget WHERE window_start < $1 AND window_start + window_ms <= $1', [windowStart]);
+      return (await q('SELECT token_hash, count FROM feed_budget WHERE window_start = $1 AND window_ms = $2', [windowStart, windowMs])).map((r) => ({ key: String(r.token_hash), total: num(r.count) }));
+    });
+  }
+
   getFeedVersion(feed: string, version: number): Promise<FeedVersion | undefined> {
     return this.engine.tx(async (q) => {
       const [v] = await q('SELECT feed, version, hash, json, ics, created_at FROM feed_versions WHERE feed = $1 AND version = $2', [feed, version]);

@@ -266,4 +266,11 @@ export interface Store {
   /** The feed a token hash names, with its current version's hash but not its content; undefined when none or unpublished. */
   getFeedHeadByTokenHash(hash: string): Promise<FeedHead | undefined>;
   getFeedVersion(feed: string, version: number): Promise<FeedVersion | undefined>;
+  /**
+   * The feed budget shared by every instance (bridge/src/budget.ts), in one transaction: adds each
+   * delta to its token hash's count in the clock-aligned window `windowStart` (an atomic
+   * upsert-increment), deletes windows that ended by `windowStart`, and returns every key's total
+   * in this window, the new ones included.
+   */
+  addFeedBudgetCounts(input: { windowStart: number; windowMs: number; deltas: Array<{ key: string; count: number }> }): Promise<Array<{ key: string; total: number }>>;
 }

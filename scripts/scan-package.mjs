@@ -20,6 +20,8 @@ try {
   execFileSync('tar', ['-xzf', join(dir, tgz), '-C', dir]);
   const pkgDir = join(dir, 'package');
   const { ESLint } = await import('eslint');
+  // The scanner makes a temp folder of its own when loaded (the `tmp` package) and leaves it: let it make it in ours.
+  process.env.TMPDIR = dir;
   const { buildScanConfig } = await import('@n8n/scan-community-package/scanner/scanner.mjs');
   // analyzePackage's own ESLint set-up, kept per file so the library faces can be told apart.
   const eslint = new ESLint({ cwd: pkgDir, allowInlineConfig: false, overrideConfigFile: true, overrideConfig: await buildScanConfig() });

@@ -3,7 +3,8 @@
 // n8n into ~/.cache/calendar-relay on the first run, then executes the example workflows).
 // Extra arguments go to Jest and skip the n8n run (e.g. `npm test -- test/unit/time.test.ts`);
 // CALENDAR_RELAY_E2E=0 skips it too (.ci/run's second round on Node 24, which n8n runs on anyway).
-import { readFileSync, mkdirSync, existsSync, rmSync } from 'node:fs';
+import { readFileSync, mkdirSync, mkdtempSync, existsSync, realpathSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDependencies, run, root } from './setup.mjs';
 
@@ -19,7 +20,16 @@ try {
   run('node scripts/build.mjs');
   run('node scripts/scan-package.mjs'); // n8n's community-package scan on the packed package
   // --forceExit: a suite that fails half-way may leave a child process or socket behind; CI must end.
-  run(`npx jest --ci --forceExit --json --outputFile=${JSON.stringify(resultsFile)} ${jestArgs}`);
+  // The suite's temp folders all go under one of its own, removed when Jest ends: a test that
+  // forgets its folder (or a killed child's) leaves nothing behind. Jest's transform cache stays
+  // where Jest keeps it by default, so later runs still reuse it.
+  const suiteTmp = mkdtempSync(join(tmpdir(), 'calendar-relay-test-'));
+  const jestCache = join(realpathSync(tmpdir()), `jest_${(process.getuid?.() ?? 0).toString(36)}`);
+  try {
+    run(`npx jest --ci --forceExit --cacheDirectory=${JSON.stringify(jestCache)} --json --outputFile=${JSON.stringify(resultsFile)} ${jestArgs}`, { env: { ...process.env, TMPDIR: suiteTmp } });
+  } finally {
+    rmSync(suiteTmp, { recursive: true, force: true });
+  }
 } catch (err) {
   failed = true;
   process.exitCode = typeof err.status === 'number' && err.status !== 0 ? err.status : 1;

@@ -128,6 +128,15 @@ describe('configuration layers', () => {
     expect(() => loadBridgeConfig(argv as string[], env)).toThrow(message as string);
   });
 
+  test('feedSocketPath: on by default, false turns it off, anything but a boolean is refused', () => {
+    const f = join(dir, 'socket.json');
+    expect(loadBridgeConfig([], {}).feedSocketPath).toBe(true);
+    writeFileSync(f, JSON.stringify({ feedSocketPath: false }));
+    expect(loadBridgeConfig(['--config', f], {}).feedSocketPath).toBe(false);
+    writeFileSync(f, JSON.stringify({ feedSocketPath: 'no' }));
+    expect(() => loadBridgeConfig(['--config', f], {})).toThrow('feedSocketPath must be true or false, not "no"');
+  });
+
   test('a source needs exactly one credential of at least 16 characters', () => {
     const f = join(dir, 'bad.json');
     writeFileSync(f, JSON.stringify({ sources: { a: { bearerToken: 'short' } } }));

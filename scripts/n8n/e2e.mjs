@@ -36,7 +36,8 @@ console.log(`\n[e2e] harness bundled; running it on Node 24 (${n8n.node})`);
 const r = spawnSync(n8n.node, ['--enable-source-maps', bundle, ...process.argv.slice(2)], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, CALENDAR_RELAY_ROOT: root, CALENDAR_RELAY_N8N_NODE: n8n.node, CALENDAR_RELAY_N8N_MAIN: n8n.n8nMain, CALENDAR_RELAY_N8N_DIR: n8n.n8nDir, CALENDAR_RELAY_BRIDGE_NODE: process.execPath },
+  // TMPDIR: n8n and the harness keep their temp files in the bundle's folder, removed below.
+  env: { ...process.env, TMPDIR: out, CALENDAR_RELAY_ROOT: root, CALENDAR_RELAY_N8N_NODE: n8n.node, CALENDAR_RELAY_N8N_MAIN: n8n.n8nMain, CALENDAR_RELAY_N8N_DIR: n8n.n8nDir, CALENDAR_RELAY_BRIDGE_NODE: process.execPath },
 });
 rmSync(out, { recursive: true, force: true });
 const code = r.status ?? 1;

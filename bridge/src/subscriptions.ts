@@ -421,27 +421,44 @@ export class SubscriptionPoller extends WorkLoop {
     if (last && last.ok && last.hash === hash && last.target === name && last.calendar === calendar) return undefined;
 
     const store = new RowState(sub.sync_state);
-    const abort = new AbortController();
-    const leaseMs = this.o.config.leaseMs;
-    const renewEvery = Math.max(250, Math.floor(leaseMs / 3));
-    const renew = setInterval(() => {
-      this.o.store.renewSubscriptionLease(sub.id, this.o.instanceId, this.now() + leaseMs).then((mine) => {
-        if (!mine) abort.abort(new Error('the subscription lease was lost (edited, deleted or taken over)'));
-      }, (err: Error) => this.o.log.warn({ subscription: sub.id, err: { message: err.message } }, 'subscription lease renewal failed'));
-    }, renewEvery);
-    const timeout = setTimeout(() => abort.abort(new Error(`the sync took longer than ${target.timeoutMs} ms`)), target.timeoutMs);
-    try {
-      const unreadable = current.parsed.errors.filter((i) => typeof i.uid === 'string' && i.uid !== '').map((i) => ({ sourceId: subscriptionSource(sub.id), uid: i.uid as string, message: i.message }));
-      const status = await syncSubscription({
-        subscriptionId: sub.id, target, calendar, events: current.events, unreadable, hash, state: store, now: this.now, signal: abort.signal,
+    const unreadable = current.parsed.errors.filter((i) => typeof i.uid === 'string' && i.uid !== '').map((i) => ({ sourceId: subscriptionSource(sub.id), uid: i.uid as string, message: i.message }));
+    const status = await underRenewedLease({ ...this.o, now: this.now }, sub.id, this.o.instanceId, target.timeoutMs, 'sync', (signal) =>
+      syncSubscription({
+        subscriptionId: sub.id, target, calendar, events: current.events, unreadable, hash, state: store, now: this.now, signal,
         overrides: { allowEmptySource: overrides.has('allow-empty'), allowShrink: overrides.has('allow-shrink'), force: overrides.has('force') },
-      });
-      this.o.metrics?.inc('calendar_relay_bridge_syncs_total', { result: status.ok ? 'ok' : status.guard ? 'refused' : 'failed' });
-      return { status, state: JSON.stringify(store.data) };
-    } finally {
-      clearInterval(renew);
-      clearTimeout(timeout);
-    }
+      }),
+    );
+    this.o.metrics?.inc('calendar_relay_bridge_syncs_total', { result: status.ok ? 'ok' : status.guard ? 'refused' : 'failed' });
+    return { status, state: JSON.stringify(store.data) };
+  }
+}
+
+/**
+ * Runs `work` while `holder` keeps the subscription's lease (renewed every leaseMs / 3, as a poll
+ * does): a lost lease or `timeoutMs` aborts its signal, so the writes not yet sent are not sent.
+ * Shared by the poller's sync and the API's removal of a subscription's events.
+ */
+async function underRenewedLease<T>(
+  o: { store: Store; config: SubscriptionsConfig; log: Logger; now: () => number },
+  id: number,
+  holder: string,
+  timeoutMs: number,
+  what: 'sync' | 'removal',
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const abort = new AbortController();
+  const leaseMs = o.config.leaseMs;
+  const renew = setInterval(() => {
+    o.store.renewSubscriptionLease(id, holder, o.now() + leaseMs).then((mine) => {
+      if (!mine) abort.abort(new Error('the subscription lease was lost (edited, deleted or taken over)'));
+    }, (err: Error) => o.log.warn({ subscription: id, err: { message: err.message } }, 'subscription lease renewal failed'));
+  }, Math.max(250, Math.floor(leaseMs / 3)));
+  const timeout = setTimeout(() => abort.abort(new Error(`the ${what} took longer than ${timeoutMs} ms`)), timeoutMs);
+  try {
+    return await work(abort.signal);
+  } finally {
+    clearInterval(renew);
+    clearTimeout(timeout);
   }
 }
 
@@ -540,21 +557,10 @@ export class SubscriptionEventRemover {
     }
     const state = new RowState(sub.sync_state);
     keepState(state);
-    const abort = new AbortController();
-    const leaseMs = this.o.config.leaseMs;
-    const renew = setInterval(() => {
-      this.o.store.renewSubscriptionLease(id, holder, this.now() + leaseMs).then((mine) => {
-        if (!mine) abort.abort(new Error('the subscription lease was lost'));
-      }, (err: Error) => this.o.log.warn({ subscription: id, err: { message: err.message } }, 'subscription lease renewal failed'));
-    }, Math.max(250, Math.floor(leaseMs / 3)));
-    const timeout = setTimeout(() => abort.abort(new Error(`the removal took longer than ${target.timeoutMs} ms`)), target.timeoutMs);
-    let status: SyncStatus;
-    try {
-      status = await removeSubscriptionEvents({ subscriptionId: id, target, calendar: room.calendar, state, now: this.now, signal: abort.signal });
-    } finally {
-      clearInterval(renew);
-      clearTimeout(timeout);
-    }
+    const calendar = room.calendar;
+    const status = await underRenewedLease({ ...this.o, now: this.now }, id, holder, target.timeoutMs, 'removal', (signal) =>
+      removeSubscriptionEvents({ subscriptionId: id, target, calendar, state, now: this.now, signal }),
+    );
     this.o.metrics?.inc('calendar_relay_bridge_syncs_total', { result: status.ok ? 'removal_ok' : 'removal_failed' });
     const logFields = { subscription: id, target: room.target, calendar: room.calendar, removed: status.deleted, kept: status.kept, failed: status.failed };
     if (!status.ok) {

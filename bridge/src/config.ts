@@ -79,6 +79,9 @@ export interface BridgeConfig {
   workers: number;
 }
 
+/** `feedBudget.syncMs` when a configuration leaves it out (server.ts applies it to configs built in code). */
+export const DEFAULT_BUDGET_SYNC_MS = 1000;
+
 export class BridgeConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -92,7 +95,7 @@ export function defaultConfig(): BridgeConfig {
     port: 8787,
     dataDir: join(process.cwd(), '.calendar-relay-bridge'),
     bodyLimit: 10 * 1024 * 1024,
-    feedBudget: { requests: 20, windowSec: 3600, syncMs: 1000 },
+    feedBudget: { requests: 20, windowSec: 3600, syncMs: DEFAULT_BUDGET_SYNC_MS },
     feedCacheMs: 1000,
     feedSocketPath: true,
     signatureToleranceSec: 300,

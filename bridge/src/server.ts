@@ -10,7 +10,7 @@ import type { ParseIssue } from '../../core/event';
 import { parseCalendarInput, CalendarInputError, type InputPreset } from '../../core/input';
 import { serializeIcs, serializeEventIcs } from '../../core/ics/serialize';
 import { sha256Hex } from '../../core/fingerprint';
-import type { BridgeConfig, SourceConfig } from './config';
+import { DEFAULT_BUDGET_SYNC_MS, type BridgeConfig, type SourceConfig } from './config';
 import type { Store } from './store/types';
 import { snapshotEntries } from './snapshot';
 import { planPush, PushRefused } from './push-plan';
@@ -99,7 +99,7 @@ export function createBridge(config: BridgeConfig, deps: BridgeDeps): Bridge {
   const { peers } = deps;
   // Shared through the store by every instance and worker (budget.ts); with syncMs 0 counted per
   // process, and then with `workers: N` each worker allows its share (the instance: budget + N − 1 at most).
-  const budgetSyncMs = config.feedBudget.syncMs ?? 1000;
+  const budgetSyncMs = config.feedBudget.syncMs ?? DEFAULT_BUDGET_SYNC_MS;
   const budget = budgetSyncMs > 0
     ? new SharedBudget(new RequestBudget(config.feedBudget.requests, config.feedBudget.windowSec), { store, syncMs: budgetSyncMs, now, log })
     : new RequestBudget(Math.ceil(config.feedBudget.requests / (peers?.workers ?? 1)), config.feedBudget.windowSec);

@@ -6,6 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Client } from 'pg';
+import type { Logger } from 'pino';
+import { defaultConfig, type BridgeConfig } from '../../bridge/src/config';
+import { createLogger } from '../../bridge/src/logging';
+import { createBridge, type Bridge } from '../../bridge/src/server';
+import type { Store } from '../../bridge/src/store/types';
+import { defaultSubscriptionsConfig, type SubscriptionsConfig } from '../../bridge/src/subscriptions';
 
 const root = join(__dirname, '..', '..');
 
@@ -162,4 +168,28 @@ export class FeedServer {
   async down(): Promise<void> {
     await new Promise((r) => this.server?.close(r));
   }
+}
+
+/**
+ * A bridge whose subscriptions may sync into `syncTargets`, for the sync-target and removal tests:
+ * remote feeds on 127.0.0.2 allowed, 5 s target timeout, the poller stopped (the tests drive polls
+ * with runOnce and their own clock). `config` and `subscriptions` add to or change those settings.
+ */
+export async function startSyncBridge(o: {
+  store: Store;
+  adminToken: string;
+  syncTargets: SubscriptionsConfig['syncTargets'];
+  now: () => number;
+  config?: Partial<BridgeConfig>;
+  subscriptions?: Partial<SubscriptionsConfig>;
+  log?: Logger;
+}): Promise<{ bridge: Bridge; base: string }> {
+  const config: BridgeConfig = {
+    ...defaultConfig(), port: 0, adminToken: o.adminToken, ...o.config,
+    subscriptions: { ...defaultSubscriptionsConfig(), allowPrivate: ['127.0.0.2/32'], timeoutMs: 5000, ...o.subscriptions, syncTargets: o.syncTargets },
+  };
+  const bridge = createBridge(config, { store: o.store, log: o.log ?? createLogger('silent', new LogSink()), now: o.now });
+  const base = await bridge.listen();
+  await bridge.poller.stop();
+  return { bridge, base };
 }

@@ -22,16 +22,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../../emulator';
-import { createBridge, type Bridge } from '../../bridge/src/server';
-import { defaultConfig, type BridgeConfig } from '../../bridge/src/config';
-import { createLogger } from '../../bridge/src/logging';
+import type { Bridge } from '../../bridge/src/server';
 import { openStore } from '../../bridge/src/store';
 import { openPostgresStore } from '../../bridge/src/store/postgres';
 import type { Store } from '../../bridge/src/store/types';
-import { defaultSubscriptionsConfig, subscriptionSource } from '../../bridge/src/subscriptions';
+import { subscriptionSource } from '../../bridge/src/subscriptions';
 import { syncTargetOf } from '../../bridge/src/sync-target';
 import { STAMP_SYNC_ID } from '../../providers/google/ids';
-import { calendar, createDatabase, FeedServer, httpRequest, LogSink, startPostgres, stopPostgres, vevent, waitFor, type Postgres } from './helpers';
+import { calendar, createDatabase, FeedServer, httpRequest, startPostgres, startSyncBridge, stopPostgres, vevent, waitFor, type Postgres } from './helpers';
 
 const ADMIN = randomBytes(18).toString('base64url');
 const admin = { authorization: `Bearer ${ADMIN}` };
@@ -94,15 +92,9 @@ describe.each(['sqlite', 'postgres'] as const)('removing a subscription\'s event
     const syncTargets = {
       'rooms-google': syncTargetOf('rooms-google', { provider: 'google', rootUrl: `${emu.url}/`, auth: { serviceAccountKeyFile: keyFile, subject: 'admin@rooms.example', tokenUrl: `${emu.url}/token` } }, (v) => v),
     };
-    const config: BridgeConfig = {
-      ...defaultConfig(), port: 0, dataDir: dir, adminToken: ADMIN, instanceId: `bridge-${engine}`,
-      subscriptions: { ...defaultSubscriptionsConfig(), allowPrivate: ['127.0.0.2/32'], timeoutMs: 5000, leaseMs: 1000, leaseWaitMs: 2000, syncTargets },
-    };
     store = engine === 'postgres' ? openPostgresStore(await createDatabase(pg!, `remove_${process.pid}`)) : await openStore({ dataDir: dir });
     await store.migrate();
-    bridge = createBridge(config, { store, log: createLogger('silent', new LogSink()), now: () => clock });
-    base = await bridge.listen();
-    await bridge.poller.stop(); // the tests drive polls with runOnce and their own clock
+    ({ bridge, base } = await startSyncBridge({ store, adminToken: ADMIN, syncTargets, now: () => clock, config: { dataDir: dir, instanceId: `bridge-${engine}` }, subscriptions: { leaseMs: 1000, leaseWaitMs: 2000 } }));
   }, 60_000);
   afterAll(async () => {
     if (skip()) return;
@@ -291,14 +283,8 @@ describe('removing a subscription\'s events from Microsoft 365 rooms (SQLite)', 
       }, (v) => v),
     };
     dir = mkdtempSync(join(tmpdir(), 'cr-bridge-remove-m365-'));
-    const config: BridgeConfig = {
-      ...defaultConfig(), port: 0, dataDir: dir, adminToken: ADMIN,
-      subscriptions: { ...defaultSubscriptionsConfig(), allowPrivate: ['127.0.0.2/32'], timeoutMs: 5000, syncTargets },
-    };
     store = await openStore({ dataDir: dir });
-    bridge = createBridge(config, { store, log: createLogger('silent', new LogSink()), now: () => clock });
-    base = await bridge.listen();
-    await bridge.poller.stop();
+    ({ bridge, base } = await startSyncBridge({ store, adminToken: ADMIN, syncTargets, now: () => clock, config: { dataDir: dir } }));
   });
   afterAll(async () => {
     await bridge.close();

@@ -12,14 +12,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../../emulator';
-import { createBridge, type Bridge } from '../../bridge/src/server';
-import { BridgeConfigError, defaultConfig, loadBridgeConfig, type BridgeConfig } from '../../bridge/src/config';
+import type { Bridge } from '../../bridge/src/server';
+import { BridgeConfigError, loadBridgeConfig } from '../../bridge/src/config';
 import { createLogger } from '../../bridge/src/logging';
 import { openStore } from '../../bridge/src/store';
 import type { Store } from '../../bridge/src/store/types';
-import { defaultSubscriptionsConfig, subscriptionSource } from '../../bridge/src/subscriptions';
+import { subscriptionSource } from '../../bridge/src/subscriptions';
 import { syncTargetOf, SyncTargetConfigError } from '../../bridge/src/sync-target';
-import { calendar, FeedServer, httpRequest, LogSink, Receiver, vevent } from './helpers';
+import { calendar, FeedServer, httpRequest, LogSink, Receiver, startSyncBridge, vevent } from './helpers';
 
 const ADMIN = randomBytes(18).toString('base64url');
 const admin = { authorization: `Bearer ${ADMIN}` };
@@ -109,17 +109,8 @@ describe('a subscription synced into a Google room of the emulator', () => {
     const syncTargets = {
       'rooms-google': syncTargetOf('rooms-google', { provider: 'google', rootUrl: `${emu.url}/`, auth: { serviceAccountKeyFile: keyFile, subject: 'admin@rooms.example', tokenUrl: `${emu.url}/token` } }, (v) => v),
     };
-    const config: BridgeConfig = {
-      ...defaultConfig(),
-      dataDir: dir,
-      adminToken: ADMIN,
-      deliveryUrl: receiver.url,
-      subscriptions: { ...defaultSubscriptionsConfig(), allowPrivate: ['127.0.0.2/32'], timeoutMs: 5000, leaseMs: 1000, syncTargets },
-    };
-    store = await openStore({ dataDir: config.dataDir });
-    bridge = createBridge(config, { store, log: createLogger('debug', logs), now: () => clock });
-    base = await bridge.listen();
-    await bridge.poller.stop(); // the tests drive polls with runOnce and their own clock
+    store = await openStore({ dataDir: dir });
+    ({ bridge, base } = await startSyncBridge({ store, adminToken: ADMIN, syncTargets, now: () => clock, config: { dataDir: dir, deliveryUrl: receiver.url }, subscriptions: { leaseMs: 1000 }, log: createLogger('debug', logs) }));
     bridge.dispatcher.start();
   });
   afterAll(async () => {
@@ -295,13 +286,8 @@ describe('a subscription synced into a Microsoft 365 room of the emulator', () =
         auth: { tenantId: 'tenant-1', clientId: 'client-1', clientSecret: 'env:TEST_GRAPH_SECRET', authority: emu.url },
       }, (v) => (v === 'env:TEST_GRAPH_SECRET' ? 'secret-1' : v)),
     };
-    const config: BridgeConfig = {
-      ...defaultConfig(), port: 0, dataDir: (dir = mkdtempSync(join(tmpdir(), 'cr-bridge-sync-m365-'))), adminToken: ADMIN,
-      subscriptions: { ...defaultSubscriptionsConfig(), allowPrivate: ['127.0.0.2/32'], timeoutMs: 5000, syncTargets },
-    };
-    bridge = createBridge(config, { store: await openStore({ dataDir: config.dataDir }), log: createLogger('silent', new LogSink()), now: () => clock });
-    base = await bridge.listen();
-    await bridge.poller.stop();
+    dir = mkdtempSync(join(tmpdir(), 'cr-bridge-sync-m365-'));
+    ({ bridge, base } = await startSyncBridge({ store: await openStore({ dataDir: dir }), adminToken: ADMIN, syncTargets, now: () => clock, config: { dataDir: dir } }));
   });
   afterAll(async () => {
     await bridge.close();
